@@ -1,0 +1,28 @@
+/// @file
+/// Tunables of one TCP engine. Defaults follow RFC 9293 / RFC 6298 where they are normative and the Linux stack
+/// where they are a choice (RTO floor 200 ms, delayed ACK 40 ms); MSL is shorter than the RFC's 2 minutes.
+#pragma once
+#include <cstdint>
+
+namespace synack {
+
+struct TcpConfig {
+    uint32_t max_connections = 1u << 16;   ///< TCBs preallocated per engine (listeners not included)
+    uint32_t max_listeners = 64;           ///< passive opens per engine
+    uint32_t syn_backlog = 1024;           ///< default bound on SYN-RECEIVED + not-yet-accepted per listener
+    uint32_t rcv_buf = 65535;              ///< receive buffer per connection, bytes (window without scaling)
+    uint32_t snd_buf = 256 * 1024;         ///< send buffer per connection, bytes
+    uint16_t mss = 1460;                   ///< our MSS (MTU - 40), sent in SYN / SYN+ACK
+    uint32_t rto_initial_ms = 1000;        ///< RFC 6298 §2.1
+    uint32_t rto_min_ms = 200;             ///< RFC 6298 §2.4 says 1 s; Linux uses 200 ms
+    uint32_t rto_max_ms = 60000;           ///< RFC 6298 §2.5
+    uint32_t max_retransmits = 15;         ///< R2 for data (RFC 9293 §3.8.3), counted in retransmissions
+    uint32_t syn_retransmits = 6;          ///< R2 for SYN / SYN+ACK
+    uint32_t delayed_ack_ms = 40;          ///< RFC 9293 MUST-40: below 500 ms
+    uint32_t msl_ms = 30000;               ///< TIME-WAIT lasts 2 * msl_ms (RFC 9293 §3.4.2, MUST-13)
+    uint32_t reassembly_segments = 16;     ///< out-of-order segments held per connection (bounded, in TCB)
+    bool tx_checksum_offload = false;      ///< let the NIC fill IPv4 and TCP checksums
+    bool rx_checksum_offload = false;      ///< trust RTE_MBUF_F_RX_*_CKSUM_GOOD flags
+};
+
+}  // namespace synack
