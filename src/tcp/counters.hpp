@@ -1,0 +1,54 @@
+// Per-engine counters: every dropped segment lands in exactly one drop counter.
+#pragma once
+#include <cstdint>
+
+#include "wire/segment.hpp"
+
+namespace synack::tcp {
+
+struct EngineCounters {
+    uint64_t rx_segments = 0;
+    uint64_t rx_parse_errors[static_cast<int>(wire::ParseStatus::count_)] = {};
+    uint64_t rx_not_ours = 0;            ///< destination is not our address (when one is configured)
+    uint64_t rx_no_connection = 0;       ///< answered with RST (RFC 9293 §3.10.7.1)
+    uint64_t rx_rst_no_connection = 0;   ///< RST for no connection: dropped silently
+    uint64_t rx_listen_dropped = 0;      ///< LISTEN: neither SYN nor ACK, or RST
+    uint64_t rx_syn_backlog_full = 0;
+    uint64_t rx_no_tcb = 0;              ///< TCB pool or connection table full
+    uint64_t rx_syn_sent_dropped = 0;
+    uint64_t rx_unacceptable = 0;        ///< failed the RFC 9293 Table 6 test; ACK sent
+    uint64_t rx_rst_out_of_window = 0;
+    uint64_t rx_rst_challenged = 0;      ///< in window but not RCV.NXT: challenge ACK (RFC 5961 §3.2)
+    uint64_t rx_rst_accepted = 0;
+    uint64_t rx_rst_time_wait = 0;       ///< RFC 1337: ignored
+    uint64_t rx_syn_challenged = 0;      ///< SYN in a synchronized state (RFC 5961 §4.2)
+    uint64_t rx_no_ack_flag = 0;
+    uint64_t rx_ack_too_new = 0;         ///< acknowledges data not yet sent
+    uint64_t rx_ack_too_old = 0;         ///< below SND.UNA - MAX.SND.WND (RFC 5961 §5.2)
+    uint64_t rx_bad_ack_syn_received = 0;
+    uint64_t rx_data_segments = 0;
+    uint64_t rx_data_bytes = 0;
+    uint64_t rx_duplicate_data = 0;
+    uint64_t rx_out_of_order = 0;
+    uint64_t rx_ooo_dropped = 0;         ///< reassembly slots or blocks exhausted
+    uint64_t rx_text_ignored = 0;        ///< data in a state that takes none
+    uint64_t rx_time_wait_reopen = 0;    ///< SYN reopened a TIME-WAIT 4-tuple (RFC 9293 MAY-2)
+    uint64_t tx_segments = 0;
+    uint64_t tx_data_bytes = 0;
+    uint64_t tx_retransmits = 0;
+    uint64_t tx_rst = 0;
+    uint64_t tx_challenge_acks = 0;
+    uint64_t tx_dropped_no_mbuf = 0;
+    uint64_t tx_dropped_queue_full = 0;
+    uint64_t zero_window_probes = 0;
+    uint64_t delayed_acks = 0;
+    uint64_t rto_expired = 0;
+    uint64_t conn_timed_out = 0;
+    uint64_t conn_opened_active = 0;
+    uint64_t conn_opened_passive = 0;
+    uint64_t conn_closed = 0;
+    uint64_t conn_reset = 0;
+    uint64_t events_dropped = 0;
+};
+
+}  // namespace synack::tcp

@@ -1,0 +1,400 @@
+// Engine construction, TCB lifetime, events, and the user calls of RFC 9293 §3.10.1-5.
+#include "tcp/engine.hpp"
+
+#include <rte_random.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace synack::tcp {
+namespace {
+
+constexpr uint32_t kTxRing = 16384;
+constexpr uint16_t kEphemeralLow = 32768;
+constexpr uint16_t kEphemeralHigh = 61000;  // exclusive, as Linux's default range
+
+TcpConfig checked(const TcpConfig& c) {
+    if (c.max_connections == 0 || c.max_connections > ConnTable::kMaxCapacity)
+        throw std::invalid_argument("TcpConfig: max_connections must be in 1..2^30");
+    if (c.mss < 64 || c.rcv_buf == 0 || c.snd_buf == 0)
+        throw std::invalid_argument("TcpConfig: mss >= 64, rcv_buf and snd_buf > 0 required");
+    if (c.rto_min_ms == 0 || c.rto_min_ms > c.rto_max_ms || c.rto_initial_ms == 0)
+        throw std::invalid_argument("TcpConfig: need 0 < rto_min_ms <= rto_max_ms and rto_initial_ms > 0");
+    if (c.delayed_ack_ms >= 500) throw std::invalid_argument("TcpConfig: delayed_ack_ms must be below 500 (MUST-40)");
+    if (c.max_listeners == 0 || c.max_listeners > 65535) throw std::invalid_argument("TcpConfig: max_listeners 1..65535");
+    return c;
+}
+
+}  // namespace
+
+const char* to_string(State s) noexcept {
+    static constexpr const char* names[] = {"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
+                                            "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
+                                            "CLOSING",    "LAST-ACK",   "TIME-WAIT"};
+    return names[static_cast<unsigned>(s)];
+}
+
+const char* to_string(EventType t) noexcept {
+    static constexpr const char* names[] = {"connected", "accepted", "readable", "writable",
+                                            "peer_closed", "closed", "reset", "timed_out"};
+    return names[static_cast<unsigned>(t)];
+}
+
+Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles)
+    : Engine(cfg, pool, tsc_hz, now_cycles, IsnGenerator{}) {}
+
+Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles,
+               const std::array<uint8_t, 16>& isn_key)
+    : Engine(cfg, pool, tsc_hz, now_cycles, IsnGenerator{isn_key}) {}
+
+Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles, IsnGenerator isn)
+    : cfg_(checked(cfg)),
+      pool_(pool),
+      tsc_hz_(tsc_hz),
+      now_(now_cycles),
+      isn_(isn),
+      wheel_(now_cycles, std::max<uint64_t>(1, tsc_hz / 1000)),
+      table_(cfg_.max_connections) {
+    if (pool == nullptr) throw std::invalid_argument("Engine: no mbuf pool");
+    if (tsc_hz < 1000) throw std::invalid_argument("Engine: tsc_hz must be at least 1000");
+    tcbs_ = std::make_unique<Tcb[]>(cfg_.max_connections);
+    for (uint32_t i = 0; i < cfg_.max_connections; ++i) tcbs_[i].next_free = i + 1 < cfg_.max_connections ? i + 1 : UINT32_MAX;
+    free_head_ = 0;
+    const uint32_t blocks = std::max<uint32_t>(64, cfg_.max_connections / 16);
+    ooo_blocks_ = std::make_unique<ReassemblyBlock[]>(blocks);
+    for (uint32_t i = 0; i < blocks; ++i) ooo_blocks_[i].next_free = i + 1 < blocks ? &ooo_blocks_[i + 1] : nullptr;
+    ooo_free_ = &ooo_blocks_[0];
+    listeners_.resize(cfg_.max_listeners);
+    listener_by_port_ = std::make_unique<uint16_t[]>(65536);
+    tx_cap_ = kTxRing;
+    tx_ring_ = std::make_unique<rte_mbuf*[]>(tx_cap_);
+    events_.reserve(4096);
+    next_ephemeral_ = static_cast<uint16_t>(kEphemeralLow + rte_rand() % (kEphemeralHigh - kEphemeralLow));
+}
+
+Engine::~Engine() {
+    for (uint32_t i = 0; i < cfg_.max_connections; ++i)
+        if (tcbs_[i].in_use) free_tcb(tcbs_[i]);
+    while (tx_count_ > 0) {
+        rte_pktmbuf_free(tx_ring_[tx_head_]);
+        tx_head_ = (tx_head_ + 1) % tx_cap_;
+        --tx_count_;
+    }
+}
+
+// ---- TCB lifetime ----
+
+Tcb* Engine::alloc_tcb(const FourTuple& t) noexcept {
+    if (free_head_ == UINT32_MAX) return nullptr;
+    const uint32_t idx = free_head_;
+    Tcb& tcb = tcbs_[idx];
+    const uint32_t h = ConnTable::hash(t);
+    if (!table_.insert(t, h, idx)) return nullptr;
+    free_head_ = tcb.next_free;
+    const uint32_t gen = tcb.gen;
+    tcb = Tcb{};
+    tcb.gen = gen;
+    tcb.tuple = t;
+    tcb.hash = h;
+    tcb.in_use = true;
+    tcb.rto_us = cfg_.rto_initial_ms * 1000;
+    tcb.rcv_wnd = std::min<uint32_t>(cfg_.rcv_buf, 65535);
+    tcb.snd_mss = 536;
+    return &tcb;
+}
+
+void Engine::free_tcb(Tcb& tcb) noexcept {
+    wheel_.cancel(tcb.rto_timer);
+    wheel_.cancel(tcb.delack_timer);
+    tcb.snd_buf.clear();
+    tcb.rcv_buf.clear();
+    free_ooo(tcb);
+    if (tcb.state == State::syn_received && tcb.passive && tcb.listener != 0) --listeners_[tcb.listener - 1].half_open;
+    table_.erase(tcb.tuple, tcb.hash);
+    tcb.in_use = false;
+    tcb.user_attached = false;
+    tcb.state = State::closed;
+    ++tcb.gen;
+    const auto idx = static_cast<uint32_t>(&tcb - tcbs_.get());
+    tcb.next_free = free_head_;
+    free_head_ = idx;
+}
+
+void Engine::terminate(Tcb& tcb, EventType why) noexcept {
+    if (why == EventType::reset) ++ctr_.conn_reset;
+    else if (why == EventType::closed) ++ctr_.conn_closed;
+    emit(tcb, why);
+    free_tcb(tcb);
+}
+
+void Engine::emit(Tcb& tcb, EventType type) noexcept {
+    if (!tcb.user_attached) return;
+    Event ev{type, static_cast<uint16_t>(tcb.listener ? tcb.listener - 1 : 0), id_of(tcb), tcb.user};
+    events_.push_back(ev);
+}
+
+void Engine::detach_user(Tcb& tcb) noexcept {
+    tcb.user_attached = false;
+    tcb.rcv_buf.clear();
+    ++tcb.gen;
+}
+
+void Engine::after_event(const Event& ev) noexcept {
+    const bool terminal = ev.type == EventType::closed || ev.type == EventType::reset || ev.type == EventType::timed_out;
+    if (!terminal || ev.conn.index >= cfg_.max_connections) return;
+    Tcb& tcb = tcbs_[ev.conn.index];
+    if (tcb.in_use && tcb.gen == ev.conn.gen) detach_user(tcb);  // still lingering (TIME-WAIT): the user lets go
+}
+
+Tcb* Engine::lookup(ConnId c) noexcept {
+    if (c.index >= cfg_.max_connections) return nullptr;
+    Tcb& tcb = tcbs_[c.index];
+    return tcb.in_use && tcb.user_attached && tcb.gen == c.gen ? &tcb : nullptr;
+}
+
+const Tcb* Engine::lookup(ConnId c) const noexcept { return const_cast<Engine*>(this)->lookup(c); }
+
+ConnId Engine::id_of(const Tcb& tcb) const noexcept {
+    return ConnId{static_cast<uint32_t>(&tcb - tcbs_.get()), tcb.gen};
+}
+
+const Tcb* Engine::find(const FourTuple& t) const noexcept {
+    uint32_t idx = table_.lookup(t, ConnTable::hash(t));
+    return idx == ConnTable::kNotFound ? nullptr : &tcbs_[idx];
+}
+
+const Tcb* Engine::tcb(ConnId c) const noexcept { return lookup(c); }
+
+uint32_t Engine::new_isn(const FourTuple& t) const noexcept {
+    return isn_hook_ != nullptr ? isn_hook_(isn_ctx_, t) : isn_.isn(t, now_, tsc_hz_);
+}
+
+ReassemblyBlock* Engine::alloc_ooo() noexcept {
+    ReassemblyBlock* b = ooo_free_;
+    if (b != nullptr) {
+        ooo_free_ = b->next_free;
+        b->next_free = nullptr;
+        b->count = 0;
+    }
+    return b;
+}
+
+void Engine::free_ooo(Tcb& tcb) noexcept {
+    if (tcb.ooo == nullptr) return;
+    tcb.ooo->clear();
+    tcb.ooo->next_free = ooo_free_;
+    ooo_free_ = tcb.ooo;
+    tcb.ooo = nullptr;
+}
+
+int Engine::find_listener(uint32_t ip, uint16_t port) const noexcept {
+    const uint16_t l = listener_by_port_[port];
+    if (l == 0) return -1;
+    const Listener& L = listeners_[l - 1];
+    return L.ip == 0 || L.ip == ip ? l - 1 : -1;
+}
+
+uint16_t Engine::pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) noexcept {
+    for (uint32_t tries = 0; tries < kEphemeralHigh - kEphemeralLow; ++tries) {
+        uint16_t p = next_ephemeral_;
+        next_ephemeral_ = static_cast<uint16_t>(p + 1 >= kEphemeralHigh ? kEphemeralLow : p + 1);
+        FourTuple t{local_ip, remote_ip, p, remote_port};
+        if (listener_by_port_[p] != 0 || table_.lookup(t, ConnTable::hash(t)) != ConnTable::kNotFound) continue;
+        if (port_filter_ != nullptr && !port_filter_(port_filter_ctx_, t)) continue;
+        return p;
+    }
+    return 0;
+}
+
+// ---- user calls ----
+
+int Engine::listen(uint32_t ip, uint16_t port, uint32_t backlog) noexcept {
+    if (port == 0) return -kErrInvalid;
+    if (listener_by_port_[port] != 0) return -kErrInUse;
+    for (uint32_t i = 0; i < listeners_.size(); ++i) {
+        Listener& L = listeners_[i];
+        if (L.in_use) continue;
+        L = Listener{ip, port, true, backlog != 0 ? backlog : cfg_.syn_backlog, 0};
+        listener_by_port_[port] = static_cast<uint16_t>(i + 1);
+        return static_cast<int>(i);
+    }
+    return -kErrNoMem;
+}
+
+int Engine::close_listener(int listener) noexcept {
+    if (listener < 0 || static_cast<uint32_t>(listener) >= listeners_.size() || !listeners_[listener].in_use)
+        return -kErrInvalid;
+    // Half-open connections die with their listener (cold path: a scan is fine).
+    for (uint32_t i = 0; i < cfg_.max_connections; ++i) {
+        Tcb& t = tcbs_[i];
+        if (t.in_use && t.state == State::syn_received && t.passive && t.listener == listener + 1) free_tcb(t);
+    }
+    listener_by_port_[listeners_[listener].port] = 0;
+    listeners_[listener] = Listener{};
+    return 0;
+}
+
+int Engine::connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, uint16_t remote_port, uint64_t user,
+                    ConnId& out) noexcept {
+    if (remote_ip == 0 || remote_port == 0 || local_ip == 0) return -kErrInvalid;
+    if (local_port == 0) {
+        local_port = pick_ephemeral_port(local_ip, remote_ip, remote_port);
+        if (local_port == 0) return -kErrInUse;
+    }
+    FourTuple t{local_ip, remote_ip, local_port, remote_port};
+    if (find(t) != nullptr) return -kErrInUse;
+    Tcb* tcb = alloc_tcb(t);
+    if (tcb == nullptr) return -kErrNoMem;
+    // RFC 9293 §3.10.1 OPEN, active: select an ISS, send a SYN, enter SYN-SENT.
+    tcb->iss = new_isn(t);
+    tcb->snd_una = tcb->iss;
+    tcb->snd_nxt = tcb->iss + 1;
+    tcb->snd_max = tcb->snd_nxt;
+    tcb->snd_buf_seq = tcb->iss + 1;
+    tcb->state = State::syn_sent;
+    tcb->user_attached = true;
+    tcb->user = user;
+    tcb->cwnd = 10u * cfg_.mss;  // RFC 6928 IW10, refined once the MSS is known
+    ++ctr_.conn_opened_active;
+    send_syn(*tcb);
+    arm_rto(*tcb);
+    out = id_of(*tcb);
+    return 0;
+}
+
+uint32_t Engine::send_space(ConnId c) const noexcept {
+    const Tcb* tcb = lookup(c);
+    return tcb == nullptr || tcb->snd_buf.bytes >= cfg_.snd_buf ? 0 : cfg_.snd_buf - tcb->snd_buf.bytes;
+}
+
+int32_t Engine::send(ConnId c, const void* data, uint32_t len) noexcept {
+    Tcb* tcb = lookup(c);
+    if (tcb == nullptr) return -kErrInvalid;
+    // RFC 9293 §3.10.2: SEND is refused once the user has closed (or in states past CLOSE-WAIT).
+    if (!tcb->in(kCanSend) || tcb->fin_queued) return -kErrClosing;
+    const uint32_t space = tcb->snd_buf.bytes >= cfg_.snd_buf ? 0 : cfg_.snd_buf - tcb->snd_buf.bytes;
+    const uint32_t want = std::min(len, space);
+    const auto* src = static_cast<const uint8_t*>(data);
+    // Each buffer mbuf holds at most one MSS so that a segment usually maps to one mbuf reference.
+    const uint32_t seg_cap = tcb->in(State::syn_sent | State::syn_received) ? cfg_.mss : tcb->snd_mss;
+    uint32_t done = 0;
+    while (done < want) {
+        rte_mbuf* t = tcb->snd_buf.tail;
+        uint32_t room = 0;
+        if (t != nullptr && RTE_MBUF_DIRECT(t) && t->data_len < seg_cap)
+            room = std::min<uint32_t>(seg_cap - t->data_len, rte_pktmbuf_tailroom(t));
+        if (room == 0) {
+            rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+            if (m == nullptr) break;
+            m->next = nullptr;
+            if (t != nullptr) t->next = m; else tcb->snd_buf.head = m;
+            tcb->snd_buf.tail = t = m;
+            room = std::min<uint32_t>(seg_cap, rte_pktmbuf_tailroom(m));
+        }
+        const uint32_t n = std::min(room, want - done);
+        std::memcpy(rte_pktmbuf_mtod_offset(t, uint8_t*, t->data_len), src + done, n);
+        t->data_len = static_cast<uint16_t>(t->data_len + n);
+        t->pkt_len = t->data_len;
+        tcb->snd_buf.bytes += n;
+        done += n;
+    }
+    if (done < len) tcb->want_writable = true;
+    if (done == 0 && want > 0) return -kErrNoMem;
+    output(*tcb);
+    return static_cast<int32_t>(done);
+}
+
+int32_t Engine::recv(ConnId c, void* buf, uint32_t len) noexcept {
+    Tcb* tcb = lookup(c);
+    if (tcb == nullptr) return -kErrInvalid;
+    tcb->readable_signalled = false;
+    const uint32_t n = tcb->rcv_buf.read(buf, len);
+    if (n > 0) window_update_after_read(*tcb);
+    return static_cast<int32_t>(n);
+}
+
+rte_mbuf* Engine::recv_chain(ConnId c) noexcept {
+    Tcb* tcb = lookup(c);
+    if (tcb == nullptr) return nullptr;
+    tcb->readable_signalled = false;
+    rte_mbuf* m = tcb->rcv_buf.take_chain();
+    if (m != nullptr) window_update_after_read(*tcb);
+    return m;
+}
+
+int Engine::close(ConnId c) noexcept {
+    Tcb* tcb = lookup(c);
+    if (tcb == nullptr) return -kErrInvalid;
+    if (tcb->fin_queued) return -kErrClosing;
+    switch (tcb->state) {
+    case State::syn_sent:
+        // RFC 9293 §3.10.4: delete the TCB; no segment is sent.
+        detach_user(*tcb);
+        free_tcb(*tcb);
+        return 0;
+    case State::syn_received:
+        // Queued until ESTABLISHED, then FIN (RFC 9293 §3.10.4).
+        tcb->fin_queued = true;
+        return 0;
+    case State::established:
+    case State::close_wait:
+        // RFC 9293 SHLD-3: closing with received data unread resets rather than losing it silently.
+        if (tcb->rcv_buf.bytes > 0) return abort(c);
+        tcb->fin_queued = true;
+        tcb->state = tcb->state == State::established ? State::fin_wait_1 : State::last_ack;
+        output(*tcb);
+        return 0;
+    default:
+        return -kErrClosing;
+    }
+}
+
+int Engine::abort(ConnId c) noexcept {
+    Tcb* tcb = lookup(c);
+    if (tcb == nullptr) return -kErrInvalid;
+    // RFC 9293 §3.10.5: RST from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2 and CLOSE-WAIT; silence otherwise.
+    if (tcb->in(State::syn_received | State::established | State::fin_wait_1 | State::fin_wait_2 | State::close_wait))
+        send_reset(tcb->tuple.local_ip, tcb->tuple.remote_ip, tcb->tuple.local_port, tcb->tuple.remote_port,
+                   tcb->snd_nxt, 0, false);
+    ++ctr_.conn_reset;
+    detach_user(*tcb);
+    free_tcb(*tcb);
+    return 0;
+}
+
+int Engine::set_user(ConnId c, uint64_t user) noexcept {
+    Tcb* tcb = lookup(c);
+    if (tcb == nullptr) return -kErrInvalid;
+    tcb->user = user;
+    return 0;
+}
+
+State Engine::state(ConnId c) const noexcept {
+    const Tcb* tcb = lookup(c);
+    return tcb == nullptr ? State::closed : tcb->state;
+}
+
+uint16_t Engine::drain_tx(rte_mbuf** out, uint16_t n) noexcept {
+    uint16_t k = 0;
+    while (k < n && tx_count_ > 0) {
+        out[k++] = tx_ring_[tx_head_];
+        tx_head_ = tx_head_ + 1 == tx_cap_ ? 0 : tx_head_ + 1;
+        --tx_count_;
+    }
+    return k;
+}
+
+void Engine::enqueue_tx(rte_mbuf* m) noexcept {
+    if (tx_count_ == tx_cap_) {
+        ++ctr_.tx_dropped_queue_full;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    uint32_t pos = tx_head_ + tx_count_;
+    if (pos >= tx_cap_) pos -= tx_cap_;
+    tx_ring_[pos] = m;
+    ++tx_count_;
+}
+
+}  // namespace synack::tcp

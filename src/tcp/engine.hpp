@@ -1,0 +1,210 @@
+// One TCP engine per core: shared nothing, no locks, no allocation after construction (TCBs, reassembly blocks,
+// the connection table and the TX ring are sized up front; data lives in mbufs).
+//
+// The engine sees IPv4 packets: input() takes an mbuf whose data starts at the IPv4 header; drain_tx() hands out
+// IPv4 packets with at least 14 bytes of headroom for the Ethernet header. Time is whatever the caller passes
+// (the TSC in production, an injected clock in tests); advance() runs the timers.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <rte_mbuf.h>
+
+#include "synack/config.hpp"
+#include "tcp/conn_table.hpp"
+#include "tcp/counters.hpp"
+#include "tcp/events.hpp"
+#include "tcp/isn.hpp"
+#include "tcp/tcb.hpp"
+#include "timer/wheel.hpp"
+#include "wire/segment.hpp"
+
+namespace synack::tcp {
+
+/// Error codes returned (negated) by the user calls, errno-style.
+enum : int {
+    kErrInvalid = 22,     // EINVAL: bad handle or argument
+    kErrNoMem = 12,       // ENOMEM: TCB pool, table or mbufs exhausted
+    kErrInUse = 98,       // EADDRINUSE
+    kErrNotConn = 107,    // ENOTCONN
+    kErrClosing = 32,     // EPIPE: the connection is closing
+    kErrAgain = 11,       // EAGAIN
+};
+
+class Engine {
+public:
+    /// `pool` supplies every mbuf the engine creates (headers, copies of sent data, clones for retransmission).
+    Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles);
+    /// As above with a fixed ISN key (tests, reproducible runs).
+    Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles,
+           const std::array<uint8_t, 16>& isn_key);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // ---- driving the engine (the run-to-completion loop) ----
+    /// Processes one received IPv4 packet; the engine owns `m` afterwards.
+    void input(rte_mbuf* m, uint64_t now_cycles) noexcept;
+    /// Fires due timers (retransmission, delayed ACK, persist, TIME-WAIT).
+    void advance(uint64_t now_cycles) noexcept;
+    /// Moves up to `n` packets to transmit into `out`, oldest first; the caller owns them.
+    uint16_t drain_tx(rte_mbuf** out, uint16_t n) noexcept;
+    uint32_t tx_pending() const noexcept { return tx_count_; }
+    /// Calls handler(const Event&) for every queued event, including ones queued by the handler's own calls.
+    template <class Handler> size_t dispatch(Handler&& handler);
+
+    // ---- user calls (RFC 9293 §3.10.1-5) ----
+    /// Passive OPEN on `ip` (0: any of ours) and `port`. Returns the listener id (>= 0) or a negative error.
+    int listen(uint32_t ip, uint16_t port, uint32_t backlog = 0) noexcept;
+    /// Closes a listener; half-open connections it owns are dropped.
+    int close_listener(int listener) noexcept;
+    /// Active OPEN. local_port 0 picks an ephemeral port. Returns 0 and the handle, or a negative error.
+    int connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, uint16_t remote_port, uint64_t user,
+                ConnId& out) noexcept;
+    /// SEND: copies up to `len` bytes into the send buffer. Returns bytes taken (maybe fewer: a `writable` event
+    /// follows when space frees) or a negative error.
+    int32_t send(ConnId c, const void* data, uint32_t len) noexcept;
+    /// RECEIVE: copies up to `len` in-order bytes out. Returns bytes, 0 when none are waiting, or a negative error.
+    int32_t recv(ConnId c, void* buf, uint32_t len) noexcept;
+    /// RECEIVE without copying: every waiting byte as one mbuf chain the caller then owns (nullptr if none).
+    rte_mbuf* recv_chain(ConnId c) noexcept;
+    /// CLOSE: FIN after the queued data (RST instead when received data was left unread, RFC 9293 SHLD-3).
+    int close(ConnId c) noexcept;
+    /// ABORT: RST where RFC 9293 §3.10.5 says so; the handle is invalid afterwards.
+    int abort(ConnId c) noexcept;
+    int set_user(ConnId c, uint64_t user) noexcept;
+
+    // ---- introspection ----
+    State state(ConnId c) const noexcept;
+    /// The TCB of a 4-tuple (our side's view), or nullptr. For tests and diagnostics.
+    const Tcb* find(const FourTuple& t) const noexcept;
+    const Tcb* tcb(ConnId c) const noexcept;
+    uint32_t connections() const noexcept { return table_.size(); }
+    uint32_t send_space(ConnId c) const noexcept;
+    const EngineCounters& counters() const noexcept { return ctr_; }
+    const TcpConfig& config() const noexcept { return cfg_; }
+    uint64_t now() const noexcept { return now_; }
+    uint64_t ms_to_cycles(uint64_t ms) const noexcept { return ms * tsc_hz_ / 1000; }
+
+    /// Pins ISNs (tests): fn(ctx, tuple) replaces the RFC 6528 generator while set.
+    using IsnHook = uint32_t (*)(void* ctx, const FourTuple& t);
+    void set_isn_hook(IsnHook fn, void* ctx) noexcept {
+        isn_hook_ = fn;
+        isn_ctx_ = ctx;
+    }
+    /// Restricts ephemeral ports (e.g. to ones whose RSS hash returns to this core): fn(ctx, tuple) -> acceptable.
+    using PortFilter = bool (*)(void* ctx, const FourTuple& t);
+    void set_port_filter(PortFilter fn, void* ctx) noexcept {
+        port_filter_ = fn;
+        port_filter_ctx_ = ctx;
+    }
+
+private:
+    struct Listener {
+        uint32_t ip = 0;
+        uint16_t port = 0;
+        bool in_use = false;
+        uint32_t backlog = 0;
+        uint32_t half_open = 0;  // connections in SYN-RECEIVED it created
+    };
+
+    Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles, IsnGenerator isn);
+    void after_event(const Event& ev) noexcept;
+
+    // input.cpp: RFC 9293 §3.10.7, one function per clause
+    void segment_arrives(rte_mbuf* m, const wire::Segment& seg) noexcept;
+    void closed_arrives(const wire::Segment& seg) noexcept;
+    void listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t listener) noexcept;
+    void syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept;
+    void synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noexcept;
+    bool time_wait_syn(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept;
+    bool acceptable(const Tcb& tcb, const wire::Segment& seg) const noexcept;
+    bool rst_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
+    bool ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
+    void process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept;
+    void update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept;
+    void text_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept;
+    void fin_arrives(Tcb& tcb) noexcept;
+    void take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept;
+    void enter_established(Tcb& tcb) noexcept;
+    void enter_time_wait(Tcb& tcb) noexcept;
+    int find_listener(uint32_t ip, uint16_t port) const noexcept;
+
+    // output.cpp
+    void output(Tcb& tcb) noexcept;
+    bool send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) noexcept;
+    void send_ack(Tcb& tcb) noexcept;
+    void send_syn(Tcb& tcb) noexcept;
+    void send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint32_t seq,
+                    uint32_t ack, bool with_ack) noexcept;
+    bool attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept;
+    void enqueue_tx(rte_mbuf* m) noexcept;
+    uint16_t receive_window(Tcb& tcb) noexcept;
+    void window_update_after_read(Tcb& tcb) noexcept;
+
+    // timers.cpp
+    void on_timer(timer::TimerNode& node) noexcept;
+    void on_rto(Tcb& tcb) noexcept;
+    void on_persist(Tcb& tcb) noexcept;
+    void arm_rto(Tcb& tcb) noexcept;
+    void arm_timer(Tcb& tcb, TimerMode mode, uint64_t us) noexcept;
+    void stop_timer(Tcb& tcb) noexcept;
+    void rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept;
+    void schedule_ack(Tcb& tcb, bool full_segment) noexcept;
+
+    // engine.cpp: TCB lifetime and events
+    Tcb* alloc_tcb(const FourTuple& t) noexcept;
+    void free_tcb(Tcb& tcb) noexcept;
+    void terminate(Tcb& tcb, EventType why) noexcept;
+    void emit(Tcb& tcb, EventType type) noexcept;
+    void detach_user(Tcb& tcb) noexcept;
+    Tcb* lookup(ConnId c) noexcept;
+    const Tcb* lookup(ConnId c) const noexcept;
+    ConnId id_of(const Tcb& tcb) const noexcept;
+    uint32_t new_isn(const FourTuple& t) const noexcept;
+    ReassemblyBlock* alloc_ooo() noexcept;
+    void free_ooo(Tcb& tcb) noexcept;
+    uint16_t pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) noexcept;
+    uint64_t us_to_cycles(uint64_t us) const noexcept { return us * tsc_hz_ / 1000000; }
+
+    TcpConfig cfg_;
+    rte_mempool* pool_;
+    uint64_t tsc_hz_;
+    uint64_t now_;
+    IsnGenerator isn_;
+    IsnHook isn_hook_ = nullptr;
+    void* isn_ctx_ = nullptr;
+    PortFilter port_filter_ = nullptr;
+    void* port_filter_ctx_ = nullptr;
+    timer::Wheel wheel_;
+    ConnTable table_;
+    std::unique_ptr<Tcb[]> tcbs_;
+    uint32_t free_head_ = UINT32_MAX;
+    std::unique_ptr<ReassemblyBlock[]> ooo_blocks_;
+    ReassemblyBlock* ooo_free_ = nullptr;
+    std::vector<Listener> listeners_;
+    std::unique_ptr<uint16_t[]> listener_by_port_;  // port -> listener index + 1
+    std::unique_ptr<rte_mbuf*[]> tx_ring_;
+    uint32_t tx_cap_ = 0, tx_head_ = 0, tx_count_ = 0;
+    std::vector<Event> events_;
+    uint16_t ip_id_ = 0;
+    uint16_t next_ephemeral_ = 0;
+    EngineCounters ctr_;
+};
+
+template <class Handler>
+size_t Engine::dispatch(Handler&& handler) {
+    size_t n = 0;
+    // Index-based: the handler's calls may queue more events, which are delivered in this same pass.
+    for (; n < events_.size(); ++n) {
+        Event ev = events_[n];
+        handler(static_cast<const Event&>(ev));
+        after_event(ev);
+    }
+    events_.clear();
+    return n;
+}
+
+}  // namespace synack::tcp

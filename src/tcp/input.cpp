@@ -1,0 +1,505 @@
+// SEGMENT ARRIVES, in the order of RFC 9293 §3.10.7: CLOSED, LISTEN, SYN-SENT, then for the other states the
+// sequence check, RST, SYN, ACK, text and FIN, each in a function named for its step.
+#include <algorithm>
+
+#include "tcp/engine.hpp"
+#include "tcp/seq.hpp"
+
+namespace synack::tcp {
+
+using wire::kAck;
+using wire::kFin;
+using wire::kPsh;
+using wire::kRst;
+using wire::kSyn;
+
+void Engine::input(rte_mbuf* m, uint64_t now_cycles) noexcept {
+    now_ = now_cycles;
+    ++ctr_.rx_segments;
+    wire::Segment seg;
+    const wire::ParseStatus st = wire::parse_segment(m, seg);
+    if (st != wire::ParseStatus::ok) {
+        ++ctr_.rx_parse_errors[static_cast<int>(st)];
+        rte_pktmbuf_free(m);
+        return;
+    }
+    segment_arrives(m, seg);
+}
+
+void Engine::segment_arrives(rte_mbuf* m, const wire::Segment& in) noexcept {
+    const FourTuple t{in.dst_ip, in.src_ip, in.dst_port, in.src_port};
+    const uint32_t idx = table_.lookup(t, ConnTable::hash(t));
+    if (idx != ConnTable::kNotFound) {
+        Tcb& tcb = tcbs_[idx];
+        wire::Segment seg = in;
+        if (tcb.state == State::syn_sent)
+            syn_sent_arrives(tcb, m, seg);
+        else
+            synchronized_arrives(tcb, m, seg);
+        return;
+    }
+    const int l = find_listener(in.dst_ip, in.dst_port);
+    if (l >= 0)
+        listen_arrives(m, in, static_cast<uint16_t>(l));
+    else
+        closed_arrives(in);
+    rte_pktmbuf_free(m);
+}
+
+// RFC 9293 §3.10.7.1: no TCB. Never answer a RST; otherwise reset with the sequence numbers the peer will accept.
+void Engine::closed_arrives(const wire::Segment& seg) noexcept {
+    if (seg.has(kRst)) {
+        ++ctr_.rx_rst_no_connection;
+        return;
+    }
+    ++ctr_.rx_no_connection;
+    if (!seg.has(kAck))
+        send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, 0, seg.seq + seg.seg_len(), true);
+    else
+        send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, seg.ack, 0, false);
+}
+
+// RFC 9293 §3.10.7.2: LISTEN.
+void Engine::listen_arrives(rte_mbuf*, const wire::Segment& seg, uint16_t l) noexcept {
+    if (seg.has(kRst)) {  // first: an incoming RST is ignored
+        ++ctr_.rx_listen_dropped;
+        return;
+    }
+    if (seg.has(kAck)) {  // second: any ACK is bad here: <SEQ=SEG.ACK><CTL=RST>
+        ++ctr_.rx_no_connection;
+        send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, seg.ack, 0, false);
+        return;
+    }
+    if (!seg.has(kSyn)) {  // fourth: anything else is dropped
+        ++ctr_.rx_listen_dropped;
+        return;
+    }
+    // third: SYN. Text or FIN riding on the SYN is not queued: the peer sends it again once we ACK only the SYN.
+    Listener& L = listeners_[l];
+    if (L.half_open >= L.backlog) {
+        ++ctr_.rx_syn_backlog_full;
+        return;
+    }
+    Tcb* tcb = alloc_tcb(FourTuple{seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port});
+    if (tcb == nullptr) {
+        ++ctr_.rx_no_tcb;
+        return;
+    }
+    ++L.half_open;
+    ++ctr_.conn_opened_passive;
+    tcb->passive = true;
+    tcb->listener = static_cast<uint16_t>(l + 1);
+    tcb->irs = seg.seq;
+    tcb->rcv_nxt = seg.seq + 1;
+    take_peer_options(*tcb, seg);
+    tcb->iss = new_isn(tcb->tuple);
+    tcb->snd_una = tcb->iss;
+    tcb->snd_nxt = tcb->iss + 1;
+    tcb->snd_max = tcb->snd_nxt;
+    tcb->snd_buf_seq = tcb->iss + 1;
+    tcb->snd_wnd = seg.wnd;  // RFC 9293: the SYN's window is not scaled
+    tcb->max_snd_wnd = seg.wnd;
+    tcb->snd_wl1 = seg.seq;
+    tcb->state = State::syn_received;
+    send_syn(*tcb);
+    arm_rto(*tcb);
+}
+
+// RFC 9293 §3.10.7.3: SYN-SENT.
+void Engine::syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept {
+    // first: the ACK must cover our SYN and nothing beyond it
+    if (seg.has(kAck) && (seq_leq(seg.ack, tcb.iss) || seq_gt(seg.ack, tcb.snd_max))) {
+        ++ctr_.rx_syn_sent_dropped;
+        if (!seg.has(kRst))
+            send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, seg.ack,
+                       0, false);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    // second: RST with an acceptable ACK resets ("connection refused"); without ACK it is dropped
+    if (seg.has(kRst)) {
+        rte_pktmbuf_free(m);
+        if (seg.has(kAck)) {
+            ++ctr_.rx_rst_accepted;
+            terminate(tcb, EventType::reset);
+        } else {
+            ++ctr_.rx_syn_sent_dropped;
+        }
+        return;
+    }
+    // fifth: neither SYN nor RST: drop
+    if (!seg.has(kSyn)) {
+        ++ctr_.rx_syn_sent_dropped;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    // fourth: SYN
+    tcb.irs = seg.seq;
+    tcb.rcv_nxt = seg.seq + 1;
+    take_peer_options(tcb, seg);
+    tcb.snd_wnd = seg.wnd;
+    tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
+    tcb.snd_wl1 = seg.seq;
+    tcb.snd_wl2 = seg.ack;
+    if (seg.has(kAck)) {
+        process_ack_of_data(tcb, seg.ack);
+        if (seq_gt(tcb.snd_una, tcb.iss)) {
+            // Our SYN is acknowledged: ESTABLISHED, and <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+            enter_established(tcb);
+            wire::Segment rest = seg;
+            rest.flags = static_cast<uint8_t>(rest.flags & ~kSyn);
+            rest.seq = seg.seq + 1;
+            tcb.ack_now = true;
+            if (rest.payload_len > 0 || rest.has(kFin))
+                text_arrives(tcb, m, rest);  // sixth step onwards: data or FIN carried on the SYN-ACK
+            else
+                rte_pktmbuf_free(m);
+            if (!tcb.in_use) return;
+            output(tcb);
+            if (tcb.ack_now) send_ack(tcb);
+            return;
+        }
+    }
+    // Simultaneous open (RFC 9293 MUST-10): SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+    rte_pktmbuf_free(m);
+    tcb.state = State::syn_received;
+    tcb.passive = false;
+    send_syn(tcb);
+    arm_rto(tcb);
+}
+
+// RFC 9293 §3.10.7.4, Table 6: is any of the segment inside the receive window?
+bool Engine::acceptable(const Tcb& tcb, const wire::Segment& seg) const noexcept {
+    const uint32_t wnd = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
+    const uint32_t len = seg.seg_len();
+    if (len == 0) return wnd == 0 ? seg.seq == tcb.rcv_nxt : seq_in(seg.seq, tcb.rcv_nxt, tcb.rcv_nxt + wnd);
+    // Zero window: RFC 9293 still wants the ACK of a segment at RCV.NXT processed; its text is trimmed away later.
+    if (wnd == 0) return seg.seq == tcb.rcv_nxt;
+    return seq_in(seg.seq, tcb.rcv_nxt, tcb.rcv_nxt + wnd) || seq_in(seg.seq + len - 1, tcb.rcv_nxt, tcb.rcv_nxt + wnd);
+}
+
+// RFC 9293 §3.6.1 / MAY-2 and RFC 6191: a SYN whose sequence number is above what TIME-WAIT last saw may reopen
+// the 4-tuple for a listener. Returns true when it did.
+bool Engine::time_wait_syn(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept {
+    if (!seq_gt(seg.seq, tcb.rcv_nxt)) return false;
+    const int l = find_listener(seg.dst_ip, seg.dst_port);
+    if (l < 0) return false;
+    ++ctr_.rx_time_wait_reopen;
+    free_tcb(tcb);
+    listen_arrives(m, seg, static_cast<uint16_t>(l));
+    rte_pktmbuf_free(m);
+    return true;
+}
+
+void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noexcept {
+    if (tcb.state == State::time_wait && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
+        time_wait_syn(tcb, m, seg))
+        return;
+
+    // first: sequence number check
+    if (!acceptable(tcb, seg)) {
+        rte_pktmbuf_free(m);
+        if (seg.has(kRst)) {
+            ++ctr_.rx_rst_out_of_window;
+            return;
+        }
+        ++ctr_.rx_unacceptable;
+        // A retransmitted FIN in TIME-WAIT is ACKed and restarts the 2 MSL wait (RFC 9293 §3.10.7.4, eighth).
+        if (tcb.state == State::time_wait && seg.has(kFin)) arm_timer(tcb, TimerMode::time_wait, 2000ull * cfg_.msl_ms);
+        send_ack(tcb);  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+        return;
+    }
+    // Trim to the window: bytes below RCV.NXT were seen already, bytes beyond the right edge are not ours yet.
+    if (seq_lt(seg.seq, tcb.rcv_nxt)) {
+        uint32_t dup = tcb.rcv_nxt - seg.seq;
+        if (seg.has(kSyn)) {
+            seg.flags = static_cast<uint8_t>(seg.flags & ~kSyn);
+            --dup;
+        }
+        dup = std::min<uint32_t>(dup, seg.payload_len);
+        seg.payload_off = static_cast<uint16_t>(seg.payload_off + dup);
+        seg.payload_len = static_cast<uint16_t>(seg.payload_len - dup);
+        seg.seq = tcb.rcv_nxt;
+        ++ctr_.rx_duplicate_data;
+        tcb.ack_now = true;
+    }
+    const uint32_t right = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv : tcb.rcv_nxt;
+    if (seq_gt(seg.seq + seg.payload_len, right)) {
+        seg.payload_len = static_cast<uint16_t>(right - seg.seq);
+        seg.flags = static_cast<uint8_t>(seg.flags & ~kFin);
+        tcb.ack_now = true;
+    }
+    if (seq_gt(seg.seq + seg.payload_len + (seg.has(kFin) ? 1 : 0), right) && seg.has(kFin)) {
+        seg.flags = static_cast<uint8_t>(seg.flags & ~kFin);
+        tcb.ack_now = true;
+    }
+
+    // second: RST
+    if (seg.has(kRst)) {
+        rte_pktmbuf_free(m);
+        rst_arrives(tcb, seg);
+        return;
+    }
+    // fourth: SYN in a synchronized state (the third step, security, has no compartments here)
+    if (seg.has(kSyn)) {
+        rte_pktmbuf_free(m);
+        if (tcb.state == State::syn_received && tcb.passive) {
+            free_tcb(tcb);  // RFC 9293: a passive open goes back to LISTEN
+            return;
+        }
+        ++ctr_.rx_syn_challenged;  // RFC 5961 §4.2: challenge ACK
+        ++ctr_.tx_challenge_acks;
+        send_ack(tcb);
+        return;
+    }
+    // fifth: ACK
+    if (!seg.has(kAck)) {
+        ++ctr_.rx_no_ack_flag;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    if (!ack_arrives(tcb, seg)) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    // sixth (URG) is not supported: RFC 6093 advises against its use; the urgent pointer is ignored.
+    // seventh and eighth: text and FIN
+    if (seg.payload_len > 0 || seg.has(kFin)) {
+        if (tcb.in(kReceivesText)) {
+            text_arrives(tcb, m, seg);
+            m = nullptr;
+        } else if (seg.payload_len > 0) {
+            ++ctr_.rx_text_ignored;  // CLOSE-WAIT and later: the peer already sent its FIN
+        }
+        // A FIN in CLOSE-WAIT, CLOSING or LAST-ACK cannot be new (RCV.NXT is past it), and was trimmed as a duplicate.
+    }
+    if (m != nullptr) rte_pktmbuf_free(m);
+    if (!tcb.in_use) return;
+    output(tcb);
+    if (tcb.ack_now) send_ack(tcb);
+}
+
+// RFC 9293 §3.10.7.4, second step, with RFC 5961 §3.2: only a RST exactly at RCV.NXT resets.
+bool Engine::rst_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
+    if (tcb.state == State::time_wait) {  // RFC 1337: TIME-WAIT assassination is refused
+        ++ctr_.rx_rst_time_wait;
+        return false;
+    }
+    if (seg.seq != tcb.rcv_nxt) {
+        ++ctr_.rx_rst_challenged;
+        ++ctr_.tx_challenge_acks;
+        send_ack(tcb);
+        return false;
+    }
+    ++ctr_.rx_rst_accepted;
+    if (tcb.state == State::syn_received && tcb.passive) {
+        free_tcb(tcb);  // MUST-11: a passive open returns to LISTEN
+        return true;
+    }
+    // SYN-RECEIVED (active): connection refused; ESTABLISHED .. CLOSE-WAIT: connection reset;
+    // CLOSING, LAST-ACK: the RFC just deletes the TCB. Every case ends in CLOSED.
+    terminate(tcb, EventType::reset);
+    return true;
+}
+
+// RFC 9293 §3.10.7.4, fifth step. Returns false when the segment is finished with (dropped or TCB gone).
+bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
+    if (tcb.state == State::syn_received) {
+        if (!(seq_lt(tcb.snd_una, seg.ack) && seq_leq(seg.ack, tcb.snd_max))) {
+            ++ctr_.rx_bad_ack_syn_received;  // <SEQ=SEG.ACK><CTL=RST>
+            send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, seg.ack,
+                       0, false);
+            return false;
+        }
+        tcb.snd_wnd = seg.wnd;
+        tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
+        tcb.snd_wl1 = seg.seq;
+        tcb.snd_wl2 = seg.ack;
+        enter_established(tcb);
+    }
+    // RFC 5961 §5.2: acceptable only if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT; otherwise drop and ACK.
+    if (seq_gt(seg.ack, tcb.snd_max)) {
+        ++ctr_.rx_ack_too_new;
+        send_ack(tcb);
+        return false;
+    }
+    if (seq_lt(seg.ack, tcb.snd_una - tcb.max_snd_wnd)) {
+        ++ctr_.rx_ack_too_old;
+        send_ack(tcb);
+        return false;
+    }
+    if (tcb.timer_mode == TimerMode::persist) tcb.retransmits = 0;  // the peer answers our probes
+    if (seq_lt(tcb.snd_una, seg.ack)) process_ack_of_data(tcb, seg.ack);
+    if (seq_leq(tcb.snd_una, seg.ack)) update_send_window(tcb, seg);
+
+    const bool fin_acked = tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq);
+    switch (tcb.state) {
+    case State::fin_wait_1:
+        if (fin_acked) {
+            tcb.state = State::fin_wait_2;
+            // Not in the RFC, as in Linux: a FIN-WAIT-2 peer that never closes must not pin the TCB forever.
+            arm_timer(tcb, TimerMode::fin_wait_2, 2000ull * cfg_.msl_ms);
+        }
+        break;
+    case State::closing:
+        if (fin_acked) enter_time_wait(tcb);
+        break;
+    case State::last_ack:
+        if (fin_acked) {
+            terminate(tcb, EventType::closed);
+            return false;
+        }
+        break;
+    default:
+        break;
+    }
+    return true;
+}
+
+void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
+    const uint32_t acked = ack - tcb.snd_una;
+    // RFC 6298 §3 with Karn's rule: time only segments sent once.
+    if (tcb.rtt_timing && seq_gt(ack, tcb.rtt_seq)) {
+        rtt_sample(tcb, now_ - tcb.rtt_start);
+        tcb.rtt_timing = false;
+    }
+    tcb.snd_una = ack;
+    if (seq_lt(tcb.snd_nxt, ack)) tcb.snd_nxt = ack;
+    // Free the acknowledged bytes (SYN and FIN occupy sequence space but no buffer).
+    const uint32_t data_end = seq_lt(ack, tcb.snd_buf_end()) ? ack : tcb.snd_buf_end();
+    if (seq_gt(data_end, tcb.snd_buf_seq)) {
+        tcb.snd_buf.drop_front(data_end - tcb.snd_buf_seq);
+        tcb.snd_buf_seq = data_end;
+    }
+    tcb.retransmits = 0;
+    // RFC 5681 §3.1: slow start below ssthresh, then about one SMSS per RTT.
+    if (tcb.cwnd < tcb.ssthresh)
+        tcb.cwnd += std::min<uint32_t>(acked, tcb.snd_mss);
+    else
+        tcb.cwnd += std::max<uint32_t>(1, tcb.snd_mss * tcb.snd_mss / tcb.cwnd);
+    // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
+    if (tcb.timer_mode == TimerMode::retransmit) {
+        if (tcb.snd_una == tcb.snd_max)
+            stop_timer(tcb);
+        else
+            arm_rto(tcb);
+    }
+    if (tcb.want_writable && tcb.snd_buf.bytes < cfg_.snd_buf) {
+        tcb.want_writable = false;
+        emit(tcb, EventType::writable);
+    }
+}
+
+// RFC 9293 §3.10.7.4: update the send window only from segments newer than the last update (SND.WL1/WL2).
+void Engine::update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept {
+    if (seq_lt(tcb.snd_wl1, seg.seq) || (tcb.snd_wl1 == seg.seq && seq_leq(tcb.snd_wl2, seg.ack))) {
+        tcb.snd_wnd = seg.wnd;
+        tcb.snd_wl1 = seg.seq;
+        tcb.snd_wl2 = seg.ack;
+        tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
+        if (tcb.snd_wnd > 0 && tcb.timer_mode == TimerMode::persist) stop_timer(tcb);
+    }
+}
+
+// Seventh step: in-order text goes to the receive buffer (and pulls held segments after it); out-of-order text is
+// held for reassembly and answered with an immediate duplicate ACK (RFC 5681 §4.2). Eighth: an in-order FIN.
+void Engine::text_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept {
+    const uint32_t len = seg.payload_len;
+    bool fin = seg.has(kFin);
+    if (seg.seq != tcb.rcv_nxt) {
+        ++ctr_.rx_out_of_order;
+        tcb.ack_now = true;
+        if (tcb.ooo == nullptr) tcb.ooo = alloc_ooo();
+        if (tcb.ooo == nullptr ||
+            !tcb.ooo->insert(seg.seq, m, seg.payload_off, len, fin, std::min(cfg_.reassembly_segments, ReassemblyBlock::kSlots))) {
+            if (tcb.ooo == nullptr) rte_pktmbuf_free(m);
+            ++ctr_.rx_ooo_dropped;
+        }
+        return;
+    }
+    uint32_t delivered = len;
+    if (len > 0) {
+        tcb.rcv_buf.append_range(m, seg.payload_off, len);
+        ++ctr_.rx_data_segments;
+    } else {
+        rte_pktmbuf_free(m);
+    }
+    tcb.rcv_nxt += len;
+    if (tcb.ooo != nullptr) {
+        bool held_fin = false;
+        const uint32_t moved = tcb.ooo->pull(tcb.rcv_nxt, tcb.rcv_buf, held_fin);
+        if (moved > 0 || held_fin) tcb.ack_now = true;  // a filled hole is acknowledged at once
+        tcb.rcv_nxt += moved;
+        delivered += moved;
+        fin = fin || held_fin;
+        if (tcb.ooo->count == 0) free_ooo(tcb);
+    }
+    ctr_.rx_data_bytes += delivered;
+    if (delivered > 0) {
+        if (!tcb.readable_signalled) {
+            tcb.readable_signalled = true;
+            emit(tcb, EventType::readable);
+        }
+        if (tcb.state == State::fin_wait_2) arm_timer(tcb, TimerMode::fin_wait_2, 2000ull * cfg_.msl_ms);
+        schedule_ack(tcb, len >= tcb.snd_mss);
+    }
+    if (fin) fin_arrives(tcb);
+}
+
+// Eighth step: the peer's FIN, in order.
+void Engine::fin_arrives(Tcb& tcb) noexcept {
+    tcb.rcv_nxt += 1;
+    tcb.ack_now = true;
+    emit(tcb, EventType::peer_closed);
+    switch (tcb.state) {
+    case State::syn_received:
+    case State::established:
+        tcb.state = State::close_wait;
+        break;
+    case State::fin_wait_1:
+        // Our FIN acknowledged too: TIME-WAIT; otherwise a simultaneous close: CLOSING.
+        if (tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq))
+            enter_time_wait(tcb);
+        else
+            tcb.state = State::closing;
+        break;
+    case State::fin_wait_2:
+        enter_time_wait(tcb);
+        break;
+    default:
+        break;  // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: remain
+    }
+}
+
+void Engine::take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept {
+    // RFC 9293 §3.7.1 MUST-15: without the option assume 536; never exceed our own.
+    uint16_t mss = seg.opt.has_mss && seg.opt.mss > 0 ? seg.opt.mss : 536;
+    tcb.snd_mss = std::max<uint16_t>(64, std::min(mss, cfg_.mss));
+    tcb.cwnd = 10u * tcb.snd_mss;  // RFC 6928 IW10
+}
+
+void Engine::enter_established(Tcb& tcb) noexcept {
+    const bool was_passive_half_open = tcb.state == State::syn_received && tcb.passive;
+    if (was_passive_half_open && tcb.listener != 0) --listeners_[tcb.listener - 1].half_open;
+    tcb.state = State::established;
+    if (tcb.passive) {
+        tcb.user_attached = true;
+        emit(tcb, EventType::accepted);
+    } else {
+        emit(tcb, EventType::connected);
+    }
+    // CLOSE in SYN-RECEIVED was queued until now (RFC 9293 §3.10.4).
+    if (tcb.fin_queued) tcb.state = State::fin_wait_1;
+}
+
+void Engine::enter_time_wait(Tcb& tcb) noexcept {
+    tcb.state = State::time_wait;
+    wheel_.cancel(tcb.delack_timer);
+    tcb.snd_buf.clear();
+    free_ooo(tcb);
+    arm_timer(tcb, TimerMode::time_wait, 2000ull * cfg_.msl_ms);  // MUST-13: 2 MSL
+    ++ctr_.conn_closed;
+    emit(tcb, EventType::closed);
+}
+
+}  // namespace synack::tcp

@@ -1,0 +1,33 @@
+// A byte queue of mbuf segments linked through rte_mbuf::next, without copying (send and receive buffers).
+// Each linked element is a single-segment mbuf; the head does not carry the chain's totals, this struct does.
+#pragma once
+#include <cstdint>
+
+#include <rte_mbuf.h>
+
+namespace synack::tcp {
+
+struct MbufQueue {
+    rte_mbuf* head = nullptr;
+    rte_mbuf* tail = nullptr;
+    uint32_t bytes = 0;
+
+    bool empty() const noexcept { return head == nullptr; }
+
+    /// Appends every segment of the chain `m` (ownership moves to the queue); empty segments are freed.
+    void append_chain(rte_mbuf* m) noexcept;
+    /// Appends bytes [off, off + len) of the chain `m`, which the queue takes over; the rest of `m` is freed.
+    void append_range(rte_mbuf* m, uint32_t off, uint32_t len) noexcept;
+    /// Drops `n` bytes from the front (n <= bytes), freeing whole segments.
+    void drop_front(uint32_t n) noexcept;
+    /// Copies up to `len` bytes from the front into `dst` and drops them. Returns bytes copied.
+    uint32_t read(void* dst, uint32_t len) noexcept;
+    /// Detaches everything as one well-formed mbuf chain (pkt_len and nb_segs set); nullptr when empty.
+    rte_mbuf* take_chain() noexcept;
+    /// Frees everything.
+    void clear() noexcept;
+    /// The segment holding byte `offset` from the front, and the offset inside it; nullptr past the end.
+    rte_mbuf* find(uint32_t offset, uint32_t& in_seg) const noexcept;
+};
+
+}  // namespace synack::tcp

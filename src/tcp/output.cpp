@@ -1,0 +1,179 @@
+// Segment output: what may be sent now (RFC 9293 §3.8.6 windows, RFC 5681 cwnd), segments built as a header mbuf
+// followed by references to the send buffer's mbufs (no copy), pure ACKs, SYNs and RSTs.
+#include <algorithm>
+
+#include "tcp/engine.hpp"
+#include "tcp/seq.hpp"
+
+namespace synack::tcp {
+
+using wire::kAck;
+using wire::kFin;
+using wire::kPsh;
+using wire::kRst;
+using wire::kSyn;
+
+void Engine::output(Tcb& tcb) noexcept {
+    if (!tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::last_ack | State::closing)) return;
+    for (;;) {
+        const uint32_t wnd = std::min(tcb.snd_wnd, tcb.cwnd);
+        const uint32_t limit = tcb.snd_una + wnd;
+        const uint32_t end = tcb.snd_buf_end();
+        const uint32_t unsent = seq_lt(tcb.snd_nxt, end) ? end - tcb.snd_nxt : 0;
+        const bool fin_due = tcb.fin_queued && tcb.in(State::fin_wait_1 | State::last_ack | State::closing) &&
+                             (!tcb.fin_sent || tcb.snd_nxt == tcb.fin_seq);
+        if (unsent > 0) {
+            const uint32_t room = seq_gt(limit, tcb.snd_nxt) ? limit - tcb.snd_nxt : 0;
+            const uint32_t len = std::min({unsent, static_cast<uint32_t>(tcb.snd_mss), room});
+            if (len == 0) {
+                // RFC 9293 §3.8.6.1 MUST-36: a zero window with nothing in flight is probed by the persist timer.
+                if (tcb.snd_wnd == 0 && tcb.snd_una == tcb.snd_max && tcb.timer_mode != TimerMode::persist)
+                    arm_timer(tcb, TimerMode::persist, tcb.rto_us);
+                break;
+            }
+            // RFC 9293 §3.8.6.2.1 sender SWS avoidance: hold a runt while data is in flight unless it is all we have.
+            if (len < tcb.snd_mss && len < unsent && tcb.snd_nxt != tcb.snd_una && len < tcb.max_snd_wnd / 2) break;
+            uint8_t flags = kAck;
+            if (len == unsent) flags |= kPsh;
+            const bool with_fin = len == unsent && fin_due;
+            if (with_fin) flags |= kFin;
+            if (!send_segment(tcb, tcb.snd_nxt, len, flags)) break;
+            if (!tcb.rtt_timing && tcb.snd_nxt == tcb.snd_max) {
+                tcb.rtt_timing = true;
+                tcb.rtt_seq = tcb.snd_nxt;
+                tcb.rtt_start = now_;
+            }
+            tcb.snd_nxt += len;
+            if (with_fin) {
+                tcb.fin_seq = tcb.snd_nxt;
+                tcb.fin_sent = true;
+                tcb.snd_nxt += 1;
+            }
+            if (seq_gt(tcb.snd_nxt, tcb.snd_max)) tcb.snd_max = tcb.snd_nxt;
+            if (with_fin) break;
+            continue;
+        }
+        if (fin_due) {
+            if (!send_segment(tcb, tcb.snd_nxt, 0, kFin | kAck)) break;
+            tcb.fin_seq = tcb.snd_nxt;
+            tcb.fin_sent = true;
+            tcb.snd_nxt += 1;
+            if (seq_gt(tcb.snd_nxt, tcb.snd_max)) tcb.snd_max = tcb.snd_nxt;
+        }
+        break;
+    }
+    // RFC 6298 §5.1: run the retransmission timer whenever data (or a FIN) is outstanding.
+    if (tcb.snd_una != tcb.snd_max && tcb.timer_mode != TimerMode::retransmit && tcb.timer_mode != TimerMode::time_wait)
+        arm_rto(tcb);
+}
+
+bool Engine::attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept {
+    uint32_t in_seg = 0;
+    rte_mbuf* src = tcb.snd_buf.find(seq - tcb.snd_buf_seq, in_seg);
+    rte_mbuf* last = hdr;
+    while (len > 0 && src != nullptr) {
+        rte_mbuf* ref = rte_pktmbuf_alloc(pool_);
+        if (ref == nullptr) return false;
+        rte_pktmbuf_attach(ref, src);  // shares the buffer: retransmission keeps the data without copying it
+        const uint32_t take = std::min<uint32_t>(len, src->data_len - in_seg);
+        ref->data_off = static_cast<uint16_t>(ref->data_off + in_seg);
+        ref->data_len = static_cast<uint16_t>(take);
+        ref->pkt_len = take;
+        last->next = ref;
+        last = ref;
+        ++hdr->nb_segs;
+        hdr->pkt_len += take;
+        len -= take;
+        in_seg = 0;
+        src = src->next;
+    }
+    return len == 0;
+}
+
+bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) noexcept {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) {
+        ++ctr_.tx_dropped_no_mbuf;
+        return false;
+    }
+    if (len > 0 && !attach_payload(m, tcb, seq, len)) {
+        rte_pktmbuf_free(m);
+        ++ctr_.tx_dropped_no_mbuf;
+        return false;
+    }
+    wire::TcpOptions opts;
+    if (flags & kSyn) {
+        opts.has_mss = true;  // RFC 9293 MUST-14: MSS on every SYN
+        opts.mss = cfg_.mss;
+    }
+    const wire::SegmentHeader h{tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port,
+                                seq, (flags & kAck) ? tcb.rcv_nxt : 0u, flags, receive_window(tcb), ip_id_++,
+                                (flags & kSyn) ? &opts : nullptr};
+    if (!wire::prepend_headers(m, h, cfg_.tx_checksum_offload)) {
+        rte_pktmbuf_free(m);
+        ++ctr_.tx_dropped_no_mbuf;
+        return false;
+    }
+    ++ctr_.tx_segments;
+    ctr_.tx_data_bytes += len;
+    if ((len > 0 || (flags & kFin)) && seq_lt(seq, tcb.snd_max)) ++ctr_.tx_retransmits;
+    if (flags & kAck) {  // every ACK we send answers whatever was pending
+        tcb.ack_now = false;
+        tcb.unacked_full_segments = 0;
+        wheel_.cancel(tcb.delack_timer);
+    }
+    enqueue_tx(m);
+    return true;
+}
+
+void Engine::send_ack(Tcb& tcb) noexcept { send_segment(tcb, tcb.snd_nxt, 0, kAck); }
+
+void Engine::send_syn(Tcb& tcb) noexcept {
+    send_segment(tcb, tcb.iss, 0, tcb.state == State::syn_received ? (kSyn | kAck) : kSyn);
+}
+
+void Engine::send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint32_t seq,
+                        uint32_t ack, bool with_ack) noexcept {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) {
+        ++ctr_.tx_dropped_no_mbuf;
+        return;
+    }
+    const wire::SegmentHeader h{src_ip, dst_ip, src_port, dst_port, seq, ack,
+                                static_cast<uint8_t>(kRst | (with_ack ? kAck : 0)), 0, ip_id_++, nullptr};
+    if (!wire::prepend_headers(m, h, cfg_.tx_checksum_offload)) {
+        rte_pktmbuf_free(m);
+        ++ctr_.tx_dropped_no_mbuf;
+        return;
+    }
+    ++ctr_.tx_rst;
+    ++ctr_.tx_segments;
+    enqueue_tx(m);
+}
+
+// The window we advertise is the free receive space, but its right edge never moves left (RFC 9293 §3.8.6.2.2)
+// and moves right only in steps of min(buffer / 2, MSS): receiver-side silly window avoidance.
+uint16_t Engine::receive_window(Tcb& tcb) noexcept {
+    const uint32_t cap = std::min<uint32_t>(cfg_.rcv_buf, 65535);
+    const uint32_t used = tcb.rcv_buf.bytes;
+    const uint32_t free_space = used >= cap ? 0 : cap - used;
+    const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
+    const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
+    uint32_t wnd = cur;
+    if (free_space >= cur + step || free_space == cap || tcb.rcv_adv == 0) wnd = std::max(free_space, cur);
+    tcb.rcv_adv = tcb.rcv_nxt + wnd;
+    tcb.rcv_wnd = wnd;
+    return static_cast<uint16_t>(wnd);
+}
+
+// After the user reads: tell the peer when a small window has opened up again.
+void Engine::window_update_after_read(Tcb& tcb) noexcept {
+    if (!tcb.in(kReceivesText)) return;
+    const uint32_t cap = std::min<uint32_t>(cfg_.rcv_buf, 65535);
+    const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
+    const uint32_t free_space = tcb.rcv_buf.bytes >= cap ? 0 : cap - tcb.rcv_buf.bytes;
+    const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
+    if (cur < step * 2 && free_space >= cur + step) send_ack(tcb);
+}
+
+}  // namespace synack::tcp

@@ -1,0 +1,107 @@
+#include "tcp/reassembly.hpp"
+
+#include "tcp/seq.hpp"
+
+namespace synack::tcp {
+
+bool ReassemblyBlock::insert(uint32_t seq, rte_mbuf* m, uint32_t off, uint32_t len, bool fin,
+                             uint32_t limit) noexcept {
+    uint32_t end = seq + len;
+    // Trim away what earlier slots already hold; drop whole if covered (the copy we hold wins).
+    for (uint32_t i = 0; i < count; ++i) {
+        OooSegment& s = seg[i];
+        if (len == 0 && seq == s.end()) {  // a bare FIN right after held data
+            s.fin = s.fin || fin;
+            rte_pktmbuf_free(m);
+            return true;
+        }
+        if (seq_geq(seq, s.seq) && seq_lt(seq, s.end())) {
+            uint32_t cut = s.end() - seq;
+            if (cut >= len) {
+                if (fin && end == s.end()) s.fin = true;
+                rte_pktmbuf_free(m);
+                return true;
+            }
+            seq += cut;
+            off += cut;
+            len -= cut;
+        }
+    }
+    // Later slots that the new range swallows completely are released; a partial overlap trims the new tail.
+    for (uint32_t i = 0; i < count;) {
+        OooSegment& s = seg[i];
+        if (seq_leq(seq, s.seq) && seq_geq(end, s.end())) {
+            fin = fin || (s.fin && s.end() == end);
+            s.data.clear();
+            for (uint32_t j = i + 1; j < count; ++j) seg[j - 1] = seg[j];
+            --count;
+            seg[count] = OooSegment{};
+            continue;
+        }
+        if (seq_lt(seq, s.seq) && seq_gt(end, s.seq)) {
+            len = s.seq - seq;
+            end = s.seq;
+            fin = false;
+        }
+        ++i;
+    }
+    if (count >= limit || count >= kSlots) {
+        rte_pktmbuf_free(m);
+        return false;
+    }
+    uint32_t pos = 0;
+    while (pos < count && seq_lt(seg[pos].seq, seq)) ++pos;
+    for (uint32_t j = count; j > pos; --j) seg[j] = seg[j - 1];
+    seg[pos] = OooSegment{};
+    seg[pos].seq = seq;
+    seg[pos].fin = fin;
+    seg[pos].data.append_range(m, off, len);
+    ++count;
+    return true;
+}
+
+uint32_t ReassemblyBlock::pull(uint32_t rcv_nxt, MbufQueue& out, bool& fin) noexcept {
+    uint32_t moved = 0;
+    fin = false;
+    uint32_t taken = 0;
+    while (taken < count && seq_leq(seg[taken].seq, rcv_nxt)) {
+        OooSegment& s = seg[taken];
+        if (seq_gt(s.end(), rcv_nxt) || (s.fin && s.end() == rcv_nxt)) {
+            s.data.drop_front(rcv_nxt - s.seq);
+            uint32_t n = s.data.bytes;
+            if (s.data.head != nullptr) {
+                out.tail != nullptr ? (void)(out.tail->next = s.data.head) : (void)(out.head = s.data.head);
+                out.tail = s.data.tail;
+                out.bytes += n;
+            }
+            s.data = MbufQueue{};
+            moved += n;
+            rcv_nxt += n;
+            if (s.fin) {
+                fin = true;
+                ++taken;
+                break;
+            }
+        } else {
+            s.data.clear();  // wholly below rcv_nxt: a duplicate
+        }
+        ++taken;
+    }
+    for (uint32_t j = taken; j < count; ++j) seg[j - taken] = seg[j];
+    for (uint32_t j = count - taken; j < count; ++j) seg[j] = OooSegment{};
+    count -= taken;
+    return moved;
+}
+
+uint32_t ReassemblyBlock::bytes() const noexcept {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count; ++i) n += seg[i].data.bytes;
+    return n;
+}
+
+void ReassemblyBlock::clear() noexcept {
+    for (uint32_t i = 0; i < count; ++i) seg[i].data.clear();
+    count = 0;
+}
+
+}  // namespace synack::tcp

@@ -1,0 +1,120 @@
+// Connection timers on the engine's wheel: retransmission (RFC 6298), persist (RFC 9293 §3.8.6.1), delayed ACK
+// (§3.8.6.3), TIME-WAIT (§3.6.1) and the FIN-WAIT-2 guard.
+#include <algorithm>
+
+#include "tcp/engine.hpp"
+#include "tcp/seq.hpp"
+
+namespace synack::tcp {
+
+void Engine::advance(uint64_t now_cycles) noexcept {
+    now_ = now_cycles;
+    wheel_.advance(now_cycles, [this](timer::TimerNode& n) { on_timer(n); });
+}
+
+void Engine::on_timer(timer::TimerNode& node) noexcept {
+    // Timer nodes live inside TCBs of one array: the index comes from the address, the kind from the member.
+    const auto off = static_cast<size_t>(reinterpret_cast<char*>(&node) - reinterpret_cast<char*>(tcbs_.get()));
+    Tcb& tcb = tcbs_[off / sizeof(Tcb)];
+    if (!tcb.in_use) return;
+    if (&node == &tcb.delack_timer) {  // armed only while an ACK is owed; any ACK sent cancels it
+        ++ctr_.delayed_acks;
+        send_ack(tcb);
+        return;
+    }
+    const TimerMode mode = tcb.timer_mode;
+    tcb.timer_mode = TimerMode::none;
+    switch (mode) {
+    case TimerMode::retransmit: on_rto(tcb); break;
+    case TimerMode::persist: on_persist(tcb); break;
+    case TimerMode::time_wait: free_tcb(tcb); break;  // 2 MSL are over: CLOSED
+    case TimerMode::fin_wait_2: terminate(tcb, EventType::closed); break;
+    case TimerMode::none: break;
+    }
+}
+
+void Engine::on_rto(Tcb& tcb) noexcept {
+    ++ctr_.rto_expired;
+    const bool handshake = tcb.in(State::syn_sent | State::syn_received);
+    const uint32_t limit = handshake ? cfg_.syn_retransmits : cfg_.max_retransmits;
+    if (++tcb.retransmits > limit) {
+        // RFC 9293 §3.8.3 R2: give up and tell the user. A half-open passive connection just disappears.
+        if (tcb.state == State::syn_received && tcb.passive) {
+            free_tcb(tcb);
+            return;
+        }
+        ++ctr_.conn_timed_out;
+        terminate(tcb, EventType::timed_out);
+        return;
+    }
+    tcb.rto_us = std::min(tcb.rto_us * 2, cfg_.rto_max_ms * 1000);  // RFC 6298 §5.5: back off
+    tcb.rtt_timing = false;                                          // Karn: no sample from a retransmission
+    if (handshake) {
+        send_syn(tcb);
+        arm_rto(tcb);
+        return;
+    }
+    // RFC 5681 §3.1: after a timeout, ssthresh = max(FlightSize / 2, 2 SMSS) and cwnd = one segment.
+    tcb.ssthresh = std::max(tcb.flight_size() / 2, 2u * tcb.snd_mss);
+    tcb.cwnd = tcb.snd_mss;
+    tcb.snd_nxt = tcb.snd_una;  // go back: resend from the oldest unacknowledged byte
+    output(tcb);
+    if (tcb.timer_mode != TimerMode::retransmit && tcb.snd_una != tcb.snd_max) arm_rto(tcb);
+}
+
+// MUST-36: probe a zero window with one byte beyond it, backing off like the RTO; the peer's ACKs keep us going.
+void Engine::on_persist(Tcb& tcb) noexcept {
+    if (tcb.snd_wnd > 0 || tcb.snd_buf_end() == tcb.snd_nxt) {
+        output(tcb);
+        return;
+    }
+    if (++tcb.retransmits > cfg_.max_retransmits) {
+        ++ctr_.conn_timed_out;
+        terminate(tcb, EventType::timed_out);
+        return;
+    }
+    ++ctr_.zero_window_probes;
+    send_segment(tcb, tcb.snd_nxt, 1, wire::kAck);
+    if (seq_gt(tcb.snd_nxt + 1, tcb.snd_max)) tcb.snd_max = tcb.snd_nxt + 1;
+    const uint64_t backoff = std::min<uint64_t>(uint64_t{tcb.rto_us} << std::min<uint32_t>(tcb.retransmits, 16),
+                                                uint64_t{cfg_.rto_max_ms} * 1000);
+    arm_timer(tcb, TimerMode::persist, backoff);
+}
+
+void Engine::arm_rto(Tcb& tcb) noexcept { arm_timer(tcb, TimerMode::retransmit, tcb.rto_us); }
+
+void Engine::arm_timer(Tcb& tcb, TimerMode mode, uint64_t us) noexcept {
+    tcb.timer_mode = mode;
+    wheel_.schedule(tcb.rto_timer, now_ + us_to_cycles(us));
+}
+
+void Engine::stop_timer(Tcb& tcb) noexcept {
+    tcb.timer_mode = TimerMode::none;
+    wheel_.cancel(tcb.rto_timer);
+}
+
+// RFC 6298 §2.2-2.4, in microseconds; the clock granularity G is the wheel's 1 ms tick.
+void Engine::rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept {
+    const auto r = static_cast<uint32_t>(std::min<uint64_t>(rtt_cycles * 1000000 / tsc_hz_, UINT32_MAX / 8));
+    if (tcb.srtt_us == 0) {
+        tcb.srtt_us = std::max<uint32_t>(r, 1);
+        tcb.rttvar_us = r / 2;
+    } else {
+        const uint32_t delta = tcb.srtt_us > r ? tcb.srtt_us - r : r - tcb.srtt_us;
+        tcb.rttvar_us = (3 * tcb.rttvar_us + delta) / 4;
+        tcb.srtt_us = (7 * tcb.srtt_us + r) / 8;
+    }
+    const uint32_t rto = tcb.srtt_us + std::max<uint32_t>(1000, 4 * tcb.rttvar_us);
+    tcb.rto_us = std::clamp(rto, cfg_.rto_min_ms * 1000, cfg_.rto_max_ms * 1000);
+}
+
+// RFC 9293 §3.8.6.3: ACK at least every second full-sized segment (SHLD-19), otherwise within delayed_ack_ms.
+void Engine::schedule_ack(Tcb& tcb, bool full_segment) noexcept {
+    if (full_segment && ++tcb.unacked_full_segments >= 2) {
+        tcb.ack_now = true;
+        return;
+    }
+    if (!tcb.delack_timer.armed()) wheel_.schedule(tcb.delack_timer, now_ + ms_to_cycles(cfg_.delayed_ack_ms));
+}
+
+}  // namespace synack::tcp

@@ -1,0 +1,128 @@
+#include "wire/segment.hpp"
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+namespace synack::wire {
+
+const char* to_string(ParseStatus s) noexcept {
+    switch (s) {
+    case ParseStatus::ok: return "ok";
+    case ParseStatus::truncated: return "truncated";
+    case ParseStatus::bad_ip_version: return "bad_ip_version";
+    case ParseStatus::bad_ip_header_len: return "bad_ip_header_len";
+    case ParseStatus::bad_ip_total_len: return "bad_ip_total_len";
+    case ParseStatus::bad_ip_checksum: return "bad_ip_checksum";
+    case ParseStatus::ip_fragment: return "ip_fragment";
+    case ParseStatus::not_tcp: return "not_tcp";
+    case ParseStatus::bad_tcp_header_len: return "bad_tcp_header_len";
+    case ParseStatus::bad_tcp_checksum: return "bad_tcp_checksum";
+    case ParseStatus::bad_tcp_options: return "bad_tcp_options";
+    case ParseStatus::count_: break;
+    }
+    return "?";
+}
+
+ParseStatus parse_segment(const rte_mbuf* m, Segment& out) noexcept {
+    const uint32_t first_len = rte_pktmbuf_data_len(m);
+    const uint32_t pkt_len = rte_pktmbuf_pkt_len(m);
+    if (first_len < kIpv4HeaderLen) return ParseStatus::truncated;
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    if ((ip->version_ihl >> 4) != 4) return ParseStatus::bad_ip_version;
+    const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+    if (ihl < kIpv4HeaderLen) return ParseStatus::bad_ip_header_len;
+    if (first_len < ihl) return ParseStatus::truncated;
+    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    if (total < ihl + kTcpHeaderLen || total > pkt_len) return ParseStatus::bad_ip_total_len;
+    const uint64_t rx_ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    if (rx_ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) return ParseStatus::bad_ip_checksum;
+    if (rx_ip != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_ipv4_cksum(ip) != 0 && rte_raw_cksum(ip, ihl) != 0xffff)
+        return ParseStatus::bad_ip_checksum;
+    if ((rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+        return ParseStatus::ip_fragment;
+    if (ip->next_proto_id != kIpProtoTcp) return ParseStatus::not_tcp;
+
+    if (first_len < ihl + kTcpHeaderLen) return ParseStatus::truncated;
+    const auto* th = reinterpret_cast<const rte_tcp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
+    const uint32_t doff = (th->data_off >> 4) * 4u;
+    if (doff < kTcpHeaderLen || ihl + doff > total) return ParseStatus::bad_tcp_header_len;
+    if (first_len < ihl + doff) return ParseStatus::truncated;
+
+    const uint64_t rx_l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    if (rx_l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) return ParseStatus::bad_tcp_checksum;
+    if (rx_l4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+        // The TCP checksum covers the pseudo-header and exactly total - ihl bytes: Ethernet padding excluded.
+        uint32_t sum = rte_ipv4_phdr_cksum(ip, 0);
+        uint16_t l4_sum = 0;
+        if (rte_raw_cksum_mbuf(m, ihl, total - ihl, &l4_sum) != 0) return ParseStatus::truncated;
+        sum += l4_sum;
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        if (sum != 0xffff) return ParseStatus::bad_tcp_checksum;
+    }
+
+    out.opt = TcpOptions{};
+    if (doff > kTcpHeaderLen &&
+        !parse_tcp_options(reinterpret_cast<const uint8_t*>(th + 1), doff - kTcpHeaderLen, out.opt))
+        return ParseStatus::bad_tcp_options;
+
+    out.src_ip = rte_be_to_cpu_32(ip->src_addr);
+    out.dst_ip = rte_be_to_cpu_32(ip->dst_addr);
+    out.src_port = rte_be_to_cpu_16(th->src_port);
+    out.dst_port = rte_be_to_cpu_16(th->dst_port);
+    out.seq = rte_be_to_cpu_32(th->sent_seq);
+    out.ack = rte_be_to_cpu_32(th->recv_ack);
+    out.wnd = rte_be_to_cpu_16(th->rx_win);
+    out.urp = rte_be_to_cpu_16(th->tcp_urp);
+    out.flags = th->tcp_flags & 0x3f;
+    out.payload_off = static_cast<uint16_t>(ihl + doff);
+    out.payload_len = static_cast<uint16_t>(total - ihl - doff);
+    return ParseStatus::ok;
+}
+
+bool prepend_headers(rte_mbuf* m, const SegmentHeader& h, bool offload) noexcept {
+    const uint32_t opt_len = h.options != nullptr ? tcp_options_size(*h.options) : 0;
+    const uint32_t hdr_len = kIpv4HeaderLen + kTcpHeaderLen + opt_len;
+    const uint32_t payload_len = rte_pktmbuf_pkt_len(m);
+    auto* base = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(hdr_len)));
+    if (base == nullptr) return false;
+
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(base);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(hdr_len + payload_len));
+    ip->packet_id = rte_cpu_to_be_16(h.ip_id);
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->next_proto_id = kIpProtoTcp;
+    ip->hdr_checksum = 0;
+    ip->src_addr = rte_cpu_to_be_32(h.src_ip);
+    ip->dst_addr = rte_cpu_to_be_32(h.dst_ip);
+
+    auto* th = reinterpret_cast<rte_tcp_hdr*>(base + kIpv4HeaderLen);
+    th->src_port = rte_cpu_to_be_16(h.src_port);
+    th->dst_port = rte_cpu_to_be_16(h.dst_port);
+    th->sent_seq = rte_cpu_to_be_32(h.seq);
+    th->recv_ack = rte_cpu_to_be_32(h.ack);
+    th->data_off = static_cast<uint8_t>(((kTcpHeaderLen + opt_len) / 4) << 4);
+    th->tcp_flags = h.flags;
+    th->rx_win = rte_cpu_to_be_16(h.wnd);
+    th->cksum = 0;
+    th->tcp_urp = 0;
+    if (opt_len > 0) write_tcp_options(reinterpret_cast<uint8_t*>(th + 1), *h.options);
+
+    m->l2_len = RTE_ETHER_HDR_LEN;
+    m->l3_len = kIpv4HeaderLen;
+    m->l4_len = static_cast<uint16_t>(kTcpHeaderLen + opt_len);
+    if (offload) {
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+        th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+    } else {
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, kIpv4HeaderLen);
+    }
+    return true;
+}
+
+}  // namespace synack::wire
