@@ -116,22 +116,24 @@ void BM_TimerReschedule(benchmark::State& state) {
 }
 BENCHMARK(BM_TimerReschedule)->Arg(0)->Arg(1);
 
-// One iteration: kArmed timers spread over kSpread ticks all expire, the clock moving one tick per advance()
-// (a 1 ms poll loop). Includes cascading; per_timer is the time per fired timer.
+// One iteration: kArmed timers spread over 2^range(0) ticks all expire, the clock moving one tick per advance()
+// (a 1 ms poll loop). /20 (17 min) cascades most timers three times, /8 (256 ms, an RTO) at most once;
+// per_timer is the time per fired timer.
 void BM_TimerExpire(benchmark::State& state) {
     static World w;
     static uint64_t now = 0;  // the wheel's clock, kept across runs of this function
+    const uint64_t spread = uint64_t{1} << state.range(0);
     size_t fired = 0;
     for (auto _ : state) {
         state.PauseTiming();
         if (w.wheel->armed_count() == 0)
             for (size_t i = 0; i < kArmed; ++i) {
                 const uint32_t k = w.order[i];
-                w.wheel->schedule(w.tcbs[k].rto_timer, now + w.deadline[k]);
+                w.wheel->schedule(w.tcbs[k].rto_timer, now + 1 + w.deadline[k] % spread);
             }
         state.ResumeTiming();
-        const uint64_t end = now + kSpread;
-        while (now < end) fired += w.wheel->advance(++now, [](TimerNode& t) { benchmark::DoNotOptimize(&t); });
+        while (w.wheel->armed_count() > 0)
+            fired += w.wheel->advance(++now, [](TimerNode& t) { benchmark::DoNotOptimize(&t); });
     }
     if (fired != kArmed * state.iterations()) state.SkipWithError("not every timer fired");
     state.SetItemsProcessed(static_cast<int64_t>(fired));
@@ -139,6 +141,6 @@ void BM_TimerExpire(benchmark::State& state) {
         benchmark::Counter(static_cast<double>(kArmed), benchmark::Counter::kIsIterationInvariantRate |
                                                             benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_TimerExpire)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TimerExpire)->Arg(20)->Arg(8)->Unit(benchmark::kMillisecond);
 
 }  // namespace

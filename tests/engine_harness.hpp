@@ -198,4 +198,68 @@ public:
     uint32_t pinned_isn;
 };
 
+// ---- Exact replies: one expected segment, compared field by field ----
+
+/// What a segment must be. Every field is compared: flags (PSH is ignored on segments that carry data, since
+/// RFC 9293 §3.9.1 leaves setting it to the sender), seq, ack, window, payload bytes, and the MSS option
+/// (`mss` 0: the segment must carry none).
+struct Want {
+    uint8_t flags;
+    uint32_t seq;
+    uint32_t ack;
+    uint16_t wnd;
+    std::string payload = {};
+    uint16_t mss = 0;
+};
+
+inline void check_seg(const Seg& s, const Want& w, bool harness_tuple) {
+    if (harness_tuple) {  // from us (10.0.0.1:80) to the scripted peer (10.0.0.2:40000)
+        EXPECT_EQ(s.src_ip, EngineHarness::kUs);
+        EXPECT_EQ(s.dst_ip, EngineHarness::kThem);
+        EXPECT_EQ(s.src_port, EngineHarness::kUsPort);
+        EXPECT_EQ(s.dst_port, EngineHarness::kThemPort);
+    }
+    const uint8_t mask = w.payload.empty() ? 0xff : static_cast<uint8_t>(~kPsh);
+    EXPECT_EQ(flags_str(static_cast<uint8_t>(s.flags & mask)), flags_str(static_cast<uint8_t>(w.flags & mask)));
+    EXPECT_EQ(s.seq, w.seq);
+    EXPECT_EQ(s.ack, w.ack);
+    EXPECT_EQ(s.wnd, w.wnd);
+    EXPECT_EQ(s.payload.size(), w.payload.size());
+    EXPECT_TRUE(s.payload == w.payload) << "payload differs";
+    EXPECT_EQ(s.opt.has_mss, w.mss != 0);
+    if (w.mss != 0) EXPECT_EQ(s.opt.mss, w.mss);
+}
+
+/// EXPECT_SEG(segment, flags, seq, ack, wnd[, payload[, mss]]): a segment from us to the harness peer.
+#define EXPECT_SEG(seg_expr, ...)                                                            \
+    do {                                                                                     \
+        const ::synack::test::Seg seg_ = (seg_expr);                                         \
+        SCOPED_TRACE(::testing::Message() << "segment: " << seg_);                           \
+        ::synack::test::check_seg(seg_, ::synack::test::Want{__VA_ARGS__}, true);            \
+    } while (0)
+/// The same for a segment between two engines (addresses not compared).
+#define EXPECT_SEG_ANY(seg_expr, ...)                                                        \
+    do {                                                                                     \
+        const ::synack::test::Seg seg_ = (seg_expr);                                         \
+        SCOPED_TRACE(::testing::Message() << "segment: " << seg_);                           \
+        ::synack::test::check_seg(seg_, ::synack::test::Want{__VA_ARGS__}, false);           \
+    } while (0)
+
+inline TcpOptions mss_option(uint16_t mss) {
+    TcpOptions o;
+    o.has_mss = true;
+    o.mss = mss;
+    return o;
+}
+
+/// "connected,readable": the types of `v` in order, for one exact comparison.
+inline std::string event_types(const std::vector<Event>& v) {
+    std::string s;
+    for (const auto& e : v) {
+        if (!s.empty()) s += ',';
+        s += to_string(e.type);
+    }
+    return s;
+}
+
 }  // namespace synack::test

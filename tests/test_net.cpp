@@ -998,7 +998,15 @@ TEST(NetConfigTest, BadConfigurationsAreRefused) {
 
 // ================================ fuzz ================================
 
-TEST_F(NetTest, RandomAndDamagedFramesNeverCrashOrLeak) {
+// Fills headroom and tailroom of every segment with v.
+void poison_outside_data(rte_mbuf* m, uint8_t v) {
+    for (rte_mbuf* seg = m; seg != nullptr; seg = seg->next) {
+        std::memset(seg->buf_addr, v, rte_pktmbuf_headroom(seg));
+        std::memset(rte_pktmbuf_mtod_offset(seg, char*, seg->data_len), v, rte_pktmbuf_tailroom(seg));
+    }
+}
+
+TEST_F(NetTest, RandomAndDamagedFramesNeverCrashLeakOrReadOutsideTheFrame) {
     cfg_.gateway = kGwIp;
     cfg_.arp_cache_size = 64;
     std::mt19937_64 rng(0x5eed);
@@ -1022,6 +1030,7 @@ TEST_F(NetTest, RandomAndDamagedFramesNeverCrashOrLeak) {
         templates.push_back(ether(kOurMac, kPeerMac, RTE_ETHER_TYPE_IPV4, ipv4(t)));
     }
 
+    auto twin = std::make_unique<Interface>(cfg_, synack::test::pool(), kHz);
     uint64_t now = 0;
     uint64_t returned_tcp = 0;
     constexpr int kFrames = 100000;
@@ -1047,26 +1056,47 @@ TEST_F(NetTest, RandomAndDamagedFramesNeverCrashOrLeak) {
             break;
         }
         const size_t split = f.size() > 1 && pick(8) == 0 ? 1 + pick(f.size() - 1) : 0;
-        rte_mbuf* m = to_mbuf(f, split);
-        if (pick(16) == 0) m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+        const bool cksum_good = pick(16) == 0;
         now += pick(ms(2));
-        if (rte_mbuf* r = ifc().input(m, now)) {
-            ++returned_tcp;
-            ASSERT_GE(rte_pktmbuf_data_len(r), 20u);
-            const auto* ip = rte_pktmbuf_mtod(r, const rte_ipv4_hdr*);
-            EXPECT_EQ(ip->version_ihl, 0x45);
-            EXPECT_EQ(ip->next_proto_id, IPPROTO_TCP);
-            EXPECT_EQ(rte_pktmbuf_pkt_len(r), rte_be_to_cpu_16(ip->total_length));
-            rte_pktmbuf_free(r);
+        // The same frame into both interfaces, with different bytes around the data: if either verdict read
+        // outside the frame, their outcomes would part.
+        Bytes result[2];
+        for (int k = 0; k < 2; ++k) {
+            rte_mbuf* m = to_mbuf(f, split);
+            poison_outside_data(m, k == 0 ? 0x00 : static_cast<uint8_t>(rng() | 1));
+            if (cksum_good) m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+            if (rte_mbuf* r = (k == 0 ? ifc() : *twin).input(m, now)) {
+                ASSERT_GE(rte_pktmbuf_data_len(r), 20u);
+                const auto* ip = rte_pktmbuf_mtod(r, const rte_ipv4_hdr*);
+                EXPECT_EQ(ip->version_ihl, 0x45);
+                EXPECT_EQ(ip->next_proto_id, IPPROTO_TCP);
+                EXPECT_EQ(rte_pktmbuf_pkt_len(r), rte_be_to_cpu_16(ip->total_length));
+                result[k] = bytes_of(r);
+                returned_tcp += k == 0;
+                rte_pktmbuf_free(r);
+            }
         }
+        ASSERT_EQ(result[0], result[1]) << "frame " << i;
         if (pick(16) == 0) {
             const uint32_t dst = pick(4) == 0 ? kRemoteIp : RTE_IPV4(10, 0, 0, 1 + pick(250));
             ifc().output(ip_packet(dst, static_cast<uint16_t>(i)), now);
+            twin->output(ip_packet(dst, static_cast<uint16_t>(i)), now);
         }
-        if (i % 32 == 0) ifc().poll(now);
+        if (i % 32 == 0) {
+            ifc().poll(now);
+            twin->poll(now);
+        }
+        const std::vector<Bytes> ours = sent();
+        std::vector<Bytes> theirs;
         rte_mbuf* burst[32];
-        while (uint16_t n = ifc().drain_tx(burst, 32)) rte_pktmbuf_free_bulk(burst, n);
+        while (uint16_t n = twin->drain_tx(burst, 32)) {
+            for (uint16_t j = 0; j < n; ++j) theirs.push_back(bytes_of(burst[j]));
+            rte_pktmbuf_free_bulk(burst, n);
+        }
+        ASSERT_EQ(ours, theirs) << "frame " << i;
     }
+    EXPECT_EQ(nonzero(ifc().counters()), nonzero(twin->counters()));
+    twin.reset();
 
     const NetCounters& c = ifc().counters();
     EXPECT_EQ(c.rx_frames, static_cast<uint64_t>(kFrames));

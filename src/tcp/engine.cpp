@@ -28,6 +28,10 @@ TcpConfig checked(const TcpConfig& c) {
 
 }  // namespace
 
+}  // namespace synack::tcp
+
+namespace synack {
+
 const char* to_string(State s) noexcept {
     static constexpr const char* names[] = {"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
                                             "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
@@ -40,6 +44,10 @@ const char* to_string(EventType t) noexcept {
                                             "peer_closed", "closed", "reset", "timed_out"};
     return names[static_cast<unsigned>(t)];
 }
+
+}  // namespace synack
+
+namespace synack::tcp {
 
 Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles)
     : Engine(cfg, pool, tsc_hz, now_cycles, IsnGenerator{}) {}

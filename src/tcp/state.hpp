@@ -2,21 +2,11 @@
 #pragma once
 #include <cstdint>
 
+#include "synack/events.hpp"
+
 namespace synack::tcp {
 
-enum class State : uint8_t {
-    closed,
-    listen,
-    syn_sent,
-    syn_received,
-    established,
-    fin_wait_1,
-    fin_wait_2,
-    close_wait,
-    closing,
-    last_ack,
-    time_wait,
-};
+using synack::State;
 
 using StateSet = uint16_t;
 constexpr StateSet operator|(State a, State b) { return static_cast<StateSet>(1u << unsigned(a) | 1u << unsigned(b)); }
@@ -32,6 +22,5 @@ constexpr StateSet kReceivesText = State::established | State::fin_wait_1 | Stat
 /// States in which the user may still SEND (RFC 9293 §3.10.2).
 constexpr StateSet kCanSend = State::syn_sent | State::syn_received | State::established | State::close_wait;
 
-const char* to_string(State s) noexcept;
 
 }  // namespace synack::tcp

@@ -1,0 +1,51 @@
+/// @file
+/// What a synack core tells the application about its connections, and the handle that names a connection.
+#pragma once
+#include <cstdint>
+
+namespace synack {
+
+/// A handle to a connection the application owns, valid on the core that owns the connection.
+/// Stale handles (after a terminal event or abort) are refused by every call.
+struct ConnId {
+    uint32_t index = UINT32_MAX;
+    uint32_t gen = 0;
+    friend bool operator==(const ConnId&, const ConnId&) = default;
+};
+
+enum class EventType : uint8_t {
+    connected,    ///< active open reached ESTABLISHED
+    accepted,     ///< a passive open on `listener` reached ESTABLISHED: a new connection
+    readable,     ///< in-order data waits in the receive buffer
+    writable,     ///< send buffer space freed after a short send
+    peer_closed,  ///< the peer's FIN arrived: no more data will come
+    closed,       ///< terminal: both directions done; the handle is invalid after this event
+    reset,        ///< terminal: the peer reset (or refused) the connection
+    timed_out,    ///< terminal: retransmissions exhausted
+};
+const char* to_string(EventType t) noexcept;
+
+struct Event {
+    EventType type;
+    uint16_t listener;  ///< for `accepted`: the listener's id
+    ConnId conn;
+    uint64_t user;      ///< the connection's cookie (see set_user / connect)
+};
+
+/// The eleven connection states of RFC 9293 §3.3.2.
+enum class State : uint8_t {
+    closed,
+    listen,
+    syn_sent,
+    syn_received,
+    established,
+    fin_wait_1,
+    fin_wait_2,
+    close_wait,
+    closing,
+    last_ack,
+    time_wait,
+};
+const char* to_string(State s) noexcept;
+
+}  // namespace synack

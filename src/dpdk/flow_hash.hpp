@@ -1,0 +1,35 @@
+// Which core owns a flow: a Toeplitz hash with a symmetric key (0x6d5a repeated), as a NIC with that key computes
+// it, mapped through a RETA of kRetaSize entries filled round-robin. Software RSS and the choice of ephemeral
+// ports for active opens both use this one function, so replies land on the opening core.
+#pragma once
+#include <cstdint>
+
+#include <rte_thash.h>
+
+namespace synack::dpdk {
+
+constexpr uint32_t kRetaSize = 128;
+
+/// The 40-byte symmetric key: hash(a->b) == hash(b->a) for IPv4 4-tuples.
+inline const uint8_t* symmetric_rss_key() noexcept {
+    static const uint8_t key[40] = {
+        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
+    return key;
+}
+
+/// Toeplitz hash of an arriving packet's tuple, host byte order.
+inline uint32_t flow_hash(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport) noexcept {
+    rte_ipv4_tuple t{};
+    t.src_addr = src_ip;
+    t.dst_addr = dst_ip;
+    t.sport = sport;
+    t.dport = dport;
+    return rte_softrss(reinterpret_cast<uint32_t*>(&t), RTE_THASH_V4_L4_LEN, symmetric_rss_key());
+}
+
+/// The core a hash selects among `cores`, through a round-robin RETA.
+inline unsigned core_of(uint32_t hash, unsigned cores) noexcept { return (hash % kRetaSize) % cores; }
+
+}  // namespace synack::dpdk

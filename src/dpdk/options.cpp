@@ -1,0 +1,125 @@
+// Command-line options after "--" (DPDK convention), parsed on the cold path with clear errors.
+#include <arpa/inet.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "synack/stack.hpp"
+
+namespace synack {
+namespace {
+
+uint64_t number(const std::string& opt, const std::string& v, uint64_t lo, uint64_t hi) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || errno != 0 || n < lo || n > hi)
+        throw std::invalid_argument(opt + ": expected a number in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                                    ", got '" + v + "'");
+    return n;
+}
+
+uint32_t address(const std::string& opt, const std::string& v) {
+    uint32_t ip = 0;
+    if (!parse_ip(v, ip)) throw std::invalid_argument(opt + ": expected an IPv4 address A.B.C.D, got '" + v + "'");
+    return ip;
+}
+
+}  // namespace
+
+bool parse_ip(const std::string& s, uint32_t& out) noexcept {
+    in_addr a{};
+    if (inet_pton(AF_INET, s.c_str(), &a) != 1) return false;
+    out = ntohl(a.s_addr);
+    return true;
+}
+
+std::string ip_to_string(uint32_t ip) {
+    return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
+           "." + std::to_string(ip & 255);
+}
+
+const char* options_help() noexcept {
+    return "synack options (after --):\n"
+           "  --ip A.B.C.D/LEN     our address and subnet (required)\n"
+           "  --gw A.B.C.D         default gateway\n"
+           "  --port N             TCP port of the program\n"
+           "  --eth-port N         DPDK port id (default 0)\n"
+           "  --msl-ms N           MSL; TIME-WAIT lasts 2*MSL (default 30000)\n"
+           "  --max-conns N        TCBs per core (default 65536)\n"
+           "  --rcv-buf N          receive buffer per connection, bytes (<= 65535 without window scaling)\n"
+           "  --snd-buf N          send buffer per connection, bytes\n"
+           "  --rto-min-ms N       RTO floor (default 200)\n"
+           "  --delack-ms N        delayed-ACK timeout (default 40)\n"
+           "  --mbufs N            mbufs per NUMA socket (default 32767)\n"
+           "  --duration-s N       stop by itself after N seconds\n"
+           "  --stats-ms N         print counters every N ms\n"
+           "  -v                   verbose\n";
+}
+
+Options parse_options(int argc, char** argv) {
+    Options o;
+    bool have_ip = false;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        std::string v;
+        const auto eq = a.find('=');
+        const bool known_flag = a == "-v" || a == "--verbose";
+        auto value = [&]() -> std::string {
+            if (eq != std::string::npos) return a.substr(eq + 1);
+            if (i + 1 >= argc) throw std::invalid_argument(a + ": missing value");
+            return argv[++i];
+        };
+        const std::string name = eq == std::string::npos ? a : a.substr(0, eq);
+        if (known_flag) {
+            o.verbose = true;
+        } else if (name == "--ip") {
+            v = value();
+            const auto slash = v.find('/');
+            if (slash == std::string::npos) throw std::invalid_argument("--ip: expected A.B.C.D/LEN, got '" + v + "'");
+            o.ip = address("--ip", v.substr(0, slash));
+            o.prefix_len = static_cast<uint8_t>(number("--ip prefix length", v.substr(slash + 1), 1, 32));
+            if (o.ip == 0 || (o.ip >> 24) == 127 || (o.ip >> 28) >= 14)
+                throw std::invalid_argument("--ip: " + v + " is not a usable unicast address");
+            have_ip = true;
+        } else if (name == "--gw") {
+            o.gateway = address("--gw", value());
+        } else if (name == "--port") {
+            o.port = static_cast<uint16_t>(number("--port", value(), 1, 65535));
+        } else if (name == "--eth-port") {
+            o.eth_port = static_cast<uint16_t>(number("--eth-port", value(), 0, 65535));
+        } else if (name == "--msl-ms") {
+            o.tcp.msl_ms = static_cast<uint32_t>(number("--msl-ms", value(), 1, 600000));
+        } else if (name == "--max-conns") {
+            o.tcp.max_connections = static_cast<uint32_t>(number("--max-conns", value(), 1, 1u << 24));
+        } else if (name == "--rcv-buf") {
+            o.tcp.rcv_buf = static_cast<uint32_t>(number("--rcv-buf", value(), 1024, 65535));
+        } else if (name == "--snd-buf") {
+            o.tcp.snd_buf = static_cast<uint32_t>(number("--snd-buf", value(), 1024, 64u << 20));
+        } else if (name == "--rto-min-ms") {
+            o.tcp.rto_min_ms = static_cast<uint32_t>(number("--rto-min-ms", value(), 1, 60000));
+        } else if (name == "--delack-ms") {
+            o.tcp.delayed_ack_ms = static_cast<uint32_t>(number("--delack-ms", value(), 1, 499));
+        } else if (name == "--mbufs") {
+            o.mbufs = static_cast<uint32_t>(number("--mbufs", value(), 1023, 1u << 24));
+        } else if (name == "--duration-s") {
+            o.duration_s = static_cast<uint32_t>(number("--duration-s", value(), 0, 1u << 30));
+        } else if (name == "--stats-ms") {
+            o.stats_ms = static_cast<uint32_t>(number("--stats-ms", value(), 0, 1u << 30));
+        } else {
+            o.extra.push_back(a);
+        }
+    }
+    if (!have_ip) throw std::invalid_argument("--ip A.B.C.D/LEN is required");
+    if (o.gateway != 0) {
+        const uint32_t mask = ~0u << (32 - o.prefix_len);
+        if ((o.gateway & mask) != (o.ip & mask))
+            throw std::invalid_argument("--gw " + ip_to_string(o.gateway) + " is not inside " + ip_to_string(o.ip) +
+                                        "/" + std::to_string(o.prefix_len));
+    }
+    return o;
+}
+
+}  // namespace synack

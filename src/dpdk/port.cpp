@@ -1,0 +1,110 @@
+#include "dpdk/port.hpp"
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "dpdk/flow_hash.hpp"
+
+namespace synack::dpdk {
+namespace {
+
+constexpr uint16_t kRxDesc = 1024;
+constexpr uint16_t kTxDesc = 1024;
+
+[[noreturn]] void fail(const std::string& what, int rc) {
+    throw std::runtime_error(what + ": " + rte_strerror(rc < 0 ? -rc : rc));
+}
+
+// Software checksum on net_tap: its TX "offload" is software in the driver and older releases mis-sum chained
+// mbufs, which is exactly how synack sends data (header mbuf + references to the send buffer).
+bool trust_tx_cksum(const std::string& driver) { return driver != "net_tap"; }
+
+}  // namespace
+
+PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose) {
+    if (!rte_eth_dev_is_valid_port(id)) {
+        throw std::runtime_error(
+            "no DPDK port " + std::to_string(id) + " (" + std::to_string(rte_eth_dev_count_avail()) +
+            " available). On a machine without a NIC pass --vdev=net_tap0,iface=synack0 (needs root or "
+            "CAP_NET_ADMIN and /dev/net/tun); with a NIC, bind it to vfio-pci");
+    }
+    PortInfo p;
+    p.id = id;
+    rte_eth_dev_info info{};
+    if (int rc = rte_eth_dev_info_get(id, &info); rc != 0) fail("rte_eth_dev_info_get", rc);
+    p.driver = info.driver_name ? info.driver_name : "?";
+    if (queues > info.max_tx_queues || queues > info.max_rx_queues)
+        throw std::runtime_error("port " + std::to_string(id) + " (" + p.driver + ") has at most " +
+                                 std::to_string(info.max_rx_queues) + " RX / " + std::to_string(info.max_tx_queues) +
+                                 " TX queues; " + std::to_string(queues) + " worker cores need one each");
+
+    rte_eth_conf conf{};
+    const uint64_t tx_ck = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+    const uint64_t rx_ck = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+    if ((info.tx_offload_capa & tx_ck) == tx_ck && trust_tx_cksum(p.driver)) {
+        conf.txmode.offloads |= tx_ck;
+        p.tx_cksum_offload = true;
+    }
+    if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    if ((info.rx_offload_capa & rx_ck) == rx_ck && trust_tx_cksum(p.driver)) {
+        conf.rxmode.offloads |= rx_ck;
+        p.rx_cksum_offload = true;
+    }
+    const uint64_t rss_types = RTE_ETH_RSS_NONFRAG_IPV4_TCP & info.flow_type_rss_offloads;
+    if (queues > 1 && rss_types != 0 && p.driver != "net_tap") {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_key = const_cast<uint8_t*>(symmetric_rss_key());
+        conf.rx_adv_conf.rss_conf.rss_key_len = 40;
+        conf.rx_adv_conf.rss_conf.rss_hf = rss_types;
+        p.hw_rss = true;
+    }
+    p.rx_queues = p.tx_queues = queues;
+    if (int rc = rte_eth_dev_configure(id, p.rx_queues, p.tx_queues, &conf); rc != 0) fail("rte_eth_dev_configure", rc);
+    uint16_t nb_rxd = kRxDesc, nb_txd = kTxDesc;
+    rte_eth_dev_adjust_nb_rx_tx_desc(id, &nb_rxd, &nb_txd);
+    const int socket = rte_eth_dev_socket_id(id);
+    for (uint16_t q = 0; q < p.rx_queues; ++q) {
+        rte_eth_rxconf rxc = info.default_rxconf;
+        rxc.offloads = conf.rxmode.offloads;
+        if (int rc = rte_eth_rx_queue_setup(id, q, nb_rxd, socket, &rxc, pool); rc != 0) fail("rx queue setup", rc);
+    }
+    for (uint16_t q = 0; q < p.tx_queues; ++q) {
+        rte_eth_txconf txc = info.default_txconf;
+        txc.offloads = conf.txmode.offloads;
+        if (int rc = rte_eth_tx_queue_setup(id, q, nb_txd, socket, &txc); rc != 0) fail("tx queue setup", rc);
+    }
+    if (p.hw_rss) {
+        // RETA round-robin over the queues, the same mapping core_of() assumes.
+        const uint16_t reta_size = info.reta_size;
+        if (reta_size != kRetaSize && reta_size != 0 && verbose)
+            std::fprintf(stderr, "synack: port RETA has %u entries (expected %u)\n", reta_size, kRetaSize);
+    }
+    if (int rc = rte_eth_macaddr_get(id, &p.mac); rc != 0) fail("rte_eth_macaddr_get", rc);
+    uint16_t mtu = 0;
+    if (rte_eth_dev_get_mtu(id, &mtu) == 0 && mtu >= 576) p.mtu = mtu;
+    if (int rc = rte_eth_dev_start(id); rc != 0) fail("rte_eth_dev_start", rc);
+
+    // Wait for the link (up to 5 s); a tap's link follows its kernel interface.
+    for (int i = 0; i < 50; ++i) {
+        rte_eth_link link{};
+        if (rte_eth_link_get_nowait(id, &link) == 0 && link.link_status == RTE_ETH_LINK_UP) {
+            p.link_up = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return p;
+}
+
+void close_port(uint16_t id) noexcept {
+    rte_eth_dev_stop(id);
+    rte_eth_dev_close(id);
+}
+
+}  // namespace synack::dpdk

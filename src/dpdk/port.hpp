@@ -1,0 +1,30 @@
+// One ethdev port, configured for synack: a queue pair per worker, offloads where the port has them, RSS with
+// the symmetric key where it supports it, link awaited.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+
+namespace synack::dpdk {
+
+struct PortInfo {
+    uint16_t id = 0;
+    std::string driver;
+    rte_ether_addr mac{};
+    uint16_t mtu = 1500;
+    uint16_t rx_queues = 1;
+    uint16_t tx_queues = 1;
+    bool hw_rss = false;          ///< the NIC spreads flows over the RX queues with our key
+    bool tx_cksum_offload = false;
+    bool rx_cksum_offload = false;
+    bool link_up = false;
+};
+
+/// Configures and starts port `id` with `queues` TX queues (and as many RX queues). Throws std::runtime_error
+/// with a clear message when the port is missing or refuses the configuration.
+PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose);
+void close_port(uint16_t id) noexcept;
+
+}  // namespace synack::dpdk

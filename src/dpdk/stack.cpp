@@ -1,0 +1,215 @@
+// Stack: EAL, mbuf pools per NUMA socket, the port, one Worker per lcore, the launch, and Core's user calls.
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include <csignal>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include "dpdk/counter_names.hpp"
+#include "dpdk/worker.hpp"
+#include "synack/stack.hpp"
+
+namespace synack {
+namespace {
+
+std::atomic<bool>* g_stop = nullptr;
+
+extern "C" void on_signal(int) {
+    if (g_stop != nullptr) g_stop->store(true);
+}
+
+std::string eal_hint(int err) {
+    std::string h = rte_strerror(err);
+    if (err == EACCES || err == EPERM)
+        h += " (run as root, or with CAP_NET_ADMIN/CAP_SYS_ADMIN for taps and hugepages)";
+    else if (err == ENOMEM)
+        h += " (no hugepages? reserve some: echo 512 > /proc/sys/vm/nr_hugepages, or pass --no-huge -m 512)";
+    else if (err == ENODEV || err == ENOENT)
+        h += " (a --vdev failed to probe: for net_tap you need root or CAP_NET_ADMIN and /dev/net/tun)";
+    else if (err == EALREADY)
+        h += " (EAL already initialised in this process)";
+    return h;
+}
+
+}  // namespace
+
+struct Stack::Impl {
+    Options options;
+    dpdk::Shared shared;
+    std::map<unsigned, rte_mempool*> pools;  // NUMA socket -> pool
+    std::vector<std::unique_ptr<dpdk::Worker>> workers;
+    std::vector<dpdk::Worker*> worker_ptrs;
+    std::vector<unsigned> lcores;
+    const App* app = nullptr;
+    bool port_open = false;
+
+    static int lcore_main(void* arg) {
+        auto* impl = static_cast<Impl*>(arg);
+        const unsigned lcore = rte_lcore_id();
+        for (size_t i = 0; i < impl->lcores.size(); ++i)
+            if (impl->lcores[i] == lcore) impl->workers[i]->run(*impl->app);
+        return 0;
+    }
+};
+
+Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
+    // Split "prog [EAL options] -- [options]" and read our options first: a typo fails before EAL starts.
+    int split = argc;
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--") == 0) {
+            split = i;
+            break;
+        }
+    Impl& s = *impl_;
+    s.options = parse_options(split < argc ? argc - split - 1 : 0, argv + std::min(split + 1, argc));
+
+    const int rc = rte_eal_init(split, argv);
+    if (rc < 0) throw std::runtime_error("EAL initialisation failed: " + eal_hint(rte_errno));
+
+    s.shared.options = &s.options;
+    s.shared.hz = rte_get_tsc_hz();
+    unsigned lcore;
+    RTE_LCORE_FOREACH(lcore) s.lcores.push_back(lcore);
+    s.shared.workers = static_cast<unsigned>(s.lcores.size());
+
+    for (unsigned l : s.lcores) {
+        unsigned socket = rte_lcore_to_socket_id(l);
+        if (s.pools.count(socket)) continue;
+        const std::string name = "synack_mbuf_" + std::to_string(socket);
+        rte_mempool* p = rte_pktmbuf_pool_create(name.c_str(), s.options.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                                 static_cast<int>(socket));
+        if (p == nullptr)
+            p = rte_pktmbuf_pool_create(name.c_str(), s.options.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                        SOCKET_ID_ANY);
+        if (p == nullptr)
+            throw std::runtime_error("cannot create " + std::to_string(s.options.mbufs) +
+                                     " mbufs: " + eal_hint(rte_errno) + "; try a smaller --mbufs or a larger -m");
+        s.pools[socket] = p;
+    }
+    rte_mempool* first_pool = s.pools.begin()->second;
+    s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
+                                    s.options.verbose);
+    s.port_open = true;
+
+    TcpConfig tcp = s.options.tcp;
+    tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
+    tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
+    tcp.rx_checksum_offload = s.shared.port.rx_cksum_offload;
+    net::NetConfig net;
+    net.ip = s.options.ip;
+    net.prefix_len = s.options.prefix_len;
+    net.gateway = s.options.gateway;
+    net.mac = s.shared.port.mac;
+    net.mtu = s.shared.port.mtu;
+
+    const bool software_rss = s.shared.workers > 1 && !s.shared.port.hw_rss;
+    for (unsigned i = 0; i < s.shared.workers; ++i) {
+        dpdk::RxMode mode = !software_rss ? dpdk::RxMode::own_queue
+                                          : (i == 0 ? dpdk::RxMode::dispatcher : dpdk::RxMode::inbox);
+        rte_mempool* pool = s.pools[rte_lcore_to_socket_id(s.lcores[i])];
+        s.workers.push_back(std::make_unique<dpdk::Worker>(s.shared, i, mode, pool, tcp, net));
+        s.worker_ptrs.push_back(s.workers.back().get());
+    }
+    s.shared.all = s.worker_ptrs.data();
+    if (s.options.verbose) {
+        char mac[RTE_ETHER_ADDR_FMT_SIZE];
+        rte_ether_format_addr(mac, sizeof mac, &s.shared.port.mac);
+        std::fprintf(stderr, "synack: port %u (%s) mac %s mtu %u, %u worker(s), %s, checksums %s, link %s\n",
+                     s.shared.port.id, s.shared.port.driver.c_str(), mac, s.shared.port.mtu, s.shared.workers,
+                     s.shared.workers == 1 ? "single core" : (software_rss ? "software RSS" : "hardware RSS"),
+                     s.shared.port.tx_cksum_offload ? "offloaded" : "in software",
+                     s.shared.port.link_up ? "up" : "DOWN");
+    }
+}
+
+Stack::~Stack() {
+    Impl& s = *impl_;
+    s.workers.clear();  // engines and interfaces free every mbuf they hold
+    if (s.port_open) dpdk::close_port(s.shared.port.id);
+    for (auto& [socket, pool] : s.pools) rte_mempool_free(pool);
+    rte_eal_cleanup();
+}
+
+const Options& Stack::options() const noexcept { return impl_->options; }
+
+int Stack::run(const App& app) {
+    Impl& s = *impl_;
+    s.app = &app;
+    g_stop = &s.shared.stop;
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    rte_eal_mp_remote_launch(&Impl::lcore_main, &s, CALL_MAIN);
+    rte_eal_mp_wait_lcore();
+    g_stop = nullptr;
+    return 0;
+}
+
+void Stack::stop() noexcept { impl_->shared.stop.store(true); }
+
+CoreStats Stack::totals() const noexcept {
+    CoreStats t{};
+    for (const auto& w : impl_->workers) {
+        CoreStats s = w->stats();
+        const auto* src = reinterpret_cast<const uint64_t*>(&s);
+        auto* dst = reinterpret_cast<uint64_t*>(&t);
+        for (size_t i = 0; i < sizeof(CoreStats) / sizeof(uint64_t); ++i) dst[i] += src[i];
+    }
+    return t;
+}
+
+std::string Stack::counters_report() const {
+    tcp::EngineCounters tc{};
+    net::NetCounters nc{};
+    for (const auto& w : impl_->workers) w->add_counters(tc, nc);
+    std::ostringstream os;
+    const auto* t = reinterpret_cast<const uint64_t*>(&tc);
+    for (size_t i = 0; i < dpdk::kTcpCounterCount; ++i)
+        if (t[i] != 0) os << dpdk::kTcpCounterNames[i] << " " << t[i] << "\n";
+    const auto* n = reinterpret_cast<const uint64_t*>(&nc);
+    for (size_t i = 0; i < dpdk::kNetCounterCount; ++i)
+        if (n[i] != 0) os << dpdk::kNetCounterNames[i] << " " << n[i] << "\n";
+    for (size_t i = 0; i < impl_->workers.size(); ++i) {
+        CoreStats c = impl_->workers[i]->stats();
+        os << "core" << i << " rx " << c.rx_packets << " tx " << c.tx_packets << " tx_dropped " << c.tx_dropped
+           << " dispatched " << c.rx_dispatched << " dispatch_dropped " << c.rx_dispatch_dropped << " opened "
+           << c.connections_opened << "\n";
+    }
+    return os.str();
+}
+
+// ---- Core: the user calls, forwarded to the owning worker's engine ----
+
+int Core::listen(uint16_t port, uint32_t backlog) noexcept { return w_->engine.listen(w_->iface.config().ip, port, backlog); }
+int Core::connect(uint32_t ip, uint16_t port, uint64_t user, ConnId& out) noexcept {
+    return w_->engine.connect(w_->iface.config().ip, 0, ip, port, user, out);
+}
+int32_t Core::send(ConnId c, const void* data, uint32_t len) noexcept { return w_->engine.send(c, data, len); }
+int32_t Core::recv(ConnId c, void* buf, uint32_t len) noexcept { return w_->engine.recv(c, buf, len); }
+rte_mbuf* Core::recv_chain(ConnId c) noexcept { return w_->engine.recv_chain(c); }
+int Core::close(ConnId c) noexcept { return w_->engine.close(c); }
+int Core::abort(ConnId c) noexcept { return w_->engine.abort(c); }
+int Core::set_user(ConnId c, uint64_t user) noexcept { return w_->engine.set_user(c, user); }
+State Core::state(ConnId c) const noexcept { return w_->engine.state(c); }
+uint32_t Core::send_space(ConnId c) const noexcept { return w_->engine.send_space(c); }
+uint32_t Core::readable_bytes(ConnId c) const noexcept {
+    const tcp::Tcb* t = w_->engine.tcb(c);
+    return t == nullptr ? 0 : t->rcv_buf.bytes;
+}
+uint32_t Core::connections() const noexcept { return w_->engine.connections(); }
+unsigned Core::index() const noexcept { return w_->index; }
+unsigned Core::workers() const noexcept { return w_->shared.workers; }
+uint64_t Core::now_cycles() const noexcept { return rte_rdtsc(); }
+uint64_t Core::cycles_hz() const noexcept { return w_->shared.hz; }
+const Options& Core::options() const noexcept { return *w_->shared.options; }
+CoreStats Core::stats() const noexcept { return w_->stats(); }
+void Core::stop() noexcept { w_->shared.stop.store(true); }
+
+}  // namespace synack
