@@ -74,7 +74,7 @@ rte_mbuf* Interface::ipv4_input(rte_mbuf* m) noexcept {
     if (ihl < RTE_IPV4_MIN_IHL) [[unlikely]]
         return dropped(m, c.rx_ip_bad_header_len);
     // By design we take no options (RFC 1122 §3.2.1.8 would have us parse them): the TCP header then always sits
-    // 20 bytes in, and real TCP peers do not send options.
+    // 20 bytes in, and TCP traffic practically never carries options.
     if (ihl > RTE_IPV4_MIN_IHL) [[unlikely]]
         return dropped(m, c.rx_ip_options);
     // RFC 791: total length covers header and data; anything after it in the frame is link padding.

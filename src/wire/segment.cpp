@@ -1,5 +1,7 @@
 #include "wire/segment.hpp"
 
+#include "wire/checksum.hpp"
+
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
@@ -53,13 +55,7 @@ ParseStatus parse_segment(const rte_mbuf* m, Segment& out) noexcept {
     if (rx_l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) return ParseStatus::bad_tcp_checksum;
     if (rx_l4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
         // The TCP checksum covers the pseudo-header and exactly total - ihl bytes: Ethernet padding excluded.
-        uint32_t sum = rte_ipv4_phdr_cksum(ip, 0);
-        uint16_t l4_sum = 0;
-        if (rte_raw_cksum_mbuf(m, ihl, total - ihl, &l4_sum) != 0) return ParseStatus::truncated;
-        sum += l4_sum;
-        sum = (sum & 0xffff) + (sum >> 16);
-        sum = (sum & 0xffff) + (sum >> 16);
-        if (sum != 0xffff) return ParseStatus::bad_tcp_checksum;
+        if (ipv4_l4_cksum(m, ip, ihl, total - ihl) != 0) return ParseStatus::bad_tcp_checksum;
     }
 
     out.opt = TcpOptions{};
@@ -120,7 +116,7 @@ bool prepend_headers(rte_mbuf* m, const SegmentHeader& h, bool offload) noexcept
         th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
     } else {
         ip->hdr_checksum = rte_ipv4_cksum(ip);
-        th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, kIpv4HeaderLen);
+        th->cksum = ipv4_l4_cksum(m, ip, kIpv4HeaderLen, hdr_len - kIpv4HeaderLen + payload_len);
     }
     return true;
 }
