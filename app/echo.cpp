@@ -1,11 +1,16 @@
 // synack-echo: a TCP echo server on synack. Every byte received is sent back; when the peer closes and all is
 // echoed, the connection is closed. Flow control is end to end: bytes are read only as fast as they can be sent.
 //
-//   synack-echo [EAL options] -- --ip 10.9.0.1/24 --port 7 [--msl-ms N] [--duration-s N] [-v]
+//   synack-echo [EAL options] -- --ip 10.9.0.1/24 --port 7 [--close-port N] [--msl-ms N] [--duration-s N] [-v]
+//
+// --close-port N also listens on N, where each connection gets "bye\n" and is closed by us at once: the side
+// that closes first (synack) then holds TIME-WAIT for 2 MSL.
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <exception>
+#include <stdexcept>
 
 #include "synack/stack.hpp"
 
@@ -15,6 +20,8 @@ namespace {
 struct alignas(64) Echo {
     uint64_t accepted = 0, closed = 0, reset = 0, bytes = 0;
     bool verbose = false;
+    uint16_t close_port = 0;
+    int close_listener = -1;
 };
 constexpr unsigned kMaxCores = 128;
 
@@ -43,6 +50,7 @@ void on_start(synack::Core& core, void* ctx) {
         core.stop();
         return;
     }
+    if (e->close_port != 0) e->close_listener = core.listen(e->close_port);
     if (core.index() == 0)
         std::printf("synack-echo: listening on %s:%u with %u core(s)\n", synack::ip_to_string(core.options().ip).c_str(),
                     core.options().port, core.workers());
@@ -56,10 +64,20 @@ void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
     case synack::EventType::accepted:
         ++e->accepted;
         if (e->verbose) std::printf("core %u: accepted connection %u\n", core.index(), ev.conn.index);
+        if (e->close_listener >= 0 && ev.listener == e->close_listener) {
+            core.send(ev.conn, "bye\n", 4);
+            core.close(ev.conn);
+        }
         break;
     case synack::EventType::readable:
     case synack::EventType::writable:
     case synack::EventType::peer_closed:
+        if (core.state(ev.conn) == synack::State::fin_wait_1 || core.state(ev.conn) == synack::State::fin_wait_2) {
+            char sink[2048];  // --close-port: whatever the peer still sends is read and dropped
+            while (core.recv(ev.conn, sink, sizeof sink) > 0) {
+            }
+            break;
+        }
         pump(core, ev.conn, *e);
         break;
     case synack::EventType::closed:
@@ -79,7 +97,7 @@ void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
 int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-            std::printf("usage: synack-echo [EAL options] -- --ip A.B.C.D/LEN --port N [options]\n%s",
+            std::printf("usage: synack-echo [EAL options] -- --ip A.B.C.D/LEN --port N [--close-port N] [options]\n%s",
                         synack::options_help());
             return 0;
         }
@@ -87,7 +105,20 @@ int main(int argc, char** argv) {
         synack::Stack stack(argc, argv);
         if (stack.options().port == 0) throw std::invalid_argument("--port N is required");
         static Echo per_core[kMaxCores];
-        for (Echo& c : per_core) c.verbose = stack.options().verbose;
+        uint16_t close_port = 0;
+        const auto& extra = stack.options().extra;
+        for (size_t i = 0; i < extra.size(); ++i) {
+            if (extra[i] == "--close-port" && i + 1 < extra.size()) {
+                close_port = static_cast<uint16_t>(std::atoi(extra[++i].c_str()));
+                if (close_port == 0) throw std::invalid_argument("--close-port: expected a port 1..65535");
+            } else {
+                throw std::invalid_argument("unknown option '" + extra[i] + "' (see --help)");
+            }
+        }
+        for (Echo& c : per_core) {
+            c.verbose = stack.options().verbose;
+            c.close_port = close_port;
+        }
         synack::App app{per_core, on_start, on_event, nullptr};
         stack.run(app);
         Echo e;

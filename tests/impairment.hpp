@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <functional>
 
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -34,6 +35,10 @@ struct ImpairmentConfig {
     uint64_t hold_min_cycles = 100;
     uint64_t hold_max_cycles = 3000;
     uint64_t seed = 1;
+    /// Deterministic losses: a packet for which drop_if(packet, index pushed, 0-based) is true is lost.
+    std::function<bool(const rte_mbuf*, uint64_t)> drop_if;
+    /// An outage: every packet pushed at a time in [blackout_from, blackout_to) cycles is lost.
+    uint64_t blackout_from = 0, blackout_to = 0;
 };
 
 struct ImpairmentStats {
@@ -57,7 +62,12 @@ public:
 
     /// Takes ownership of `m` at time `now` (cycles).
     void push(rte_mbuf* m, uint64_t now) {
-        ++st_.pushed;
+        const uint64_t index = st_.pushed++;
+        if ((cfg_.drop_if && cfg_.drop_if(m, index)) || (now >= cfg_.blackout_from && now < cfg_.blackout_to)) {
+            ++st_.lost;
+            rte_pktmbuf_free(m);
+            return;
+        }
         const double r = rng_.uniform();
         double p = cfg_.loss;
         if (r < p) {

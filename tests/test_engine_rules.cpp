@@ -1,1 +1,1202 @@
+// The segment-processing rules of RFC 9293 §3.10.7 (with RFC 5961, RFC 1337, RFC 6298 and RFC 6528), one crafted
+// segment at a time, each answered by an exact reply at an explicit time.
+//
+// The engine's ISN is pinned to 3000 (SND.NXT = 3001 after the SYN); the scripted peer's ISN is 1300, so its first
+// data byte is 1301. With nothing unread our window is 65535, so after the handshake RCV.NXT + RCV.WND = 66836.
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
 #include <gtest/gtest.h>
+
+#include "engine_harness.hpp"
+#include "tcp/isn.hpp"
+
+namespace synack::test {
+namespace {
+
+using tcp::ConnId;
+
+constexpr uint32_t kIss = 3000;
+constexpr uint32_t kPeerIsn = 1300;
+constexpr uint32_t kRcvNxt = kPeerIsn + 1;  // after the handshake
+constexpr uint32_t kSndNxt = kIss + 1;
+constexpr uint16_t kWnd = 65535;
+constexpr uint32_t kRightEdge = kRcvNxt + kWnd;  // RCV.NXT + RCV.WND after the handshake
+constexpr uint16_t kMss = 1460;
+
+/// Passive open on port 80 with the peer's SYN carrying `opt` (nullptr: no options); returns the accepted handle.
+ConnId open_passive(EngineHarness& h, const TcpOptions* opt = nullptr, uint16_t synack_wnd = kWnd) {
+    EXPECT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kSyn, kPeerIsn, 0, "", 65535, opt);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, synack_wnd, "", kMss);
+    h.send(kAck, kRcvNxt, kSndNxt);
+    h.none();
+    auto ev = h.events();
+    EXPECT_EQ(event_types(ev), "accepted");
+    return ev.empty() ? ConnId{} : ev[0].conn;
+}
+
+ConnId connect(EngineHarness& h, uint64_t user = 7) {
+    ConnId c;
+    EXPECT_EQ(h.engine.connect(EngineHarness::kUs, EngineHarness::kUsPort, EngineHarness::kThem,
+                               EngineHarness::kThemPort, user, c),
+              0);
+    return c;
+}
+
+/// Our side closes first and the peer's FIN follows: TIME-WAIT with RCV.NXT = 1302, SND.NXT = 3002.
+ConnId to_time_wait(EngineHarness& h) {
+    ConnId c = open_passive(h);
+    EXPECT_EQ(h.engine.close(c), 0);
+    EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, kRcvNxt, kWnd);
+    h.send(kFin | kAck, kRcvNxt, kSndNxt + 1);
+    EXPECT_SEG(h.one(), kAck, kSndNxt + 1, kRcvNxt + 1, kWnd);
+    EXPECT_EQ(h.state(), State::time_wait);
+    EXPECT_EQ(event_types(h.events()), "peer_closed,closed");
+    return c;
+}
+
+std::string bytes(size_t n, char first = 'a') {
+    std::string s(n, ' ');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(first + i % 26);
+    return s;
+}
+
+std::string recv_all(EngineHarness& h, ConnId c) {
+    std::string s(70000, '\0');
+    const int32_t n = h.engine.recv(c, s.data(), static_cast<uint32_t>(s.size()));
+    EXPECT_GE(n, 0);
+    s.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return s;
+}
+
+uint64_t parse_errors(const EngineHarness& h, ParseStatus st) {
+    return h.engine.counters().rx_parse_errors[static_cast<int>(st)];
+}
+
+/// Recomputes the TCP checksum of a packet built by build() after its bytes were edited.
+void fix_tcp_checksum(rte_mbuf* m) {
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    auto* tcp = rte_pktmbuf_mtod_offset(m, rte_tcp_hdr*, sizeof(rte_ipv4_hdr));
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+}
+
+// ======================= RFC 9293 §3.10.7.1: no connection (CLOSED) =======================
+
+TEST(Closed, SynDrawsRstAckCoveringTheSyn) {
+    EngineHarness h;
+    h.send(kSyn, kPeerIsn, 0);
+    EXPECT_SEG(h.one(), kRst | kAck, 0, kPeerIsn + 1, 0);  // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+    EXPECT_EQ(h.engine.connections(), 0u);
+    EXPECT_EQ(h.engine.counters().rx_no_connection, 1u);
+    EXPECT_EQ(h.engine.counters().tx_rst, 1u);
+}
+
+TEST(Closed, SynWithDataDrawsRstAckCoveringSegLen) {
+    EngineHarness h;
+    h.send(kSyn, kPeerIsn, 0, "hello");
+    EXPECT_SEG(h.one(), kRst | kAck, 0, kPeerIsn + 6, 0);  // SEG.LEN = SYN + 5 octets
+}
+
+TEST(Closed, FinWithoutAckDrawsRstAckCoveringTheFin) {
+    EngineHarness h;
+    h.send(kFin, 5000, 0, "abc");
+    EXPECT_SEG(h.one(), kRst | kAck, 0, 5004, 0);
+}
+
+TEST(Closed, AckDrawsRstAtSegAck) {
+    EngineHarness h;
+    h.send(kAck, kPeerIsn, 5555, "data");
+    EXPECT_SEG(h.one(), kRst, 5555, 0, 0);  // <SEQ=SEG.ACK><CTL=RST>
+    EXPECT_EQ(h.engine.counters().rx_no_connection, 1u);
+}
+
+TEST(Closed, RstIsNeverAnswered) {
+    EngineHarness h;
+    h.send(kRst, kPeerIsn, 0);
+    h.send(kRst | kAck, kPeerIsn, 5555);
+    h.none();
+    EXPECT_EQ(h.engine.counters().rx_rst_no_connection, 2u);
+    EXPECT_EQ(h.engine.counters().rx_no_connection, 0u);
+    EXPECT_EQ(h.engine.counters().tx_rst, 0u);
+}
+
+// ======================= §3.10.7.2: LISTEN =======================
+
+TEST(Listen, RstIgnored) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kRst, kPeerIsn, 0);
+    h.send(kRst | kAck, kPeerIsn, 777);
+    h.none();
+    EXPECT_EQ(h.engine.connections(), 0u);
+    EXPECT_EQ(h.engine.counters().rx_listen_dropped, 2u);
+    h.send(kSyn, kPeerIsn, 0);  // still listening
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+}
+
+TEST(Listen, AnyAckAnsweredWithRstAtSegAck) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kAck, kPeerIsn, 5555);
+    EXPECT_SEG(h.one(), kRst, 5555, 0, 0);
+    h.send(kSyn | kAck, kPeerIsn, 777);  // the ACK check comes before the SYN check
+    EXPECT_SEG(h.one(), kRst, 777, 0, 0);
+    EXPECT_EQ(h.engine.connections(), 0u);
+}
+
+TEST(Listen, SegmentWithoutSynAckOrRstDropped) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kFin, kPeerIsn, 0);
+    h.send(kPsh, kPeerIsn, 0, "data");
+    h.none();
+    EXPECT_EQ(h.engine.connections(), 0u);
+    EXPECT_EQ(h.engine.counters().rx_listen_dropped, 2u);
+}
+
+// A retransmitted SYN (same SEG.SEQ) while the connection is SYN-RECEIVED lies below RCV.NXT: it fails the
+// acceptability test of §3.10.7.4 and draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. No second TCB is made.
+// (Linux resends the SYN,ACK here instead; both leave the peer to complete with the next SYN,ACK or its own ACK.)
+TEST(Listen, DuplicateSynWhileSynReceived) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kSyn, kPeerIsn, 0);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+    h.at_ms(300);
+    h.send(kSyn, kPeerIsn, 0);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    EXPECT_EQ(h.engine.connections(), 1u);
+    EXPECT_EQ(h.state(), State::syn_received);
+    // The handshake still completes, once.
+    h.send(kAck, kRcvNxt, kSndNxt);
+    h.none();
+    EXPECT_EQ(h.state(), State::established);
+    EXPECT_EQ(event_types(h.events()), "accepted");
+}
+
+// An in-window SYN with another sequence number in a passively opened SYN-RECEIVED returns it to LISTEN
+// (§3.10.7.4 fourth, SYN-RECEIVED): TCB gone, nothing sent; the listener takes the next SYN.
+TEST(Listen, NewSynInWindowWhileSynReceivedReturnsToListen) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort, 1), 0);
+    h.send(kSyn, kPeerIsn, 0);
+    h.out();
+    h.send(kSyn, kPeerIsn + 100, 0);
+    h.none();
+    EXPECT_EQ(h.tcb(), nullptr);
+    EXPECT_EQ(h.engine.connections(), 0u);
+    h.send(kSyn, kPeerIsn + 100, 0);  // the backlog of 1 is free again
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 101, kWnd, "", kMss);
+}
+
+// §3.10.7.4 fifth, SYN-RECEIVED: an ACK that does not acknowledge our SYN draws <SEQ=SEG.ACK><CTL=RST>.
+TEST(Listen, UnacceptableAckInSynReceivedDrawsRst) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kSyn, kPeerIsn, 0);
+    h.out();
+    h.send(kAck, kRcvNxt, 5000);
+    EXPECT_SEG(h.one(), kRst, 5000, 0, 0);
+    EXPECT_EQ(h.state(), State::syn_received);
+    EXPECT_EQ(h.engine.counters().rx_bad_ack_syn_received, 1u);
+    h.send(kAck, kRcvNxt, kSndNxt);
+    h.none();
+    EXPECT_EQ(h.state(), State::established);
+}
+
+// The ACK that completes the handshake may carry data: it is delivered, and ACKed by the delayed ACK.
+TEST(Listen, HandshakeAckCarryingData) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kSyn, kPeerIsn, 0);
+    h.out();
+    h.at_ms(100);
+    h.send(kAck | kPsh, kRcvNxt, kSndNxt, "GET /");
+    h.none();
+    auto ev = h.events();
+    ASSERT_EQ(event_types(ev), "accepted,readable");
+    h.at_ms(140);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 5, kWnd - 5);
+    EXPECT_EQ(recv_all(h, ev[0].conn), "GET /");
+}
+
+TEST(Listen, SynBacklogBound) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort, 2), 0);
+    h.send_from(40000, 80, kSyn, 100, 0);
+    h.send_from(40001, 80, kSyn, 200, 0);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 2u) << EngineHarness::describe(v);
+    EXPECT_EQ(v[0].dst_port, 40000);
+    EXPECT_EQ(v[0].ack, 101u);
+    EXPECT_EQ(v[1].dst_port, 40001);
+    EXPECT_EQ(v[1].ack, 201u);
+    h.send_from(40002, 80, kSyn, 300, 0);  // a third half-open connection is one too many
+    h.none();
+    EXPECT_EQ(h.engine.counters().rx_syn_backlog_full, 1u);
+    EXPECT_EQ(h.engine.connections(), 2u);
+    // Completing one handshake frees a slot: the third peer's retransmitted SYN is taken.
+    h.send_from(40000, 80, kAck, 101, kSndNxt);
+    h.none();
+    EXPECT_EQ(event_types(h.events()), "accepted");
+    h.send_from(40002, 80, kSyn, 300, 0);
+    Seg s = h.one();
+    EXPECT_EQ(s.flags, kSyn | kAck);
+    EXPECT_EQ(s.dst_port, 40002);
+    EXPECT_EQ(s.seq, kIss);
+    EXPECT_EQ(s.ack, 301u);
+    EXPECT_EQ(h.engine.counters().rx_syn_backlog_full, 1u);
+    EXPECT_EQ(h.engine.connections(), 3u);
+}
+
+// ======================= §3.10.7.3: SYN-SENT =======================
+
+TEST(SynSent, UnacceptableAckDrawsRstAtSegAck) {
+    EngineHarness h;
+    ConnId c = connect(h);
+    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    h.send(kSyn | kAck, kPeerIsn, kIss);  // SEG.ACK = ISS
+    EXPECT_SEG(h.one(), kRst, kIss, 0, 0);
+    h.send(kSyn | kAck, kPeerIsn, kIss + 2);  // SEG.ACK > SND.NXT
+    EXPECT_SEG(h.one(), kRst, kIss + 2, 0, 0);
+    h.send(kAck, kPeerIsn, 2000);  // SEG.ACK < ISS
+    EXPECT_SEG(h.one(), kRst, 2000, 0, 0);
+    h.send(kRst | kAck, kPeerIsn, kIss + 2);  // unacceptable, and a RST: dropped silently
+    h.none();
+    EXPECT_EQ(h.state(), State::syn_sent);
+    EXPECT_EQ(event_types(h.events()), "");
+    // The right SYN,ACK still completes the open.
+    h.send(kSyn | kAck, kPeerIsn, kSndNxt);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    EXPECT_EQ(h.engine.state(c), State::established);
+}
+
+TEST(SynSent, RstWithoutAckIgnored) {
+    EngineHarness h;
+    connect(h);
+    h.out();
+    h.send(kRst, kPeerIsn, 0);
+    h.none();
+    EXPECT_EQ(h.state(), State::syn_sent);
+    EXPECT_EQ(event_types(h.events()), "");
+}
+
+// §3.10.2 SEND in SYN-SENT: the data is queued and goes out, cut to the peer's MSS, once ESTABLISHED.
+TEST(SynSent, DataQueuedUntilEstablished) {
+    EngineHarness h;
+    ConnId c = connect(h);
+    h.out();
+    const std::string d = bytes(1000);
+    ASSERT_EQ(h.engine.send(c, d.data(), 1000), 1000);
+    h.none();
+    const TcpOptions mss = mss_option(536);
+    h.send(kSyn | kAck, kPeerIsn, kSndNxt, "", 65535, &mss);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 2u) << EngineHarness::describe(v);  // the data carries the ACK of the SYN
+    EXPECT_SEG(v[0], kAck, kSndNxt, kRcvNxt, kWnd, d.substr(0, 536));
+    EXPECT_SEG(v[1], kAck, kSndNxt + 536, kRcvNxt, kWnd, d.substr(536));
+}
+
+// ======================= §3.10.7.4 first: sequence number check =======================
+
+TEST(SeqCheck, DataBeyondWindowAnsweredAndDropped) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.at_ms(100);
+    h.send(kAck, kRightEdge, kSndNxt, bytes(100));  // starts exactly at the right edge: outside
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    EXPECT_EQ(recv_all(h, c), "");
+    EXPECT_EQ(h.engine.counters().rx_unacceptable, 1u);
+    EXPECT_EQ(event_types(h.events()), "");
+    h.at_ms(200);  // and no delayed ACK follows
+    h.none();
+}
+
+TEST(SeqCheck, OldDuplicateDataAnsweredAndDropped) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kAck, kRcvNxt - 100, kSndNxt, bytes(100));  // octets 1201..1300: all before RCV.NXT
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    EXPECT_EQ(recv_all(h, c), "");
+    EXPECT_EQ(h.engine.counters().rx_unacceptable, 1u);
+}
+
+// ======================= second: RST (RFC 5961 §3.2) =======================
+
+TEST(Rst, ExactlyAtRcvNxtResets) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kRst, kRcvNxt, 0);
+    h.none();
+    auto ev = h.events();
+    ASSERT_EQ(event_types(ev), "reset");
+    EXPECT_EQ(ev[0].conn, c);
+    EXPECT_EQ(h.tcb(), nullptr);
+    EXPECT_EQ(h.engine.connections(), 0u);
+    EXPECT_EQ(h.engine.counters().rx_rst_accepted, 1u);
+}
+
+TEST(Rst, InWindowButNotExactDrawsChallengeAck) {
+    EngineHarness h;
+    open_passive(h);
+    h.send(kRst, kRcvNxt + 1, 0);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    h.send(kRst | kAck, kRightEdge - 1, kSndNxt);  // the last octet of the window
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    EXPECT_EQ(h.state(), State::established);
+    EXPECT_EQ(event_types(h.events()), "");
+    EXPECT_EQ(h.engine.counters().rx_rst_challenged, 2u);
+    EXPECT_EQ(h.engine.counters().tx_challenge_acks, 2u);
+}
+
+TEST(Rst, OutOfWindowIgnored) {
+    EngineHarness h;
+    open_passive(h);
+    h.send(kRst, kRcvNxt - 1, 0);
+    h.send(kRst, kRightEdge, 0);
+    h.none();
+    EXPECT_EQ(h.state(), State::established);
+    EXPECT_EQ(event_types(h.events()), "");
+    EXPECT_EQ(h.engine.counters().rx_rst_out_of_window, 2u);
+}
+
+// ======================= fourth: SYN (RFC 5961 §4.2) =======================
+
+TEST(Syn, InEstablishedDrawsChallengeAck) {
+    EngineHarness h;
+    open_passive(h);
+    h.send(kSyn, kRcvNxt + 500, 0);  // in window
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    h.send(kSyn, 90000, 0);  // out of window: answered all the same
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    EXPECT_EQ(h.state(), State::established);
+    EXPECT_EQ(event_types(h.events()), "");
+    EXPECT_EQ(h.engine.counters().rx_syn_challenged, 1u);
+}
+
+// Our ACK of the SYN,ACK was lost: the peer's retransmitted SYN,ACK is answered with the same ACK.
+TEST(Syn, RetransmittedSynAckInEstablishedIsAckedAgain) {
+    EngineHarness h;
+    ConnId c = h.establish_active(kPeerIsn);
+    h.at_ms(1000);
+    h.send(kSyn | kAck, kPeerIsn, kSndNxt);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    EXPECT_EQ(h.engine.state(c), State::established);
+}
+
+// ======================= TIME-WAIT =======================
+
+TEST(TimeWait, RstIgnored) {  // RFC 1337
+    EngineHarness h;
+    to_time_wait(h);
+    h.send(kRst, kRcvNxt + 1, 0);  // exactly RCV.NXT
+    h.none();
+    EXPECT_EQ(h.state(), State::time_wait);
+    EXPECT_EQ(h.engine.counters().rx_rst_time_wait, 1u);
+    EXPECT_EQ(event_types(h.events()), "");
+}
+
+TEST(TimeWait, RetransmittedFinAckedAndTwoMslRestarted) {
+    EngineHarness h;
+    to_time_wait(h);  // at t = 0
+    h.at_ms(20000);
+    h.send(kFin | kAck, kRcvNxt, kSndNxt + 1);
+    EXPECT_SEG(h.one(), kAck, kSndNxt + 1, kRcvNxt + 1, kWnd);
+    h.at_ms(60000);  // the first 2 MSL would have ended here
+    EXPECT_EQ(h.state(), State::time_wait);
+    h.at_ms(20000 + 60000 - 1);
+    EXPECT_EQ(h.state(), State::time_wait);
+    h.at_ms(20000 + 60000);
+    EXPECT_EQ(h.state(), State::closed);
+    h.none();
+}
+
+// RFC 9293 MAY-2: a SYN above RCV.NXT reopens the 4-tuple when a listener exists; the new ISS is the new clock's.
+TEST(TimeWait, ReopenedBySynWithHigherSequenceNumber) {
+    EngineHarness h;
+    to_time_wait(h);
+    h.at_ms(5000);
+    h.pinned_isn = 90000;
+    h.send(kSyn, 500000, 0);
+    EXPECT_SEG(h.one(), kSyn | kAck, 90000, 500001, kWnd, "", kMss);
+    EXPECT_EQ(h.state(), State::syn_received);
+    EXPECT_EQ(h.engine.counters().rx_time_wait_reopen, 1u);
+    h.send(kAck, 500001, 90001);
+    h.none();
+    EXPECT_EQ(h.state(), State::established);
+    EXPECT_EQ(event_types(h.events()), "accepted");
+}
+
+TEST(TimeWait, SynWithLowerSequenceNumberDoesNotReopen) {
+    EngineHarness h;
+    to_time_wait(h);
+    h.pinned_isn = 90000;
+    h.send(kSyn, 1000, 0);
+    EXPECT_SEG(h.one(), kAck, kSndNxt + 1, kRcvNxt + 1, kWnd);
+    EXPECT_EQ(h.state(), State::time_wait);
+    EXPECT_EQ(h.engine.counters().rx_time_wait_reopen, 0u);
+}
+
+TEST(TimeWait, SynWithoutListenerDoesNotReopen) {
+    EngineHarness h;
+    ConnId c = h.establish_active(kPeerIsn);  // no listener on port 80
+    ASSERT_EQ(h.engine.close(c), 0);
+    EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, kRcvNxt, kWnd);
+    h.send(kFin | kAck, kRcvNxt, kSndNxt + 1);
+    EXPECT_SEG(h.one(), kAck, kSndNxt + 1, kRcvNxt + 1, kWnd);
+    ASSERT_EQ(h.state(), State::time_wait);
+    h.send(kSyn, kRcvNxt + 10, 0);  // above RCV.NXT, in window: a challenge ACK (RFC 5961 §4.2)
+    EXPECT_SEG(h.one(), kAck, kSndNxt + 1, kRcvNxt + 1, kWnd);
+    EXPECT_EQ(h.state(), State::time_wait);
+    EXPECT_EQ(h.engine.counters().rx_time_wait_reopen, 0u);
+}
+
+// ======================= fifth: ACK =======================
+
+TEST(Ack, OfUnsentDataDroppedAndAnswered) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kAck, kRcvNxt, kSndNxt + 1000, "data!");  // SEG.ACK > SND.NXT
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    EXPECT_EQ(recv_all(h, c), "");  // the segment's text is dropped with it
+    EXPECT_EQ(event_types(h.events()), "");
+    EXPECT_EQ(h.engine.counters().rx_ack_too_new, 1u);
+}
+
+TEST(Ack, TooOldDroppedAndAnswered) {  // RFC 5961 §5.2: below SND.UNA - MAX.SND.WND
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kAck, kRcvNxt, kSndNxt - 65535 - 1, "data!");
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    EXPECT_EQ(recv_all(h, c), "");
+    EXPECT_EQ(h.engine.counters().rx_ack_too_old, 1u);
+}
+
+TEST(Ack, SegmentWithoutAckFlagDropped) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kPsh, kRcvNxt, 0, "hello");
+    h.none();
+    h.at_ms(500);
+    h.none();
+    EXPECT_EQ(recv_all(h, c), "");
+    EXPECT_EQ(event_types(h.events()), "");
+    EXPECT_EQ(h.engine.counters().rx_no_ack_flag, 1u);
+}
+
+// ======================= seventh: text =======================
+
+TEST(Data, LoneSegmentAckedByDelayedAckAfter40Ms) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.at_ms(1000);
+    const std::string d = bytes(100);
+    h.send(kAck | kPsh, kRcvNxt, kSndNxt, d);
+    h.none();
+    EXPECT_EQ(event_types(h.events()), "readable");
+    h.at_ms(1039);
+    h.none();
+    h.at_ms(1040);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 100, kWnd - 100);
+    EXPECT_EQ(recv_all(h, c), d);
+    h.at_ms(2000);
+    h.none();
+}
+
+TEST(Data, SecondFullSizedSegmentAckedAtOnce) {  // RFC 9293 SHLD-19
+    EngineHarness h;
+    const TcpOptions mss = mss_option(1460);
+    ConnId c = open_passive(h, &mss);
+    h.at_ms(1000);
+    const std::string d1 = bytes(1460, 'a'), d2 = bytes(1460, 'k');
+    h.send(kAck, kRcvNxt, kSndNxt, d1);
+    h.none();
+    h.send(kAck, kRcvNxt + 1460, kSndNxt, d2);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2920, kWnd - 2920);
+    h.at_ms(1040);  // nothing more is owed
+    h.none();
+    EXPECT_EQ(recv_all(h, c), d1 + d2);
+}
+
+TEST(Data, OutOfOrderHeldDupAckedThenDeliveredInOrder) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.at_ms(1000);
+    const std::string first = bytes(100, 'a'), second = bytes(100, 'A');
+    h.send(kAck, kRcvNxt + 100, kSndNxt, second);  // the hole is 1301..1400
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);  // immediate duplicate ACK (RFC 5681 §4.2)
+    EXPECT_EQ(recv_all(h, c), "");
+    EXPECT_EQ(event_types(h.events()), "");
+    h.at_ms(1010);
+    h.send(kAck, kRcvNxt, kSndNxt, first);  // fills the hole: ACKed at once, covering both
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 200, kWnd - 200);
+    EXPECT_EQ(event_types(h.events()), "readable");
+    EXPECT_EQ(recv_all(h, c), first + second);
+    h.at_ms(1100);
+    h.none();
+}
+
+// Text and FIN in one segment: delivered, and the FIN ACKed at once (CLOSE-WAIT). The right window edge stays
+// where it was advertised, so the window shrinks by the 5 octets and the FIN's sequence number.
+TEST(Data, TextWithFinAckedAtOnce) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kAck | kFin | kPsh, kRcvNxt, kSndNxt, "hello");
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 6, kWnd - 6);
+    EXPECT_EQ(h.state(), State::close_wait);
+    EXPECT_EQ(event_types(h.events()), "readable,peer_closed");
+    EXPECT_EQ(recv_all(h, c), "hello");
+}
+
+// A FIN that arrives ahead of a hole is held with its text, and takes effect when the hole fills.
+TEST(Data, OutOfOrderFinTakesEffectWhenHoleFills) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kAck | kFin, kRcvNxt + 5, kSndNxt, "world");
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    EXPECT_EQ(h.state(), State::established);
+    EXPECT_EQ(event_types(h.events()), "");
+    h.send(kAck, kRcvNxt, kSndNxt, "hello");
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 11, kWnd - 11);
+    EXPECT_EQ(h.state(), State::close_wait);
+    EXPECT_EQ(event_types(h.events()), "readable,peer_closed");
+    EXPECT_EQ(recv_all(h, c), "helloworld");
+}
+
+// A retransmission overlapping what was received: only the new octets are taken (§3.10.7.4 trimming), and the
+// duplicate part makes the ACK immediate.
+TEST(Data, OverlappingRetransmissionTrimmed) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    const std::string d = bytes(150);
+    h.send(kAck, kRcvNxt, kSndNxt, d.substr(0, 100));
+    h.out();
+    h.send(kAck, kRcvNxt + 50, kSndNxt, d.substr(50, 100));
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 150, kWnd - 150);
+    EXPECT_EQ(recv_all(h, c), d);
+}
+
+// Half-close: after our FIN is acknowledged (FIN-WAIT-2) the peer's data still arrives and is delivered.
+TEST(Data, ReceivedInFinWait2) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    ASSERT_EQ(h.engine.close(c), 0);
+    h.out();
+    h.send(kAck, kRcvNxt, kSndNxt + 1);
+    ASSERT_EQ(h.state(), State::fin_wait_2);
+    h.at_ms(1000);
+    h.send(kAck | kPsh, kRcvNxt, kSndNxt + 1, "late reply");
+    h.none();
+    EXPECT_EQ(event_types(h.events()), "readable");
+    h.at_ms(1040);
+    EXPECT_SEG(h.one(), kAck, kSndNxt + 1, kRcvNxt + 10, kWnd - 10);
+    EXPECT_EQ(recv_all(h, c), "late reply");
+}
+
+// Sequence numbers are compared modulo 2^32 (§3.4): the peer's data crosses zero.
+TEST(Data, ReceiveAcrossSequenceWrap) {
+    EngineHarness h;
+    const uint32_t peer_isn = 0xFFFFFFC0u;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kSyn, peer_isn, 0);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, peer_isn + 1, kWnd, "", kMss);
+    h.send(kAck, peer_isn + 1, kSndNxt);
+    auto ev = h.events();
+    ASSERT_EQ(event_types(ev), "accepted");
+    const std::string d = bytes(200);
+    h.send(kAck, peer_isn + 1, kSndNxt, d.substr(0, 100));  // octets 0xFFFFFFC1 .. 0x24
+    h.at_ms(40);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, 0x25u, kWnd - 100);
+    h.send(kAck, 0x25u, kSndNxt, d.substr(100));
+    h.at_ms(80);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, 0x89u, kWnd - 200);
+    EXPECT_EQ(recv_all(h, ev[0].conn), d);
+}
+
+// Our data crosses zero and is acknowledged with a wrapped SEG.ACK: nothing is retransmitted.
+TEST(Data, SendAcrossSequenceWrap) {
+    EngineHarness h(test_config(), 0xFFFFFFF0u);
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kSyn, kPeerIsn, 0);
+    EXPECT_SEG(h.one(), kSyn | kAck, 0xFFFFFFF0u, kRcvNxt, kWnd, "", kMss);
+    h.send(kAck, kRcvNxt, 0xFFFFFFF1u);
+    auto ev = h.events();
+    ASSERT_EQ(event_types(ev), "accepted");
+    const std::string d = bytes(100);
+    ASSERT_EQ(h.engine.send(ev[0].conn, d.data(), 100), 100);
+    EXPECT_SEG(h.one(), kAck, 0xFFFFFFF1u, kRcvNxt, kWnd, d);
+    h.at_ms(100);
+    h.send(kAck, kRcvNxt, 0x55u);
+    h.none();
+    ASSERT_NE(h.tcb(), nullptr);
+    EXPECT_EQ(h.tcb()->snd_una, 0x55u);
+    EXPECT_EQ(h.tcb()->rto_us, 300000u);  // one clean RTT sample of 100 ms
+    h.at_ms(5000);
+    h.none();
+}
+
+// A FIN on the ACK that completes a passive handshake: ESTABLISHED and at once CLOSE-WAIT.
+TEST(Data, FinOnHandshakeAck) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kSyn, kPeerIsn, 0);
+    h.out();
+    h.send(kAck | kFin, kRcvNxt, kSndNxt);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 1, kWnd);
+    EXPECT_EQ(h.state(), State::close_wait);
+    EXPECT_EQ(event_types(h.events()), "accepted,peer_closed");
+}
+
+// RFC 9293 §3.8.6.2.2: the window shrinks by what is unread and reopens, after the user reads, once it can grow by
+// min(RCV.BUFF / 2, MSS). With a 2000-byte buffer that step is 1000.
+TEST(Window, ShrinksWithUnreadDataAndReopensAfterRecv) {
+    TcpConfig cfg = test_config();
+    cfg.rcv_buf = 2000;
+    EngineHarness h(cfg);
+    const TcpOptions mss = mss_option(1460);
+    ConnId c = open_passive(h, &mss, 2000);
+    h.at_ms(1000);
+    h.send(kAck, kRcvNxt, kSndNxt, bytes(1000));
+    h.at_ms(1040);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 1000, 1000);
+    h.at_ms(1100);
+    h.send(kAck, kRcvNxt + 1000, kSndNxt, bytes(1000));
+    h.at_ms(1140);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2000, 0);
+    // A zero window takes no more text: the octet is answered, not delivered.
+    h.send(kAck, kRcvNxt + 2000, kSndNxt, "z");
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2000, 0);
+    // Reading 1500 octets opens the window by 1500 >= 1000: a window update goes out at once.
+    char buf[1500];
+    EXPECT_EQ(h.engine.recv(c, buf, sizeof buf), 1500);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2000, 1500);
+    // Reading the last 500 would grow it by only 500: no update.
+    EXPECT_EQ(h.engine.recv(c, buf, sizeof buf), 500);
+    h.none();
+    h.at_ms(2000);
+    h.none();
+}
+
+// MUST-66: a RST at RCV.NXT is processed even with a zero receive window.
+TEST(Window, RstProcessedWithZeroWindow) {
+    TcpConfig cfg = test_config();
+    cfg.rcv_buf = 2000;
+    EngineHarness h(cfg);
+    const TcpOptions mss = mss_option(1460);
+    ConnId c = open_passive(h, &mss, 2000);
+    h.send(kAck, kRcvNxt, kSndNxt, bytes(1000));
+    h.send(kAck, kRcvNxt + 1000, kSndNxt, bytes(1000));
+    h.at_ms(40);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2000, 0);
+    h.events();
+    h.send(kRst, kRcvNxt + 2000, 0);
+    h.none();
+    auto ev = h.events();
+    ASSERT_EQ(event_types(ev), "reset");
+    EXPECT_EQ(ev[0].conn, c);
+}
+
+// §3.10.7.4: a segment straddling the right window edge is trimmed to the window, the rest dropped, and the
+// new RCV.NXT ACKed at once.
+TEST(Window, SegmentStraddlingRightEdgeTrimmed) {
+    TcpConfig cfg = test_config();
+    cfg.rcv_buf = 1000;
+    EngineHarness h(cfg);
+    const TcpOptions mss = mss_option(1460);
+    ConnId c = open_passive(h, &mss, 1000);
+    const std::string d = bytes(1500);  // octets 1301..2800; the window ends at 2301
+    h.send(kAck, kRcvNxt, kSndNxt, d);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 1000, 0);
+    EXPECT_EQ(recv_all(h, c), d.substr(0, 1000));
+}
+
+// ======================= MSS (MUST-14, MUST-15) =======================
+
+TEST(Mss, NoOptionFromPeerMeans536) {
+    EngineHarness h;
+    ConnId c = open_passive(h);  // the SYN carried no MSS option
+    const std::string d = bytes(2000);
+    ASSERT_EQ(h.engine.send(c, d.data(), 2000), 2000);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 4u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, kSndNxt, kRcvNxt, kWnd, d.substr(0, 536));
+    EXPECT_SEG(v[1], kAck, kSndNxt + 536, kRcvNxt, kWnd, d.substr(536, 536));
+    EXPECT_SEG(v[2], kAck, kSndNxt + 1072, kRcvNxt, kWnd, d.substr(1072, 536));
+    EXPECT_SEG(v[3], kAck, kSndNxt + 1608, kRcvNxt, kWnd, d.substr(1608));
+}
+
+TEST(Mss, PeerMss1000) {
+    EngineHarness h;
+    const TcpOptions mss = mss_option(1000);
+    ConnId c = open_passive(h, &mss);
+    const std::string d = bytes(2500);
+    ASSERT_EQ(h.engine.send(c, d.data(), 2500), 2500);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 3u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, kSndNxt, kRcvNxt, kWnd, d.substr(0, 1000));
+    EXPECT_SEG(v[1], kAck, kSndNxt + 1000, kRcvNxt, kWnd, d.substr(1000, 1000));
+    EXPECT_SEG(v[2], kAck, kSndNxt + 2000, kRcvNxt, kWnd, d.substr(2000));
+}
+
+TEST(Mss, ActiveOpenTakesMssFromSynAck) {
+    EngineHarness h;
+    ConnId c = connect(h);
+    h.out();
+    const TcpOptions mss = mss_option(700);
+    h.send(kSyn | kAck, kPeerIsn, kSndNxt, "", 65535, &mss);
+    h.out();
+    const std::string d = bytes(1000);
+    ASSERT_EQ(h.engine.send(c, d.data(), 1000), 1000);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 2u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, kSndNxt, kRcvNxt, kWnd, d.substr(0, 700));
+    EXPECT_SEG(v[1], kAck, kSndNxt + 700, kRcvNxt, kWnd, d.substr(700));
+}
+
+// ======================= Retransmission (RFC 6298, RFC 9293 §3.8.3) =======================
+
+TEST(Rto, InitialOneSecondBackoffSameSeqThenTimedOut) {
+    TcpConfig cfg = test_config();
+    cfg.max_retransmits = 3;
+    EngineHarness h(cfg);
+    ConnId c = open_passive(h);
+    h.at_ms(10000);
+    const std::string d = bytes(100);
+    ASSERT_EQ(h.engine.send(c, d.data(), 100), 100);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, d);
+    // RTO 1 s, then 2 s, then 4 s: the same segment each time.
+    for (uint64_t t : {11000u, 13000u, 17000u}) {
+        SCOPED_TRACE(t);
+        h.at_ms(t - 1);
+        h.none();
+        h.at_ms(t);
+        EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, d);
+    }
+    // After the third retransmission's 8 s: give up (R2).
+    h.at_ms(24999);
+    h.none();
+    EXPECT_EQ(h.state(), State::established);
+    EXPECT_EQ(event_types(h.events()), "");
+    h.at_ms(25000);
+    h.none();
+    auto ev = h.events();
+    ASSERT_EQ(event_types(ev), "timed_out");
+    EXPECT_EQ(ev[0].conn, c);
+    EXPECT_EQ(h.tcb(), nullptr);
+    EXPECT_EQ(h.engine.counters().tx_retransmits, 3u);
+    EXPECT_EQ(h.engine.counters().conn_timed_out, 1u);
+}
+
+TEST(Rto, SynRetransmittedWithBackoffThenTimedOut) {
+    TcpConfig cfg = test_config();
+    cfg.syn_retransmits = 2;
+    EngineHarness h(cfg);
+    ConnId c = connect(h);
+    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    for (uint64_t t : {1000u, 3000u}) {
+        SCOPED_TRACE(t);
+        h.at_ms(t - 1);
+        h.none();
+        h.at_ms(t);
+        EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    }
+    h.at_ms(6999);
+    h.none();
+    EXPECT_EQ(h.state(), State::syn_sent);
+    h.at_ms(7000);
+    h.none();
+    auto ev = h.events();
+    ASSERT_EQ(event_types(ev), "timed_out");
+    EXPECT_EQ(ev[0].conn, c);
+    EXPECT_EQ(h.tcb(), nullptr);
+}
+
+TEST(Rto, SynAckRetransmittedThenHalfOpenDropped) {
+    TcpConfig cfg = test_config();
+    cfg.syn_retransmits = 2;
+    EngineHarness h(cfg);
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kSyn, kPeerIsn, 0);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+    for (uint64_t t : {1000u, 3000u}) {
+        SCOPED_TRACE(t);
+        h.at_ms(t - 1);
+        h.none();
+        h.at_ms(t);
+        EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+    }
+    h.at_ms(7000);
+    h.none();
+    EXPECT_EQ(h.tcb(), nullptr);
+    EXPECT_EQ(event_types(h.events()), "");
+    h.send(kSyn, kPeerIsn, 0);  // the listener is unaffected
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+}
+
+// MUST-23: with the default configuration a SYN is retransmitted for at least 3 minutes. RTO doubling from 1 s
+// with the 60 s ceiling sends it at 1, 3, 7, 15, 31, 63 and 123 s; the connection must still be trying at 180 s.
+TEST(Rto, SynRetransmittedForAtLeastThreeMinutesByDefault) {
+    EngineHarness h;
+    ConnId c = connect(h);
+    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    std::vector<uint64_t> sent_at;
+    for (uint64_t t = 1000; t <= 180000; t += 1000) {
+        h.at_ms(t);
+        for (const Seg& s : h.out()) {
+            EXPECT_SEG(s, kSyn, kIss, 0, kWnd, "", kMss);
+            sent_at.push_back(t);
+        }
+    }
+    EXPECT_EQ(sent_at, (std::vector<uint64_t>{1000, 3000, 7000, 15000, 31000, 63000, 123000}));
+    EXPECT_EQ(h.engine.state(c), State::syn_sent) << "gave up on the SYN before 3 minutes";
+    EXPECT_EQ(event_types(h.events()), "");
+}
+
+// RFC 6298 §2.2: first sample R: SRTT = R, RTTVAR = R/2, RTO = SRTT + max(G, 4 RTTVAR) = 3R, at least rto_min.
+TEST(Rto, FirstRttSampleSetsRto) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.at_ms(10000);
+    ASSERT_EQ(h.engine.send(c, "0123456789", 10), 10);
+    h.out();
+    h.at_ms(10100);
+    h.send(kAck, kRcvNxt, kSndNxt + 10);
+    h.none();
+    ASSERT_NE(h.tcb(), nullptr);
+    EXPECT_EQ(h.tcb()->srtt_us, 100000u);
+    EXPECT_EQ(h.tcb()->rttvar_us, 50000u);
+    EXPECT_EQ(h.tcb()->rto_us, 300000u);
+    // The next segment is retransmitted 300 ms after it was sent.
+    h.at_ms(20000);
+    ASSERT_EQ(h.engine.send(c, "abc", 3), 3);
+    EXPECT_SEG(h.one(), kAck, kSndNxt + 10, kRcvNxt, kWnd, "abc");
+    h.at_ms(20299);
+    h.none();
+    h.at_ms(20300);
+    EXPECT_SEG(h.one(), kAck, kSndNxt + 10, kRcvNxt, kWnd, "abc");
+}
+
+// RFC 6298 §2.3: R' = 200 ms after R = 100 ms: RTTVAR = 3/4 * 50 + 1/4 * |100 - 200| = 62.5 ms,
+// SRTT = 7/8 * 100 + 1/8 * 200 = 112.5 ms, RTO = 112.5 + 4 * 62.5 = 362.5 ms.
+TEST(Rto, SecondRttSampleSmoothed) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.at_ms(10000);
+    ASSERT_EQ(h.engine.send(c, "0123456789", 10), 10);
+    h.at_ms(10100);
+    h.send(kAck, kRcvNxt, kSndNxt + 10);
+    h.at_ms(11000);
+    ASSERT_EQ(h.engine.send(c, "abc", 3), 3);
+    h.at_ms(11200);
+    h.send(kAck, kRcvNxt, kSndNxt + 13);
+    h.out();
+    ASSERT_NE(h.tcb(), nullptr);
+    EXPECT_EQ(h.tcb()->srtt_us, 112500u);
+    EXPECT_EQ(h.tcb()->rttvar_us, 62500u);
+    EXPECT_EQ(h.tcb()->rto_us, 362500u);
+}
+
+TEST(Rto, FloorIsRtoMin) {  // 3 * 50 ms = 150 ms < rto_min_ms (200)
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.at_ms(10000);
+    ASSERT_EQ(h.engine.send(c, "0123456789", 10), 10);
+    h.out();
+    h.at_ms(10050);
+    h.send(kAck, kRcvNxt, kSndNxt + 10);
+    ASSERT_NE(h.tcb(), nullptr);
+    EXPECT_EQ(h.tcb()->rto_us, 200000u);
+}
+
+// RFC 6298 §5.7: after the SYN timed out, RTO is re-initialised to 3 s once the handshake completes.
+TEST(Rto, ThreeSecondsAfterSynTimeout) {
+    EngineHarness h;
+    ConnId c = connect(h);
+    h.out();
+    h.at_ms(1000);
+    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    h.at_ms(1500);
+    h.send(kSyn | kAck, kPeerIsn, kSndNxt);  // answers the retransmission: no RTT sample (Karn)
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
+    h.at_ms(2000);
+    ASSERT_EQ(h.engine.send(c, "abc", 3), 3);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, "abc");
+    h.at_ms(4999);
+    h.none();
+    h.at_ms(5000);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, "abc");
+}
+
+// RFC 6298 §5: a FIN is retransmitted like data, in FIN-WAIT-1 and in LAST-ACK.
+TEST(Rto, FinRetransmittedInFinWait1AndLastAck) {
+    {
+        EngineHarness h;
+        ConnId c = open_passive(h);
+        h.at_ms(100);
+        ASSERT_EQ(h.engine.close(c), 0);
+        EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, kRcvNxt, kWnd);
+        h.at_ms(1099);
+        h.none();
+        h.at_ms(1100);
+        EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, kRcvNxt, kWnd);
+        h.at_ms(3100);
+        EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, kRcvNxt, kWnd);
+        EXPECT_EQ(h.state(), State::fin_wait_1);
+    }
+    {
+        EngineHarness h;
+        ConnId c = open_passive(h);
+        h.send(kFin | kAck, kRcvNxt, kSndNxt);
+        h.out();
+        h.at_ms(100);
+        ASSERT_EQ(h.engine.close(c), 0);
+        EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, kRcvNxt + 1, kWnd);
+        h.at_ms(1099);
+        h.none();
+        h.at_ms(1100);
+        EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, kRcvNxt + 1, kWnd);
+        EXPECT_EQ(h.state(), State::last_ack);
+    }
+}
+
+// ======================= Send buffer =======================
+
+TEST(SendBuffer, BackpressureThenWritable) {
+    TcpConfig cfg = test_config();
+    cfg.snd_buf = 4000;
+    EngineHarness h(cfg);
+    const TcpOptions mss = mss_option(1000);
+    ConnId c = open_passive(h, &mss);
+    const std::string d = bytes(10000);
+    EXPECT_EQ(h.engine.send(c, d.data(), 10000), 4000);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 4u) << EngineHarness::describe(v);
+    for (uint32_t i = 0; i < 4; ++i)
+        EXPECT_SEG(v[i], kAck, kSndNxt + 1000 * i, kRcvNxt, kWnd, d.substr(1000 * i, 1000));
+    EXPECT_EQ(h.engine.send_space(c), 0u);
+    EXPECT_EQ(h.engine.send(c, d.data() + 4000, 1000), 0);
+    EXPECT_EQ(event_types(h.events()), "");
+    h.at_ms(50);
+    h.send(kAck, kRcvNxt, kSndNxt + 2000);  // two segments acknowledged: 2000 octets free
+    h.none();
+    EXPECT_EQ(event_types(h.events()), "writable");
+    EXPECT_EQ(h.engine.send_space(c), 2000u);
+    EXPECT_EQ(h.engine.send(c, d.data() + 4000, 6000), 2000);
+    v = h.out();
+    ASSERT_EQ(v.size(), 2u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, kSndNxt + 4000, kRcvNxt, kWnd, d.substr(4000, 1000));
+    EXPECT_SEG(v[1], kAck, kSndNxt + 5000, kRcvNxt, kWnd, d.substr(5000, 1000));
+}
+
+// ======================= Zero window (MUST-36, SHLD-29, SHLD-30) =======================
+
+TEST(ZeroWindow, SenderStopsAndProbesWithBackoff) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kAck, kRcvNxt, kSndNxt, "", 0);  // the peer's window closes
+    h.none();
+    h.at_ms(10000);
+    const std::string d = bytes(100);
+    ASSERT_EQ(h.engine.send(c, d.data(), 100), 100);
+    h.none();  // nothing fits
+    // First probe one RTO later, then at doubling intervals; each probe is the first unsent octet.
+    for (uint64_t t : {11000u, 13000u, 17000u}) {
+        SCOPED_TRACE(t);
+        h.at_ms(t - 1);
+        h.none();
+        h.at_ms(t);
+        EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, "a");
+    }
+    EXPECT_EQ(h.engine.counters().zero_window_probes, 3u);
+    // The window opens: the data goes out.
+    h.at_ms(17100);
+    h.send(kAck, kRcvNxt, kSndNxt, "", 65535);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, d);
+}
+
+// The usual case: the receiver answers every probe with its (still zero) window. Probing must go on, still backing
+// off, and must not turn into retransmission timeouts that end the connection.
+TEST(ZeroWindow, AnsweredProbesContinueWithBackoff) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kAck, kRcvNxt, kSndNxt, "", 0);
+    h.at_ms(10000);
+    const std::string d = bytes(100);
+    ASSERT_EQ(h.engine.send(c, d.data(), 100), 100);
+    h.none();
+    for (uint64_t t : {11000u, 13000u, 17000u, 25000u}) {
+        SCOPED_TRACE(t);
+        h.at_ms(t - 1);
+        h.none();
+        h.at_ms(t);
+        EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, "a");
+        h.send(kAck, kRcvNxt, kSndNxt, "", 0);  // "still zero"
+        h.none();
+    }
+    EXPECT_EQ(h.engine.state(c), State::established);
+    EXPECT_EQ(event_types(h.events()), "");
+    h.at_ms(25100);
+    h.send(kAck, kRcvNxt, kSndNxt, "", 65535);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, d);
+}
+
+// The window closes while data is in flight (the receiver took the first segment, not the second). When the
+// retransmission timer expires the sender must still send something (RFC 6298 §5.4: the earliest unacknowledged
+// octets; RFC 9293 §3.8.6.1: a zero window is probed), or it could never learn that the window reopened.
+TEST(ZeroWindow, ClosesWithDataInFlightStillProbedAtRto) {
+    EngineHarness h;
+    const TcpOptions mss = mss_option(100);
+    ConnId c = open_passive(h, &mss);
+    h.at_ms(1000);
+    const std::string d = bytes(200);
+    ASSERT_EQ(h.engine.send(c, d.data(), 200), 200);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 2u) << EngineHarness::describe(v);
+    h.at_ms(1100);
+    h.send(kAck, kRcvNxt, kSndNxt + 100, "", 0);  // RTT 100 ms: RTO 300 ms, restarted now
+    h.none();
+    h.at_ms(1399);
+    h.none();
+    h.at_ms(1400);
+    v = h.out();
+    ASSERT_EQ(v.size(), 1u) << "nothing sent when the RTO expired against a zero window";
+    EXPECT_EQ(v[0].flags & ~kPsh, kAck);
+    EXPECT_EQ(v[0].seq, kSndNxt + 100);
+    EXPECT_EQ(v[0].ack, kRcvNxt);
+    EXPECT_EQ(v[0].wnd, kWnd);
+    EXPECT_FALSE(v[0].payload.empty());
+    EXPECT_EQ(v[0].payload, d.substr(100, v[0].payload.size()));
+    // The window reopens: the rest goes out.
+    h.at_ms(1500);
+    h.send(kAck, kRcvNxt, kSndNxt + 100, "", 65535);
+    v = h.out();
+    ASSERT_FALSE(v.empty());
+    EXPECT_EQ(v.back().seq + v.back().payload.size(), kSndNxt + 200);
+    EXPECT_EQ(event_types(h.events()), "");
+}
+
+// ======================= CLOSE and ABORT =======================
+
+TEST(Close, WithUnreadDataSendsRst) {  // SHLD-3
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    h.send(kAck, kRcvNxt, kSndNxt, bytes(100));
+    h.none();
+    h.events();
+    EXPECT_EQ(h.engine.close(c), 0);
+    EXPECT_SEG(h.one(), kRst, kSndNxt, 0, 0);
+    EXPECT_EQ(h.tcb(), nullptr);
+    EXPECT_EQ(h.engine.connections(), 0u);
+    EXPECT_EQ(event_types(h.events()), "");
+    h.at_ms(1000);  // the pending delayed ACK died with the TCB
+    h.none();
+}
+
+TEST(Abort, SendsRstAtSndNxt) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    ASSERT_EQ(h.engine.send(c, "0123456789", 10), 10);
+    h.out();
+    EXPECT_EQ(h.engine.abort(c), 0);
+    EXPECT_SEG(h.one(), kRst, kSndNxt + 10, 0, 0);
+    EXPECT_EQ(h.tcb(), nullptr);
+    EXPECT_EQ(event_types(h.events()), "");
+    EXPECT_EQ(h.engine.abort(c), -tcp::kErrInvalid);
+    h.at_ms(5000);  // nothing is retransmitted
+    h.none();
+}
+
+TEST(Abort, InSynSentSendsNothing) {
+    EngineHarness h;
+    ConnId c = connect(h);
+    h.out();
+    EXPECT_EQ(h.engine.abort(c), 0);
+    h.none();
+    EXPECT_EQ(h.tcb(), nullptr);
+    h.at_ms(5000);
+    h.none();
+}
+
+// ======================= Malformed segments =======================
+
+TEST(Parse, BadTcpChecksumDroppedAndCounted) {
+    EngineHarness h;
+    ConnId c = open_passive(h);
+    rte_mbuf* m = build(EngineHarness::kThem, EngineHarness::kUs, EngineHarness::kThemPort, EngineHarness::kUsPort,
+                        kAck, kRcvNxt, kSndNxt, "hello");
+    rte_pktmbuf_mtod_offset(m, rte_tcp_hdr*, sizeof(rte_ipv4_hdr))->cksum ^= 0x5a5a;
+    h.engine.input(m, h.now);
+    h.none();
+    h.at_ms(500);
+    h.none();
+    EXPECT_EQ(recv_all(h, c), "");
+    EXPECT_EQ(parse_errors(h, ParseStatus::bad_tcp_checksum), 1u);
+}
+
+TEST(Parse, BadChecksumSynToListenerDropped) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    rte_mbuf* m = build(EngineHarness::kThem, EngineHarness::kUs, EngineHarness::kThemPort, EngineHarness::kUsPort,
+                        kSyn, kPeerIsn, 0);
+    rte_pktmbuf_mtod_offset(m, rte_tcp_hdr*, sizeof(rte_ipv4_hdr))->cksum ^= 0x0001;
+    h.engine.input(m, h.now);
+    m = build(EngineHarness::kThem, EngineHarness::kUs, EngineHarness::kThemPort, EngineHarness::kUsPort, kSyn,
+              kPeerIsn, 0);
+    rte_pktmbuf_mtod(m, rte_ipv4_hdr*)->hdr_checksum ^= 0x0100;
+    h.engine.input(m, h.now);
+    h.none();
+    EXPECT_EQ(h.engine.connections(), 0u);
+    EXPECT_EQ(parse_errors(h, ParseStatus::bad_tcp_checksum), 1u);
+    EXPECT_EQ(parse_errors(h, ParseStatus::bad_ip_checksum), 1u);
+}
+
+TEST(Parse, MalformedOptionLengthsDropped) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    const TcpOptions mss = mss_option(1460);
+    for (uint8_t bad_len : {uint8_t{0}, uint8_t{1}, uint8_t{5}, uint8_t{40}}) {
+        SCOPED_TRACE(int{bad_len});
+        rte_mbuf* m = build(EngineHarness::kThem, EngineHarness::kUs, EngineHarness::kThemPort,
+                            EngineHarness::kUsPort, kSyn, kPeerIsn, 0, "", 65535, &mss);
+        auto* opt = rte_pktmbuf_mtod_offset(m, uint8_t*, sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr));
+        ASSERT_EQ(opt[0], kOptMss);
+        ASSERT_EQ(opt[1], 4);
+        opt[1] = bad_len;  // below 2, or running past the 4-byte option area
+        fix_tcp_checksum(m);
+        h.engine.input(m, h.now);
+        h.none();
+    }
+    EXPECT_EQ(h.engine.connections(), 0u);
+    EXPECT_EQ(parse_errors(h, ParseStatus::bad_tcp_options), 4u);
+}
+
+// ======================= ISN (RFC 9293 §3.4.1, RFC 6528) =======================
+
+TEST(Isn, DefaultGeneratorDiffersAcrossFourTuples) {
+    EngineHarness h;
+    h.engine.set_isn_hook(nullptr, nullptr);  // the engine's own RFC 6528 generator, keyed with zeros here
+    const tcp::IsnGenerator gen{std::array<uint8_t, 16>{}};
+    h.at_ms(5);
+    ConnId c1, c2;
+    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, 80, EngineHarness::kThem, 40000, 1, c1), 0);
+    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, 80, EngineHarness::kThem, 40001, 2, c2), 0);
+    ASSERT_EQ(h.engine.listen(0, 81), 0);
+    h.send_from(40002, 81, kSyn, 100, 0);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 3u) << EngineHarness::describe(v);
+    const uint32_t isn1 = gen.isn(tcp::FourTuple{EngineHarness::kUs, EngineHarness::kThem, 80, 40000}, 5000, kHz);
+    const uint32_t isn2 = gen.isn(tcp::FourTuple{EngineHarness::kUs, EngineHarness::kThem, 80, 40001}, 5000, kHz);
+    const uint32_t isn3 = gen.isn(tcp::FourTuple{EngineHarness::kUs, EngineHarness::kThem, 81, 40002}, 5000, kHz);
+    EXPECT_EQ(v[0].seq, isn1);
+    EXPECT_EQ(v[1].seq, isn2);
+    EXPECT_EQ(v[2].seq, isn3);
+    EXPECT_EQ(v[2].flags, kSyn | kAck);
+    EXPECT_NE(isn1, isn2);
+    EXPECT_NE(isn1, isn3);
+    EXPECT_NE(isn2, isn3);
+}
+
+}  // namespace
+}  // namespace synack::test

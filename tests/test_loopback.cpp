@@ -3,11 +3,20 @@
 // reordering, corruption). Hundreds of connections move seeded random data that is checked byte for byte, all
 // close cleanly, and every mbuf of the test's own pool is back at the end. Time is an injected clock (1 cycle =
 // 1 µs) that moves 100 µs per loop iteration, so every timer (RTO, delayed ACK, FIN-WAIT-2, TIME-WAIT) runs.
+// Every run is bounded by an iteration limit: a stuck connection fails the test with a per-connection diagnostic.
+//
+// MSL: 100 ms on a clean wire. On an impaired wire 2 MSL must exceed the peer's retransmission timeout (RTO
+// starts at 1 s and doubles), or a lost last ACK / FIN legitimately ends in a RST after TIME-WAIT (or the
+// FIN-WAIT-2 guard, also 2 MSL) is over; those tests use 5 s.
+//
+// Debug knobs (environment): LOOP_TRACE_PORT=<client port> prints every segment of that connection as it leaves
+// its engine; LOOP_LOW_ISN=1 pins every ISN below 2^30.
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -84,6 +93,8 @@ enum class Mode : uint8_t {
     server_closes_first,  ///< client sends A1; server sends B and closes; client then sends A2 (half-closed server
                           ///< still receives) and closes
     client_half_close,    ///< client sends A and closes at once; server, after the FIN, sends B and closes
+    bidirectional,        ///< both send at once and close once they have sent and received everything (the
+                          ///< FINs may cross: simultaneous close through CLOSING)
 };
 
 const char* to_string(Mode m) {
@@ -91,6 +102,7 @@ const char* to_string(Mode m) {
     case Mode::echo: return "echo";
     case Mode::server_closes_first: return "server_closes_first";
     case Mode::client_half_close: return "client_half_close";
+    case Mode::bidirectional: return "bidirectional";
     }
     return "?";
 }
@@ -122,7 +134,9 @@ struct Rec {
 struct RunConfig {
     uint32_t connections = 1000;
     uint32_t in_flight = 100;
-    uint32_t max_bytes = 65536;  ///< each connection moves 0..max_bytes per direction
+    uint32_t min_bytes = 0, max_bytes = 65536;  ///< client -> server bytes per connection: min..max
+    uint32_t b_min_bytes = 0, b_max_bytes = 65536;  ///< server -> client bytes, modes other than echo
+    uint64_t server_read_pause_ms = 0;  ///< the server application reads nothing before this time
     std::vector<Mode> modes{Mode::echo};  ///< connection i uses modes[i % size]
     ImpairmentConfig c2s, s2c;
     bool impaired = false;
@@ -158,6 +172,14 @@ public:
         client_ = std::make_unique<Engine>(engine_config(rc), pool_, kHz, 0, kc);
         server_ = std::make_unique<Engine>(engine_config(rc), pool_, kHz, 0, ks);
         if (server_->listen(kServerIp, kServerPort) < 0) throw std::runtime_error("listen failed");
+        if (std::getenv("LOOP_LOW_ISN") != nullptr) {
+            // Debug knob: ISNs below 2^30 only (keeps every sequence number in the lower half of the space).
+            auto low = [](void*, const tcp::FourTuple& t) {
+                return static_cast<uint32_t>(mix64(uint64_t{t.local_port} << 16 | t.remote_port) & 0x3fffffff);
+            };
+            client_->set_isn_hook(low, nullptr);
+            server_->set_isn_hook(low, nullptr);
+        }
         ImpairmentConfig none_c2s, none_s2c;
         none_c2s.seed = rc.seed * 2 + 1;
         none_s2c.seed = rc.seed * 2 + 2;
@@ -172,8 +194,8 @@ public:
             r.mode = rc.modes[i % rc.modes.size()];
             r.seed_a = rng.next();
             r.seed_b = rng.next();
-            r.a_total = static_cast<uint32_t>(rng.range(0, rc.max_bytes));
-            r.b_len = r.mode == Mode::echo ? r.a_total : static_cast<uint32_t>(rng.range(0, rc.max_bytes));
+            r.a_total = static_cast<uint32_t>(rng.range(rc.min_bytes, rc.max_bytes));
+            r.b_len = r.mode == Mode::echo ? r.a_total : static_cast<uint32_t>(rng.range(rc.b_min_bytes, rc.b_max_bytes));
             r.a1 = r.mode == Mode::server_closes_first ? static_cast<uint32_t>(rng.range(0, r.a_total)) : r.a_total;
         }
     }
@@ -197,9 +219,12 @@ public:
             step();
         }
         run_time_ms_ = (now_ - t0) / 1000;
-        // 2 MSL plus the FIN-WAIT-2 guard and a margin, with the wire still running.
+        // TIME-WAIT (2 MSL) runs out with the wire still running. A FIN retransmitted late restarts a TIME-WAIT
+        // (RFC 9293 §3.10.7.4), so allow up to one more 2 MSL (plus RTO slack) for the engines to empty.
         const uint64_t linger = (2ull * rc_.msl_ms + 500) * 1000 / kStepCycles;
+        const uint64_t extra = (2ull * rc_.msl_ms + 5000) * 1000 / kStepCycles;
         for (uint64_t i = 0; i < linger; ++i) step();
+        for (uint64_t i = 0; i < extra && client_->connections() + server_->connections() > 0; ++i) step();
     }
 
     /// Frees everything outside the engines (held, in the rings, unsent) and reports mbufs still missing.
@@ -265,6 +290,17 @@ public:
             }
         }
         for (const auto& [k, n] : hist) os << "  " << n << " x " << k << "\n";
+        // Connections whose application side is finished but whose TCB lingers.
+        shown = 0;
+        for (uint32_t i = 0; i < recs_.size(); ++i) {
+            const Rec& r = recs_[i];
+            if (!r.started || !(r.c_done && r.s_done) || r.failed) continue;
+            const State cs = tuple_state(*client_, kClientIp, kServerIp, r.port, kServerPort);
+            const State ss = tuple_state(*server_, kServerIp, kClientIp, kServerPort, r.port);
+            if ((cs != State::closed || ss != State::closed) && shown++ < 8)
+                os << "  lingering: conn " << i << " " << to_string(r.mode) << " port " << r.port << " client "
+                   << to_string(cs) << " server " << to_string(ss) << "\n";
+        }
         os << "  client connections " << client_->connections() << ", server connections " << server_->connections()
            << ", held " << imp_c2s_->held() + imp_s2c_->held() << "\n";
         return os.str();
@@ -278,7 +314,7 @@ public:
            << parse_errors(e) << " unacceptable " << c.rx_unacceptable << " dup_data " << c.rx_duplicate_data
            << " ooo " << c.rx_out_of_order << " ooo_dropped " << c.rx_ooo_dropped << " no_conn " << c.rx_no_connection
            << " no_mbuf " << c.tx_dropped_no_mbuf << " txq_full " << c.tx_dropped_queue_full << " events_dropped "
-           << c.events_dropped << " timed_out " << c.conn_timed_out << " reset " << c.conn_reset << " closed "
+           << c.events_dropped << " zero_window_probes " << c.zero_window_probes << " timed_out " << c.conn_timed_out << " reset " << c.conn_reset << " closed "
            << c.conn_closed;
         return os.str();
     }
@@ -335,6 +371,15 @@ private:
         client_->dispatch([this](const Event& e) { on_client_event(e); });
         // A handler's calls may queue more events; deliver those too before the wire runs.
         server_->dispatch([this](const Event& e) { on_server_event(e); });
+        if (rc_.server_read_pause_ms != 0 && now_ == rc_.server_read_pause_ms * 1000) {
+            // The server application comes back and reads what the ignored readable events announced.
+            for (Rec& r : recs_)
+                if (r.s_accepted && !r.s_done) {
+                    server_read(r);
+                    server_progress(r);
+                }
+            server_->dispatch([this](const Event& e) { on_server_event(e); });
+        }
         transmit(*client_, *imp_c2s_);
         transmit(*server_, *imp_s2c_);
     }
@@ -492,6 +537,7 @@ private:
         case Mode::echo: close_now = r.c_sent == r.a_total && r.c_got == r.b_len; break;
         case Mode::server_closes_first: close_now = r.c_peer_closed && r.c_sent == r.a_total; break;
         case Mode::client_half_close: close_now = r.c_sent == r.a_total; break;
+        case Mode::bidirectional: close_now = r.c_sent == r.a_total && r.c_got == r.b_len; break;
         }
         if (close_now) {
             r.c_close_called = true;
@@ -543,7 +589,7 @@ private:
         case EventType::peer_closed:
             server_read(r);
             r.s_peer_closed = true;
-            if (r.s_got != r.a_total)
+            if (r.s_got != r.a_total && now_ >= rc_.server_read_pause_ms * 1000)
                 fail(r, "server: peer closed after " + std::to_string(r.s_got) + " of " + std::to_string(r.a_total) + " bytes");
             break;
         case EventType::closed:
@@ -569,7 +615,7 @@ private:
     }
 
     void server_read(Rec& r) {
-        if (r.s_done) return;
+        if (r.s_done || now_ < rc_.server_read_pause_ms * 1000) return;
         for (;;) {
             const int32_t n = server_->recv(r.sc, buf_, sizeof buf_);
             if (n <= 0) {
@@ -595,6 +641,7 @@ private:
         case Mode::client_half_close:
             if (r.s_peer_closed) r.s_send_limit = r.b_len;
             break;
+        case Mode::bidirectional: r.s_send_limit = r.b_len; break;
         }
         while (r.s_sent < r.s_send_limit) {
             const uint32_t want = std::min<uint32_t>(r.s_send_limit - r.s_sent, sizeof buf_);
@@ -612,6 +659,7 @@ private:
         case Mode::echo: close_now = r.s_peer_closed && r.s_sent == r.s_got; break;
         case Mode::server_closes_first: close_now = r.s_got >= r.a1 && r.s_sent == r.b_len; break;
         case Mode::client_half_close: close_now = r.s_peer_closed && r.s_sent == r.b_len; break;
+        case Mode::bidirectional: close_now = r.s_got == r.a_total && r.s_sent == r.b_len; break;
         }
         if (close_now) {
             r.s_close_called = true;
@@ -637,7 +685,7 @@ private:
     uint8_t buf_[65536];
 };
 
-/// The checks every run ends with.
+/// The checks every run ends with. The engines are destroyed at the end (to count the mbufs they held).
 void expect_clean_finish(Loopback& lb, const char* what) {
     SCOPED_TRACE(what);
     const auto fails = lb.failures();
@@ -655,6 +703,7 @@ void expect_clean_finish(Loopback& lb, const char* what) {
     std::printf("  %s\n  %s\n  %s\n  %s\n", Loopback::counters("client", lb.client()).c_str(),
                 Loopback::counters("server", lb.server()).c_str(), Loopback::impair_stats("c2s", lb.imp_c2s()).c_str(),
                 Loopback::impair_stats("s2c", lb.imp_s2c()).c_str());
+    std::fflush(stdout);
     for (bool client : {true, false}) {
         EXPECT_EQ(lb.events(client, EventType::reset), 0u) << (client ? "client" : "server");
         EXPECT_EQ(lb.events(client, EventType::timed_out), 0u) << (client ? "client" : "server");
@@ -683,9 +732,9 @@ TEST(Loopback, ThousandEchoConnectionsByteExactAllClosedAllMbufsBack) {
     rc.seed = 1;
     Loopback lb(rc);
     lb.run();
-    expect_clean_finish(lb, "1000 echo, clean wire");
     EXPECT_EQ(lb.client().counters().tx_retransmits + lb.server().counters().tx_retransmits, 0u)
         << "nothing is lost on a clean wire";
+    expect_clean_finish(lb, "1000 echo, clean wire");
 }
 
 RunConfig impaired(uint32_t connections, uint64_t seed, uint32_t msl_ms) {
@@ -709,34 +758,94 @@ RunConfig impaired(uint32_t connections, uint64_t seed, uint32_t msl_ms) {
 }
 
 TEST(Loopback, EchoThroughLossDuplicationReorderingAndCorruption) {
-    RunConfig rc = impaired(200, 2, 100);
+    RunConfig rc = impaired(200, 2, 5000);
     Loopback lb(rc);
     lb.run();
-    expect_clean_finish(lb, "200 echo, impaired wire");
     EXPECT_GT(lb.imp_c2s().stats().lost + lb.imp_s2c().stats().lost, 0u);
     EXPECT_GT(lb.imp_c2s().stats().corrupted + lb.imp_s2c().stats().corrupted, 0u);
     EXPECT_GT(lb.imp_c2s().stats().duplicated + lb.imp_s2c().stats().duplicated, 0u);
     EXPECT_GT(lb.imp_c2s().stats().reordered + lb.imp_s2c().stats().reordered, 0u);
+    expect_clean_finish(lb, "200 echo, impaired wire");
 }
 
-TEST(Loopback, ServerClosesFirstAndClientHalfClose) {
+TEST(Loopback, ServerClosesFirstHalfCloseAndSimultaneousClose) {
     RunConfig rc;
     rc.connections = 300;
     rc.in_flight = 60;
     rc.msl_ms = 100;
     rc.seed = 3;
-    rc.modes = {Mode::server_closes_first, Mode::client_half_close};
+    rc.modes = {Mode::server_closes_first, Mode::client_half_close, Mode::bidirectional};
     Loopback lb(rc);
     lb.run();
-    expect_clean_finish(lb, "300 server-first / half-close, clean wire");
+    expect_clean_finish(lb, "300 server-first / half-close / bidirectional, clean wire");
 }
 
-TEST(Loopback, ServerClosesFirstAndClientHalfCloseImpaired) {
-    RunConfig rc = impaired(200, 4, 100);
-    rc.modes = {Mode::server_closes_first, Mode::client_half_close, Mode::echo};
+TEST(Loopback, ServerClosesFirstHalfCloseAndSimultaneousCloseImpaired) {
+    RunConfig rc = impaired(200, 4, 5000);
+    rc.modes = {Mode::server_closes_first, Mode::client_half_close, Mode::echo, Mode::bidirectional};
     Loopback lb(rc);
     lb.run();
     expect_clean_finish(lb, "200 mixed closes, impaired wire");
+}
+
+/// Drops the first `n` segments that carry payload (a deterministic loss per direction).
+std::function<bool(const rte_mbuf*, uint64_t)> drop_first_data_segments(uint32_t n) {
+    auto left = std::make_shared<uint32_t>(n);
+    return [left](const rte_mbuf* m, uint64_t) {
+        wire::Segment s;
+        if (*left == 0 || wire::parse_segment(m, s) != wire::ParseStatus::ok || s.payload_len == 0) return false;
+        --*left;
+        return true;
+    };
+}
+
+// Both directions lose their first data segment; both ends time out at about the same moment and go back to
+// SND.UNA. Each end's hole is then filled by the other's retransmission, so each receiver's RCV.NXT is past the
+// sender's SND.NXT: the ACKs that follow must still be accepted (no ACK war, no stall).
+TEST(Loopback, SimultaneousLossInBothDirectionsRecovers) {
+    RunConfig rc;
+    rc.connections = 1;
+    rc.in_flight = 1;
+    rc.msl_ms = 100;
+    rc.seed = 6;
+    rc.modes = {Mode::bidirectional};
+    rc.min_bytes = rc.max_bytes = 30000;
+    rc.b_min_bytes = rc.b_max_bytes = 30000;
+    rc.impaired = true;
+    rc.c2s.drop_if = drop_first_data_segments(1);
+    rc.s2c.drop_if = drop_first_data_segments(1);
+    rc.max_iterations = 100000;  // 10 s: one RTO (1 s, no RTT sample yet) and a little more suffice
+    Loopback lb(rc);
+    lb.run();
+    EXPECT_EQ(lb.imp_c2s().stats().lost, 1u);
+    EXPECT_EQ(lb.imp_s2c().stats().lost, 1u);
+    EXPECT_LT(lb.client().counters().tx_segments + lb.server().counters().tx_segments, 200u)
+        << "about 2 x 21 data segments, their ACKs and a handful of duplicate ACKs and retransmissions";
+    expect_clean_finish(lb, "simultaneous loss both ways");
+}
+
+// The server stops reading for two seconds: the client's window closes and it must probe (RFC 9293 §3.8.6.1,
+// MUST-36). The window update the server sends when it reads again is lost (a 10 ms outage): only the persist
+// probes can reopen the window, so the transfer finishes only if probing continues throughout.
+TEST(Loopback, ZeroWindowProbingSurvivesALostWindowUpdate) {
+    RunConfig rc;
+    rc.connections = 10;
+    rc.in_flight = 10;
+    rc.msl_ms = 100;
+    rc.seed = 5;
+    rc.modes = {Mode::client_half_close};
+    rc.min_bytes = rc.max_bytes = 200000;
+    rc.b_min_bytes = rc.b_max_bytes = 0;
+    rc.server_read_pause_ms = 2000;
+    rc.impaired = true;
+    rc.s2c.blackout_from = 2000 * 1000;
+    rc.s2c.blackout_to = 2010 * 1000;
+    rc.max_iterations = 300000;  // 30 s
+    Loopback lb(rc);
+    lb.run();
+    EXPECT_GT(lb.client().counters().zero_window_probes, 0u);
+    EXPECT_GT(lb.imp_s2c().stats().lost, 0u) << "the window updates were lost";
+    expect_clean_finish(lb, "zero window, lost window update");
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ struct TcpConfig {
     uint32_t rto_min_ms = 200;             ///< RFC 6298 §2.4 says 1 s; Linux uses 200 ms
     uint32_t rto_max_ms = 60000;           ///< RFC 6298 §2.5
     uint32_t max_retransmits = 15;         ///< R2 for data (RFC 9293 §3.8.3), counted in retransmissions
-    uint32_t syn_retransmits = 6;          ///< R2 for SYN / SYN+ACK
+    uint32_t syn_retransmits = 7;          ///< R2 for SYN / SYN+ACK: 7 with a 60 s ceiling gives up after 183 s (MUST-23)
     uint32_t delayed_ack_ms = 40;          ///< RFC 9293 MUST-40: below 500 ms
     uint32_t msl_ms = 30000;               ///< TIME-WAIT lasts 2 * msl_ms (RFC 9293 §3.4.2, MUST-13)
     uint32_t reassembly_segments = 16;     ///< out-of-order segments held per connection (bounded, in TCB)

@@ -140,15 +140,18 @@ void Worker::run(const App& app) {
             if (now >= next_stats) {
                 next_stats += o.stats_ms * shared.hz / 1000;
                 CoreStats t{};
+                uint32_t conns = 0, time_wait = 0;
                 for (unsigned w = 0; w < shared.workers; ++w) {
                     CoreStats s = shared.all[w]->stats();
                     t.rx_packets += s.rx_packets;
                     t.tx_packets += s.tx_packets;
                     t.connections_opened += s.connections_opened;
+                    conns += shared.all[w]->engine.connections();  // racy reads of plain counters: a report only
+                    time_wait += shared.all[w]->engine.time_wait_count();
                 }
-                std::printf("[synack] t=%.1fs rx=%lu tx=%lu conns_opened=%lu active=%u\n",
+                std::printf("[synack] t=%.1fs rx=%lu tx=%lu opened=%lu conns=%u time_wait=%u\n",
                             static_cast<double>(now - start) / static_cast<double>(shared.hz), t.rx_packets,
-                            t.tx_packets, t.connections_opened, engine.connections());
+                            t.tx_packets, t.connections_opened, conns, time_wait);
                 std::fflush(stdout);
             }
         }

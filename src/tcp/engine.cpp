@@ -119,6 +119,7 @@ void Engine::free_tcb(Tcb& tcb) noexcept {
     tcb.rcv_buf.clear();
     free_ooo(tcb);
     if (tcb.state == State::syn_received && tcb.passive && tcb.listener != 0) --listeners_[tcb.listener - 1].half_open;
+    if (tcb.state == State::time_wait) --time_wait_;
     table_.erase(tcb.tuple, tcb.hash);
     tcb.in_use = false;
     tcb.user_attached = false;

@@ -82,6 +82,8 @@ public:
     const Tcb* find(const FourTuple& t) const noexcept;
     const Tcb* tcb(ConnId c) const noexcept;
     uint32_t connections() const noexcept { return table_.size(); }
+    /// Connections lingering in TIME-WAIT.
+    uint32_t time_wait_count() const noexcept { return time_wait_; }
     uint32_t send_space(ConnId c) const noexcept;
     const EngineCounters& counters() const noexcept { return ctr_; }
     const TcpConfig& config() const noexcept { return cfg_; }
@@ -190,6 +192,7 @@ private:
     uint32_t tx_cap_ = 0, tx_head_ = 0, tx_count_ = 0;
     std::vector<Event> events_;
     uint16_t ip_id_ = 0;
+    uint32_t time_wait_ = 0;
     uint16_t next_ephemeral_ = 0;
     EngineCounters ctr_;
 };

@@ -397,7 +397,10 @@ void Engine::update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept {
         tcb.snd_wl1 = seg.seq;
         tcb.snd_wl2 = seg.ack;
         tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
-        if (tcb.snd_wnd > 0 && tcb.timer_mode == TimerMode::persist) stop_timer(tcb);
+        if (tcb.snd_wnd > 0 && tcb.timer_mode == TimerMode::persist) {
+            stop_timer(tcb);
+            tcb.persist_backoff = 0;
+        }
     }
 }
 
@@ -482,6 +485,8 @@ void Engine::enter_established(Tcb& tcb) noexcept {
     const bool was_passive_half_open = tcb.state == State::syn_received && tcb.passive;
     if (was_passive_half_open && tcb.listener != 0) --listeners_[tcb.listener - 1].half_open;
     tcb.state = State::established;
+    // RFC 6298 §5.7: after a SYN timeout, with no RTT sample, data starts from a 3 s RTO.
+    if (tcb.syn_timed_out && tcb.srtt_us == 0) tcb.rto_us = std::max(tcb.rto_us, 3000000u);
     if (tcb.passive) {
         tcb.user_attached = true;
         emit(tcb, EventType::accepted);
@@ -494,6 +499,7 @@ void Engine::enter_established(Tcb& tcb) noexcept {
 
 void Engine::enter_time_wait(Tcb& tcb) noexcept {
     tcb.state = State::time_wait;
+    ++time_wait_;
     wheel_.cancel(tcb.delack_timer);
     tcb.snd_buf.clear();
     free_ooo(tcb);

@@ -63,7 +63,8 @@ void Engine::output(Tcb& tcb) noexcept {
         break;
     }
     // RFC 6298 §5.1: run the retransmission timer whenever data (or a FIN) is outstanding.
-    if (tcb.snd_una != tcb.snd_max && tcb.timer_mode != TimerMode::retransmit && tcb.timer_mode != TimerMode::time_wait)
+    if (tcb.snd_una != tcb.snd_max && tcb.timer_mode != TimerMode::retransmit && tcb.timer_mode != TimerMode::time_wait &&
+        tcb.timer_mode != TimerMode::persist)
         arm_rto(tcb);
 }
 

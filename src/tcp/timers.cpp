@@ -50,6 +50,7 @@ void Engine::on_rto(Tcb& tcb) noexcept {
     tcb.rto_us = std::min(tcb.rto_us * 2, cfg_.rto_max_ms * 1000);  // RFC 6298 §5.5: back off
     tcb.rtt_timing = false;                                          // Karn: no sample from a retransmission
     if (handshake) {
+        tcb.syn_timed_out = true;
         send_syn(tcb);
         arm_rto(tcb);
         return;
@@ -59,6 +60,12 @@ void Engine::on_rto(Tcb& tcb) noexcept {
     tcb.cwnd = tcb.snd_mss;
     tcb.snd_nxt = tcb.snd_una;  // go back: resend from the oldest unacknowledged byte
     output(tcb);
+    if (tcb.snd_nxt == tcb.snd_una && tcb.snd_wnd == 0 && tcb.snd_buf_end() != tcb.snd_una) {
+        // The window closed with data in flight: the timeout still sends something, the first octet, which
+        // doubles as a zero-window probe (RFC 6298 §5.4, RFC 9293 §3.8.6.1).
+        ++ctr_.zero_window_probes;
+        send_segment(tcb, tcb.snd_una, 1, wire::kAck);
+    }
     if (tcb.timer_mode != TimerMode::retransmit && tcb.snd_una != tcb.snd_max) arm_rto(tcb);
 }
 
@@ -76,8 +83,8 @@ void Engine::on_persist(Tcb& tcb) noexcept {
     ++ctr_.zero_window_probes;
     send_segment(tcb, tcb.snd_nxt, 1, wire::kAck);
     if (seq_gt(tcb.snd_nxt + 1, tcb.snd_max)) tcb.snd_max = tcb.snd_nxt + 1;
-    const uint64_t backoff = std::min<uint64_t>(uint64_t{tcb.rto_us} << std::min<uint32_t>(tcb.retransmits, 16),
-                                                uint64_t{cfg_.rto_max_ms} * 1000);
+    const uint32_t shift = std::min<uint32_t>(++tcb.persist_backoff, 16);
+    const uint64_t backoff = std::min<uint64_t>(uint64_t{tcb.rto_us} << shift, uint64_t{cfg_.rto_max_ms} * 1000);
     arm_timer(tcb, TimerMode::persist, backoff);
 }
 
