@@ -20,6 +20,7 @@ struct TcpConfig {
     uint32_t syn_retransmits = 7;          ///< R2 for SYN / SYN+ACK: 7 with a 60 s ceiling gives up after 183 s (MUST-23)
     uint32_t delayed_ack_ms = 40;          ///< RFC 9293 MUST-40: below 500 ms
     uint32_t msl_ms = 30000;               ///< TIME-WAIT lasts 2 * msl_ms (RFC 9293 §3.4.2, MUST-13)
+    uint32_t fin_wait_2_timeout_ms = 60000; ///< FIN-WAIT-2 idle limit (not in the RFC; Linux's tcp_fin_timeout)
     uint32_t reassembly_segments = 16;     ///< out-of-order segments held per connection (bounded, in TCB)
     bool tx_checksum_offload = false;      ///< let the NIC fill IPv4 and TCP checksums
     bool rx_checksum_offload = false;      ///< trust RTE_MBUF_F_RX_*_CKSUM_GOOD flags

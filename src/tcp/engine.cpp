@@ -365,7 +365,7 @@ int Engine::abort(ConnId c) noexcept {
     // RFC 9293 §3.10.5: RST from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2 and CLOSE-WAIT; silence otherwise.
     if (tcb->in(State::syn_received | State::established | State::fin_wait_1 | State::fin_wait_2 | State::close_wait))
         send_reset(tcb->tuple.local_ip, tcb->tuple.remote_ip, tcb->tuple.local_port, tcb->tuple.remote_port,
-                   tcb->snd_nxt, 0, false);
+                   tcb->snd_max, 0, false);
     ++ctr_.conn_reset;
     detach_user(*tcb);
     free_tcb(*tcb);

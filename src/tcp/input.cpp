@@ -91,6 +91,7 @@ void Engine::listen_arrives(rte_mbuf*, const wire::Segment& seg, uint16_t l) noe
     tcb->listener = static_cast<uint16_t>(l + 1);
     tcb->irs = seg.seq;
     tcb->rcv_nxt = seg.seq + 1;
+    tcb->rcv_adv = tcb->rcv_nxt;  // nothing advertised yet: the first segment we send sets the right edge
     take_peer_options(*tcb, seg);
     tcb->iss = new_isn(tcb->tuple);
     tcb->snd_una = tcb->iss;
@@ -136,6 +137,7 @@ void Engine::syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) n
     // fourth: SYN
     tcb.irs = seg.seq;
     tcb.rcv_nxt = seg.seq + 1;
+    tcb.rcv_adv = tcb.rcv_nxt;
     take_peer_options(tcb, seg);
     tcb.snd_wnd = seg.wnd;
     tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
@@ -240,6 +242,8 @@ void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noe
         rst_arrives(tcb, seg);
         return;
     }
+    if (tcb.state == State::fin_wait_2)  // the FIN-WAIT-2 limit counts idle time
+        arm_timer(tcb, TimerMode::fin_wait_2, 1000ull * cfg_.fin_wait_2_timeout_ms);
     // fourth: SYN in a synchronized state (the third step, security, has no compartments here)
     if (seg.has(kSyn)) {
         rte_pktmbuf_free(m);
@@ -317,6 +321,11 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
         tcb.snd_wl2 = seg.ack;
         enter_established(tcb);
     }
+    // The peer took our zero-window probe octet: it now counts as sent.
+    if (tcb.probe_sent && seg.ack == tcb.snd_max + 1 && tcb.snd_nxt == tcb.snd_max) {
+        tcb.snd_nxt = tcb.snd_max = seg.ack;
+        tcb.probe_sent = false;
+    }
     // RFC 5961 §5.2: acceptable only if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT; otherwise drop and ACK.
     if (seq_gt(seg.ack, tcb.snd_max)) {
         ++ctr_.rx_ack_too_new;
@@ -337,8 +346,8 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     case State::fin_wait_1:
         if (fin_acked) {
             tcb.state = State::fin_wait_2;
-            // Not in the RFC, as in Linux: a FIN-WAIT-2 peer that never closes must not pin the TCB forever.
-            arm_timer(tcb, TimerMode::fin_wait_2, 2000ull * cfg_.msl_ms);
+            // Not in the RFC, as in Linux: a FIN-WAIT-2 peer that goes silent must not pin the TCB forever.
+            arm_timer(tcb, TimerMode::fin_wait_2, 1000ull * cfg_.fin_wait_2_timeout_ms);
         }
         break;
     case State::closing:
@@ -443,7 +452,6 @@ void Engine::text_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexc
             tcb.readable_signalled = true;
             emit(tcb, EventType::readable);
         }
-        if (tcb.state == State::fin_wait_2) arm_timer(tcb, TimerMode::fin_wait_2, 2000ull * cfg_.msl_ms);
         schedule_ack(tcb, len >= tcb.snd_mss);
     }
     if (fin) fin_arrives(tcb);

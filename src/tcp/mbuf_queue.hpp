@@ -18,6 +18,17 @@ struct MbufQueue {
     void append_chain(rte_mbuf* m) noexcept;
     /// Appends bytes [off, off + len) of the chain `m`, which the queue takes over; the rest of `m` is freed.
     void append_range(rte_mbuf* m, uint32_t off, uint32_t len) noexcept;
+    /// Moves all of `other` to the end of this queue.
+    void splice(MbufQueue& other) noexcept {
+        if (other.head == nullptr) return;
+        if (tail != nullptr)
+            tail->next = other.head;
+        else
+            head = other.head;
+        tail = other.tail;
+        bytes += other.bytes;
+        other = MbufQueue{};
+    }
     /// Drops `n` bytes from the front (n <= bytes), freeing whole segments.
     void drop_front(uint32_t n) noexcept;
     /// Copies up to `len` bytes from the front into `dst` and drops them. Returns bytes copied.

@@ -118,6 +118,7 @@ bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) n
     ++ctr_.tx_segments;
     ctr_.tx_data_bytes += len;
     if ((len > 0 || (flags & kFin)) && seq_lt(seq, tcb.snd_max)) ++ctr_.tx_retransmits;
+    if (len > 0 && seq == tcb.snd_max) tcb.probe_sent = false;
     if (flags & kAck) {  // every ACK we send answers whatever was pending
         tcb.ack_now = false;
         tcb.unacked_full_segments = 0;
@@ -127,7 +128,9 @@ bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) n
     return true;
 }
 
-void Engine::send_ack(Tcb& tcb) noexcept { send_segment(tcb, tcb.snd_nxt, 0, kAck); }
+// A pure ACK carries SND.MAX, not SND.NXT: after a timeout sends SND.NXT back, a lower number could fall left of
+// the peer's window, be refused unread, and draw an ACK that we refuse in turn (4.4BSD does the same).
+void Engine::send_ack(Tcb& tcb) noexcept { send_segment(tcb, tcb.snd_max, 0, kAck); }
 
 void Engine::send_syn(Tcb& tcb) noexcept {
     send_segment(tcb, tcb.iss, 0, tcb.state == State::syn_received ? (kSyn | kAck) : kSyn);
@@ -161,7 +164,8 @@ uint16_t Engine::receive_window(Tcb& tcb) noexcept {
     const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
     uint32_t wnd = cur;
-    if (free_space >= cur + step || free_space == cap || tcb.rcv_adv == 0) wnd = std::max(free_space, cur);
+    if (free_space >= cur + step || free_space == cap) wnd = std::max(free_space, cur);
+    wnd = std::min(wnd, cap);
     tcb.rcv_adv = tcb.rcv_nxt + wnd;
     tcb.rcv_wnd = wnd;
     return static_cast<uint16_t>(wnd);

@@ -45,6 +45,34 @@ bool ReassemblyBlock::insert(uint32_t seq, rte_mbuf* m, uint32_t off, uint32_t l
         }
         ++i;
     }
+    if (len == 0 && !fin) {
+        rte_pktmbuf_free(m);
+        return true;
+    }
+    // Adjacent to a held range: grow it instead of taking a slot, so one hole costs one slot.
+    for (uint32_t i = 0; i < count; ++i) {
+        OooSegment& s = seg[i];
+        if (s.end() == seq && !s.fin) {
+            s.data.append_range(m, off, len);
+            s.fin = fin;
+            if (i + 1 < count && seg[i + 1].seq == s.end() && !s.fin) {  // the hole between two ranges closed
+                s.data.splice(seg[i + 1].data);
+                s.fin = seg[i + 1].fin;
+                for (uint32_t j = i + 2; j < count; ++j) seg[j - 1] = seg[j];
+                --count;
+                seg[count] = OooSegment{};
+            }
+            return true;
+        }
+        if (s.seq == end && len > 0) {
+            MbufQueue front;
+            front.append_range(m, off, len);
+            front.splice(s.data);
+            s.data = front;
+            s.seq = seq;
+            return true;
+        }
+    }
     if (count >= limit || count >= kSlots) {
         rte_pktmbuf_free(m);
         return false;
@@ -68,13 +96,8 @@ uint32_t ReassemblyBlock::pull(uint32_t rcv_nxt, MbufQueue& out, bool& fin) noex
         OooSegment& s = seg[taken];
         if (seq_gt(s.end(), rcv_nxt) || (s.fin && s.end() == rcv_nxt)) {
             s.data.drop_front(rcv_nxt - s.seq);
-            uint32_t n = s.data.bytes;
-            if (s.data.head != nullptr) {
-                out.tail != nullptr ? (void)(out.tail->next = s.data.head) : (void)(out.head = s.data.head);
-                out.tail = s.data.tail;
-                out.bytes += n;
-            }
-            s.data = MbufQueue{};
+            const uint32_t n = s.data.bytes;
+            out.splice(s.data);
             moved += n;
             rcv_nxt += n;
             if (s.fin) {

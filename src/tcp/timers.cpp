@@ -81,8 +81,10 @@ void Engine::on_persist(Tcb& tcb) noexcept {
         return;
     }
     ++ctr_.zero_window_probes;
+    // The probe is the next octet, sent beyond the window without counting it as sent (SND.MAX stays), so our
+    // ACKs keep a sequence number the peer accepts; ack_arrives() takes an ACK that covers the probe.
     send_segment(tcb, tcb.snd_nxt, 1, wire::kAck);
-    if (seq_gt(tcb.snd_nxt + 1, tcb.snd_max)) tcb.snd_max = tcb.snd_nxt + 1;
+    tcb.probe_sent = true;
     const uint32_t shift = std::min<uint32_t>(++tcb.persist_backoff, 16);
     const uint64_t backoff = std::min<uint64_t>(uint64_t{tcb.rto_us} << shift, uint64_t{cfg_.rto_max_ms} * 1000);
     arm_timer(tcb, TimerMode::persist, backoff);
