@@ -140,8 +140,8 @@ def cmd_server_close(a):
         local = s.getsockname()
         s.close()
         time.sleep(0.05)
-        out = subprocess.run(["ss", "-tanH", "state", "time-wait", "src", f"{local[0]}:{local[1]}"],
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(["ss", "-tanH", "state", "time-wait", "src", f"{local[0]}:{local[1]}",
+                              "dst", f"{a.host}:{a.port}"], capture_output=True, text=True).stdout
         if out.strip():
             fail(f"server close: Linux must not hold TIME-WAIT when synack closed first: {out!r}")
     print(f"ok: synack closed first on {a.count} connections; Linux got 'bye' + FIN and holds no TIME-WAIT",
