@@ -18,6 +18,6 @@ int main(int argc, char** argv) {
     if (::benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     ::benchmark::RunSpecifiedBenchmarks();
     ::benchmark::Shutdown();
-    rte_eal_cleanup();
+    // No rte_eal_cleanup(): benchmark fixtures are statics holding rte_malloc memory, destroyed after main.
     return 0;
 }

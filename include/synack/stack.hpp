@@ -76,8 +76,8 @@ public:
     int listen(uint16_t port, uint32_t backlog = 0) noexcept;
     /// Active open to ip:port from an ephemeral port chosen so the reply returns to this core.
     int connect(uint32_t ip, uint16_t port, uint64_t user, ConnId& out) noexcept;
-    /// Copies up to len bytes into the send buffer; returns bytes taken (a `writable` event follows a short
-    /// send) or a negative errno.
+    /// Copies up to len bytes into the send buffer; returns bytes taken or a negative errno. A send cut short,
+    /// or one that filled the buffer, is followed by a `writable` event once a quarter of the buffer is free.
     int32_t send(ConnId c, const void* data, uint32_t len) noexcept;
     /// Copies up to len received bytes out; 0 when none wait.
     int32_t recv(ConnId c, void* buf, uint32_t len) noexcept;

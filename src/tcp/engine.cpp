@@ -308,7 +308,7 @@ int32_t Engine::send(ConnId c, const void* data, uint32_t len) noexcept {
         tcb->snd_buf.bytes += n;
         done += n;
     }
-    if (done < len) tcb->want_writable = true;
+    if (done < len || tcb->snd_buf.bytes >= cfg_.snd_buf) tcb->want_writable = true;
     if (done == 0 && want > 0) return -kErrNoMem;
     output(*tcb);
     return static_cast<int32_t>(done);

@@ -63,8 +63,8 @@ public:
     /// Active OPEN. local_port 0 picks an ephemeral port. Returns 0 and the handle, or a negative error.
     int connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, uint16_t remote_port, uint64_t user,
                 ConnId& out) noexcept;
-    /// SEND: copies up to `len` bytes into the send buffer. Returns bytes taken (maybe fewer: a `writable` event
-    /// follows when space frees) or a negative error.
+    /// SEND: copies up to `len` bytes into the send buffer. Returns bytes taken or a negative error. When the call
+    /// was cut short or filled the buffer, a `writable` event follows once a quarter of the buffer is free.
     int32_t send(ConnId c, const void* data, uint32_t len) noexcept;
     /// RECEIVE: copies up to `len` in-order bytes out. Returns bytes, 0 when none are waiting, or a negative error.
     int32_t recv(ConnId c, void* buf, uint32_t len) noexcept;

@@ -393,7 +393,8 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
         else
             arm_rto(tcb);
     }
-    if (tcb.want_writable && tcb.snd_buf.bytes < cfg_.snd_buf) {
+    // Low watermark: wake the writer once a quarter of the buffer is free, not on every ACK.
+    if (tcb.want_writable && tcb.snd_buf.bytes <= cfg_.snd_buf - cfg_.snd_buf / 4) {
         tcb.want_writable = false;
         emit(tcb, EventType::writable);
     }

@@ -1,0 +1,331 @@
+// synack-perf: bulk throughput, connections per second and request/response latency, server and client.
+//
+//   synack-perf [EAL] -- --ip 10.9.0.1/24 --port 5201 --server
+//   synack-perf [EAL] -- --ip 10.9.0.2/24 --port 5201 --client 10.9.0.1 --test bulk|cps|rr
+//                        [--streams N] [--in-flight N] [--msg-size N] [--duration-s N] [--json FILE]
+//
+// The server listens on three ports: --port discards what it receives (bulk), --port+1 echoes (rr), --port+2
+// closes each connection as soon as it is accepted (cps: a full open and 4-way close, no data). The client prints a progress
+// line every second, like iperf3, and a JSON summary at the end. In cps the server closes first (it holds
+// TIME-WAIT, as a web server does), so the client's ephemeral ports are free again at once.
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "synack/stack.hpp"
+
+namespace {
+
+enum class Test { bulk, cps, rr };
+
+struct Config {
+    bool server = false;
+    uint32_t server_ip = 0;
+    Test test = Test::bulk;
+    uint32_t streams = 1;        // bulk and rr connections per core
+    uint32_t in_flight = 64;     // cps: connections being opened or closed at once, per core
+    uint32_t msg_size = 64;      // rr
+    std::string json;
+};
+
+// Per-core state; each core touches only its own (cache-line aligned) slot.
+struct alignas(64) PerCore {
+    const Config* cfg = nullptr;
+    uint64_t bytes = 0, conns_done = 0, transactions = 0, errors = 0;
+    uint64_t last_bytes = 0, last_conns = 0, last_tx = 0;
+    uint64_t next_report = 0, start = 0;
+    uint32_t open = 0;
+    std::vector<uint64_t>* latencies = nullptr;  // rr: cycles per transaction (reserved up front)
+    std::vector<uint64_t> sent_at;               // rr: per connection index, cycles when the request left
+    std::vector<uint32_t> got;                   // rr: bytes of the reply received so far
+    char buf[65536];
+};
+constexpr unsigned kMaxCores = 128;
+
+uint16_t base_port(synack::Core& core) { return core.options().port; }
+
+void fill(synack::Core& core, synack::ConnId c, PerCore& pc) {
+    // Bulk: keep the send buffer full; the engine says how much it took.
+    for (;;) {
+        uint32_t space = core.send_space(c);
+        if (space == 0) return;
+        int32_t n = core.send(c, pc.buf, std::min<uint32_t>(space, sizeof pc.buf));
+        if (n <= 0) return;
+        pc.bytes += static_cast<uint64_t>(n);
+    }
+}
+
+void open_one(synack::Core& core, PerCore& pc) {
+    synack::ConnId c;
+    const uint16_t port = static_cast<uint16_t>(base_port(core) + (pc.cfg->test == Test::cps ? 2 : pc.cfg->test == Test::rr ? 1 : 0));
+    if (core.connect(pc.cfg->server_ip, port, pc.open, c) == 0)
+        ++pc.open;
+    else
+        ++pc.errors;
+}
+
+void send_request(synack::Core& core, synack::ConnId c, PerCore& pc, uint64_t idx) {
+    pc.sent_at[idx] = rte_rdtsc();
+    pc.got[idx] = 0;
+    if (core.send(c, pc.buf, pc.cfg->msg_size) != static_cast<int32_t>(pc.cfg->msg_size)) ++pc.errors;
+}
+
+void server_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
+    using synack::EventType;
+    const uint16_t echo_port = static_cast<uint16_t>(base_port(core) + 1);
+    (void)echo_port;
+    switch (ev.type) {
+    case EventType::accepted:
+        core.set_user(ev.conn, ev.listener);
+        if (ev.listener == 2) core.close(ev.conn);  // cps: the server closes first and holds TIME-WAIT, as web servers do
+        break;
+    case EventType::readable:
+    case EventType::writable:
+        if (ev.user == 1) {  // echo listener: read only what can be sent back
+            for (;;) {
+                uint32_t space = std::min<uint32_t>(core.send_space(ev.conn), sizeof pc.buf);
+                if (space == 0) break;
+                int32_t n = core.recv(ev.conn, pc.buf, space);
+                if (n <= 0) break;
+                core.send(ev.conn, pc.buf, static_cast<uint32_t>(n));
+                pc.bytes += static_cast<uint64_t>(n);
+            }
+        } else if (rte_mbuf* m = core.recv_chain(ev.conn)) {  // discard without copying
+            pc.bytes += rte_pktmbuf_pkt_len(m);
+            rte_pktmbuf_free(m);
+        }
+        break;
+    case EventType::peer_closed:
+        if (rte_mbuf* m = core.recv_chain(ev.conn)) {
+            pc.bytes += rte_pktmbuf_pkt_len(m);
+            rte_pktmbuf_free(m);
+        }
+        core.close(ev.conn);
+        break;
+    case EventType::closed:
+        ++pc.conns_done;
+        break;
+    case EventType::reset:
+    case EventType::timed_out:
+        ++pc.errors;
+        break;
+    default:
+        break;
+    }
+}
+
+void client_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
+    using synack::EventType;
+    const Test t = pc.cfg->test;
+    switch (ev.type) {
+    case EventType::connected:
+        if (t == Test::bulk)
+            fill(core, ev.conn, pc);
+        else if (t == Test::rr)
+            send_request(core, ev.conn, pc, ev.user);
+        break;  // cps: wait for the server's FIN
+    case EventType::writable:
+        if (t == Test::bulk) fill(core, ev.conn, pc);
+        break;
+    case EventType::readable:
+        if (t == Test::rr) {
+            int32_t n;
+            while ((n = core.recv(ev.conn, pc.buf, sizeof pc.buf)) > 0) pc.got[ev.user] += static_cast<uint32_t>(n);
+            if (pc.got[ev.user] >= pc.cfg->msg_size) {
+                const uint64_t lat = rte_rdtsc() - pc.sent_at[ev.user];
+                if (pc.latencies->size() < pc.latencies->capacity()) pc.latencies->push_back(lat);
+                ++pc.transactions;
+                send_request(core, ev.conn, pc, ev.user);
+            }
+        } else if (rte_mbuf* m = core.recv_chain(ev.conn)) {
+            rte_pktmbuf_free(m);
+        }
+        break;
+    case EventType::peer_closed:
+        core.close(ev.conn);  // cps: answer the server's FIN; others: the server went away
+        break;
+    case EventType::closed:
+        --pc.open;
+        ++pc.conns_done;
+        if (t == Test::cps) open_one(core, pc);  // keep in_flight connections opening and closing
+        break;
+    case EventType::reset:
+    case EventType::timed_out:
+        --pc.open;
+        ++pc.errors;
+        if (t == Test::cps) open_one(core, pc);
+        break;
+    default:
+        break;
+    }
+}
+
+void on_start(synack::Core& core, void* ctx) {
+    PerCore& pc = static_cast<PerCore*>(ctx)[core.index()];
+    pc.start = core.now_cycles();
+    pc.next_report = pc.start + core.cycles_hz();
+    if (pc.cfg->server) {
+        for (uint16_t i = 0; i < 3; ++i)
+            if (core.listen(static_cast<uint16_t>(base_port(core) + i)) < 0) {
+                std::fprintf(stderr, "synack-perf: cannot listen on port %u\n", base_port(core) + i);
+                core.stop();
+            }
+        if (core.index() == 0) std::printf("synack-perf: server listening on ports %u-%u\n", base_port(core), base_port(core) + 2);
+        std::fflush(stdout);
+        return;
+    }
+    const uint32_t n = pc.cfg->test == Test::cps ? pc.cfg->in_flight : pc.cfg->streams;
+    pc.sent_at.assign(n, 0);
+    pc.got.assign(n, 0);
+    for (uint32_t i = 0; i < n; ++i) open_one(core, pc);
+}
+
+void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
+    PerCore& pc = static_cast<PerCore*>(ctx)[core.index()];
+    if (pc.cfg->server)
+        server_event(core, ev, pc);
+    else
+        client_event(core, ev, pc);
+}
+
+void on_poll(synack::Core& core, void* ctx) {
+    PerCore* all = static_cast<PerCore*>(ctx);
+    PerCore& pc = all[core.index()];
+    const uint64_t now = core.now_cycles();
+    if (core.index() != 0 || now < pc.next_report) return;
+    pc.next_report += core.cycles_hz();
+    uint64_t bytes = 0, conns = 0, tx = 0;
+    for (unsigned i = 0; i < core.workers(); ++i) {
+        bytes += all[i].bytes;  // other cores' counters read racily: a progress line only
+        conns += all[i].conns_done;
+        tx += all[i].transactions;
+    }
+    const double t = static_cast<double>(now - pc.start) / static_cast<double>(core.cycles_hz());
+    std::printf("[%6.2f s] %8.1f Mbit/s  %8" PRIu64 " conn/s  %8" PRIu64 " trans/s\n", t,
+                static_cast<double>(bytes - pc.last_bytes) * 8 / 1e6, conns - pc.last_conns, tx - pc.last_tx);
+    std::fflush(stdout);
+    pc.last_bytes = bytes;
+    pc.last_conns = conns;
+    pc.last_tx = tx;
+}
+
+uint64_t percentile(std::vector<uint64_t>& v, double p) {
+    if (v.empty()) return 0;
+    const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+    return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+            std::printf("usage: synack-perf [EAL options] -- --ip A.B.C.D/LEN --port N (--server | --client IP "
+                        "--test bulk|cps|rr [--streams N] [--in-flight N] [--msg-size N] [--json FILE])\n%s",
+                        synack::options_help());
+            return 0;
+        }
+    try {
+        synack::Stack stack(argc, argv);
+        Config cfg;
+        bool client = false;
+        const auto& extra = stack.options().extra;
+        auto value = [&](size_t& i) -> std::string {
+            if (i + 1 >= extra.size()) throw std::invalid_argument(extra[i] + ": missing value");
+            return extra[++i];
+        };
+        auto number = [&](size_t& i, uint32_t lo, uint32_t hi) {
+            const std::string opt = extra[i], v = value(i);
+            char* end = nullptr;
+            unsigned long n = std::strtoul(v.c_str(), &end, 10);
+            if (v.empty() || *end || n < lo || n > hi)
+                throw std::invalid_argument(opt + ": expected " + std::to_string(lo) + ".." + std::to_string(hi));
+            return static_cast<uint32_t>(n);
+        };
+        for (size_t i = 0; i < extra.size(); ++i) {
+            const std::string& a = extra[i];
+            if (a == "--server") {
+                cfg.server = true;
+            } else if (a == "--client") {
+                client = true;
+                if (!synack::parse_ip(value(i), cfg.server_ip)) throw std::invalid_argument("--client: bad IPv4 address");
+            } else if (a == "--test") {
+                const std::string t = value(i);
+                if (t == "bulk") cfg.test = Test::bulk;
+                else if (t == "cps") cfg.test = Test::cps;
+                else if (t == "rr") cfg.test = Test::rr;
+                else throw std::invalid_argument("--test: bulk, cps or rr");
+            } else if (a == "--streams") {
+                cfg.streams = number(i, 1, 100000);
+            } else if (a == "--in-flight") {
+                cfg.in_flight = number(i, 1, 100000);
+            } else if (a == "--msg-size") {
+                cfg.msg_size = number(i, 1, 65536);
+            } else if (a == "--json") {
+                cfg.json = value(i);
+            } else {
+                throw std::invalid_argument("unknown option '" + a + "' (see --help)");
+            }
+        }
+        if (cfg.server == client) throw std::invalid_argument("say either --server or --client IP");
+        if (stack.options().port == 0 || stack.options().port > 65533) throw std::invalid_argument("--port N (1..65533) is required");
+        if (client && stack.options().duration_s == 0) throw std::invalid_argument("--duration-s N is required with --client");
+
+        static PerCore per_core[kMaxCores];
+        std::vector<std::vector<uint64_t>> lat(kMaxCores);
+        for (unsigned i = 0; i < kMaxCores; ++i) {
+            per_core[i].cfg = &cfg;
+            per_core[i].latencies = &lat[i];
+        }
+        if (cfg.test == Test::rr && client) lat[0].reserve(1 << 22);
+        for (unsigned i = 1; i < kMaxCores && cfg.test == Test::rr && client; ++i) lat[i].reserve(1 << 16);
+        synack::App app{per_core, on_start, on_event, on_poll};
+        const uint64_t t0 = rte_rdtsc();
+        stack.run(app);
+        const double secs = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(rte_get_tsc_hz());
+
+        uint64_t bytes = 0, conns = 0, tx = 0, errors = 0;
+        std::vector<uint64_t> all;
+        for (auto& pc : per_core) {
+            bytes += pc.bytes;
+            conns += pc.conns_done;
+            tx += pc.transactions;
+            errors += pc.errors;
+        }
+        for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+        const double us = 1e6 / static_cast<double>(rte_get_tsc_hz());
+        const char* name = cfg.server ? "server" : cfg.test == Test::bulk ? "bulk" : cfg.test == Test::cps ? "cps" : "rr";
+        char json[1024];
+        std::snprintf(json, sizeof json,
+                      "{\"role\":\"%s\",\"test\":\"%s\",\"seconds\":%.3f,\"bytes\":%" PRIu64
+                      ",\"mbit_per_s\":%.1f,\"connections\":%" PRIu64 ",\"conn_per_s\":%.0f,\"transactions\":%" PRIu64
+                      ",\"trans_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"errors\":%" PRIu64 "}\n",
+                      cfg.server ? "server" : "client", name, secs, bytes, static_cast<double>(bytes) * 8 / secs / 1e6,
+                      conns, static_cast<double>(conns) / secs, tx, static_cast<double>(tx) / secs,
+                      static_cast<double>(percentile(all, 0.5)) * us, static_cast<double>(percentile(all, 0.99)) * us,
+                      static_cast<double>(percentile(all, 0.999)) * us, errors);
+        std::printf("%s", json);
+        if (!cfg.json.empty()) {
+            if (FILE* f = std::fopen(cfg.json.c_str(), "w")) {
+                std::fputs(json, f);
+                std::fclose(f);
+            } else {
+                std::fprintf(stderr, "synack-perf: cannot write %s\n", cfg.json.c_str());
+            }
+        }
+        if (stack.options().verbose) std::printf("%s", stack.counters_report().c_str());
+        return errors == 0 ? 0 : 2;
+    } catch (const std::exception& ex) {
+        std::fprintf(stderr, "synack-perf: error: %s\n", ex.what());
+        return 1;
+    }
+}
