@@ -1,12 +1,14 @@
 // Shared by the wire, engine and scale benchmarks: mbuf pools, crafted segments ("from the peer"), a batch timer
 // that reports wall time and TSC cycles per item, and a cheap deterministic RNG.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 #include <rte_cycles.h>
@@ -73,12 +75,14 @@ inline void open_from_peer(Engine& e, rte_mempool* pool, uint32_t peer_ip, uint1
             now);
 }
 
-/// Accumulates the timed part of each iteration in ns and TSC cycles, for per-item counters.
+/// Accumulates the timed part of each iteration in ns and TSC cycles, for per-item counters. Also keeps each
+/// iteration's cycles: on a shared machine a preemption inflates the mean, the median of the batches resists it.
 struct BatchClock {
     std::chrono::steady_clock::time_point t0;
     uint64_t c0 = 0;
     double ns = 0;
     uint64_t cycles = 0;
+    std::vector<uint64_t> batch_cycles;
 
     void start() {
         t0 = std::chrono::steady_clock::now();
@@ -89,15 +93,23 @@ struct BatchClock {
         const uint64_t c1 = rte_rdtsc();
         const auto t1 = std::chrono::steady_clock::now();
         cycles += c1 - c0;
+        batch_cycles.push_back(c1 - c0);
         const double d = std::chrono::duration<double, std::nano>(t1 - t0).count();
         ns += d;
         return d * 1e-9;
     }
-    /// Sets `<what>` counters "ns/<what>" and "cycles/<what>" as plain averages over `items`.
-    void report(benchmark::State& state, const char* what, double items) const {
-        if (items <= 0) return;
-        state.counters[std::string("ns/") + what] = ns / items;
-        state.counters[std::string("cycles/") + what] = static_cast<double>(cycles) / items;
+    /// Counters "ns/<what>" and "cycles/<what>" (means over `items`), and "cycles/<what>_p50" and "ns/<what>_p50"
+    /// (the median iteration, divided by `per_iteration` items).
+    void report(benchmark::State& state, const char* what, double items, double per_iteration) {
+        if (items <= 0 || batch_cycles.empty()) return;
+        const std::string w(what);
+        state.counters["ns/" + w] = ns / items;
+        state.counters["cycles/" + w] = static_cast<double>(cycles) / items;
+        auto mid = batch_cycles.begin() + static_cast<std::ptrdiff_t>(batch_cycles.size() / 2);
+        std::nth_element(batch_cycles.begin(), mid, batch_cycles.end());
+        const double p50 = static_cast<double>(*mid) / per_iteration;
+        state.counters["cycles/" + w + "_p50"] = p50;
+        state.counters["ns/" + w + "_p50"] = p50 * 1e9 / static_cast<double>(rte_get_tsc_hz());
     }
 };
 

@@ -2,7 +2,7 @@
 // prepend_headers() costs with checksum offload (pseudo-header sum only) and without (both sums in software), and
 // parse_segment() of a data segment with and without options, with software checksum verification and with the
 // NIC's "checksum good" flags. Everything stays in L1: these are the instruction costs, not memory costs.
-#include <cstring>
+#include <string>
 
 #include <benchmark/benchmark.h>
 #include <rte_ip.h>

@@ -29,7 +29,9 @@ inline uint32_t flow_hash(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint
     return rte_softrss(reinterpret_cast<uint32_t*>(&t), RTE_THASH_V4_L4_LEN, symmetric_rss_key());
 }
 
-/// The core a hash selects among `cores`, through a round-robin RETA.
-inline unsigned core_of(uint32_t hash, unsigned cores) noexcept { return (hash % kRetaSize) % cores; }
+/// The core a hash selects among `cores`, through a round-robin RETA of `reta_size` entries (a power of two).
+inline unsigned core_of(uint32_t hash, unsigned cores, uint32_t reta_size = kRetaSize) noexcept {
+    return (hash & (reta_size - 1)) % cores;
+}
 
 }  // namespace synack::dpdk

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dpdk/flow_hash.hpp"
 
@@ -79,16 +80,24 @@ PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose
         txc.offloads = conf.txmode.offloads;
         if (int rc = rte_eth_tx_queue_setup(id, q, nb_txd, socket, &txc); rc != 0) fail("tx queue setup", rc);
     }
-    if (p.hw_rss) {
-        // RETA round-robin over the queues, the same mapping core_of() assumes.
-        const uint16_t reta_size = info.reta_size;
-        if (reta_size != kRetaSize && reta_size != 0 && verbose)
-            std::fprintf(stderr, "synack: port RETA has %u entries (expected %u)\n", reta_size, kRetaSize);
-    }
     if (int rc = rte_eth_macaddr_get(id, &p.mac); rc != 0) fail("rte_eth_macaddr_get", rc);
     uint16_t mtu = 0;
     if (rte_eth_dev_get_mtu(id, &mtu) == 0 && mtu >= 576) p.mtu = mtu;
     if (int rc = rte_eth_dev_start(id); rc != 0) fail("rte_eth_dev_start", rc);
+    if (p.hw_rss && info.reta_size > 0 && (info.reta_size & (info.reta_size - 1)) == 0) {
+        // RETA round-robin over the queues: the mapping core_of() assumes when it picks ports for active opens.
+        std::vector<rte_eth_rss_reta_entry64> reta(std::max<uint32_t>(1, info.reta_size / RTE_ETH_RETA_GROUP_SIZE));
+        for (uint32_t i = 0; i < info.reta_size; ++i) {
+            reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+            reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = static_cast<uint16_t>(i % queues);
+        }
+        if (int rc = rte_eth_dev_rss_reta_update(id, reta.data(), info.reta_size); rc != 0) {
+            p.hw_rss = false;  // flows land where the NIC likes: fall back to software RSS
+            if (verbose) std::fprintf(stderr, "synack: RETA update refused (%s): software RSS\n", rte_strerror(-rc));
+        } else {
+            p.reta_size = info.reta_size;
+        }
+    }
 
     // Wait for the link (up to 5 s); a tap's link follows its kernel interface.
     for (int i = 0; i < 50; ++i) {

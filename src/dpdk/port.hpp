@@ -17,6 +17,7 @@ struct PortInfo {
     uint16_t rx_queues = 1;
     uint16_t tx_queues = 1;
     bool hw_rss = false;          ///< the NIC spreads flows over the RX queues with our key
+    uint32_t reta_size = 128;     ///< RETA entries, filled round-robin over the queues (see core_of)
     bool tx_cksum_offload = false;
     bool rx_cksum_offload = false;
     bool link_up = false;

@@ -15,6 +15,11 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
                const net::NetConfig& net)
     : shared(s), index(idx), mode(m), pool(p), engine(tcp, p, s.hz, rte_rdtsc()), iface(net, p, s.hz) {
     if (s.workers > 1) engine.set_port_filter(&Worker::port_filter, this);
+    // With hardware RSS the NIC already hashed every packet: the connection table reuses that hash.
+    if (s.port.hw_rss)
+        engine.set_flow_hash([](const tcp::FourTuple& t) {
+            return flow_hash(t.remote_ip, t.local_ip, t.remote_port, t.local_port);
+        });
 }
 
 Worker::~Worker() {
@@ -25,7 +30,8 @@ Worker::~Worker() {
 // Active opens use only local ports whose reply hashes back to this core.
 bool Worker::port_filter(void* ctx, const tcp::FourTuple& t) {
     auto* w = static_cast<Worker*>(ctx);
-    return core_of(flow_hash(t.remote_ip, t.local_ip, t.remote_port, t.local_port), w->shared.workers) == w->index;
+    return core_of(flow_hash(t.remote_ip, t.local_ip, t.remote_port, t.local_port), w->shared.workers,
+                   w->shared.port.reta_size) == w->index;
 }
 
 void Worker::deliver(rte_mbuf* m, uint64_t now) noexcept {
@@ -45,7 +51,7 @@ void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
                 const auto* ports = reinterpret_cast<const rte_be16_t*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
                 target = core_of(flow_hash(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_32(ip->dst_addr),
                                            rte_be_to_cpu_16(ports[0]), rte_be_to_cpu_16(ports[1])),
-                                 shared.workers);
+                                 shared.workers, shared.port.reta_size);
             }
         }
     }

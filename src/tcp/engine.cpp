@@ -93,11 +93,18 @@ Engine::~Engine() {
 
 // ---- TCB lifetime ----
 
-Tcb* Engine::alloc_tcb(const FourTuple& t) noexcept {
+// The table hash: the NIC's RSS hash when the port computes one for us (mixed: its low bits chose the queue),
+// else our own hash of the tuple.
+uint32_t Engine::table_hash(const FourTuple& t, const rte_mbuf* m) const noexcept {
+    if (flow_hash_ == nullptr) return ConnTable::hash(t);
+    if (m != nullptr && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0) return ConnTable::mix(m->hash.rss);
+    return ConnTable::mix(flow_hash_(t));
+}
+
+Tcb* Engine::alloc_tcb(const FourTuple& t, uint32_t h) noexcept {
     if (free_head_ == UINT32_MAX) return nullptr;
     const uint32_t idx = free_head_;
     Tcb& tcb = tcbs_[idx];
-    const uint32_t h = ConnTable::hash(t);
     if (!table_.insert(t, h, idx)) return nullptr;
     free_head_ = tcb.next_free;
     const uint32_t gen = tcb.gen;
@@ -169,7 +176,7 @@ ConnId Engine::id_of(const Tcb& tcb) const noexcept {
 }
 
 const Tcb* Engine::find(const FourTuple& t) const noexcept {
-    uint32_t idx = table_.lookup(t, ConnTable::hash(t));
+    uint32_t idx = table_.lookup(t, table_hash(t, nullptr));
     return idx == ConnTable::kNotFound ? nullptr : &tcbs_[idx];
 }
 
@@ -209,7 +216,7 @@ uint16_t Engine::pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint
         uint16_t p = next_ephemeral_;
         next_ephemeral_ = static_cast<uint16_t>(p + 1 >= kEphemeralHigh ? kEphemeralLow : p + 1);
         FourTuple t{local_ip, remote_ip, p, remote_port};
-        if (listener_by_port_[p] != 0 || table_.lookup(t, ConnTable::hash(t)) != ConnTable::kNotFound) continue;
+        if (listener_by_port_[p] != 0 || table_.lookup(t, table_hash(t, nullptr)) != ConnTable::kNotFound) continue;
         if (port_filter_ != nullptr && !port_filter_(port_filter_ctx_, t)) continue;
         return p;
     }
@@ -253,7 +260,7 @@ int Engine::connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, 
     }
     FourTuple t{local_ip, remote_ip, local_port, remote_port};
     if (find(t) != nullptr) return -kErrInUse;
-    Tcb* tcb = alloc_tcb(t);
+    Tcb* tcb = alloc_tcb(t, table_hash(t, nullptr));
     if (tcb == nullptr) return -kErrNoMem;
     // RFC 9293 §3.10.1 OPEN, active: select an ISS, send a SYN, enter SYN-SENT.
     tcb->iss = new_isn(t);

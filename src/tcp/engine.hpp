@@ -96,6 +96,11 @@ public:
         isn_hook_ = fn;
         isn_ctx_ = ctx;
     }
+    /// Keys the connection table by the NIC's RSS hash: `fn(tuple)` must compute, in software, the hash the NIC
+    /// gives packets arriving for `tuple` (our side's view); segments carrying RTE_MBUF_F_RX_RSS_HASH use
+    /// mbuf->hash.rss instead of hashing the tuple again. Set before the first connection.
+    using FlowHash = uint32_t (*)(const FourTuple& t);
+    void set_flow_hash(FlowHash fn) noexcept { flow_hash_ = fn; }
     /// Restricts ephemeral ports (e.g. to ones whose RSS hash returns to this core): fn(ctx, tuple) -> acceptable.
     using PortFilter = bool (*)(void* ctx, const FourTuple& t);
     void set_port_filter(PortFilter fn, void* ctx) noexcept {
@@ -157,7 +162,8 @@ private:
     void schedule_ack(Tcb& tcb, bool full_segment) noexcept;
 
     // engine.cpp: TCB lifetime and events
-    Tcb* alloc_tcb(const FourTuple& t) noexcept;
+    Tcb* alloc_tcb(const FourTuple& t, uint32_t hash) noexcept;
+    uint32_t table_hash(const FourTuple& t, const rte_mbuf* m) const noexcept;
     void free_tcb(Tcb& tcb) noexcept;
     void terminate(Tcb& tcb, EventType why) noexcept;
     void emit(Tcb& tcb, EventType type) noexcept;
@@ -178,6 +184,7 @@ private:
     IsnGenerator isn_;
     IsnHook isn_hook_ = nullptr;
     void* isn_ctx_ = nullptr;
+    FlowHash flow_hash_ = nullptr;
     PortFilter port_filter_ = nullptr;
     void* port_filter_ctx_ = nullptr;
     timer::Wheel wheel_;

@@ -28,7 +28,7 @@ void Engine::input(rte_mbuf* m, uint64_t now_cycles) noexcept {
 
 void Engine::segment_arrives(rte_mbuf* m, const wire::Segment& in) noexcept {
     const FourTuple t{in.dst_ip, in.src_ip, in.dst_port, in.src_port};
-    const uint32_t idx = table_.lookup(t, ConnTable::hash(t));
+    const uint32_t idx = table_.lookup(t, table_hash(t, m));
     if (idx != ConnTable::kNotFound) {
         Tcb& tcb = tcbs_[idx];
         wire::Segment seg = in;
@@ -60,7 +60,7 @@ void Engine::closed_arrives(const wire::Segment& seg) noexcept {
 }
 
 // RFC 9293 §3.10.7.2: LISTEN.
-void Engine::listen_arrives(rte_mbuf*, const wire::Segment& seg, uint16_t l) noexcept {
+void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) noexcept {
     if (seg.has(kRst)) {  // first: an incoming RST is ignored
         ++ctr_.rx_listen_dropped;
         return;
@@ -80,7 +80,8 @@ void Engine::listen_arrives(rte_mbuf*, const wire::Segment& seg, uint16_t l) noe
         ++ctr_.rx_syn_backlog_full;
         return;
     }
-    Tcb* tcb = alloc_tcb(FourTuple{seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port});
+    const FourTuple t{seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port};
+    Tcb* tcb = alloc_tcb(t, table_hash(t, m));
     if (tcb == nullptr) {
         ++ctr_.rx_no_tcb;
         return;
