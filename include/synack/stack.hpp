@@ -123,6 +123,8 @@ public:
     /// Signal-safe: asks the cores to stop.
     void stop() noexcept;
     CoreStats totals() const noexcept;
+    /// The mbuf pool of NUMA socket 0 (or the first socket in use): for threads that build data for the cores.
+    rte_mempool* mbuf_pool() const noexcept;
     /// A human-readable dump of every non-zero counter (all cores summed).
     std::string counters_report() const;
 

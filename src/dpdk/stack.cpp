@@ -154,6 +154,8 @@ int Stack::run(const App& app) {
 
 void Stack::stop() noexcept { impl_->shared.stop.store(true); }
 
+rte_mempool* Stack::mbuf_pool() const noexcept { return impl_->pools.begin()->second; }
+
 CoreStats Stack::totals() const noexcept {
     CoreStats t{};
     for (const auto& w : impl_->workers) {

@@ -13,6 +13,7 @@ namespace synack::wire {
 
 /// Non-complemented RFC 1071 sum of bytes [off, off + len) of a packet (off + len <= pkt_len), across segments.
 inline uint16_t mbuf_raw_cksum(const rte_mbuf* m, uint32_t off, uint32_t len) noexcept {
+    if (len == 0) return 0;
     if (off + len <= rte_pktmbuf_data_len(m)) [[likely]]
         return rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const char*, off), len);
     const rte_mbuf* seg = m;

@@ -36,14 +36,16 @@ ParseStatus parse_segment(const rte_mbuf* m, Segment& out) noexcept {
     if (ihl < kIpv4HeaderLen) return ParseStatus::bad_ip_header_len;
     if (first_len < ihl) return ParseStatus::truncated;
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    if (total < ihl + kTcpHeaderLen || total > pkt_len) return ParseStatus::bad_ip_total_len;
+    if (total < ihl || total > pkt_len) return ParseStatus::bad_ip_total_len;
+    // RX flags: GOOD and NONE (valid data, checksum field not filled, e.g. virtio) are verified already; only
+    // UNKNOWN is checked here.
     const uint64_t rx_ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
     if (rx_ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) return ParseStatus::bad_ip_checksum;
-    if (rx_ip != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_ipv4_cksum(ip) != 0 && rte_raw_cksum(ip, ihl) != 0xffff)
-        return ParseStatus::bad_ip_checksum;
+    if (rx_ip == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && rte_raw_cksum(ip, ihl) != 0xffff) return ParseStatus::bad_ip_checksum;
     if ((rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0)
         return ParseStatus::ip_fragment;
     if (ip->next_proto_id != kIpProtoTcp) return ParseStatus::not_tcp;
+    if (total < ihl + kTcpHeaderLen) return ParseStatus::bad_ip_total_len;
 
     if (first_len < ihl + kTcpHeaderLen) return ParseStatus::truncated;
     const auto* th = reinterpret_cast<const rte_tcp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
@@ -53,7 +55,7 @@ ParseStatus parse_segment(const rte_mbuf* m, Segment& out) noexcept {
 
     const uint64_t rx_l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
     if (rx_l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) return ParseStatus::bad_tcp_checksum;
-    if (rx_l4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+    if (rx_l4 == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN) {
         // The TCP checksum covers the pseudo-header and exactly total - ihl bytes: Ethernet padding excluded.
         if (ipv4_l4_cksum(m, ip, ihl, total - ihl) != 0) return ParseStatus::bad_tcp_checksum;
     }
@@ -81,6 +83,7 @@ bool prepend_headers(rte_mbuf* m, const SegmentHeader& h, bool offload) noexcept
     const uint32_t opt_len = h.options != nullptr ? tcp_options_size(*h.options) : 0;
     const uint32_t hdr_len = kIpv4HeaderLen + kTcpHeaderLen + opt_len;
     const uint32_t payload_len = rte_pktmbuf_pkt_len(m);
+    if (hdr_len + payload_len > UINT16_MAX) return false;  // IPv4 total length is 16 bits
     auto* base = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(hdr_len)));
     if (base == nullptr) return false;
 

@@ -79,7 +79,7 @@ struct SegmentHeader {
 
 /// Prepends IPv4 + TCP headers (and options) to `m`, whose packet data is the payload (possibly empty or chained).
 /// Fills both checksums in software, or, with `offload`, sets the TX offload flags and the pseudo-header sum.
-/// Returns false when the first segment lacks headroom.
+/// Returns false when the first segment lacks headroom or the packet would exceed 65535 bytes.
 bool prepend_headers(rte_mbuf* m, const SegmentHeader& h, bool offload) noexcept;
 
 }  // namespace synack::wire

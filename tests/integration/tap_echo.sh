@@ -76,8 +76,22 @@ suite() {
   tap_cleanup
 }
 
-suites=${SUITES:-12}
+# The Channel API: the echo logic on an application thread, the cores serving it through lock-free queues.
+channel_suite() {
+  echo "== synack-channel-echo on lcore 0, logic on an application thread (synack-it3, 10.77.3.1)"
+  tap_start "$build" synack-it3 10.77.3 0 synack-channel-echo --port 7 --duration-s 120 || { failures=$((failures + 1)); return; }
+  check $PEER --host 10.77.3.1 bulk --port 7 --size 2000000
+  check $PEER --host 10.77.3.1 sequential --port 7 --count 100
+  check $PEER --host 10.77.3.1 concurrent --port 7 --count 50
+  tap_stop
+  grep -q "0 events dropped" "$TAP_LOG"
+  expect "no event dropped between the cores and the application thread" $?
+  tap_cleanup
+}
+
+suites=${SUITES:-123}
 [[ $suites == *1* ]] && suite 0 synack-it1 10.77.1
 [[ $suites == *2* ]] && suite 0,1 synack-it2 10.77.2
+[[ $suites == *3* ]] && channel_suite
 echo "tap_echo: $failures failure(s)"
 [ "$failures" -eq 0 ]
