@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
             return 0;
         }
     try {
+        const synack::Options pre = synack::Stack::options_from(argc, argv);  // checked before EAL starts
+        if (pre.port == 0) throw std::invalid_argument("--port N is required");
+        if (!pre.extra.empty()) throw std::invalid_argument("unknown option '" + pre.extra[0] + "' (see --help)");
         synack::Stack stack(argc, argv);
-        if (stack.options().port == 0) throw std::invalid_argument("--port N is required");
         synack::Channel ch(stack);
         std::atomic<bool> done{false};
         uint64_t accepted = 0, bytes = 0;

@@ -102,11 +102,11 @@ int main(int argc, char** argv) {
             return 0;
         }
     try {
-        synack::Stack stack(argc, argv);
-        if (stack.options().port == 0) throw std::invalid_argument("--port N is required");
+        const synack::Options pre = synack::Stack::options_from(argc, argv);  // checked before EAL starts
+        if (pre.port == 0) throw std::invalid_argument("--port N is required");
         static Echo per_core[kMaxCores];
         uint16_t close_port = 0;
-        const auto& extra = stack.options().extra;
+        const auto& extra = pre.extra;
         for (size_t i = 0; i < extra.size(); ++i) {
             if (extra[i] == "--close-port" && i + 1 < extra.size()) {
                 close_port = static_cast<uint16_t>(std::atoi(extra[++i].c_str()));
@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
                 throw std::invalid_argument("unknown option '" + extra[i] + "' (see --help)");
             }
         }
+        synack::Stack stack(argc, argv);
         for (Echo& c : per_core) {
             c.verbose = stack.options().verbose;
             c.close_port = close_port;

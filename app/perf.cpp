@@ -235,10 +235,10 @@ int main(int argc, char** argv) {
             return 0;
         }
     try {
-        synack::Stack stack(argc, argv);
+        const synack::Options pre = synack::Stack::options_from(argc, argv);  // checked before EAL starts
         Config cfg;
         bool client = false;
-        const auto& extra = stack.options().extra;
+        const auto& extra = pre.extra;
         auto value = [&](size_t& i) -> std::string {
             if (i + 1 >= extra.size()) throw std::invalid_argument(extra[i] + ": missing value");
             return extra[++i];
@@ -277,8 +277,9 @@ int main(int argc, char** argv) {
             }
         }
         if (cfg.server == client) throw std::invalid_argument("say either --server or --client IP");
-        if (stack.options().port == 0 || stack.options().port > 65533) throw std::invalid_argument("--port N (1..65533) is required");
-        if (client && stack.options().duration_s == 0) throw std::invalid_argument("--duration-s N is required with --client");
+        if (pre.port == 0 || pre.port > 65533) throw std::invalid_argument("--port N (1..65533) is required");
+        if (client && pre.duration_s == 0) throw std::invalid_argument("--duration-s N is required with --client");
+        synack::Stack stack(argc, argv);
 
         static PerCore per_core[kMaxCores];
         std::vector<std::vector<uint64_t>> lat(kMaxCores);

@@ -118,6 +118,9 @@ public:
     Stack& operator=(const Stack&) = delete;
 
     const Options& options() const noexcept;
+    /// The synack options of a command line (after "--"), without starting anything: lets a program check its
+    /// own options before EAL comes up. Throws std::invalid_argument.
+    static Options options_from(int argc, char** argv);
     /// Runs `app` on every worker core until stop(), SIGINT/SIGTERM or --duration-s. Returns 0 on a clean stop.
     int run(const App& app);
     /// Signal-safe: asks the cores to stop.

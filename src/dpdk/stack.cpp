@@ -26,14 +26,33 @@ extern "C" void on_signal(int) {
     if (g_stop != nullptr) g_stop->store(true);
 }
 
-std::string eal_hint(int err) {
+bool has_arg(int argc, char** argv, const char* prefix) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strncmp(argv[i], prefix, std::strlen(prefix)) == 0) return true;
+    return false;
+}
+
+unsigned long hugepages_reserved() {
+    FILE* f = std::fopen("/proc/sys/vm/nr_hugepages", "r");
+    unsigned long n = 0;
+    if (f != nullptr) {
+        if (std::fscanf(f, "%lu", &n) != 1) n = 0;
+        std::fclose(f);
+    }
+    return n;
+}
+
+// Why EAL refused to start, in words a user can act on. `no_huge` / `vdev` say what the command line asked for.
+std::string eal_hint(int err, bool no_huge) {
     std::string h = rte_strerror(err);
-    if (err == EACCES || err == EPERM)
+    if (!no_huge && hugepages_reserved() == 0)
+        h += " (no hugepages are reserved: echo 512 > /proc/sys/vm/nr_hugepages, or run with --no-huge -m 512)";
+    else if (err == EINVAL)
+        h += " (an EAL option is wrong: see the EAL usage above; -l must name cores this machine has)";
+    else if (err == EACCES || err == EPERM)
         h += " (run as root, or with CAP_NET_ADMIN/CAP_SYS_ADMIN for taps and hugepages)";
     else if (err == ENOMEM)
-        h += " (no hugepages? reserve some: echo 512 > /proc/sys/vm/nr_hugepages, or pass --no-huge -m 512)";
-    else if (err == ENODEV || err == ENOENT)
-        h += " (a --vdev failed to probe: for net_tap you need root or CAP_NET_ADMIN and /dev/net/tun)";
+        h += " (not enough memory: reserve more hugepages, or pass --no-huge -m 512)";
     else if (err == EALREADY)
         h += " (EAL already initialised in this process)";
     return h;
@@ -60,19 +79,33 @@ struct Stack::Impl {
     }
 };
 
-Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
-    // Split "prog [EAL options] -- [options]" and read our options first: a typo fails before EAL starts.
-    int split = argc;
+namespace {
+int eal_argc(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], "--") == 0) {
-            split = i;
-            break;
-        }
-    Impl& s = *impl_;
-    s.options = parse_options(split < argc ? argc - split - 1 : 0, argv + std::min(split + 1, argc));
+        if (std::strcmp(argv[i], "--") == 0) return i;
+    return argc;
+}
+}  // namespace
 
-    const int rc = rte_eal_init(split, argv);
-    if (rc < 0) throw std::runtime_error("EAL initialisation failed: " + eal_hint(rte_errno));
+Options Stack::options_from(int argc, char** argv) {
+    const int split = eal_argc(argc, argv);
+    return parse_options(split < argc ? argc - split - 1 : 0, argv + std::min(split + 1, argc));
+}
+
+Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
+    // "prog [EAL options] -- [options]": our options are read first, so a typo fails before EAL starts.
+    const int split = eal_argc(argc, argv);
+    Impl& s = *impl_;
+    s.options = options_from(argc, argv);
+
+    // Read before rte_eal_init(), which reorders argv.
+    const bool vdev_given = has_arg(split, argv, "--vdev");
+    const bool no_huge = has_arg(split, argv, "--no-huge");
+    if (rte_eal_init(split, argv) < 0)
+        throw std::runtime_error("EAL initialisation failed: " + eal_hint(rte_errno, no_huge));
+    if (rte_eth_dev_count_avail() == 0 && vdev_given)
+        throw std::runtime_error("the --vdev did not probe, so there is no port (for net_tap: run as root or with "
+                                 "CAP_NET_ADMIN, and /dev/net/tun must exist; EAL said why above)");
 
     s.shared.options = &s.options;
     s.shared.hz = rte_get_tsc_hz();
@@ -91,7 +124,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
                                         SOCKET_ID_ANY);
         if (p == nullptr)
             throw std::runtime_error("cannot create " + std::to_string(s.options.mbufs) +
-                                     " mbufs: " + eal_hint(rte_errno) + "; try a smaller --mbufs or a larger -m");
+                                     " mbufs: " + std::string(rte_strerror(rte_errno)) + "; try a smaller --mbufs or a larger -m");
         s.pools[socket] = p;
     }
     rte_mempool* first_pool = s.pools.begin()->second;

@@ -359,6 +359,7 @@ class Hostile:
         self.silent, self.silent_mac = self.net + ".3", "02:00:00:00:79:33"  # made up: answers nothing
         self.other_mac = "02:00:00:00:79:99"             # a unicast MAC nobody has
         self.mac = a.mac
+        self.cores = a.cores
         self.link = Link(a.iface, a.mac)
         self.sy = Synack(a.log, a.pid)
         self.expect = []                                  # (counter, "eq"|"ge", value)
@@ -446,7 +447,7 @@ class Hostile:
         arp_other.append(raw(Ether(dst="ff:ff:ff:ff:ff:ff", src=asker_mac) /
                              ARP(op=1, hwsrc=asker_mac, psrc=asker, pdst=asker)))  # gratuitous
         frames += arp_other
-        self.want("net.rx_arp_not_for_us", "eq", len(arp_other))
+        self.want("net.rx_arp_not_for_us", "eq", len(arp_other) * self.cores)  # ARP goes to every core
         # Malformed ARP addressed to us: wrong sizes or opcode, group or zero sender MAC, loopback sender IP.
         base = dict(hwsrc=asker_mac, psrc=asker, pdst=self.host)
         good_arp = raw(Ether(dst="ff:ff:ff:ff:ff:ff", src=asker_mac) / ARP(op=1, **base))
@@ -463,18 +464,18 @@ class Hostile:
             ARP(op=1, hwsrc=asker_mac, psrc="127.0.0.1", pdst=self.host),
             ARP(op=1, hwsrc=asker_mac, psrc="224.0.0.1", pdst=self.host))]
         frames += arp_bad
-        self.want("net.rx_arp_bad", "eq", len(arp_bad))
+        self.want("net.rx_arp_bad", "eq", len(arp_bad) * self.cores)
         conflict = [raw(Ether(dst="ff:ff:ff:ff:ff:ff", src=asker_mac) /
                         ARP(op=2, hwsrc=asker_mac, psrc=self.host, pdst=self.host)) for _ in range(2)]
         frames += conflict
-        self.want("net.rx_arp_conflict", "eq", len(conflict))
+        self.want("net.rx_arp_conflict", "eq", len(conflict) * self.cores)
 
         # Truncated: ARP and IPv4 ethertypes with less than their header (a frame is at least 14 bytes here: the
         # kernel pads or refuses shorter ones, so a cut Ethernet header cannot be sent through a tap).
         trunc = [eth(self.mac, self.peer_mac, 0x0800, good_ip()[:k]) for k in range(0, 20)]
-        trunc += [eth("ff:ff:ff:ff:ff:ff", self.peer_mac, 0x0806, os.urandom(k)) for k in (0, 8, 27)]
-        frames += trunc
-        self.want("net.rx_truncated", "eq", len(trunc))
+        trunc_arp = [eth("ff:ff:ff:ff:ff:ff", self.peer_mac, 0x0806, os.urandom(k)) for k in (0, 8, 27)]
+        frames += trunc + trunc_arp
+        self.want("net.rx_truncated", "eq", len(trunc) + len(trunc_arp) * self.cores)
         self.want("net.rx_headers_split", "eq", 0)
 
         def patched(b, off, val):
@@ -838,6 +839,7 @@ class Hostile:
     # ---------------------------------------------------------------- SYN floods
 
     def phase_flood_kernel(self, count=2000):
+        backlog = BACKLOG * self.cores  # one listener per core
         print(f"-- SYN flood: {count} SYNs to port 7 from random ports of the kernel side ({self.peer})", flush=True)
         off = self.sy.offset()
         frames = [self.peer_tcp(7, SYN, sport=20000 + i)[0] for i in range(count)]
@@ -846,7 +848,7 @@ class Hostile:
         dt = time.time() - t0
         time.sleep(0.5)
         peak = max([c for c, _ in self.sy.stats(off)] + [0])
-        check(peak <= BACKLOG, f"{count} SYNs in {dt:.2f} s: at most {peak} connections at once (backlog {BACKLOG})")
+        check(peak <= backlog, f"{count} SYNs in {dt:.2f} s: at most {peak} connections at once (backlog {backlog})")
         self.alive("a SYN flood")
         c, tw = self.sy.wait(lambda c, tw: c == 0, 5)
         check(c == 0, f"every flood half-open connection gone once the kernel answered its SYN,ACK with RST "
@@ -865,7 +867,9 @@ class Hostile:
         except OSError as e:
             return fail(f"{when}: echo on port {port} failed: {e!r}")
 
-    def phase_flood_silent(self, count=2000):
+    def phase_flood_silent(self, count=None):
+        backlog = BACKLOG * self.cores  # one listener per core; SYNs spread over the cores by their flow hash
+        count = count or backlog + 976
         print(f"-- SYN flood from a host that never answers ({self.silent}): {count} SYNs to port 8", flush=True)
         # Teach synack the silent host's MAC (an ARP request addressed to it); its SYN,ACKs then go to a MAC the
         # kernel drops, so nothing resets the half-open connections.
@@ -881,13 +885,13 @@ class Hostile:
             sent.append((20000 + i, seq))
         off = self.sy.offset()
         self.link.send(frames, burst=100, pause=0.004)
-        c, _ = self.sy.wait(lambda c, tw: c >= BACKLOG, 3)
+        c, _ = self.sy.wait(lambda c, tw: c >= backlog, 3)
         time.sleep(0.3)
         c, _ = self.sy.now()
         peak = max([x for x, _ in self.sy.stats(off)] + [0])
-        check(c == BACKLOG and peak == BACKLOG, f"half-open connections bounded by the listener's backlog: "
-              f"conns={c} (peak {peak}, backlog {BACKLOG})")
-        self.want("tcp.rx_syn_backlog_full", "ge", count - BACKLOG)
+        check(c == backlog and peak == backlog, f"half-open connections bounded by the listener's backlog: "
+              f"conns={c} (peak {peak}, backlog {backlog})")
+        self.want("tcp.rx_syn_backlog_full", "ge", count - backlog)
         self.alive("a SYN flood from a silent host")
         self.echo_works("while port 8's backlog is full of half-open connections")
         try:
@@ -910,7 +914,7 @@ class Hostile:
                             for sp, seq in sent], burst=100, pause=0.004)
             c, _ = self.sy.wait(lambda c, tw: c == 0, 5)
             check(c == 0, f"an RST at RCV.NXT removes each half-open connection (conns={c})")
-            self.want("tcp.rx_listen_dropped", "ge", count - BACKLOG)  # no TCB, but a listener: LISTEN drops RSTs
+            self.want("tcp.rx_listen_dropped", "ge", count - backlog)  # no TCB, but a listener: LISTEN drops RSTs
         self.alive("the silent SYN flood")
 
     # ---------------------------------------------------------------- out-of-order abuse from a scripted peer
@@ -1157,7 +1161,8 @@ def cmd_verify(a):
     with open(a.log, errors="replace") as f:
         text = f.read()
     ctr = {m.group(1): int(m.group(2)) for m in re.finditer(r"^((?:net|tcp)\.\S+) (\d+)$", text, re.M)}
-    cores = [int(m.group(1)) for m in re.finditer(r"^core\d+ rx (\d+) ", text, re.M)]
+    cores = [tuple(map(int, m.groups())) for m in
+             re.finditer(r"^core\d+ rx (\d+) tx \d+ tx_dropped (\d+) dispatched (\d+) dispatch_dropped (\d+)", text, re.M)]
     g = lambda k: ctr.get(k, 0)  # noqa: E731  (the report leaves zero counters out)
     with open(a.expect) as f:
         expect = json.load(f)
@@ -1186,8 +1191,15 @@ def cmd_verify(a):
     check(g("net.rx_tcp") == g("tcp.rx_segments"),
           f"every segment IPv4 handed to TCP was counted by it (net.rx_tcp {g('net.rx_tcp')}, tcp.rx_segments "
           f"{g('tcp.rx_segments')})")
-    check(sum(cores) == g("net.rx_frames"), f"the port's received frames ({sum(cores)}) all reached the interface "
-                                            f"(net.rx_frames {g('net.rx_frames')})")
+    rx = sum(c[0] for c in cores)
+    if a.cores == 1:
+        check(rx == g("net.rx_frames"), f"the port's received frames ({rx}) all reached the interface "
+                                        f"(net.rx_frames {g('net.rx_frames')})")
+    else:  # software RSS: core 0 receives all; ARP is copied to every core's interface
+        check(len(cores) == a.cores and g("net.rx_frames") >= rx and sum(c[3] for c in cores) == 0,
+              f"software RSS: {rx} frames received, {sum(c[2] for c in cores)} handed to another core, none "
+              f"dropped ({sum(c[3] for c in cores)}), net.rx_frames {g('net.rx_frames')} (ARP counted per core)")
+    check(sum(c[1] for c in cores) == 0, f"no frame lost on transmit (tx_dropped {sum(c[1] for c in cores)})")
     losses = {k: g(k) for k in ("tcp.tx_dropped_no_mbuf", "tcp.tx_dropped_queue_full", "tcp.events_dropped",
                                 "net.tx_queue_full", "net.tx_alloc_failed", "net.tx_malformed", "net.tx_no_headroom",
                                 "net.tx_too_big", "net.rx_headers_split") if g(k)}
@@ -1247,9 +1259,11 @@ def main():
     r.add_argument("--expect", required=True)
     r.add_argument("--phases", default="l2l3,tcpjunk,flags,rst,notes,flood,silent,ooo,tw,window,kill")
     r.add_argument("--long", action="store_true")
+    r.add_argument("--cores", type=int, default=1)
     v = sub.add_parser("verify")
     v.add_argument("--log", required=True)
     v.add_argument("--expect", required=True)
+    v.add_argument("--cores", type=int, default=1)
     s = sub.add_parser("stream")
     s.add_argument("--host", required=True)
     s.add_argument("--port", type=int, required=True)
