@@ -28,6 +28,7 @@ enum class Test { bulk, cps, rr };
 
 struct Config {
     bool server = false;
+    bool loopback = false;       // --loopback: core 0 is the client, core 1 the server, in this process
     uint32_t server_ip = 0;
     Test test = Test::bulk;
     uint32_t streams = 1;        // bulk and rr connections per core
@@ -51,6 +52,7 @@ struct alignas(64) PerCore {
 constexpr unsigned kMaxCores = 128;
 
 uint16_t base_port(synack::Core& core) { return core.options().port; }
+bool is_server(const Config& cfg, unsigned core) { return cfg.loopback ? core == 1 : cfg.server; }
 
 void fill(synack::Core& core, synack::ConnId c, PerCore& pc) {
     // Bulk: keep the send buffer full; the engine says how much it took.
@@ -83,8 +85,7 @@ void server_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
     const uint16_t echo_port = static_cast<uint16_t>(base_port(core) + 1);
     (void)echo_port;
     switch (ev.type) {
-    case EventType::accepted:
-        core.set_user(ev.conn, ev.listener);
+    case EventType::accepted:  // the cookie is the listener id: 0 discard, 1 echo, 2 cps
         if (ev.listener == 2) core.close(ev.conn);  // cps: the server closes first and holds TIME-WAIT, as web servers do
         break;
     case EventType::readable:
@@ -172,7 +173,7 @@ void on_start(synack::Core& core, void* ctx) {
     PerCore& pc = static_cast<PerCore*>(ctx)[core.index()];
     pc.start = core.now_cycles();
     pc.next_report = pc.start + core.cycles_hz();
-    if (pc.cfg->server) {
+    if (is_server(*pc.cfg, core.index())) {
         for (uint16_t i = 0; i < 3; ++i)
             if (core.listen(static_cast<uint16_t>(base_port(core) + i)) < 0) {
                 std::fprintf(stderr, "synack-perf: cannot listen on port %u\n", base_port(core) + i);
@@ -190,7 +191,7 @@ void on_start(synack::Core& core, void* ctx) {
 
 void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
     PerCore& pc = static_cast<PerCore*>(ctx)[core.index()];
-    if (pc.cfg->server)
+    if (is_server(*pc.cfg, core.index()))
         server_event(core, ev, pc);
     else
         client_event(core, ev, pc);
@@ -204,6 +205,7 @@ void on_poll(synack::Core& core, void* ctx) {
     pc.next_report += core.cycles_hz();
     uint64_t bytes = 0, conns = 0, tx = 0;
     for (unsigned i = 0; i < core.workers(); ++i) {
+        if (pc.cfg->loopback && is_server(*pc.cfg, i)) continue;  // count one side only
         bytes += all[i].bytes;  // other cores' counters read racily: a progress line only
         conns += all[i].conns_done;
         tx += all[i].transactions;
@@ -276,6 +278,12 @@ int main(int argc, char** argv) {
                 throw std::invalid_argument("unknown option '" + a + "' (see --help)");
             }
         }
+        cfg.loopback = pre.loopback;
+        if (cfg.loopback) {
+            if (cfg.server) throw std::invalid_argument("--loopback runs both sides: leave out --server");
+            cfg.server_ip = pre.ip;
+            client = true;
+        }
         if (cfg.server == client) throw std::invalid_argument("say either --server or --client IP");
         if (pre.port == 0 || pre.port > 65533) throw std::invalid_argument("--port N (1..65533) is required");
         if (client && pre.duration_s == 0) throw std::invalid_argument("--duration-s N is required with --client");
@@ -296,7 +304,9 @@ int main(int argc, char** argv) {
 
         uint64_t bytes = 0, conns = 0, tx = 0, errors = 0;
         std::vector<uint64_t> all;
-        for (auto& pc : per_core) {
+        for (unsigned i = 0; i < kMaxCores; ++i) {
+            const PerCore& pc = per_core[i];
+            if (cfg.loopback && is_server(cfg, i)) continue;
             bytes += pc.bytes;
             conns += pc.conns_done;
             tx += pc.transactions;

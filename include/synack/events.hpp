@@ -29,7 +29,8 @@ struct Event {
     EventType type;
     uint16_t listener;  ///< for `accepted`: the listener's id
     ConnId conn;
-    uint64_t user;      ///< the connection's cookie (see set_user / connect)
+    uint64_t user;      ///< the connection's cookie when the event was queued: connect()'s argument, for accepted
+                        ///< connections the listener id until set_user() changes it
 };
 
 /// The eleven connection states of RFC 9293 §3.3.2.

@@ -32,6 +32,9 @@ struct Options {
     uint32_t duration_s = 0;   ///< --duration-s N: stop by itself after N s (0: run until SIGINT/SIGTERM)
     uint32_t stats_ms = 0;     ///< --stats-ms N: print counters every N ms (0: only at exit)
     bool verbose = false;      ///< -v
+    /// --loopback: no NIC; two stacks in this process wired back to back through net_ring ports, one per lcore
+    /// (-l A,B): lcore A is the client at --ip + 1, lcore B the server at --ip (for benchmarks).
+    bool loopback = false;
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read
 };

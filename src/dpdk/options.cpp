@@ -56,6 +56,8 @@ const char* options_help() noexcept {
            "  --mbufs N            mbufs per NUMA socket (default 32767)\n"
            "  --duration-s N       stop by itself after N seconds\n"
            "  --stats-ms N         print counters every N ms\n"
+           "  --loopback           two stacks in one process over net_ring ports (needs -l A,B): client on A\n"
+           "                       at --ip + 1, server on B at --ip\n"
            "  -v                   verbose\n";
 }
 
@@ -66,7 +68,7 @@ Options parse_options(int argc, char** argv) {
         std::string a = argv[i];
         std::string v;
         const auto eq = a.find('=');
-        const bool known_flag = a == "-v" || a == "--verbose";
+        const bool known_flag = a == "-v" || a == "--verbose" || a == "--loopback";
         auto value = [&]() -> std::string {
             if (eq != std::string::npos) return a.substr(eq + 1);
             if (i + 1 >= argc) throw std::invalid_argument(a + ": missing value");
@@ -74,7 +76,7 @@ Options parse_options(int argc, char** argv) {
         };
         const std::string name = eq == std::string::npos ? a : a.substr(0, eq);
         if (known_flag) {
-            o.verbose = true;
+            (a == "--loopback" ? o.loopback : o.verbose) = true;
         } else if (name == "--ip") {
             v = value();
             const auto slash = v.find('/');

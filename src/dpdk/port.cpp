@@ -81,6 +81,12 @@ PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose
         if (int rc = rte_eth_tx_queue_setup(id, q, nb_txd, socket, &txc); rc != 0) fail("tx queue setup", rc);
     }
     if (int rc = rte_eth_macaddr_get(id, &p.mac); rc != 0) fail("rte_eth_macaddr_get", rc);
+    if (rte_is_zero_ether_addr(&p.mac)) {  // e.g. ports made by rte_eth_from_rings(): give them a local address
+        rte_eth_random_addr(p.mac.addr_bytes);
+        // A port that cannot store it (net_ring) filters nothing anyway: the stack just uses the address.
+        if (int rc = rte_eth_dev_default_mac_addr_set(id, &p.mac); rc != 0 && rc != -ENOTSUP)
+            fail("setting a MAC address", rc);
+    }
     uint16_t mtu = 0;
     if (rte_eth_dev_get_mtu(id, &mtu) == 0 && mtu >= 576) p.mtu = mtu;
     if (int rc = rte_eth_dev_start(id); rc != 0) fail("rte_eth_dev_start", rc);

@@ -3,7 +3,9 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_eth_ring.h>
 #include <rte_lcore.h>
+#include <rte_ring.h>
 
 #include <csignal>
 #include <cstring>
@@ -68,7 +70,9 @@ struct Stack::Impl {
     std::vector<dpdk::Worker*> worker_ptrs;
     std::vector<unsigned> lcores;
     const App* app = nullptr;
-    bool port_open = false;
+    std::vector<uint16_t> open_ports;
+    std::vector<rte_ring*> rings;
+    dpdk::PortInfo loop_server_port;
 
     static int lcore_main(void* arg) {
         auto* impl = static_cast<Impl*>(arg);
@@ -128,9 +132,26 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.pools[socket] = p;
     }
     rte_mempool* first_pool = s.pools.begin()->second;
-    s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
-                                    s.options.verbose);
-    s.port_open = true;
+    std::vector<uint16_t> worker_port(s.shared.workers, s.options.eth_port);
+    if (s.options.loopback) {
+        if (s.shared.workers != 2) throw std::runtime_error("--loopback needs exactly two lcores (-l A,B)");
+        // Two ports crossing two rings: what the client sends, the server receives, and back.
+        rte_ring* c2s = rte_ring_create("synack_loop_c2s", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        rte_ring* s2c = rte_ring_create("synack_loop_s2c", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (c2s == nullptr || s2c == nullptr) throw std::runtime_error("--loopback: cannot create rings");
+        s.rings = {c2s, s2c};
+        const int client = rte_eth_from_rings("synack_loop_client", &s2c, 1, &c2s, 1, SOCKET_ID_ANY);
+        const int server = rte_eth_from_rings("synack_loop_server", &c2s, 1, &s2c, 1, SOCKET_ID_ANY);
+        if (client < 0 || server < 0) throw std::runtime_error("--loopback: cannot create net_ring ports");
+        worker_port = {static_cast<uint16_t>(client), static_cast<uint16_t>(server)};
+        s.shared.port = dpdk::open_port(worker_port[0], 1, first_pool, s.options.verbose);
+        s.loop_server_port = dpdk::open_port(worker_port[1], 1, first_pool, s.options.verbose);
+        s.open_ports = worker_port;
+    } else {
+        s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
+                                        s.options.verbose);
+        s.open_ports = {s.options.eth_port};
+    }
 
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
@@ -143,12 +164,18 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     net.mac = s.shared.port.mac;
     net.mtu = s.shared.port.mtu;
 
-    const bool software_rss = s.shared.workers > 1 && !s.shared.port.hw_rss;
+    const bool software_rss = s.shared.workers > 1 && !s.shared.port.hw_rss && !s.options.loopback;
     for (unsigned i = 0; i < s.shared.workers; ++i) {
         dpdk::RxMode mode = !software_rss ? dpdk::RxMode::own_queue
                                           : (i == 0 ? dpdk::RxMode::dispatcher : dpdk::RxMode::inbox);
         rte_mempool* pool = s.pools[rte_lcore_to_socket_id(s.lcores[i])];
-        s.workers.push_back(std::make_unique<dpdk::Worker>(s.shared, i, mode, pool, tcp, net));
+        uint16_t queue = static_cast<uint16_t>(i);
+        if (s.options.loopback) {  // lcore A: the client at --ip + 1 on its own port; lcore B: the server at --ip
+            queue = 0;
+            net.ip = i == 0 ? s.options.ip + 1 : s.options.ip;
+            net.mac = i == 0 ? s.shared.port.mac : s.loop_server_port.mac;
+        }
+        s.workers.push_back(std::make_unique<dpdk::Worker>(s.shared, i, mode, pool, tcp, net, worker_port[i], queue));
         s.worker_ptrs.push_back(s.workers.back().get());
     }
     s.shared.all = s.worker_ptrs.data();
@@ -157,7 +184,9 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         rte_ether_format_addr(mac, sizeof mac, &s.shared.port.mac);
         std::fprintf(stderr, "synack: port %u (%s) mac %s mtu %u, %u worker(s), %s, checksums %s, link %s\n",
                      s.shared.port.id, s.shared.port.driver.c_str(), mac, s.shared.port.mtu, s.shared.workers,
-                     s.shared.workers == 1 ? "single core" : (software_rss ? "software RSS" : "hardware RSS"),
+                     s.options.loopback      ? "loopback over net_ring"
+                     : s.shared.workers == 1 ? "single core"
+                                             : (software_rss ? "software RSS" : "hardware RSS"),
                      s.shared.port.tx_cksum_offload ? "offloaded" : "in software",
                      s.shared.port.link_up ? "up" : "DOWN");
     }
@@ -166,7 +195,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
 Stack::~Stack() {
     Impl& s = *impl_;
     s.workers.clear();  // engines and interfaces free every mbuf they hold
-    if (s.port_open) dpdk::close_port(s.shared.port.id);
+    for (uint16_t p : s.open_ports) dpdk::close_port(p);
+    for (rte_ring* r : s.rings) rte_ring_free(r);
     for (auto& [socket, pool] : s.pools) rte_mempool_free(pool);
     rte_eal_cleanup();
 }

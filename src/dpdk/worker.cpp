@@ -12,9 +12,10 @@
 namespace synack::dpdk {
 
 Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfig& tcp,
-               const net::NetConfig& net)
-    : shared(s), index(idx), mode(m), pool(p), engine(tcp, p, s.hz, rte_rdtsc()), iface(net, p, s.hz) {
-    if (s.workers > 1) engine.set_port_filter(&Worker::port_filter, this);
+               const net::NetConfig& net, uint16_t port, uint16_t q)
+    : shared(s), index(idx), mode(m), port_id(port), queue(q), pool(p), engine(tcp, p, s.hz, rte_rdtsc()),
+      iface(net, p, s.hz) {
+    if (s.workers > 1 && !s.options->loopback) engine.set_port_filter(&Worker::port_filter, this);
     // With hardware RSS the NIC already hashed every packet: the connection table reuses that hash.
     if (s.port.hw_rss)
         engine.set_flow_hash([](const tcp::FourTuple& t) {
@@ -80,14 +81,14 @@ void Worker::receive(uint64_t now) noexcept {
     rte_mbuf* pkts[kBurst];
     switch (mode) {
     case RxMode::own_queue: {
-        const uint16_t n = rte_eth_rx_burst(shared.port.id, static_cast<uint16_t>(index), pkts, kBurst);
+        const uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
         rx_packets += n;
         for (uint16_t i = 0; i < n; ++i) deliver(pkts[i], now);
         break;
     }
     case RxMode::dispatcher:
         for (uint16_t q = 0; q < shared.port.rx_queues; ++q) {
-            const uint16_t n = rte_eth_rx_burst(shared.port.id, q, pkts, kBurst);
+            const uint16_t n = rte_eth_rx_burst(port_id, q, pkts, kBurst);
             rx_packets += n;
             for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);
         }
@@ -109,7 +110,7 @@ void Worker::flush(uint64_t now) noexcept {
         uint16_t sent = 0;
         for (int tries = 0; tries < 4 && sent < n; ++tries)
             sent = static_cast<uint16_t>(
-                sent + rte_eth_tx_burst(shared.port.id, static_cast<uint16_t>(index), b + sent, n - sent));
+                sent + rte_eth_tx_burst(port_id, queue, b + sent, n - sent));
         tx_packets += sent;
         if (sent < n) {
             tx_dropped += n - sent;

@@ -35,7 +35,7 @@ public:
     using Inbox = boost::lockfree::spsc_queue<rte_mbuf*, boost::lockfree::capacity<8192>>;
 
     Worker(Shared& shared, unsigned index, RxMode mode, rte_mempool* pool, const TcpConfig& tcp,
-           const net::NetConfig& net);
+           const net::NetConfig& net, uint16_t port_id, uint16_t queue);
     ~Worker();
     /// The run-to-completion loop: rx burst -> L2/L3 -> engine -> events -> batched tx, timers, until stop.
     void run(const App& app);
@@ -45,6 +45,8 @@ public:
     Shared& shared;
     const unsigned index;
     const RxMode mode;
+    const uint16_t port_id;  ///< the port this worker polls and sends on (its own in --loopback)
+    const uint16_t queue;    ///< its RX (own_queue mode) and TX queue
     rte_mempool* const pool;
     tcp::Engine engine;
     net::Interface iface;

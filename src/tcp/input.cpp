@@ -90,6 +90,7 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
     ++ctr_.conn_opened_passive;
     tcb->passive = true;
     tcb->listener = static_cast<uint16_t>(l + 1);
+    tcb->user = l;  // an accepted connection's cookie starts as its listener id (events may precede set_user)
     tcb->irs = seg.seq;
     tcb->rcv_nxt = seg.seq + 1;
     tcb->rcv_adv = tcb->rcv_nxt;  // nothing advertised yet: the first segment we send sets the right edge

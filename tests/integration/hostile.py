@@ -601,6 +601,7 @@ class Hostile:
         got = {p[3]: p for p in self.link.tcp_since(mark, sport=9)}
         good = sum(1 for sp, seq in sent.items()
                    if sp in got and got[sp][6] == RST | ACK and got[sp][5] == (seq + 1) & 0xFFFFFFFF)
+        self.want("tcp.rx_no_connection", "ge", len(odd))
         check(good == len(odd), f"SYNs with odd but well-formed options to a closed port answered RST,ACK "
                                 f"({good}/{len(odd)})")
         self.alive("TCP header junk")
@@ -670,6 +671,9 @@ class Hostile:
                 good = False
             if not good:
                 bad.append(f"{what}: got {got}, want {want}")
+        self.want("tcp.rx_no_connection", "ge", sum(1 for c in cases if c[3] and c[3][0] in ("R", "RA")))
+        self.want("tcp.rx_rst_no_connection", "eq", sum(1 for c in cases if c[0] == 9 and c[1] & RST))
+        self.want("tcp.rx_listen_dropped", "ge", sum(1 for c in cases if c[0] == 7 and c[3] is None))
         check(not bad, f"{len(cases)} flag combinations answered per RFC 9293 §3.10.7.1 (CLOSED) / §3.10.7.2 "
                        f"(LISTEN){': ' + '; '.join(bad) if bad else ''}")
         c, tw = self.sy.wait(lambda c, tw: c == 0, 3)
@@ -1079,6 +1083,29 @@ class Hostile:
         check(c == 0, f"the scripted connection reset by an RST at RCV.NXT (conns={c})")
         self.alive("window games")
 
+    # ---------------------------------------------------------------- frames larger than an mbuf
+
+    def phase_jumbo(self):
+        print("-- frames longer than one mbuf (kernel side of the tap at MTU 9000)", flush=True)
+        iface = self.a.iface
+        subprocess.run(["ip", "link", "set", "dev", iface, "mtu", "9000"], check=True)
+        try:
+            time.sleep(0.2)
+            ping = [raw(Ether(dst=self.mac, src=self.peer_mac) / IP(src=self.peer, dst=self.host) /
+                        ICMP(type=8, id=77, seq=i) / Raw(os.urandom(n))) for i, n in enumerate((1800, 2100, 4000, 8900))]
+            syns = [self.peer_tcp(9, SYN, payload=os.urandom(n))[0] for n in (2100, 5000)]
+            mark = self.link.mark()
+            self.link.send(ping + syns)
+            time.sleep(0.4)
+            got = self.link.since(mark)
+            echo = [f for f in got if f[12:14] == b"\x08\x00" and f[23] == 1]
+            tcp_r = self.link.tcp_since(mark, dst=self.peer)
+            print(f"   {len(echo)} echo replies (sizes {[len(f) for f in echo]}), TCP answers "
+                  f"{[(flag_str(p[6]), p[7]) for p in tcp_r]}", flush=True)
+            self.alive("frames longer than one mbuf")
+        finally:
+            subprocess.run(["ip", "link", "set", "dev", iface, "mtu", "1500"])
+
     # ---------------------------------------------------------------- killed clients
 
     def phase_kill(self):
@@ -1127,7 +1154,7 @@ class Hostile:
         phases = {"l2l3": self.phase_l2l3, "tcpjunk": self.phase_tcp_junk, "flags": self.phase_flags,
                   "rst": self.phase_rst, "notes": self.phase_notes, "flood": self.phase_flood_kernel,
                   "silent": self.phase_flood_silent, "ooo": self.phase_ooo, "tw": self.phase_time_wait,
-                  "window": self.phase_window, "kill": self.phase_kill}
+                  "window": self.phase_window, "jumbo": self.phase_jumbo, "kill": self.phase_kill}
         for name in self.a.phases.split(","):
             t0 = time.time()
             try:
@@ -1150,9 +1177,33 @@ class Hostile:
             in_use = self.stable_in_use()
             check(in_use == self.baseline, f"no mbuf leaked: {in_use} in use, {self.baseline} when idle at the "
                                            "start (the RX ring's share included)")
+        if self.a.leave_busy:
+            self.leave_busy()
         self.link.close()
         with open(self.a.expect, "w") as f:
             json.dump(self.expect, f)
+
+    def leave_busy(self):
+        """State for the SIGTERM that follows: half-open connections, a connection holding out-of-order segments
+        and unacknowledged data, a SYN,ACK waiting for an ARP answer that never comes."""
+        print("-- leaving synack busy for SIGTERM", flush=True)
+        self.link.send([raw(Ether(dst="ff:ff:ff:ff:ff:ff", src=self.silent_mac) /
+                            ARP(op=1, hwsrc=self.silent_mac, psrc=self.silent, pdst=self.host))])
+        time.sleep(0.1)
+        self.link.send([eth(self.mac, self.silent_mac, 0x0800, ipv4(self.silent, self.host, 6, tcp(
+            self.silent, self.host, 25000 + i, 8, self.rng.getrandbits(32), 0, SYN))) for i in range(300)])
+        hs = self.handshake(31002)
+        if hs:
+            base, ack = hs
+            self.link.send([self.seg(31002, base, ack)])
+            self.link.send([self.seg(31002, base, ack, ACK | PSH, payload=b"x" * 1000)])    # echoed, never ACKed
+            self.link.send([self.seg(31002, base + 1001 + 2 * i, ack, payload=b"y") for i in range(50)])  # held
+        unknown = self.net + ".6"  # on-link, never answers ARP: its SYN,ACK waits in the ARP queue
+        self.link.send([eth(self.mac, "02:00:00:00:79:66", 0x0800, ipv4(unknown, self.host, 6, tcp(
+            unknown, self.host, 26000, 7, 1, 0, SYN)))])
+        time.sleep(0.3)
+        c, tw = self.sy.now()
+        print(f"   conns={c} time_wait={tw}, mbufs in use {self.stable_in_use()}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------------- verify
@@ -1260,6 +1311,7 @@ def main():
     r.add_argument("--phases", default="l2l3,tcpjunk,flags,rst,notes,flood,silent,ooo,tw,window,kill")
     r.add_argument("--long", action="store_true")
     r.add_argument("--cores", type=int, default=1)
+    r.add_argument("--leave-busy", action="store_true")
     v = sub.add_parser("verify")
     v.add_argument("--log", required=True)
     v.add_argument("--expect", required=True)
