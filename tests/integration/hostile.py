@@ -1091,17 +1091,34 @@ class Hostile:
         subprocess.run(["ip", "link", "set", "dev", iface, "mtu", "9000"], check=True)
         try:
             time.sleep(0.2)
-            ping = [raw(Ether(dst=self.mac, src=self.peer_mac) / IP(src=self.peer, dst=self.host) /
-                        ICMP(type=8, id=77, seq=i) / Raw(os.urandom(n))) for i, n in enumerate((1800, 2100, 4000, 8900))]
-            syns = [self.peer_tcp(9, SYN, payload=os.urandom(n))[0] for n in (2100, 5000)]
+            # An echo request longer than synack's MTU (1500) but inside one mbuf, then frames longer than an mbuf.
+            big = [raw(Ether(dst=self.mac, src=self.peer_mac) / IP(src=self.peer, dst=self.host) /
+                       ICMP(type=8, id=77, seq=1) / Raw(os.urandom(1800)))]
+            huge = [raw(Ether(dst=self.mac, src=self.peer_mac) / IP(src=self.peer, dst=self.host) /
+                        ICMP(type=8, id=77, seq=2 + i) / Raw(os.urandom(n))) for i, n in enumerate((2100, 4000, 8900))]
+            huge += [self.peer_tcp(9, SYN, payload=os.urandom(n))[0] for n in (2100, 5000)]
             mark = self.link.mark()
-            self.link.send(ping + syns)
-            time.sleep(0.4)
-            got = self.link.since(mark)
-            echo = [f for f in got if f[12:14] == b"\x08\x00" and f[23] == 1]
-            tcp_r = self.link.tcp_since(mark, dst=self.peer)
-            print(f"   {len(echo)} echo replies (sizes {[len(f) for f in echo]}), TCP answers "
-                  f"{[(flag_str(p[6]), p[7]) for p in tcp_r]}", flush=True)
+            self.link.send(big)
+            time.sleep(0.3)
+            echo = [f for f in self.link.since(mark) if f[12:14] == b"\x08\x00" and f[23] == 1]
+            if echo:
+                check(all(len(f) <= 1514 for f in echo), f"echo request longer than the MTU: reply within the MTU "
+                                                          f"({[len(f) for f in echo]} bytes)")
+            else:
+                note("a 1842-byte echo request (synack's MTU is 1500) gets no reply: Interface::icmp_input answers "
+                     "in place without the MTU check Interface::output() makes (tx_too_big), so the port refuses "
+                     "the 1842-byte reply and the loss shows only as the core's tx_dropped (see verify below). "
+                     "Suggest: drop such requests as rx_icmp_unusable (or check the length in transmit())")
+            mark = self.link.mark()
+            self.link.send(huge)
+            time.sleep(0.3)
+            r = self.link.since(mark)
+            if not r:
+                note("frames longer than one mbuf (2 KB) never reach synack: net_tap drops them (RX scatter is "
+                     "off), so the chained-mbuf receive paths (rx_headers_split, payload across segments) cannot "
+                     "be exercised through a tap")
+            else:
+                ok(f"frames longer than one mbuf: {len(r)} answers")
             self.alive("frames longer than one mbuf")
         finally:
             subprocess.run(["ip", "link", "set", "dev", iface, "mtu", "1500"])
@@ -1255,7 +1272,7 @@ def cmd_verify(a):
                                 "net.tx_queue_full", "net.tx_alloc_failed", "net.tx_malformed", "net.tx_no_headroom",
                                 "net.tx_too_big", "net.rx_headers_split") if g(k)}
     check(not losses, f"no mbuf shortage, full queue or malformed output under attack{': ' + str(losses) if losses else ''}")
-    shown = [k for k in sorted(ctr) if "rx_" in k and ctr[k]]
+    shown = [k for k in sorted(ctr) if ctr[k]]
     print("   " + " ".join(f"{k}={ctr[k]}" for k in shown), flush=True)
     return 0 if failures == 0 else 1
 
@@ -1308,7 +1325,7 @@ def main():
     r.add_argument("--log", required=True)
     r.add_argument("--pid", type=int, required=True)
     r.add_argument("--expect", required=True)
-    r.add_argument("--phases", default="l2l3,tcpjunk,flags,rst,notes,flood,silent,ooo,tw,window,kill")
+    r.add_argument("--phases", default="l2l3,tcpjunk,flags,rst,notes,flood,silent,ooo,tw,window,jumbo,kill")
     r.add_argument("--long", action="store_true")
     r.add_argument("--cores", type=int, default=1)
     r.add_argument("--leave-busy", action="store_true")
