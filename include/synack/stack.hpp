@@ -82,6 +82,9 @@ public:
     /// Copies up to len bytes into the send buffer; returns bytes taken or a negative errno. A send cut short,
     /// or one that filled the buffer, is followed by a `writable` event once a quarter of the buffer is free.
     int32_t send(ConnId c, const void* data, uint32_t len) noexcept;
+    /// Sends the chain `m` without copying when it fits in the send buffer (synack owns it then, and its bytes
+    /// must not change); otherwise takes nothing and returns -EAGAIN, and a `writable` event follows.
+    int32_t send_chain(ConnId c, rte_mbuf* m) noexcept;
     /// Copies up to len received bytes out; 0 when none wait.
     int32_t recv(ConnId c, void* buf, uint32_t len) noexcept;
     /// All waiting bytes as one mbuf chain, without copying; the caller owns (and frees) it.

@@ -257,6 +257,7 @@ int Core::connect(uint32_t ip, uint16_t port, uint64_t user, ConnId& out) noexce
     return w_->engine.connect(w_->iface.config().ip, 0, ip, port, user, out);
 }
 int32_t Core::send(ConnId c, const void* data, uint32_t len) noexcept { return w_->engine.send(c, data, len); }
+int32_t Core::send_chain(ConnId c, rte_mbuf* m) noexcept { return w_->engine.send_chain(c, m); }
 int32_t Core::recv(ConnId c, void* buf, uint32_t len) noexcept { return w_->engine.recv(c, buf, len); }
 rte_mbuf* Core::recv_chain(ConnId c) noexcept { return w_->engine.recv_chain(c); }
 int Core::close(ConnId c) noexcept { return w_->engine.close(c); }

@@ -298,7 +298,7 @@ int32_t Engine::send(ConnId c, const void* data, uint32_t len) noexcept {
     while (done < want) {
         rte_mbuf* t = tcb->snd_buf.tail;
         uint32_t room = 0;
-        if (t != nullptr && RTE_MBUF_DIRECT(t) && t->data_len < seg_cap)
+        if (t != nullptr && RTE_MBUF_DIRECT(t) && rte_mbuf_refcnt_read(t) == 1 && t->data_len < seg_cap)
             room = std::min<uint32_t>(seg_cap - t->data_len, rte_pktmbuf_tailroom(t));
         if (room == 0) {
             rte_mbuf* m = rte_pktmbuf_alloc(pool_);
@@ -319,6 +319,21 @@ int32_t Engine::send(ConnId c, const void* data, uint32_t len) noexcept {
     if (done == 0 && want > 0) return -kErrNoMem;
     output(*tcb);
     return static_cast<int32_t>(done);
+}
+
+int32_t Engine::send_chain(ConnId c, rte_mbuf* m) noexcept {
+    Tcb* tcb = lookup(c);
+    if (tcb == nullptr || m == nullptr) return -kErrInvalid;
+    if (!tcb->in(kCanSend) || tcb->fin_queued) return -kErrClosing;
+    const uint32_t len = rte_pktmbuf_pkt_len(m);
+    if (tcb->snd_buf.bytes + len > cfg_.snd_buf) {
+        tcb->want_writable = true;
+        return -kErrAgain;
+    }
+    tcb->snd_buf.append_chain(m);
+    if (tcb->snd_buf.bytes >= cfg_.snd_buf) tcb->want_writable = true;
+    output(*tcb);
+    return static_cast<int32_t>(len);
 }
 
 int32_t Engine::recv(ConnId c, void* buf, uint32_t len) noexcept {

@@ -66,6 +66,10 @@ public:
     /// SEND: copies up to `len` bytes into the send buffer. Returns bytes taken or a negative error. When the call
     /// was cut short or filled the buffer, a `writable` event follows once a quarter of the buffer is free.
     int32_t send(ConnId c, const void* data, uint32_t len) noexcept;
+    /// SEND without copying: the engine takes the whole chain `m` (it owns it from then on) when it fits in the
+    /// send buffer; otherwise nothing is taken and -kErrAgain is returned (a `writable` event follows).
+    /// Its segments are referenced by the segments sent, so they must not be written to afterwards.
+    int32_t send_chain(ConnId c, rte_mbuf* m) noexcept;
     /// RECEIVE: copies up to `len` in-order bytes out. Returns bytes, 0 when none are waiting, or a negative error.
     int32_t recv(ConnId c, void* buf, uint32_t len) noexcept;
     /// RECEIVE without copying: every waiting byte as one mbuf chain the caller then owns (nullptr if none).
