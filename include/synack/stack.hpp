@@ -100,6 +100,7 @@ public:
     uint32_t connections() const noexcept;
     unsigned index() const noexcept;  ///< 0 .. workers-1
     unsigned workers() const noexcept;
+    /// The TSC as read at the top of this loop iteration (cheap; use rte_rdtsc() for a fresh reading).
     uint64_t now_cycles() const noexcept;
     uint64_t cycles_hz() const noexcept;
     const Options& options() const noexcept;

@@ -272,7 +272,7 @@ uint32_t Core::readable_bytes(ConnId c) const noexcept {
 uint32_t Core::connections() const noexcept { return w_->engine.connections(); }
 unsigned Core::index() const noexcept { return w_->index; }
 unsigned Core::workers() const noexcept { return w_->shared.workers; }
-uint64_t Core::now_cycles() const noexcept { return rte_rdtsc(); }
+uint64_t Core::now_cycles() const noexcept { return w_->loop_now; }
 uint64_t Core::cycles_hz() const noexcept { return w_->shared.hz; }
 const Options& Core::options() const noexcept { return *w_->shared.options; }
 CoreStats Core::stats() const noexcept { return w_->stats(); }

@@ -121,7 +121,7 @@ void Worker::flush(uint64_t now) noexcept {
 
 void Worker::run(const App& app) {
     Core core(this);
-    uint64_t now = rte_rdtsc();
+    uint64_t now = loop_now = rte_rdtsc();
     const uint64_t start = now;
     const Options& o = *shared.options;
     const uint64_t end = o.duration_s ? start + o.duration_s * shared.hz : UINT64_MAX;
@@ -134,7 +134,7 @@ void Worker::run(const App& app) {
         if (app.on_event) app.on_event(core, ev, app.ctx);
     };
     while (!shared.stop.load(std::memory_order_relaxed)) {
-        now = rte_rdtsc();
+        now = loop_now = rte_rdtsc();
         receive(now);
         engine.advance(now);
         iface.poll(now);

@@ -51,6 +51,7 @@ public:
     tcp::Engine engine;
     net::Interface iface;
     Inbox inbox;
+    uint64_t loop_now = 0;  ///< the TSC read once per loop iteration (rdtsc is not free, in VMs least of all)
     uint64_t rx_packets = 0, tx_packets = 0, tx_dropped = 0, rx_dispatched = 0, rx_dispatch_dropped = 0;
 
 private:

@@ -1099,9 +1099,24 @@ class Hostile:
                   if p[7] > 0 and p[4] == (ack + 5) & 0xFFFFFFFF]
         check(echoed and echoed[0][9] == b"abc", f"padding after the IPv4 total length is ignored: echo "
                                                  f"{echoed[0][9] if echoed else None!r}")
-        self.link.send([self.seg(sport, base + 8, 0, RST)])
+        # Our FIN out of order behind a 5-byte hole, then the hole: CLOSE-WAIT, the echo, synack's FIN; our ACK of
+        # it closes the connection (LAST-ACK -> CLOSED) without any RST.
+        mark = self.link.mark()
+        self.link.send([self.seg(sport, base + 13, ack, ACK | FIN, payload=b"xyz")])
+        time.sleep(0.1)
+        self.link.send([self.seg(sport, base + 8, ack, payload=b"12345")])
+        time.sleep(0.3)
+        ps = self.link.tcp_since(mark, dport=sport, dst=self.silent)
+        got = {(p[4] - ack + i) & 0xFFFFFFFF: x for p in ps for i, x in enumerate(p[9])}
+        echo = bytes(got[o] for o in range(8, 16) if o in got)
+        fins = [p for p in ps if p[6] & FIN]
+        fin_seq = (ack + 16) & 0xFFFFFFFF
+        check(echo == b"12345xyz" and fins and fins[0][4] == fin_seq,
+              f"out-of-order FIN behind a hole: once filled, the data is echoed ({echo!r}) and synack closes "
+              f"(FIN at {[p[4] - ack for p in fins]}, want 16)")
+        self.link.send([self.seg(sport, base + 17, fin_seq + 1)])
         c, _ = self.sy.wait(lambda c, tw: c == 0, 3)
-        check(c == 0, f"the scripted connection reset by an RST at RCV.NXT (conns={c})")
+        check(c == 0, f"our ACK of synack's FIN closes the scripted connection (conns={c})")
         self.alive("window games")
 
     # ---------------------------------------------------------------- frames larger than an mbuf
