@@ -78,6 +78,8 @@ Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_
     tx_cap_ = kTxRing;
     tx_ring_ = std::make_unique<rte_mbuf*[]>(tx_cap_);
     events_.reserve(4096);
+    ack_list_cap_ = std::min<uint32_t>(cfg_.max_connections, 65536);
+    ack_list_ = std::make_unique<uint32_t[]>(ack_list_cap_);
     next_ephemeral_ = static_cast<uint16_t>(kEphemeralLow + rte_rand() % (kEphemeralHigh - kEphemeralLow));
 }
 
@@ -129,6 +131,7 @@ void Engine::free_tcb(Tcb& tcb) noexcept {
     if (tcb.state == State::time_wait) --time_wait_;
     table_.erase(tcb.tuple, tcb.hash);
     tcb.in_use = false;
+    tcb.ack_listed = false;
     tcb.user_attached = false;
     tcb.state = State::closed;
     ++tcb.gen;
@@ -406,7 +409,28 @@ State Engine::state(ConnId c) const noexcept {
     return tcb == nullptr ? State::closed : tcb->state;
 }
 
+void Engine::defer_ack(Tcb& tcb) noexcept {
+    if (tcb.ack_listed) return;
+    if (ack_list_len_ == ack_list_cap_) {  // list full: no waiting, send it now
+        send_ack(tcb);
+        return;
+    }
+    tcb.ack_listed = true;
+    ack_list_[ack_list_len_++] = static_cast<uint32_t>(&tcb - tcbs_.get());
+}
+
+void Engine::flush_acks() noexcept {
+    for (uint32_t i = 0; i < ack_list_len_; ++i) {
+        Tcb& tcb = tcbs_[ack_list_[i]];
+        if (!tcb.in_use || !tcb.ack_listed) continue;  // freed (and maybe reused) since it was listed
+        tcb.ack_listed = false;
+        if (tcb.ack_now) send_ack(tcb);  // still owed: nothing sent since carried it
+    }
+    ack_list_len_ = 0;
+}
+
 uint16_t Engine::drain_tx(rte_mbuf** out, uint16_t n) noexcept {
+    if (ack_list_len_ > 0) flush_acks();
     uint16_t k = 0;
     while (k < n && tx_count_ > 0) {
         out[k++] = tx_ring_[tx_head_];

@@ -51,7 +51,7 @@ public:
     void advance(uint64_t now_cycles) noexcept;
     /// Moves up to `n` packets to transmit into `out`, oldest first; the caller owns them.
     uint16_t drain_tx(rte_mbuf** out, uint16_t n) noexcept;
-    uint32_t tx_pending() const noexcept { return tx_count_; }
+    uint32_t tx_pending() const noexcept { return tx_count_ + ack_list_len_; }
     /// Calls handler(const Event&) for every queued event, including ones queued by the handler's own calls.
     template <class Handler> size_t dispatch(Handler&& handler);
 
@@ -147,6 +147,8 @@ private:
     void output(Tcb& tcb) noexcept;
     bool send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) noexcept;
     void send_ack(Tcb& tcb) noexcept;
+    void defer_ack(Tcb& tcb) noexcept;
+    void flush_acks() noexcept;
     void send_syn(Tcb& tcb) noexcept;
     void send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint32_t seq,
                     uint32_t ack, bool with_ack) noexcept;
@@ -202,6 +204,10 @@ private:
     std::unique_ptr<rte_mbuf*[]> tx_ring_;
     uint32_t tx_cap_ = 0, tx_head_ = 0, tx_count_ = 0;
     std::vector<Event> events_;
+    // ACKs owed at the end of input, sent at drain_tx(): whatever the application sends in between (a reply, a
+    // FIN) carries the ACK instead of a segment of its own.
+    std::unique_ptr<uint32_t[]> ack_list_;
+    uint32_t ack_list_len_ = 0, ack_list_cap_ = 0;
     uint16_t ip_id_ = 0;
     uint32_t time_wait_ = 0;
     uint16_t next_ephemeral_ = 0;

@@ -160,7 +160,7 @@ void Engine::syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) n
                 rte_pktmbuf_free(m);
             if (!tcb.in_use) return;
             output(tcb);
-            if (tcb.ack_now) send_ack(tcb);
+            if (tcb.ack_now) defer_ack(tcb);
             return;
         }
     }
@@ -282,7 +282,7 @@ void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noe
     if (m != nullptr) rte_pktmbuf_free(m);
     if (!tcb.in_use) return;
     output(tcb);
-    if (tcb.ack_now) send_ack(tcb);
+    if (tcb.ack_now) defer_ack(tcb);
 }
 
 // RFC 9293 §3.10.7.4, second step, with RFC 5961 §3.2: only a RST exactly at RCV.NXT resets.

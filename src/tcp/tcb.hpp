@@ -34,7 +34,8 @@ struct Tcb {
     uint8_t retransmits = 0;       ///< consecutive timeouts of the current segment / unanswered probes
     uint8_t persist_backoff = 0;   ///< zero-window probes sent since the window closed (RFC 9293 SHLD-30)
     bool syn_timed_out = false;
-    bool probe_sent = false;       ///< a zero-window probe octet at SND.MAX is out    ///< RFC 6298 §5.7: a SYN was retransmitted and no RTT sample taken since
+    bool probe_sent = false;
+    bool ack_listed = false;       ///< on the engine's list of ACKs to send at drain time       ///< a zero-window probe octet at SND.MAX is out    ///< RFC 6298 §5.7: a SYN was retransmitted and no RTT sample taken since
     uint8_t err = 0;
 
     // RFC 9293 §3.3.1 send sequence variables
