@@ -16,13 +16,14 @@
 
 #include "net/interface.hpp"
 #include "net/mbuf_util.hpp"
+#include "bytes.hpp"
 #include "test_support.hpp"
 
 using namespace synack::net;
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using namespace synack::test::bytes;
 using Counts = std::map<std::string, uint64_t>;
 
 constexpr uint64_t kHz = 1'000'000'000;
@@ -64,26 +65,7 @@ Counts nonzero(const NetCounters& c) {
 }
 
 // ---- frame construction, independent of the code under test ----
-void put8(Bytes& b, uint8_t v) { b.push_back(v); }
-void put16(Bytes& b, uint16_t v) {
-    b.push_back(static_cast<uint8_t>(v >> 8));
-    b.push_back(static_cast<uint8_t>(v));
-}
-void put32(Bytes& b, uint32_t v) {
-    put16(b, static_cast<uint16_t>(v >> 16));
-    put16(b, static_cast<uint16_t>(v));
-}
 void put_mac(Bytes& b, const rte_ether_addr& a) { b.insert(b.end(), a.addr_bytes, a.addr_bytes + 6); }
-void append(Bytes& b, const Bytes& more) { b.insert(b.end(), more.begin(), more.end()); }
-uint16_t get16(const Bytes& b, size_t off) { return static_cast<uint16_t>(b.at(off) << 8 | b.at(off + 1)); }
-
-// RFC 1071 one's-complement sum of b[off, off+len), not inverted.
-uint16_t ones_sum(const Bytes& b, size_t off, size_t len) {
-    uint32_t s = 0;
-    for (size_t i = 0; i < len; i += 2) s += static_cast<uint32_t>(b[off + i] << 8 | (i + 1 < len ? b[off + i + 1] : 0));
-    while (s >> 16) s = (s & 0xffff) + (s >> 16);
-    return static_cast<uint16_t>(s);
-}
 
 Bytes ether(const rte_ether_addr& dst, const rte_ether_addr& src, uint16_t type, const Bytes& payload,
             size_t pad_to = RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN) {

@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "bytes.hpp"
 #include "test_support.hpp"
 #include "wire/checksum.hpp"
 #include "wire/segment.hpp"
@@ -26,28 +27,9 @@ using namespace synack::wire;
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using namespace synack::test::bytes;
 
 // ---- byte helpers, big-endian ----
-void put8(Bytes& b, uint8_t v) { b.push_back(v); }
-void put16(Bytes& b, uint16_t v) {
-    b.push_back(static_cast<uint8_t>(v >> 8));
-    b.push_back(static_cast<uint8_t>(v));
-}
-void put32(Bytes& b, uint32_t v) {
-    put16(b, static_cast<uint16_t>(v >> 16));
-    put16(b, static_cast<uint16_t>(v));
-}
-void append(Bytes& b, const Bytes& more) { b.insert(b.end(), more.begin(), more.end()); }
-uint16_t get16(const Bytes& b, size_t off) { return static_cast<uint16_t>(b.at(off) << 8 | b.at(off + 1)); }
-uint32_t get32(const Bytes& b, size_t off) {
-    return static_cast<uint32_t>(get16(b, off)) << 16 | get16(b, off + 2);
-}
-void set16(Bytes& b, size_t off, uint16_t v) {
-    b.at(off) = static_cast<uint8_t>(v >> 8);
-    b.at(off + 1) = static_cast<uint8_t>(v);
-}
-
 // ---- independent RFC 1071: big-endian 16-bit words, a final odd byte padded with zero, end-around carry ----
 uint16_t ref_sum(const uint8_t* p, size_t n, uint64_t init = 0) {
     uint64_t s = init;

@@ -900,7 +900,7 @@ class Hostile:
         except OSError as e:
             note(f"port 8 takes no new connection while its backlog is full of half-open connections ({e!r}); with "
                  "no SYN cookies and no early drop of the oldest half-open, a listener is blocked for the whole "
-                 "SYN-RECEIVED lifetime (1+2+4+8+16+32+60+60 s = ~183 s) by 1024 spoofed SYNs")
+                 f"SYN-RECEIVED lifetime (1+2+4+8+16+32+60+60 s = ~183 s) by {backlog} spoofed SYNs")
         if self.a.long:
             print("   waiting for SYN-RECEIVED to time out (up to 200 s)", flush=True)
             t0 = time.time()
