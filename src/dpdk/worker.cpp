@@ -35,8 +35,17 @@ bool Worker::port_filter(void* ctx, const tcp::FourTuple& t) {
                    w->shared.port.reta_size) == w->index;
 }
 
+// L2/L3 first, one frame at a time; the TCP segments it yields go to the engine as one burst (deliver_end).
 void Worker::deliver(rte_mbuf* m, uint64_t now) noexcept {
-    if (rte_mbuf* ip = iface.input(m, now)) engine.input(ip, now);
+    if (rte_mbuf* ip = iface.input(m, now)) {
+        tcp_burst_[tcp_burst_len_++] = ip;
+        if (tcp_burst_len_ == kBurst) deliver_end(now);
+    }
+}
+
+void Worker::deliver_end(uint64_t now) noexcept {
+    if (tcp_burst_len_ > 0) engine.input_burst(tcp_burst_, tcp_burst_len_, now);
+    tcp_burst_len_ = 0;
 }
 
 // Software RSS: the flow's core by the symmetric Toeplitz hash; ARP goes to every core (each keeps a cache).
@@ -84,6 +93,7 @@ void Worker::receive(uint64_t now) noexcept {
         const uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
         rx_packets += n;
         for (uint16_t i = 0; i < n; ++i) deliver(pkts[i], now);
+        deliver_end(now);
         break;
     }
     case RxMode::dispatcher:
@@ -91,11 +101,13 @@ void Worker::receive(uint64_t now) noexcept {
             const uint16_t n = rte_eth_rx_burst(port_id, q, pkts, kBurst);
             rx_packets += n;
             for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);
+            deliver_end(now);
         }
         break;
     case RxMode::inbox: {
         const auto n = static_cast<uint16_t>(inbox.pop(pkts, kBurst));
         for (uint16_t i = 0; i < n; ++i) deliver(pkts[i], now);
+        deliver_end(now);
         break;
     }
     }

@@ -57,9 +57,12 @@ public:
 private:
     void receive(uint64_t now) noexcept;
     void deliver(rte_mbuf* m, uint64_t now) noexcept;
+    void deliver_end(uint64_t now) noexcept;
     void dispatch(rte_mbuf* m, uint64_t now) noexcept;
     void flush(uint64_t now) noexcept;
     static bool port_filter(void* ctx, const tcp::FourTuple& t);
+    rte_mbuf* tcp_burst_[kBurst];
+    uint16_t tcp_burst_len_ = 0;
 };
 
 }  // namespace synack::dpdk

@@ -47,6 +47,8 @@ public:
     // ---- driving the engine (the run-to-completion loop) ----
     /// Processes one received IPv4 packet; the engine owns `m` afterwards.
     void input(rte_mbuf* m, uint64_t now_cycles) noexcept;
+    /// Processes a burst (the engine owns the mbufs afterwards); lookups and TCB loads are prefetched together.
+    void input_burst(rte_mbuf** m, uint16_t n, uint64_t now_cycles) noexcept;
     /// Fires due timers (retransmission, delayed ACK, persist, TIME-WAIT).
     void advance(uint64_t now_cycles) noexcept;
     /// Moves up to `n` packets to transmit into `out`, oldest first; the caller owns them.
@@ -125,7 +127,8 @@ private:
     void after_event(const Event& ev) noexcept;
 
     // input.cpp: RFC 9293 §3.10.7, one function per clause
-    void segment_arrives(rte_mbuf* m, const wire::Segment& seg) noexcept;
+    void segment_arrives(rte_mbuf* m, const wire::Segment& seg, const FourTuple& t, uint32_t hash,
+                         uint32_t hint) noexcept;
     void closed_arrives(const wire::Segment& seg) noexcept;
     void listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t listener) noexcept;
     void syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept;
