@@ -67,19 +67,40 @@ TEST(SendChain, RefusedWhenItDoesNotFitThenWritable) {
     EXPECT_EQ(h.engine.send_space(c), 4000u);
 }
 
-TEST(RecvChain, HandsOverTheBytesWithoutCopying) {
+TEST(RecvChain, HandsOverTheReceivedMbufsWithoutCopying) {
     EngineHarness h;
     tcp::ConnId c = h.establish_passive(1000);
-    h.send(kAck | kPsh, 1001, h.pinned_isn + 1, "hello ");
-    h.send(kAck | kPsh, 1007, h.pinned_isn + 1, "world");
+    const std::string a(600, 'a'), b(700, 'b');  // above the coalescing size: each keeps its own mbuf
+    h.send(kAck | kPsh, 1001, h.pinned_isn + 1, a);
+    h.send(kAck | kPsh, 1601, h.pinned_isn + 1, b);
     rte_mbuf* m = h.engine.recv_chain(c);
     ASSERT_NE(m, nullptr);
-    EXPECT_EQ(rte_pktmbuf_pkt_len(m), 11u);
+    EXPECT_EQ(rte_pktmbuf_pkt_len(m), 1300u);
     EXPECT_EQ(m->nb_segs, 2);
-    char buf[16] = {};
-    EXPECT_EQ(std::string(static_cast<const char*>(rte_pktmbuf_read(m, 0, 11, buf)), 11), "hello world");
+    std::string got(1300, '\0');
+    const void* p = rte_pktmbuf_read(m, 0, 1300, got.data());
+    if (p != got.data()) std::memcpy(got.data(), p, 1300);
+    EXPECT_EQ(got, a + b);
     rte_pktmbuf_free(m);
     EXPECT_EQ(h.engine.recv_chain(c), nullptr);
+}
+
+// One-byte segments are copied into the tail mbuf's room: a peer cannot pin an mbuf per byte.
+TEST(RecvBuffer, TinySegmentsShareAnMbuf) {
+    EngineHarness h;
+    tcp::ConnId c = h.establish_passive(1000);
+    const unsigned before = rte_mempool_avail_count(pool());
+    std::string sent;
+    for (int i = 0; i < 500; ++i) {
+        const std::string one(1, static_cast<char>('a' + i % 26));
+        h.send(kAck, 1001 + i, h.pinned_isn + 1, one);
+        sent += one;
+    }
+    h.drop_output();
+    EXPECT_GE(rte_mempool_avail_count(pool()) + 2, before) << "500 bytes must not hold 500 mbufs";
+    char buf[600];
+    ASSERT_EQ(h.engine.recv(c, buf, sizeof buf), 500);
+    EXPECT_EQ(std::string(buf, 500), sent);
 }
 
 }  // namespace

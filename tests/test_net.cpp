@@ -699,10 +699,20 @@ TEST_F(NetTest, TcpFromOurOwnMacIsAccepted) {
     EXPECT_EQ(ifc().counters().rx_tcp, 1u);
 }
 
-TEST_F(NetTest, BroadcastFrameCarryingTcpForUsIsAccepted) {
+// RFC 1122 §3.3.6: a datagram for our unicast address that came in a link-layer broadcast SHOULD be discarded.
+TEST_F(NetTest, BroadcastFrameCarryingTcpForUsIsDropped) {
     const Bytes f = ether(kBcast, kPeerMac, RTE_ETHER_TYPE_IPV4, ipv4(tcp_spec()));
-    EXPECT_NE(in(f), nullptr);
-    EXPECT_EQ(ifc().counters().rx_tcp, 1u);
+    EXPECT_EQ(in(f), nullptr);
+    EXPECT_EQ(ifc().counters().rx_tcp, 0u);
+    EXPECT_EQ(ifc().counters().rx_ip_not_for_us, 1u);
+}
+
+TEST_F(NetTest, OurOwnAddressAsSourceIsDropped) {  // LAND
+    auto spec = tcp_spec();
+    spec.src = kOurIp;
+    const Bytes f = ether(kOurMac, kPeerMac, RTE_ETHER_TYPE_IPV4, ipv4(spec));
+    EXPECT_EQ(in(f), nullptr);
+    EXPECT_EQ(ifc().counters().rx_ip_bad_src, 1u);
 }
 
 // ============================ output and ARP resolution ============================

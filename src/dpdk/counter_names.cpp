@@ -56,6 +56,7 @@ const char* const kTcpCounterNames[] = {
     "tcp.conn_closed",
     "tcp.conn_reset",
     "tcp.events_dropped",
+    "tcp.challenge_acks_throttled",
 };
 static_assert(sizeof(kTcpCounterNames) / sizeof(char*) == kTcpCounterCount);
 

@@ -56,7 +56,7 @@ struct NetCounters {
     uint64_t rx_icmp = 0;
     uint64_t rx_icmp_bad = 0;            ///< shorter than 8 bytes or bad checksum
     uint64_t rx_icmp_unhandled = 0;      ///< any type but echo request
-    uint64_t rx_icmp_unusable = 0;       ///< echo request we cannot answer in place: shared mbuf, or header not in segment 1
+    uint64_t rx_icmp_unusable = 0;       ///< echo request we cannot answer: shared mbuf, header not in segment 1, beyond our MTU
     uint64_t icmp_echo_replies = 0;      ///< echo replies handed to the TX ring
 
     // TCP handoff

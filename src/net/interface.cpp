@@ -86,13 +86,16 @@ rte_mbuf* Interface::ipv4_input(rte_mbuf* m) noexcept {
     if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD || (ck == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && rte_ipv4_cksum(ip) != 0))
         [[unlikely]]
         return dropped(m, c.rx_ip_bad_checksum);
-    // RFC 1122 §3.2.1.3: we are one unicast address; broadcasts and other hosts' packets are not ours.
-    if (ip->dst_addr != ip_be_) [[unlikely]]
+    // RFC 1122 §3.2.1.3: we are one unicast address; broadcasts and other hosts' packets are not ours. And
+    // §3.3.6: a unicast datagram that arrived in a link-layer broadcast SHOULD be discarded.
+    if (ip->dst_addr != ip_be_ || rte_is_broadcast_ether_addr(&rte_pktmbuf_mtod(m, const rte_ether_hdr*)->dst_addr))
+        [[unlikely]]
         return dropped(m, c.rx_ip_not_for_us);
     // No reassembly: any fragment (MF set or offset non-zero, RFC 791 §3.2) is dropped.
     if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) [[unlikely]]
         return dropped(m, c.rx_ip_fragment);
-    if (is_invalid_source(rte_be_to_cpu_32(ip->src_addr), cfg_.ip, mask_)) [[unlikely]]
+    // Our own address as the source is a LAND attack or a loop, never a peer.
+    if (ip->src_addr == ip_be_ || is_invalid_source(rte_be_to_cpu_32(ip->src_addr), cfg_.ip, mask_)) [[unlikely]]
         return dropped(m, c.rx_ip_bad_src);
 
     switch (ip->next_proto_id) {

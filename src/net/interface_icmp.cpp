@@ -28,6 +28,9 @@ void Interface::icmp_input(rte_mbuf* m, rte_ipv4_hdr* ip) noexcept {
     if (mbuf_raw_cksum(m, l4, icmp_len) != 0xffff) return drop(m, c.rx_icmp_bad);
     if (!mbuf_first_seg_writable(m)) [[unlikely]]
         return drop(m, c.rx_icmp_unusable);
+    // A request larger than our MTU (the peer's link may allow more) cannot be answered whole: drop it.
+    if (sizeof(rte_ipv4_hdr) + icmp_len > cfg_.mtu) [[unlikely]]
+        return drop(m, c.rx_icmp_unusable);
 
     // RFC 792 echo reply: same identifier, sequence number and data (RFC 1122 §3.2.2.6: all of it), type 0, source
     // the specific address the request was sent to, i.e. ours. Sent back to the MAC it came from.

@@ -49,6 +49,7 @@ struct EngineCounters {
     uint64_t conn_closed = 0;
     uint64_t conn_reset = 0;
     uint64_t events_dropped = 0;
+    uint64_t challenge_acks_throttled = 0;  ///< RFC 5961 §7: over the per-connection limit, not sent
 };
 
 }  // namespace synack::tcp

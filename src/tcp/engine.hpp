@@ -136,6 +136,7 @@ private:
     bool time_wait_syn(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept;
     bool acceptable(const Tcb& tcb, const wire::Segment& seg) const noexcept;
     bool rst_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
+    void challenge_ack(Tcb& tcb) noexcept;
     bool ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
     void process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept;
     void update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept;

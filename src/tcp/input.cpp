@@ -291,8 +291,7 @@ void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noe
             return;
         }
         ++ctr_.rx_syn_challenged;  // RFC 5961 §4.2: challenge ACK
-        ++ctr_.tx_challenge_acks;
-        send_ack(tcb);
+        challenge_ack(tcb);
         return;
     }
     // fifth: ACK
@@ -330,8 +329,7 @@ bool Engine::rst_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     }
     if (seg.seq != tcb.rcv_nxt) {
         ++ctr_.rx_rst_challenged;
-        ++ctr_.tx_challenge_acks;
-        send_ack(tcb);
+        challenge_ack(tcb);
         return false;
     }
     ++ctr_.rx_rst_accepted;
@@ -343,6 +341,21 @@ bool Engine::rst_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     // CLOSING, LAST-ACK: the RFC just deletes the TCB. Every case ends in CLOSED.
     terminate(tcb, EventType::reset);
     return true;
+}
+
+// RFC 5961 §7: challenge ACKs are throttled per connection (a global limit leaked state: CVE-2016-5696).
+void Engine::challenge_ack(Tcb& tcb) noexcept {
+    if (now_ - tcb.challenge_window >= tsc_hz_) {
+        tcb.challenge_window = now_;
+        tcb.challenge_count = 0;
+    }
+    if (tcb.challenge_count >= cfg_.challenge_acks_per_s) {
+        ++ctr_.challenge_acks_throttled;
+        return;
+    }
+    ++tcb.challenge_count;
+    ++ctr_.tx_challenge_acks;
+    send_ack(tcb);
 }
 
 // RFC 9293 §3.10.7.4, fifth step. Returns false when the segment is finished with (dropped or TCB gone).

@@ -33,9 +33,18 @@ void MbufQueue::append_range(rte_mbuf* m, uint32_t off, uint32_t len) noexcept {
         if (off >= dlen || len == 0) {
             off -= off >= dlen ? dlen : off;
             rte_pktmbuf_free_seg(m);
+        } else if (uint32_t take = dlen - off < len ? dlen - off : len; take <= kCoalesceMax && can_grow_tail(take)) {
+            // A small piece goes into the tail's free room: a peer sending one-byte segments must not pin one
+            // 2 KB mbuf per byte (that would drain the pool for everyone).
+            std::memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t*, tail->data_len), rte_pktmbuf_mtod_offset(m, const uint8_t*, off), take);
+            tail->data_len = static_cast<uint16_t>(tail->data_len + take);
+            tail->pkt_len = tail->data_len;
+            bytes += take;
+            off = 0;
+            len -= take;
+            rte_pktmbuf_free_seg(m);
         } else {
             m->data_off = static_cast<uint16_t>(m->data_off + off);
-            uint32_t take = dlen - off < len ? dlen - off : len;
             m->data_len = static_cast<uint16_t>(take);
             m->pkt_len = take;
             off = 0;

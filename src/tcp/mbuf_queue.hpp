@@ -12,7 +12,15 @@ struct MbufQueue {
     rte_mbuf* tail = nullptr;
     uint32_t bytes = 0;
 
+    /// Pieces up to this size are copied into the tail mbuf when it has room (see append_range).
+    static constexpr uint32_t kCoalesceMax = 512;
+
     bool empty() const noexcept { return head == nullptr; }
+    /// The tail is ours alone and has `n` bytes of room after its data.
+    bool can_grow_tail(uint32_t n) const noexcept {
+        return tail != nullptr && RTE_MBUF_DIRECT(tail) && rte_mbuf_refcnt_read(tail) == 1 &&
+               rte_pktmbuf_tailroom(tail) >= n;
+    }
 
     /// Appends every segment of the chain `m` (ownership moves to the queue); empty segments are freed.
     void append_chain(rte_mbuf* m) noexcept;

@@ -76,6 +76,8 @@ struct Tcb {
     timer::TimerNode rto_timer;     ///< retransmission, persist, TIME-WAIT or FIN-WAIT-2 (see timer_mode)
     timer::TimerNode delack_timer;  ///< delayed ACK (RFC 9293 §3.8.6.3)
 
+    uint64_t challenge_window = 0;  ///< cycles: start of the current one-second challenge-ACK window
+    uint32_t challenge_count = 0;   ///< challenge ACKs sent in that window
     uint64_t user = 0;              ///< the application's cookie, returned in events
     uint32_t next_free = 0;         ///< pool free list
 
