@@ -56,7 +56,6 @@ struct DataPath {
         TcpConfig cfg;
         cfg.max_connections = 64;
         cfg.tx_checksum_offload = offload;
-        cfg.rx_checksum_offload = offload;
         engine = std::make_unique<Engine>(cfg, pool, kHz, now, kKey);
         static uint32_t iss = kIss;
         engine->set_isn_hook([](void* c, const tcp::FourTuple&) { return *static_cast<uint32_t*>(c); }, &iss);
@@ -131,7 +130,6 @@ struct Pair {
         cfg.max_connections = 256;
         cfg.msl_ms = kMslMs;
         cfg.tx_checksum_offload = offload;
-        cfg.rx_checksum_offload = offload;
         client = std::make_unique<Engine>(cfg, pool, kHz, now, kKey);
         server = std::make_unique<Engine>(cfg, pool, kHz, now, std::array<uint8_t, 16>{9, 9, 9});
         server->listen(kServer, kServerPort);

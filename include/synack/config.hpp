@@ -23,8 +23,7 @@ struct TcpConfig {
     uint32_t fin_wait_2_timeout_ms = 60000; ///< FIN-WAIT-2 idle limit (not in the RFC; Linux's tcp_fin_timeout)
     uint32_t challenge_acks_per_s = 10;    ///< RFC 5961 §7 throttle, per connection (never one global limit)
     uint32_t reassembly_segments = 16;     ///< out-of-order segments held per connection (bounded, in TCB)
-    bool tx_checksum_offload = false;      ///< let the NIC fill IPv4 and TCP checksums
-    bool rx_checksum_offload = false;      ///< trust RTE_MBUF_F_RX_*_CKSUM_GOOD flags
+    bool tx_checksum_offload = false;      ///< let the NIC fill IPv4 and TCP checksums (RX: the mbuf flags say)
 };
 
 }  // namespace synack

@@ -156,7 +156,6 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
-    tcp.rx_checksum_offload = s.shared.port.rx_cksum_offload;
     net::NetConfig net;
     net.ip = s.options.ip;
     net.prefix_len = s.options.prefix_len;
