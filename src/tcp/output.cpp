@@ -171,14 +171,15 @@ uint16_t Engine::receive_window(Tcb& tcb) noexcept {
     return static_cast<uint16_t>(wnd);
 }
 
-// After the user reads: tell the peer when a small window has opened up again.
+// After the user reads: tell the peer when the window has opened up: from (nearly) closed, or to twice what it
+// was (as Linux's tcp_cleanup_rbuf does); smaller openings wait for the next ACK.
 void Engine::window_update_after_read(Tcb& tcb) noexcept {
     if (!tcb.in(kReceivesText)) return;
     const uint32_t cap = std::min<uint32_t>(cfg_.rcv_buf, 65535);
     const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t free_space = tcb.rcv_buf.bytes >= cap ? 0 : cap - tcb.rcv_buf.bytes;
     const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
-    if (cur < step * 2 && free_space >= cur + step) send_ack(tcb);
+    if (free_space >= cur + step && (cur < step * 2 || free_space >= cur * 2)) send_ack(tcb);
 }
 
 }  // namespace synack::tcp
