@@ -21,6 +21,9 @@ struct PortInfo {
     bool tx_cksum_offload = false;
     bool rx_cksum_offload = false;
     bool link_up = false;
+    /// An in-process link (--loopback): like Linux's lo and veth, checksums are not computed on send and received
+    /// packets are marked verified, since nothing between the two stacks can corrupt them.
+    bool virtual_link = false;
 };
 
 /// Configures and starts port `id` with `queues` TX queues (and as many RX queues). Throws std::runtime_error

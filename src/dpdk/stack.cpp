@@ -146,6 +146,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         worker_port = {static_cast<uint16_t>(client), static_cast<uint16_t>(server)};
         s.shared.port = dpdk::open_port(worker_port[0], 1, first_pool, s.options.verbose);
         s.loop_server_port = dpdk::open_port(worker_port[1], 1, first_pool, s.options.verbose);
+        s.shared.port.virtual_link = s.loop_server_port.virtual_link = true;
+        s.shared.port.tx_cksum_offload = s.loop_server_port.tx_cksum_offload = true;
         s.open_ports = worker_port;
     } else {
         s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
@@ -186,7 +188,9 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
                      s.options.loopback      ? "loopback over net_ring"
                      : s.shared.workers == 1 ? "single core"
                                              : (software_rss ? "software RSS" : "hardware RSS"),
-                     s.shared.port.tx_cksum_offload ? "offloaded" : "in software",
+                     s.shared.port.virtual_link       ? "not needed (in-process link)"
+                     : s.shared.port.tx_cksum_offload ? "offloaded"
+                                                      : "in software",
                      s.shared.port.link_up ? "up" : "DOWN");
     }
 }

@@ -92,6 +92,9 @@ void Worker::receive(uint64_t now) noexcept {
     case RxMode::own_queue: {
         const uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
         rx_packets += n;
+        if (shared.port.virtual_link)  // see PortInfo::virtual_link
+            for (uint16_t i = 0; i < n; ++i)
+                pkts[i]->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
         for (uint16_t i = 0; i < n; ++i) deliver(pkts[i], now);
         deliver_end(now);
         break;
