@@ -105,3 +105,22 @@ TEST(RecvBuffer, TinySegmentsShareAnMbuf) {
 
 }  // namespace
 }  // namespace synack::test
+
+namespace synack::test {
+namespace {
+
+// RFC 5961 §3.2 on the segment as sent: a RST whose data straddles RCV.NXT starts below it, so it is not "exactly
+// RCV.NXT" and draws a challenge ACK; trimming it to the window first must not make it exact.
+TEST(RstWithData, StraddlingRcvNxtIsChallengedNotAccepted) {
+    EngineHarness h;
+    tcp::ConnId c = h.establish_passive(1000);
+    h.send(kRst | kAck, 1001 - 10, h.pinned_isn + 1, std::string(100, 'x'));
+    Seg ack = h.one();
+    EXPECT_EQ(ack.flags, kAck);
+    EXPECT_EQ(ack.ack, 1001u);
+    EXPECT_EQ(h.engine.state(c), State::established);
+    EXPECT_EQ(h.engine.counters().rx_rst_challenged, 1u);
+}
+
+}  // namespace
+}  // namespace synack::test

@@ -250,6 +250,13 @@ void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noe
         send_ack(tcb);  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
         return;
     }
+    // second: RST, judged on the segment's own SEG.SEQ (RFC 5961 §3.2): trimming first would let a RST carrying
+    // data that straddles RCV.NXT pass as exact.
+    if (seg.has(kRst)) {
+        rte_pktmbuf_free(m);
+        rst_arrives(tcb, seg);
+        return;
+    }
     // Trim to the window: bytes below RCV.NXT were seen already, bytes beyond the right edge are not ours yet.
     if (seq_lt(seg.seq, tcb.rcv_nxt)) {
         uint32_t dup = tcb.rcv_nxt - seg.seq;
@@ -275,12 +282,6 @@ void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noe
         tcb.ack_now = true;
     }
 
-    // second: RST
-    if (seg.has(kRst)) {
-        rte_pktmbuf_free(m);
-        rst_arrives(tcb, seg);
-        return;
-    }
     if (tcb.state == State::fin_wait_2)  // the FIN-WAIT-2 limit counts idle time
         arm_timer(tcb, TimerMode::fin_wait_2, 1000ull * cfg_.fin_wait_2_timeout_ms);
     // fourth: SYN in a synchronized state (the third step, security, has no compartments here)
