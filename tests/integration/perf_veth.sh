@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two synack-perf processes on the two ends of a veth pair (net_af_packet), one core each: bulk, cps and rr run
-# briefly; each must move data or connections with no error. Also checks that a run with hugepages works when the
-# machine can reserve them. Numbers here are a smoke test, not a benchmark (see scripts/bench for those).
+# briefly; each must move data or connections with no error. Then rr between two processes over net_memif, and a
+# run with hugepages when the machine can reserve them. Numbers here are a smoke test, not a benchmark (see
+# scripts/bench for those).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -62,6 +63,23 @@ PY
   [ $rc -eq 0 ] && [ $? -eq 0 ]
   expect "$t moved traffic with no error" $?
 done
+echo "== rr between two processes over net_memif (shared memory)"
+sock="$tmp/memif.sock"
+"$build/app/synack-perf" "${eal[@]}" -l 0 --vdev=net_memif0,role=server,socket="$sock" -- --ip 10.84.0.1/24 \
+  --port 5201 --server --duration-s 30 >"$tmp/mserver.log" 2>&1 &
+SP=$!
+sleep 1
+timeout 20 "$build/app/synack-perf" "${eal[@]}" -l 1 --vdev=net_memif1,role=client,socket="$sock" -- \
+  --ip 10.84.0.2/24 --port 5201 --client 10.84.0.1 --test rr --duration-s 2 --json "$tmp/memif.json" \
+  >"$tmp/mclient.log" 2>&1
+rc=$?
+kill "$SP" 2>/dev/null
+wait "$SP" 2>/dev/null
+SP=""
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f'    rr over memif: {d[\"trans_per_s\"]:.0f} transactions/s, p50 {d[\"p50_us\"]} us'); sys.exit(0 if d['trans_per_s'] > 0 and d['errors'] == 0 else 1)" "$tmp/memif.json"
+[ $rc -eq 0 ] && [ $? -eq 0 ]
+expect "rr over net_memif moved traffic with no error" $?
+
 echo "== the same rr run with hugepages (2 MB pages reserved for the test, released after)"
 echo $((old_huge + 512)) > /proc/sys/vm/nr_hugepages 2>/dev/null
 if [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 512 ]; then
