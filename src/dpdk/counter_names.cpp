@@ -16,7 +16,6 @@ const char* const kTcpCounterNames[] = {
     "tcp.rx_parse.bad_tcp_header_len",
     "tcp.rx_parse.bad_tcp_checksum",
     "tcp.rx_parse.bad_tcp_options",
-    "tcp.rx_not_ours",
     "tcp.rx_no_connection",
     "tcp.rx_rst_no_connection",
     "tcp.rx_listen_dropped",
@@ -55,7 +54,6 @@ const char* const kTcpCounterNames[] = {
     "tcp.conn_opened_passive",
     "tcp.conn_closed",
     "tcp.conn_reset",
-    "tcp.events_dropped",
     "tcp.challenge_acks_throttled",
 };
 static_assert(sizeof(kTcpCounterNames) / sizeof(char*) == kTcpCounterCount);

@@ -9,7 +9,6 @@ namespace synack::tcp {
 struct EngineCounters {
     uint64_t rx_segments = 0;
     uint64_t rx_parse_errors[static_cast<int>(wire::ParseStatus::count_)] = {};
-    uint64_t rx_not_ours = 0;            ///< destination is not our address (when one is configured)
     uint64_t rx_no_connection = 0;       ///< answered with RST (RFC 9293 §3.10.7.1)
     uint64_t rx_rst_no_connection = 0;   ///< RST for no connection: dropped silently
     uint64_t rx_listen_dropped = 0;      ///< LISTEN: neither SYN nor ACK, or RST
@@ -48,7 +47,6 @@ struct EngineCounters {
     uint64_t conn_opened_passive = 0;
     uint64_t conn_closed = 0;
     uint64_t conn_reset = 0;
-    uint64_t events_dropped = 0;
     uint64_t challenge_acks_throttled = 0;  ///< RFC 5961 §7: over the per-connection limit, not sent
 };
 
