@@ -55,7 +55,6 @@ void on_start(synack::Core& core, void* ctx) {
         std::printf("synack-echo: listening on %s:%u with %u core(s)\n", synack::ip_to_string(core.options().ip).c_str(),
                     core.options().port, core.workers());
     std::fflush(stdout);
-    (void)e;
 }
 
 void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {

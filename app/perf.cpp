@@ -82,8 +82,6 @@ void send_request(synack::Core& core, synack::ConnId c, PerCore& pc, uint64_t id
 
 void server_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
     using synack::EventType;
-    const uint16_t echo_port = static_cast<uint16_t>(base_port(core) + 1);
-    (void)echo_port;
     switch (ev.type) {
     case EventType::accepted:  // the cookie is the listener id: 0 discard, 1 echo, 2 cps
         if (ev.listener == 2) core.close(ev.conn);  // cps: the server closes first and holds TIME-WAIT, as web servers do
