@@ -7,8 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
 #include "tcp/engine.hpp"
 #include "test_support.hpp"
+#include "wire/checksum.hpp"
 #include "wire/segment.hpp"
 
 namespace synack::test {
@@ -33,8 +37,23 @@ struct Seg {
     uint16_t wnd = 0;
     std::string payload;
     TcpOptions opt;
+    uint64_t ol_flags = 0;   ///< the mbuf's TX offload requests
+    uint16_t tso_segsz = 0;  ///< with RTE_MBUF_F_TX_TCP_SEG: the MSS the port is to cut at
     bool has(uint8_t f) const { return (flags & f) == f; }
 };
+
+/// For a packet that asks for checksum offload: checks the pseudo-header sum the port expects, then fills in both
+/// checksums as the port would, so that parse_segment verifies the rest in full.
+inline void finish_tx_offload(rte_mbuf* m) {
+    if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM) return;
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    auto* th = rte_pktmbuf_mtod_offset(m, rte_tcp_hdr*, m->l3_len);
+    EXPECT_EQ(th->cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags)) << "pseudo-header sum for the offload";
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    th->cksum = 0;
+    th->cksum = wire::ipv4_l4_cksum(m, ip, m->l3_len, rte_pktmbuf_pkt_len(m) - m->l3_len);
+}
 
 inline std::string flags_str(uint8_t f) {
     std::string s;
@@ -53,6 +72,8 @@ inline std::ostream& operator<<(std::ostream& os, const Seg& s) {
 
 /// Decodes an IPv4 packet the engine emitted; frees it.
 inline Seg decode(rte_mbuf* m) {
+    const uint64_t ol_flags = m->ol_flags;
+    finish_tx_offload(m);
     Segment s;
     ParseStatus st = parse_segment(m, s);
     EXPECT_EQ(st, ParseStatus::ok) << "engine emitted a segment that does not parse: " << to_string(st);
@@ -66,6 +87,8 @@ inline Seg decode(rte_mbuf* m) {
     out.flags = s.flags;
     out.wnd = s.wnd;
     out.opt = s.opt;
+    out.ol_flags = ol_flags;
+    out.tso_segsz = (ol_flags & RTE_MBUF_F_TX_TCP_SEG) ? m->tso_segsz : 0;
     out.payload.resize(s.payload_len);
     if (s.payload_len > 0) {
         const void* p = rte_pktmbuf_read(m, s.payload_off, s.payload_len, out.payload.data());

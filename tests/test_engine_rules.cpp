@@ -637,6 +637,89 @@ TEST(Data, SendAcrossSequenceWrap) {
     h.none();
 }
 
+// ======================= TCP segmentation offload =======================
+
+TcpConfig tso_config(uint32_t tso_max, uint16_t max_segs = 0) {
+    TcpConfig c = test_config();
+    c.tx_checksum_offload = true;
+    c.tso_max = tso_max;
+    c.tso_max_segs = max_segs;
+    return c;
+}
+
+// Segments of up to tso_max, cut at whole MSS multiples; each asks the port to cut it at SND.MSS (tso_segsz).
+TEST(Tso, SendsWholeMssMultiplesUpToTsoMax) {
+    EngineHarness h(tso_config(4500));
+    const TcpOptions mss = mss_option(1000);
+    ConnId c = open_passive(h, &mss);
+    const std::string d = bytes(9000);
+    ASSERT_EQ(h.engine.send(c, d.data(), 9000), 9000);
+    const auto v = h.out();
+    ASSERT_EQ(v.size(), 3u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, kSndNxt, kRcvNxt, kWnd, d.substr(0, 4000));
+    EXPECT_SEG(v[1], kAck, kSndNxt + 4000, kRcvNxt, kWnd, d.substr(4000, 4000));
+    EXPECT_SEG(v[2], kAck | kPsh, kSndNxt + 8000, kRcvNxt, kWnd, d.substr(8000));
+    for (int i : {0, 1}) {
+        EXPECT_TRUE(v[i].ol_flags & RTE_MBUF_F_TX_TCP_SEG) << i;
+        EXPECT_EQ(v[i].tso_segsz, 1000u) << i;
+    }
+    EXPECT_FALSE(v[2].ol_flags & RTE_MBUF_F_TX_TCP_SEG) << "one MSS needs no cutting";
+    h.send(kAck, kRcvNxt, kSndNxt + 9000);
+    h.none();
+}
+
+// Without checksum offload there is no TSO: one MSS per segment whatever tso_max says.
+TEST(Tso, OffWithoutChecksumOffload) {
+    TcpConfig cfg = tso_config(60000);
+    cfg.tx_checksum_offload = false;
+    EngineHarness h(cfg);
+    const TcpOptions mss = mss_option(1000);
+    ConnId c = open_passive(h, &mss);
+    const std::string d = bytes(3000);
+    ASSERT_EQ(h.engine.send(c, d.data(), 3000), 3000);
+    const auto v = h.out();
+    ASSERT_EQ(v.size(), 3u) << EngineHarness::describe(v);
+    for (const Seg& s : v) EXPECT_EQ(s.payload.size(), 1000u);
+}
+
+// A port that takes at most N mbufs per packet: the segment stops at the last whole MSS that fits (the header
+// mbuf plus one reference per send-buffer mbuf, which hold one MSS each here).
+TEST(Tso, MbufLimitCutsAtWholeMss) {
+    EngineHarness h(tso_config(60000, 3));
+    const TcpOptions mss = mss_option(1000);
+    ConnId c = open_passive(h, &mss);
+    const std::string d = bytes(5000);
+    ASSERT_EQ(h.engine.send(c, d.data(), 5000), 5000);
+    const auto v = h.out();
+    ASSERT_EQ(v.size(), 3u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, kSndNxt, kRcvNxt, kWnd, d.substr(0, 2000));
+    EXPECT_SEG(v[1], kAck, kSndNxt + 2000, kRcvNxt, kWnd, d.substr(2000, 2000));
+    EXPECT_SEG(v[2], kAck | kPsh, kSndNxt + 4000, kRcvNxt, kWnd, d.substr(4000));
+}
+
+// The congestion window still rules: IW10 with MSS 1000 lets 10000 bytes out, as one 10000-byte segment.
+TEST(Tso, CwndLimitsTheSegment) {
+    EngineHarness h(tso_config(60000));
+    const TcpOptions mss = mss_option(1000);
+    ConnId c = open_passive(h, &mss);
+    const std::string d = bytes(30000);
+    ASSERT_EQ(h.engine.send(c, d.data(), 30000), 30000);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, d.substr(0, 10000));
+}
+
+// A segment the peer's TSO left whole (or an LRO'd one) holding two or more full-sized segments is ACKed at
+// once (SHLD-19 counts the segments it holds), not after the delayed-ACK timer.
+TEST(Tso, ReceivedMultiMssSegmentAckedAtOnce) {
+    EngineHarness h;
+    const TcpOptions mss = mss_option(536);  // three full-sized segments still fit one test mbuf
+    ConnId c = open_passive(h, &mss);
+    h.at_ms(1000);
+    const std::string d = bytes(3 * 536);
+    h.send(kAck, kRcvNxt, kSndNxt, d);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 3 * 536, kWnd - 3 * 536);
+    EXPECT_EQ(recv_all(h, c), d);
+}
+
 // A FIN on the ACK that completes a passive handshake: ESTABLISHED and at once CLOSE-WAIT.
 TEST(Data, FinOnHandshakeAck) {
     EngineHarness h;

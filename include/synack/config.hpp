@@ -24,6 +24,11 @@ struct TcpConfig {
     uint32_t challenge_acks_per_s = 10;    ///< RFC 5961 §7 throttle, per connection (never one global limit)
     uint32_t reassembly_segments = 16;     ///< out-of-order segments held per connection (bounded, in TCB)
     bool tx_checksum_offload = false;      ///< let the NIC fill IPv4 and TCP checksums (RX: the mbuf flags say)
+    /// TCP segmentation offload: the largest payload handed to the port in one segment, cut by the NIC (or not
+    /// at all on an in-process link) into SND.MSS pieces; 0 or anything below SND.MSS sends one MSS at a time.
+    /// Needs tx_checksum_offload.
+    uint32_t tso_max = 0;
+    uint16_t tso_max_segs = 0;             ///< mbufs per TSO packet the port accepts (0: no limit)
 };
 
 }  // namespace synack

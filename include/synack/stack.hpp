@@ -35,6 +35,8 @@ struct Options {
     /// --loopback: no NIC; two stacks in this process wired back to back through net_ring ports, one per lcore
     /// (-l A,B): lcore A is the client at --ip + 1, lcore B the server at --ip (for benchmarks).
     bool loopback = false;
+    /// --no-tso: send one MSS per packet even where the port (or the --loopback link) could take larger ones
+    bool tso = true;
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read
 };

@@ -58,6 +58,7 @@ const char* options_help() noexcept {
            "  --stats-ms N         print counters every N ms\n"
            "  --loopback           two stacks in one process over net_ring ports (needs -l A,B): client on A\n"
            "                       at --ip + 1, server on B at --ip\n"
+           "  --no-tso             one MSS per packet even where the port offers TCP segmentation offload\n"
            "  -v                   verbose\n";
 }
 
@@ -68,7 +69,7 @@ Options parse_options(int argc, char** argv) {
         std::string a = argv[i];
         std::string v;
         const auto eq = a.find('=');
-        const bool known_flag = a == "-v" || a == "--verbose" || a == "--loopback";
+        const bool known_flag = a == "-v" || a == "--verbose" || a == "--loopback" || a == "--no-tso";
         auto value = [&]() -> std::string {
             if (eq != std::string::npos) return a.substr(eq + 1);
             if (i + 1 >= argc) throw std::invalid_argument(a + ": missing value");
@@ -76,7 +77,10 @@ Options parse_options(int argc, char** argv) {
         };
         const std::string name = eq == std::string::npos ? a : a.substr(0, eq);
         if (known_flag) {
-            (a == "--loopback" ? o.loopback : o.verbose) = true;
+            if (a == "--no-tso")
+                o.tso = false;
+            else
+                (a == "--loopback" ? o.loopback : o.verbose) = true;
         } else if (name == "--ip") {
             v = value();
             const auto slash = v.find('/');

@@ -24,6 +24,9 @@ struct PortInfo {
     /// An in-process link (--loopback): like Linux's lo and veth, checksums are not computed on send and received
     /// packets are marked verified, since nothing between the two stacks can corrupt them.
     bool virtual_link = false;
+    /// TCP segmentation offload enabled: the largest TCP payload per packet and the mbufs it may span (0: any)
+    uint32_t tso_max = 0;
+    uint16_t tso_max_segs = 0;
 };
 
 /// Configures and starts port `id` with `queues` TX queues (and as many RX queues). Throws std::runtime_error

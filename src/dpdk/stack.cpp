@@ -66,6 +66,7 @@ struct Stack::Impl {
     Options options;
     dpdk::Shared shared;
     std::map<unsigned, rte_mempool*> pools;  // NUMA socket -> pool
+    std::map<unsigned, rte_mempool*> bulk_pools;  // NUMA socket -> big mbufs for large writes, or nullptr
     std::vector<std::unique_ptr<dpdk::Worker>> workers;
     std::vector<dpdk::Worker*> worker_ptrs;
     std::vector<unsigned> lcores;
@@ -84,6 +85,9 @@ struct Stack::Impl {
 };
 
 namespace {
+constexpr unsigned kBulkMbufs = 1023;                               // 16 MB of big mbufs per NUMA socket
+constexpr uint16_t kBulkDataRoom = RTE_PKTMBUF_HEADROOM + 16384;
+
 int eal_argc(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--") == 0) return i;
@@ -130,6 +134,16 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
             throw std::runtime_error("cannot create " + std::to_string(s.options.mbufs) +
                                      " mbufs: " + std::string(rte_strerror(rte_errno)) + "; try a smaller --mbufs or a larger -m");
         s.pools[socket] = p;
+        // Big mbufs for large writes (Engine::set_bulk_pool). Optional: without them sends use the main pool.
+        const std::string bulk = "synack_bulk_" + std::to_string(socket);
+        rte_mempool* b = rte_pktmbuf_pool_create(bulk.c_str(), kBulkMbufs, 64, 0, kBulkDataRoom,
+                                                 static_cast<int>(socket));
+        if (b == nullptr)
+            b = rte_pktmbuf_pool_create(bulk.c_str(), kBulkMbufs, 64, 0, kBulkDataRoom, SOCKET_ID_ANY);
+        if (b == nullptr && s.options.verbose)
+            std::fprintf(stderr, "synack: no bulk mbufs (%s): large writes use the main pool\n",
+                         rte_strerror(rte_errno));
+        s.bulk_pools[socket] = b;
     }
     rte_mempool* first_pool = s.pools.begin()->second;
     std::vector<uint16_t> worker_port(s.shared.workers, s.options.eth_port);
@@ -148,6 +162,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.loop_server_port = dpdk::open_port(worker_port[1], 1, first_pool, s.options.verbose);
         s.shared.port.virtual_link = s.loop_server_port.virtual_link = true;
         s.shared.port.tx_cksum_offload = s.loop_server_port.tx_cksum_offload = true;
+        // Like veth passing GSO packets: a TSO packet crosses the in-process link whole, nobody cuts it.
+        s.shared.port.tso_max = s.loop_server_port.tso_max = 65535 - 20 - 60;
         s.open_ports = worker_port;
     } else {
         s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
@@ -158,6 +174,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
+    tcp.tso_max = s.options.tso ? s.shared.port.tso_max : 0;
+    tcp.tso_max_segs = s.shared.port.tso_max_segs;
     net::NetConfig net;
     net.ip = s.options.ip;
     net.prefix_len = s.options.prefix_len;
@@ -177,13 +195,14 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
             net.mac = i == 0 ? s.shared.port.mac : s.loop_server_port.mac;
         }
         s.workers.push_back(std::make_unique<dpdk::Worker>(s.shared, i, mode, pool, tcp, net, worker_port[i], queue));
+        s.workers.back()->engine.set_bulk_pool(s.bulk_pools[rte_lcore_to_socket_id(s.lcores[i])]);
         s.worker_ptrs.push_back(s.workers.back().get());
     }
     s.shared.all = s.worker_ptrs.data();
     if (s.options.verbose) {
         char mac[RTE_ETHER_ADDR_FMT_SIZE];
         rte_ether_format_addr(mac, sizeof mac, &s.shared.port.mac);
-        std::fprintf(stderr, "synack: port %u (%s) mac %s mtu %u, %u worker(s), %s, checksums %s, link %s\n",
+        std::fprintf(stderr, "synack: port %u (%s) mac %s mtu %u, %u worker(s), %s, checksums %s, TSO %s, link %s\n",
                      s.shared.port.id, s.shared.port.driver.c_str(), mac, s.shared.port.mtu, s.shared.workers,
                      s.options.loopback      ? "loopback over net_ring"
                      : s.shared.workers == 1 ? "single core"
@@ -191,7 +210,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
                      s.shared.port.virtual_link       ? "not needed (in-process link)"
                      : s.shared.port.tx_cksum_offload ? "offloaded"
                                                       : "in software",
-                     s.shared.port.link_up ? "up" : "DOWN");
+                     tcp.tso_max ? "on" : "off", s.shared.port.link_up ? "up" : "DOWN");
     }
 }
 
@@ -201,6 +220,7 @@ Stack::~Stack() {
     for (uint16_t p : s.open_ports) dpdk::close_port(p);
     for (rte_ring* r : s.rings) rte_ring_free(r);
     for (auto& [socket, pool] : s.pools) rte_mempool_free(pool);
+    for (auto& [socket, pool] : s.bulk_pools) rte_mempool_free(pool);
     rte_eal_cleanup();
 }
 

@@ -295,21 +295,25 @@ int32_t Engine::send(ConnId c, const void* data, uint32_t len) noexcept {
     const uint32_t space = tcb->snd_buf.bytes >= cfg_.snd_buf ? 0 : cfg_.snd_buf - tcb->snd_buf.bytes;
     const uint32_t want = std::min(len, space);
     const auto* src = static_cast<const uint8_t*>(data);
-    // Each buffer mbuf holds at most one MSS so that a segment usually maps to one mbuf reference.
-    const uint32_t seg_cap = tcb->in(State::syn_sent | State::syn_received) ? cfg_.mss : tcb->snd_mss;
+    // A main-pool mbuf holds at most one MSS so that a segment usually maps to one mbuf reference; a bulk-pool
+    // mbuf is filled up and one reference covers a slice of it.
+    const uint32_t mss = tcb->in(State::syn_sent | State::syn_received) ? cfg_.mss : tcb->snd_mss;
+    auto cap = [&](const rte_mbuf* m) { return m->pool == bulk_pool_ ? uint32_t{m->buf_len} : mss; };
     uint32_t done = 0;
     while (done < want) {
         rte_mbuf* t = tcb->snd_buf.tail;
         uint32_t room = 0;
-        if (t != nullptr && RTE_MBUF_DIRECT(t) && rte_mbuf_refcnt_read(t) == 1 && t->data_len < seg_cap)
-            room = std::min<uint32_t>(seg_cap - t->data_len, rte_pktmbuf_tailroom(t));
+        if (t != nullptr && RTE_MBUF_DIRECT(t) && rte_mbuf_refcnt_read(t) == 1 && t->data_len < cap(t))
+            room = std::min<uint32_t>(cap(t) - t->data_len, rte_pktmbuf_tailroom(t));
         if (room == 0) {
-            rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+            rte_mbuf* m = nullptr;
+            if (bulk_pool_ != nullptr && want - done >= kBulkWrite) m = rte_pktmbuf_alloc(bulk_pool_);
+            if (m == nullptr) m = rte_pktmbuf_alloc(pool_);
             if (m == nullptr) break;
             m->next = nullptr;
             if (t != nullptr) t->next = m; else tcb->snd_buf.head = m;
             tcb->snd_buf.tail = t = m;
-            room = std::min<uint32_t>(seg_cap, rte_pktmbuf_tailroom(m));
+            room = std::min<uint32_t>(cap(m), rte_pktmbuf_tailroom(m));
         }
         const uint32_t n = std::min(room, want - done);
         std::memcpy(rte_pktmbuf_mtod_offset(t, uint8_t*, t->data_len), src + done, n);

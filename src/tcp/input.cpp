@@ -506,7 +506,7 @@ void Engine::text_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexc
             tcb.readable_signalled = true;
             emit(tcb, EventType::readable);
         }
-        schedule_ack(tcb, len >= tcb.snd_mss);
+        schedule_ack(tcb, len / tcb.snd_mss);
     }
     if (fin) fin_arrives(tcb);
 }

@@ -61,20 +61,24 @@ void MbufQueue::append_range(rte_mbuf* m, uint32_t off, uint32_t len) noexcept {
 }
 
 void MbufQueue::drop_front(uint32_t n) noexcept {
+    const uint32_t dropped = n < bytes ? n : bytes;
     while (n > 0 && head != nullptr) {
         if (n < head->data_len) {
             rte_pktmbuf_adj(head, static_cast<uint16_t>(n));
             bytes -= n;
-            return;
+            break;
         }
         rte_mbuf* m = head;
         n -= m->data_len;
         bytes -= m->data_len;
         head = m->next;
         m->next = nullptr;
+        if (m == hint_) hint_ = nullptr;
         rte_pktmbuf_free_seg(m);
     }
     if (head == nullptr) tail = nullptr;
+    if (hint_ == head) hint_off_ = 0;  // also right when both are nullptr
+    else if (hint_ != nullptr) hint_off_ -= dropped;
 }
 
 uint32_t MbufQueue::read(void* dst, uint32_t len) noexcept {
@@ -96,7 +100,7 @@ rte_mbuf* MbufQueue::take_chain() noexcept {
     for (rte_mbuf* m = h; m != nullptr; m = m->next) ++segs;
     h->nb_segs = segs;
     h->pkt_len = bytes;
-    head = tail = nullptr;
+    head = tail = hint_ = nullptr;
     bytes = 0;
     return h;
 }
@@ -108,17 +112,25 @@ void MbufQueue::clear() noexcept {
         m->next = nullptr;
         rte_pktmbuf_free_seg(m);
     }
-    tail = nullptr;
+    tail = hint_ = nullptr;
     bytes = 0;
 }
 
 rte_mbuf* MbufQueue::find(uint32_t offset, uint32_t& in_seg) const noexcept {
-    for (rte_mbuf* m = head; m != nullptr; m = m->next) {
-        if (offset < m->data_len) {
-            in_seg = offset;
+    rte_mbuf* m = head;
+    uint32_t start = 0;  // offset of m's first byte
+    if (hint_ != nullptr && hint_off_ <= offset) {
+        m = hint_;
+        start = hint_off_;
+    }
+    for (; m != nullptr; m = m->next) {
+        if (offset - start < m->data_len) {
+            hint_ = m;
+            hint_off_ = start;
+            in_seg = offset - start;
             return m;
         }
-        offset -= m->data_len;
+        start += m->data_len;
     }
     return nullptr;
 }

@@ -46,7 +46,13 @@ struct MbufQueue {
     /// Frees everything.
     void clear() noexcept;
     /// The segment holding byte `offset` from the front, and the offset inside it; nullptr past the end.
+    /// Walks on from where the previous call stopped when `offset` is not behind it: the sender asks for rising
+    /// offsets, and a walk from the front each time would cost O(bytes in flight) per segment sent.
     rte_mbuf* find(uint32_t offset, uint32_t& in_seg) const noexcept;
+
+private:
+    mutable rte_mbuf* hint_ = nullptr;  ///< a segment still in the queue (or nullptr)...
+    mutable uint32_t hint_off_ = 0;     ///< ...and the offset of its first byte from the front
 };
 
 }  // namespace synack::tcp

@@ -24,7 +24,10 @@ void Engine::output(Tcb& tcb) noexcept {
                              (!tcb.fin_sent || tcb.snd_nxt == tcb.fin_seq);
         if (unsent > 0) {
             const uint32_t room = seq_gt(limit, tcb.snd_nxt) ? limit - tcb.snd_nxt : 0;
-            const uint32_t len = std::min({unsent, static_cast<uint32_t>(tcb.snd_mss), room});
+            uint32_t len = fit_mbuf_limit(tcb, std::min({unsent, max_segment(tcb), room}));
+            // A TSO segment is whole MSS pieces (only the end of the data may be shorter): else the port would cut
+            // a runt off every segment.
+            if (len > tcb.snd_mss && len < unsent) len = len / tcb.snd_mss * tcb.snd_mss;
             if (len == 0) {
                 // RFC 9293 §3.8.6.1 MUST-36: a zero window with nothing in flight is probed by the persist timer.
                 if (tcb.snd_wnd == 0 && tcb.snd_una == tcb.snd_max && tcb.timer_mode != TimerMode::persist)
@@ -68,6 +71,26 @@ void Engine::output(Tcb& tcb) noexcept {
         arm_rto(tcb);
 }
 
+// With TSO the port cuts segments of up to tso_max bytes (whole MSS multiples) into SND.MSS pieces.
+uint32_t Engine::max_segment(const Tcb& tcb) const noexcept {
+    const uint32_t mss = tcb.snd_mss;
+    return cfg_.tso_max > mss && cfg_.tx_checksum_offload ? cfg_.tso_max / mss * mss : mss;
+}
+
+// A TSO packet may not span more mbufs than the port takes (one header mbuf plus a reference per buffer mbuf).
+uint32_t Engine::fit_mbuf_limit(const Tcb& tcb, uint32_t len) const noexcept {
+    if (cfg_.tso_max_segs == 0 || len <= tcb.snd_mss) return len;
+    uint32_t in_seg = 0;
+    const rte_mbuf* m = tcb.snd_buf.find(tcb.snd_nxt - tcb.snd_buf_seq, in_seg);
+    uint32_t fits = 0;
+    for (uint32_t segs = 1; m != nullptr && fits < len && segs < cfg_.tso_max_segs; ++segs, m = m->next) {
+        fits += m->data_len - in_seg;
+        in_seg = 0;
+    }
+    if (fits >= len) return len;
+    return std::max<uint32_t>(fits / tcb.snd_mss * tcb.snd_mss, std::min<uint32_t>(len, tcb.snd_mss));
+}
+
 bool Engine::attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept {
     uint32_t in_seg = 0;
     rte_mbuf* src = tcb.snd_buf.find(seq - tcb.snd_buf_seq, in_seg);
@@ -109,7 +132,7 @@ bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) n
     }
     const wire::SegmentHeader h{tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port,
                                 seq, (flags & kAck) ? tcb.rcv_nxt : 0u, flags, receive_window(tcb), ip_id_++,
-                                (flags & kSyn) ? &opts : nullptr};
+                                (flags & kSyn) ? &opts : nullptr, len > tcb.snd_mss ? tcb.snd_mss : uint16_t{0}};
     if (!wire::prepend_headers(m, h, cfg_.tx_checksum_offload)) {
         rte_pktmbuf_free(m);
         ++ctr_.tx_dropped_no_mbuf;

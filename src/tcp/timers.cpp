@@ -118,8 +118,10 @@ void Engine::rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept {
 }
 
 // RFC 9293 §3.8.6.3: ACK at least every second full-sized segment (SHLD-19), otherwise within delayed_ack_ms.
-void Engine::schedule_ack(Tcb& tcb, bool full_segment) noexcept {
-    if (full_segment && ++tcb.unacked_full_segments >= 2) {
+// A segment the peer's TSO left whole (or an LRO'd one) counts as the full-sized segments it holds.
+void Engine::schedule_ack(Tcb& tcb, uint32_t full_segments) noexcept {
+    tcb.unacked_full_segments = static_cast<uint8_t>(std::min<uint32_t>(tcb.unacked_full_segments + full_segments, 2));
+    if (tcb.unacked_full_segments >= 2) {
         tcb.ack_now = true;
         return;
     }

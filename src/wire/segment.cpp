@@ -116,6 +116,10 @@ bool prepend_headers(rte_mbuf* m, const SegmentHeader& h, bool offload) noexcept
     m->l4_len = static_cast<uint16_t>(kTcpHeaderLen + opt_len);
     if (offload) {
         m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+        if (h.tso_segsz != 0 && payload_len > h.tso_segsz) {  // TSO: the pseudo-header sum leaves out the length
+            m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+            m->tso_segsz = h.tso_segsz;
+        }
         th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
     } else {
         ip->hdr_checksum = rte_ipv4_cksum(ip);

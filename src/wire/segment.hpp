@@ -75,6 +75,7 @@ struct SegmentHeader {
     uint16_t wnd;
     uint16_t ip_id;
     const TcpOptions* options;  ///< nullptr for none
+    uint16_t tso_segsz = 0;     ///< with offload and a longer payload: have the port cut it into pieces this long
 };
 
 /// Prepends IPv4 + TCP headers (and options) to `m`, whose packet data is the payload (possibly empty or chained).
