@@ -61,24 +61,20 @@ void MbufQueue::append_range(rte_mbuf* m, uint32_t off, uint32_t len) noexcept {
 }
 
 void MbufQueue::drop_front(uint32_t n) noexcept {
-    const uint32_t dropped = n < bytes ? n : bytes;
     while (n > 0 && head != nullptr) {
         if (n < head->data_len) {
             rte_pktmbuf_adj(head, static_cast<uint16_t>(n));
             bytes -= n;
-            break;
+            return;
         }
         rte_mbuf* m = head;
         n -= m->data_len;
         bytes -= m->data_len;
         head = m->next;
         m->next = nullptr;
-        if (m == hint_) hint_ = nullptr;
         rte_pktmbuf_free_seg(m);
     }
     if (head == nullptr) tail = nullptr;
-    if (hint_ == head) hint_off_ = 0;  // also right when both are nullptr
-    else if (hint_ != nullptr) hint_off_ -= dropped;
 }
 
 uint32_t MbufQueue::read(void* dst, uint32_t len) noexcept {
@@ -100,7 +96,7 @@ rte_mbuf* MbufQueue::take_chain() noexcept {
     for (rte_mbuf* m = h; m != nullptr; m = m->next) ++segs;
     h->nb_segs = segs;
     h->pkt_len = bytes;
-    head = tail = hint_ = nullptr;
+    head = tail = nullptr;
     bytes = 0;
     return h;
 }
@@ -112,11 +108,31 @@ void MbufQueue::clear() noexcept {
         m->next = nullptr;
         rte_pktmbuf_free_seg(m);
     }
-    tail = hint_ = nullptr;
+    tail = nullptr;
     bytes = 0;
 }
 
 rte_mbuf* MbufQueue::find(uint32_t offset, uint32_t& in_seg) const noexcept {
+    for (rte_mbuf* m = head; m != nullptr; m = m->next) {
+        if (offset < m->data_len) {
+            in_seg = offset;
+            return m;
+        }
+        offset -= m->data_len;
+    }
+    return nullptr;
+}
+
+void SendQueue::drop_front(uint32_t n) noexcept {
+    const uint32_t dropped = n < bytes ? n : bytes;
+    // Is the hinted segment among those freed? It is when it lies wholly inside the dropped bytes.
+    if (hint_ != nullptr && hint_off_ + hint_->data_len <= dropped) hint_ = nullptr;
+    MbufQueue::drop_front(n);
+    if (hint_ == head) hint_off_ = 0;  // also right when both are nullptr
+    else if (hint_ != nullptr) hint_off_ -= dropped;
+}
+
+rte_mbuf* SendQueue::find(uint32_t offset, uint32_t& in_seg) const noexcept {
     rte_mbuf* m = head;
     uint32_t start = 0;  // offset of m's first byte
     if (hint_ != nullptr && hint_off_ <= offset) {

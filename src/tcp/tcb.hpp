@@ -68,7 +68,7 @@ struct Tcb {
     uint32_t rtt_seq = 0;
     uint64_t rtt_start = 0;    ///< cycles
 
-    MbufQueue snd_buf;         ///< bytes from snd_buf_seq on: unacknowledged, then unsent
+    SendQueue snd_buf;         ///< bytes from snd_buf_seq on: unacknowledged, then unsent
     uint32_t snd_buf_seq = 0;  ///< sequence number of snd_buf's first byte
     MbufQueue rcv_buf;         ///< in-order bytes the user has not read yet
     ReassemblyBlock* ooo = nullptr;
