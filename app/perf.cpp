@@ -44,6 +44,8 @@ struct alignas(64) PerCore {
     uint64_t last_bytes = 0, last_conns = 0, last_tx = 0;
     uint64_t next_report = 0, start = 0;
     uint32_t open = 0;
+    uint32_t conns_wanted = 0;  // client: connections kept open (bulk, rr) or in flight (cps)
+    bool all_opened = false;    // client: the connections after the first were opened
     std::vector<uint64_t>* latencies = nullptr;  // rr: cycles per transaction (reserved up front)
     std::vector<uint64_t> sent_at;               // rr: per connection index, cycles when the request left
     std::vector<uint32_t> got;                   // rr: bytes of the reply received so far
@@ -72,6 +74,15 @@ void open_one(synack::Core& core, PerCore& pc) {
         ++pc.open;
     else
         ++pc.errors;
+}
+
+// The first connection goes alone: its SYN waits for ARP to find the server, and a crowd of SYNs behind it would
+// overflow what the interface holds for an unresolved address (each lost SYN then costs a 1 s RTO). The others
+// follow once it is answered, as they would behind a client that has talked to its server before.
+void open_the_rest(synack::Core& core, PerCore& pc) {
+    if (pc.all_opened) return;
+    pc.all_opened = true;
+    for (uint32_t i = 1; i < pc.conns_wanted; ++i) open_one(core, pc);
 }
 
 void send_request(synack::Core& core, synack::ConnId c, PerCore& pc, uint64_t idx) {
@@ -126,6 +137,7 @@ void client_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
     const Test t = pc.cfg->test;
     switch (ev.type) {
     case EventType::connected:
+        open_the_rest(core, pc);
         if (t == Test::bulk)
             fill(core, ev.conn, pc);
         else if (t == Test::rr)
@@ -160,6 +172,7 @@ void client_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
     case EventType::timed_out:
         --pc.open;
         ++pc.errors;
+        open_the_rest(core, pc);
         if (t == Test::cps) open_one(core, pc);
         break;
     default:
@@ -181,10 +194,10 @@ void on_start(synack::Core& core, void* ctx) {
         std::fflush(stdout);
         return;
     }
-    const uint32_t n = pc.cfg->test == Test::cps ? pc.cfg->in_flight : pc.cfg->streams;
-    pc.sent_at.assign(n, 0);
-    pc.got.assign(n, 0);
-    for (uint32_t i = 0; i < n; ++i) open_one(core, pc);
+    pc.conns_wanted = pc.cfg->test == Test::cps ? pc.cfg->in_flight : pc.cfg->streams;
+    pc.sent_at.assign(pc.conns_wanted, 0);
+    pc.got.assign(pc.conns_wanted, 0);
+    open_one(core, pc);  // the rest: open_the_rest()
 }
 
 void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {

@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_prefetch.h>
 #include <rte_tcp.h>
 
 #include <cstdio>
@@ -92,6 +93,8 @@ void Worker::receive(uint64_t now) noexcept {
     case RxMode::own_queue: {
         const uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
         rx_packets += n;
+        // Headers written by another core (or the NIC): start every miss of the burst at once.
+        for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
         if (shared.port.virtual_link)  // see PortInfo::virtual_link
             for (uint16_t i = 0; i < n; ++i)
                 pkts[i]->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
@@ -103,12 +106,14 @@ void Worker::receive(uint64_t now) noexcept {
         for (uint16_t q = 0; q < shared.port.rx_queues; ++q) {
             const uint16_t n = rte_eth_rx_burst(port_id, q, pkts, kBurst);
             rx_packets += n;
+            for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
             for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);
             deliver_end(now);
         }
         break;
     case RxMode::inbox: {
         const auto n = static_cast<uint16_t>(inbox.pop(pkts, kBurst));
+        for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
         for (uint16_t i = 0; i < n; ++i) deliver(pkts[i], now);
         deliver_end(now);
         break;

@@ -1,6 +1,8 @@
 // SEGMENT ARRIVES, in the order of RFC 9293 §3.10.7: CLOSED, LISTEN, SYN-SENT, then for the other states the
 // sequence check, RST, SYN, ACK, text and FIN, each in a function named for its step.
 #include <algorithm>
+#include <new>
+#include <type_traits>
 
 #include <rte_prefetch.h>
 
@@ -30,13 +32,20 @@ void Engine::input_burst(rte_mbuf** pkts, uint16_t n, uint64_t now_cycles) noexc
         uint32_t hint;
         wire::Segment seg;
     };
-    Item items[kChunk];
+    // Storage only: an Item is built when a packet fills it. Constructing all 32 up front (wire::Segment zeroes
+    // its fields and options) cost more than the rest of a one-packet burst.
+    union Slot {
+        Item item;
+        Slot() {}
+    };
+    static_assert(std::is_trivially_destructible_v<Item>);
+    Slot slots[kChunk];
     for (uint16_t base = 0; base < n; base = static_cast<uint16_t>(base + kChunk)) {
         const uint16_t end = static_cast<uint16_t>(std::min<uint32_t>(n, base + kChunk));
         uint16_t k = 0;
         for (uint16_t i = base; i < end; ++i) {
             ++ctr_.rx_segments;
-            Item& it = items[k];
+            Item& it = *new (&slots[k].item) Item{};
             const wire::ParseStatus st = wire::parse_segment(pkts[i], it.seg);
             if (st != wire::ParseStatus::ok) {
                 ++ctr_.rx_parse_errors[static_cast<int>(st)];
@@ -50,15 +59,19 @@ void Engine::input_burst(rte_mbuf** pkts, uint16_t n, uint64_t now_cycles) noexc
             ++k;
         }
         for (uint16_t j = 0; j < k; ++j) {
-            items[j].hint = table_.lookup(items[j].t, items[j].hash);
-            if (items[j].hint != ConnTable::kNotFound) {
-                const char* p = reinterpret_cast<const char*>(&tcbs_[items[j].hint]);
+            Item& it = slots[j].item;
+            it.hint = table_.lookup(it.t, it.hash);
+            if (it.hint != ConnTable::kNotFound) {
+                const char* p = reinterpret_cast<const char*>(&tcbs_[it.hint]);
                 rte_prefetch0(p);
                 rte_prefetch0(p + 64);
                 rte_prefetch0(p + 128);
             }
         }
-        for (uint16_t j = 0; j < k; ++j) segment_arrives(items[j].m, items[j].seg, items[j].t, items[j].hash, items[j].hint);
+        for (uint16_t j = 0; j < k; ++j) {
+            const Item& it = slots[j].item;
+            segment_arrives(it.m, it.seg, it.t, it.hash, it.hint);
+        }
     }
 }
 
