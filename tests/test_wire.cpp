@@ -1092,6 +1092,42 @@ TEST(PrependHeaders, OffloadSetsFlagsAndPseudoHeaderSum) {
     EXPECT_EQ(status_of(b), ParseStatus::ok);
 }
 
+// The pseudo-header sum computed from host-order values equals DPDK's over the written header, with the length
+// (checksum offload) and without it (TSO), for random addresses and lengths.
+TEST(Checksum, PseudoHeaderSumMatchesDpdk) {
+    std::mt19937 rng(9);
+    for (int i = 0; i < 100000; ++i) {
+        rte_ipv4_hdr ip{};
+        const uint32_t src = rng(), dst = rng(), l4_len = 20 + rng() % (65535 - 40);
+        ip.src_addr = rte_cpu_to_be_32(src);
+        ip.dst_addr = rte_cpu_to_be_32(dst);
+        ip.next_proto_id = IPPROTO_TCP;
+        ip.version_ihl = RTE_IPV4_VHL_DEF;
+        ip.total_length = rte_cpu_to_be_16(static_cast<uint16_t>(20 + l4_len));
+        ASSERT_EQ(ipv4_tcp_phdr_cksum(src, dst, l4_len), rte_ipv4_phdr_cksum(&ip, RTE_MBUF_F_TX_TCP_CKSUM)) << i;
+        ASSERT_EQ(ipv4_tcp_phdr_cksum(src, dst, 0), rte_ipv4_phdr_cksum(&ip, RTE_MBUF_F_TX_TCP_SEG)) << i;
+    }
+}
+
+// With TSO the pseudo-header sum leaves out the length (the port adds each piece's), and tso_segsz is set.
+TEST(PrependHeaders, TsoSetsSegmentationAndLengthlessPseudoHeaderSum) {
+    std::mt19937 rng(6);
+    const Bytes payload = random_bytes(rng, 3000);
+    MbufPtr m = make_chain(payload, {1000, 1000, 1000});
+    SegmentHeader h = header(nullptr);
+    h.tso_segsz = 1000;
+    ASSERT_TRUE(prepend_headers(m.get(), h, true));
+    EXPECT_TRUE(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+    EXPECT_EQ(m->tso_segsz, 1000u);
+    const auto* ip = rte_pktmbuf_mtod(m.get(), const rte_ipv4_hdr*);
+    const auto* th = rte_pktmbuf_mtod_offset(m.get(), const rte_tcp_hdr*, 20);
+    EXPECT_EQ(th->cksum, rte_ipv4_phdr_cksum(ip, RTE_MBUF_F_TX_TCP_SEG));
+    // A payload that fits one piece is not marked for segmentation.
+    MbufPtr small = make_chain(random_bytes(rng, 1000), {1000});
+    ASSERT_TRUE(prepend_headers(small.get(), h, true));
+    EXPECT_FALSE(small->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+}
+
 TEST(PrependHeaders, NoHeadroomFails) {
     const Bytes payload(10, 0x77);
     MbufPtr m = make_chain({});

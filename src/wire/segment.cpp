@@ -120,7 +120,8 @@ bool prepend_headers(rte_mbuf* m, const SegmentHeader& h, bool offload) noexcept
             m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
             m->tso_segsz = h.tso_segsz;
         }
-        th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+        const bool tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+        th->cksum = ipv4_tcp_phdr_cksum(h.src_ip, h.dst_ip, tso ? 0 : hdr_len - kIpv4HeaderLen + payload_len);
     } else {
         ip->hdr_checksum = rte_ipv4_cksum(ip);
         th->cksum = ipv4_l4_cksum(m, ip, kIpv4HeaderLen, hdr_len - kIpv4HeaderLen + payload_len);
