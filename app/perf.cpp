@@ -198,6 +198,7 @@ void on_start(synack::Core& core, void* ctx) {
     pc.sent_at.assign(pc.conns_wanted, 0);
     pc.got.assign(pc.conns_wanted, 0);
     open_one(core, pc);  // the rest: open_the_rest()
+    if (pc.open == 0) open_the_rest(core, pc);  // the first could not even start: no event will come for it
 }
 
 void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {

@@ -45,7 +45,8 @@ struct Seg {
 /// For a packet that asks for checksum offload: checks the pseudo-header sum the port expects, then fills in both
 /// checksums as the port would, so that parse_segment verifies the rest in full.
 inline void finish_tx_offload(rte_mbuf* m) {
-    if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM) return;
+    if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM && !(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG))
+        return;
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     auto* th = rte_pktmbuf_mtod_offset(m, rte_tcp_hdr*, m->l3_len);
     EXPECT_EQ(th->cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags)) << "pseudo-header sum for the offload";

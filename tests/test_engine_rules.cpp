@@ -707,6 +707,49 @@ TEST(Tso, CwndLimitsTheSegment) {
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd, d.substr(0, 10000));
 }
 
+// A peer MSS below 536 gets no TSO: one MSS per packet.
+TEST(Tso, NotForATinyPeerMss) {
+    EngineHarness h(tso_config(60000));
+    const TcpOptions mss = mss_option(300);
+    ConnId c = open_passive(h, &mss);
+    const std::string d = bytes(900);
+    ASSERT_EQ(h.engine.send(c, d.data(), 900), 900);
+    const auto v = h.out();
+    ASSERT_EQ(v.size(), 3u) << EngineHarness::describe(v);
+    for (const Seg& s : v) {
+        EXPECT_EQ(s.payload.size(), 300u);
+        EXPECT_FALSE(s.ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+    }
+}
+
+// "Full-sized" is what the peer sends, not the MSS it announced: a peer with no MSS option (SND.MSS 536) sending
+// 1460-byte segments is ACKed every second segment, not every one.
+TEST(Data, FullSizedLearnedFromThePeersSegments) {
+    EngineHarness h;
+    ConnId c = open_passive(h);  // no MSS option
+    h.at_ms(1000);
+    const std::string d1 = bytes(1460, 'a'), d2 = bytes(1460, 'b');
+    h.send(kAck, kRcvNxt, kSndNxt, d1);
+    h.none();
+    h.send(kAck, kRcvNxt + 1460, kSndNxt, d2);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2920, kWnd - 2920);
+    EXPECT_EQ(recv_all(h, c), d1 + d2);
+}
+
+// Segments below our MSS (a peer behind a smaller MTU) still draw an ACK every second one.
+TEST(Data, SmallerSegmentsAckedEverySecond) {
+    EngineHarness h;
+    const TcpOptions mss = mss_option(1000);
+    ConnId c = open_passive(h, &mss);
+    h.at_ms(1000);
+    const std::string d1 = bytes(1000, 'a'), d2 = bytes(1000, 'b');
+    h.send(kAck, kRcvNxt, kSndNxt, d1);
+    h.none();
+    h.send(kAck, kRcvNxt + 1000, kSndNxt, d2);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2000, kWnd - 2000);
+    EXPECT_EQ(recv_all(h, c), d1 + d2);
+}
+
 // A segment the peer's TSO left whole (or an LRO'd one) holding two or more full-sized segments is ACKed at
 // once (SHLD-19 counts the segments it holds), not after the delayed-ACK timer.
 TEST(Tso, ReceivedMultiMssSegmentAckedAtOnce) {

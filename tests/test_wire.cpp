@@ -1118,6 +1118,7 @@ TEST(PrependHeaders, TsoSetsSegmentationAndLengthlessPseudoHeaderSum) {
     h.tso_segsz = 1000;
     ASSERT_TRUE(prepend_headers(m.get(), h, true));
     EXPECT_TRUE(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+    EXPECT_EQ(m->ol_flags & RTE_MBUF_F_TX_L4_MASK, 0u) << "TCP_SEG implies the TCP checksum; DPDK wants it alone";
     EXPECT_EQ(m->tso_segsz, 1000u);
     const auto* ip = rte_pktmbuf_mtod(m.get(), const rte_ipv4_hdr*);
     const auto* th = rte_pktmbuf_mtod_offset(m.get(), const rte_tcp_hdr*, 20);

@@ -57,7 +57,7 @@ PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose
     if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0 && p.tx_cksum_offload) {
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
         p.tso_max = kTsoMax;
-        p.tso_max_segs = info.tx_desc_lim.nb_seg_max;  // 0 when the driver states no limit
+        p.tso_max_segs = info.tx_desc_lim.nb_seg_max;  // UINT16_MAX when the driver states no limit
     }
     if ((info.rx_offload_capa & rx_ck) == rx_ck && trust_tx_cksum(p.driver)) {
         conf.rxmode.offloads |= rx_ck;

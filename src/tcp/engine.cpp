@@ -221,9 +221,12 @@ uint16_t Engine::pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint
         FourTuple t{local_ip, remote_ip, p, remote_port};
         if (listener_by_port_[p] != 0 || table_.lookup(t, table_hash(t, nullptr)) != ConnTable::kNotFound) continue;
         if (port_filter_ != nullptr && !port_filter_(port_filter_ctx_, t)) continue;
-        // A client usually opens its next connection to the same peer: have that port's bucket on its way.
-        const FourTuple next{local_ip, remote_ip, next_ephemeral_, remote_port};
-        table_.prefetch(table_hash(next, nullptr));
+        // A client usually opens its next connection to the same peer: have that port's bucket on its way
+        // (when the next port is ours to use: with a port filter it likely belongs to another core).
+        if (port_filter_ == nullptr) {
+            const FourTuple next{local_ip, remote_ip, next_ephemeral_, remote_port};
+            table_.prefetch(table_hash(next, nullptr));
+        }
         return p;
     }
     return 0;

@@ -174,7 +174,7 @@ private:
     void arm_timer(Tcb& tcb, TimerMode mode, uint64_t us) noexcept;
     void stop_timer(Tcb& tcb) noexcept;
     void rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept;
-    void schedule_ack(Tcb& tcb, uint32_t full_segments) noexcept;
+    void schedule_ack(Tcb& tcb, uint32_t len) noexcept;
 
     // engine.cpp: TCB lifetime and events
     Tcb* alloc_tcb(const FourTuple& t, uint32_t hash) noexcept;
@@ -196,6 +196,7 @@ private:
     rte_mempool* pool_;
     rte_mempool* bulk_pool_ = nullptr;
     static constexpr uint32_t kBulkWrite = 4096;  ///< writes from this size on go to bulk_pool_ mbufs
+    static constexpr uint32_t kTsoMinMss = 536;   ///< below this SND.MSS, no TSO (see max_segment)
     uint64_t tsc_hz_;
     uint64_t now_;
     IsnGenerator isn_;

@@ -519,7 +519,7 @@ void Engine::text_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexc
             tcb.readable_signalled = true;
             emit(tcb, EventType::readable);
         }
-        schedule_ack(tcb, len / tcb.snd_mss);
+        schedule_ack(tcb, len);
     }
     if (fin) fin_arrives(tcb);
 }
@@ -553,6 +553,7 @@ void Engine::take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept {
     // RFC 9293 §3.7.1 MUST-15: without the option assume 536; never exceed our own.
     uint16_t mss = seg.opt.has_mss && seg.opt.mss > 0 ? seg.opt.mss : 536;
     tcb.snd_mss = std::max<uint16_t>(64, std::min(mss, cfg_.mss));
+    tcb.rcv_mss = tcb.snd_mss;  // a symmetric path's guess until the peer's segments say more
     tcb.cwnd = 10u * tcb.snd_mss;  // RFC 6928 IW10
 }
 

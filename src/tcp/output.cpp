@@ -71,10 +71,13 @@ void Engine::output(Tcb& tcb) noexcept {
         arm_rto(tcb);
 }
 
-// With TSO the port cuts segments of up to tso_max bytes (whole MSS multiples) into SND.MSS pieces.
+// With TSO the port cuts segments of up to tso_max bytes (whole MSS multiples) into SND.MSS pieces. Not for a
+// peer's tiny MSS: 64 KB in 64-byte pieces is a thousand packets from one descriptor, and NICs have a floor
+// (i40e: 256) that only rte_eth_tx_prepare() would enforce.
 uint32_t Engine::max_segment(const Tcb& tcb) const noexcept {
     const uint32_t mss = tcb.snd_mss;
-    return cfg_.tso_max > mss && cfg_.tx_checksum_offload ? cfg_.tso_max / mss * mss : mss;
+    if (!cfg_.tx_checksum_offload || cfg_.tso_max <= mss || mss < kTsoMinMss) return mss;
+    return cfg_.tso_max / mss * mss;
 }
 
 // A TSO packet may not span more mbufs than the port takes (one header mbuf plus a reference per buffer mbuf).
@@ -144,7 +147,7 @@ bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) n
     if (len > 0 && seq == tcb.snd_max) tcb.probe_sent = false;
     if (flags & kAck) {  // every ACK we send answers whatever was pending
         tcb.ack_now = false;
-        tcb.unacked_full_segments = 0;
+        tcb.rcv_unacked = 0;
         wheel_.cancel(tcb.delack_timer);
     }
     enqueue_tx(m);

@@ -28,14 +28,13 @@ struct Tcb {
     bool readable_signalled = false;
     bool want_writable = false;    ///< a SEND was cut short: signal when space frees
     bool rtt_timing = false;       ///< a segment is being timed (Karn: never a retransmitted one)
-    uint8_t unacked_full_segments = 0;  ///< RFC 9293 SHLD-19: ACK at least every second full-sized segment
     TimerMode timer_mode = TimerMode::none;
     uint16_t listener = 0;         ///< index + 1 of the listener that created us (passive), else 0
     uint8_t retransmits = 0;       ///< consecutive timeouts of the current segment / unanswered probes
     uint8_t persist_backoff = 0;   ///< zero-window probes sent since the window closed (RFC 9293 SHLD-30)
-    bool syn_timed_out = false;
-    bool probe_sent = false;
-    bool ack_listed = false;       ///< on the engine's list of ACKs to send at drain time       ///< a zero-window probe octet at SND.MAX is out    ///< RFC 6298 §5.7: a SYN was retransmitted and no RTT sample taken since
+    bool syn_timed_out = false;    ///< RFC 6298 §5.7: a SYN was retransmitted and no RTT sample taken since
+    bool probe_sent = false;       ///< a zero-window probe octet at SND.MAX is out
+    bool ack_listed = false;       ///< on the engine's list of ACKs to send at drain time
     uint8_t err = 0;
 
     // RFC 9293 §3.3.1 send sequence variables
@@ -57,6 +56,8 @@ struct Tcb {
     uint32_t rcv_adv = 0;      ///< right edge we advertised (RFC 9293 §3.8.6.2.2: never moved left)
 
     uint16_t snd_mss = 536;    ///< RFC 9293 MUST-15: 536 until the peer's MSS option says otherwise
+    uint16_t rcv_mss = 536;    ///< the peer's full-sized segment: the largest seen (up to our MSS), from SND.MSS
+    uint32_t rcv_unacked = 0;  ///< bytes received since our last ACK (SHLD-19)
     // RFC 5681 congestion window (slow start and congestion avoidance only; loss recovery comes with its issue)
     uint32_t cwnd = 0;
     uint32_t ssthresh = UINT32_MAX;

@@ -118,10 +118,13 @@ void Engine::rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept {
 }
 
 // RFC 9293 §3.8.6.3: ACK at least every second full-sized segment (SHLD-19), otherwise within delayed_ack_ms.
-// A segment the peer's TSO left whole (or an LRO'd one) counts as the full-sized segments it holds.
-void Engine::schedule_ack(Tcb& tcb, uint32_t full_segments) noexcept {
-    tcb.unacked_full_segments = static_cast<uint8_t>(std::min<uint32_t>(tcb.unacked_full_segments + full_segments, 2));
-    if (tcb.unacked_full_segments >= 2) {
+// As Linux does: ACK at once when more than one full-sized segment's worth is unacknowledged, full-sized being the
+// largest segment seen from the peer (up to our MSS). So a segment the peer's TSO left whole, or an LRO'd one,
+// draws its ACK at once, and a peer sending below our MSS (smaller MTU) still gets one every second segment.
+void Engine::schedule_ack(Tcb& tcb, uint32_t len) noexcept {
+    if (len > tcb.rcv_mss) tcb.rcv_mss = static_cast<uint16_t>(std::min<uint32_t>(len, cfg_.mss));
+    tcb.rcv_unacked += len;
+    if (tcb.rcv_unacked > tcb.rcv_mss) {
         tcb.ack_now = true;
         return;
     }

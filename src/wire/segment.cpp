@@ -115,10 +115,12 @@ bool prepend_headers(rte_mbuf* m, const SegmentHeader& h, bool offload) noexcept
     m->l3_len = kIpv4HeaderLen;
     m->l4_len = static_cast<uint16_t>(kTcpHeaderLen + opt_len);
     if (offload) {
-        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
-        if (h.tso_segsz != 0 && payload_len > h.tso_segsz) {  // TSO: the pseudo-header sum leaves out the length
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+        if (h.tso_segsz != 0 && payload_len > h.tso_segsz) {  // TSO (implies the TCP checksum, rte_mbuf_core.h)
             m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
             m->tso_segsz = h.tso_segsz;
+        } else {
+            m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
         }
         const bool tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
         th->cksum = ipv4_tcp_phdr_cksum(h.src_ip, h.dst_ip, tso ? 0 : hdr_len - kIpv4HeaderLen + payload_len);
