@@ -251,8 +251,9 @@ class Synack:
 
 
 class Mbufs:
-    """mbufs in use in synack's pool: size - (ring count + every lcore cache), read from /proc/PID/mem at the
-    addresses DPDK telemetry gives (the pool's memzone and its ring), with offsets from DPDK's own headers."""
+    """mbufs in use in synack's pools (main and bulk): size - (ring count + every lcore cache), read from
+    /proc/PID/mem at the addresses DPDK telemetry gives (each pool's memzone and ring), with offsets from DPDK's
+    own headers."""
 
     OFFSETS_C = r"""
 #include <stddef.h>
@@ -306,19 +307,21 @@ int main(void) {
             subprocess.run(["cc", *cflags, "-o", exe, src], capture_output=True, check=True, timeout=60)
             (self.o_mask, self.o_prod, self.o_cons, self.o_cache, self.cache_size, self.o_len,
              self.max_lcore) = map(int, subprocess.run([exe], capture_output=True, text=True).stdout.split())
-        pools = [n for n in self._telemetry(["/mempool/list"])[0]["/mempool/list"] if n.startswith("synack_mbuf")]
-        if len(pools) != 1:
-            raise RuntimeError(f"expected one synack_mbuf pool, got {pools}")
-        self.pool = pools[0]
-        info, zones = self._telemetry([f"/mempool/info,{self.pool}", "/eal/memzone_list"])
-        info = info["/mempool/info"]
-        self.size, self.ring = info["size"], info["pool_id"]  # ring_mp_mc: pool_data is the rte_ring
+        names = [n for n in self._telemetry(["/mempool/list"])[0]["/mempool/list"]
+                 if n.startswith(("synack_mbuf", "synack_bulk"))]
+        if sum(n.startswith("synack_mbuf") for n in names) != 1:
+            raise RuntimeError(f"expected one synack_mbuf pool, got {names}")
+        zones = self._telemetry(["/eal/memzone_list"])[0]
         zinfo = self._telemetry([f"/eal/memzone_info,{z}" for z in zones["/eal/memzone_list"]])
-        mz = [z["/eal/memzone_info"] for z in zinfo if z["/eal/memzone_info"]["Name"] == info["mz_name"]]
-        self.mp = int(mz[0]["Address"], 16)
-        mask = self._u32(self.ring + self.o_mask)
-        if mask + 1 < self.size or mask & (mask + 1):
-            raise RuntimeError(f"pool {self.pool} does not look like a ring mempool (mask {mask:#x})")
+        self.pools = []  # (name, size, ring address, mempool address): the main pool and the bulk one
+        for name in names:
+            info = self._telemetry([f"/mempool/info,{name}"])[0]["/mempool/info"]
+            size, ring = info["size"], info["pool_id"]  # ring_mp_mc: pool_data is the rte_ring
+            mz = [z["/eal/memzone_info"] for z in zinfo if z["/eal/memzone_info"]["Name"] == info["mz_name"]]
+            mask = self._u32(ring + self.o_mask)
+            if mask + 1 < size or mask & (mask + 1):
+                raise RuntimeError(f"pool {name} does not look like a ring mempool (mask {mask:#x})")
+            self.pools.append((name, size, ring, int(mz[0]["Address"], 16)))
 
     def _read(self, addr, n):
         with open(f"/proc/{self.pid}/mem", "rb") as f:
@@ -329,22 +332,25 @@ int main(void) {
         return struct.unpack("<I", self._read(addr, 4))[0]
 
     def in_use(self):
+        """mbufs out of every synack pool (main and bulk), summed."""
         if self.error:
             return None
         last = None
         for _ in range(20):  # two equal readings in a row: nothing moved in between
-            mask = self._u32(self.ring + self.o_mask)
-            ring = (self._u32(self.ring + self.o_prod) - self._u32(self.ring + self.o_cons)) & mask
-            caches = struct.unpack("<Q", self._read(self.mp + self.o_cache, 8))[0]
-            blob = self._read(caches, self.cache_size * self.max_lcore)
-            cached = sum(struct.unpack_from("<I", blob, i * self.cache_size + self.o_len)[0]
-                         for i in range(self.max_lcore))
-            v = self.size - ring - cached
+            v = sum(self._pool_in_use(*p) for p in self.pools)
             if v == last:
                 return v
             last = v
             time.sleep(0.05)
         return last
+
+    def _pool_in_use(self, _name, size, ring_addr, mp):
+        mask = self._u32(ring_addr + self.o_mask)
+        ring = (self._u32(ring_addr + self.o_prod) - self._u32(ring_addr + self.o_cons)) & mask
+        caches = struct.unpack("<Q", self._read(mp + self.o_cache, 8))[0]
+        blob = self._read(caches, self.cache_size * self.max_lcore)
+        cached = sum(struct.unpack_from("<I", blob, i * self.cache_size + self.o_len)[0] for i in range(self.max_lcore))
+        return size - ring - cached
 
 
 # ---------------------------------------------------------------------------------------------------- the test
