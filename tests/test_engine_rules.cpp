@@ -222,7 +222,9 @@ TEST(Listen, HandshakeAckCarryingData) {
     EXPECT_EQ(recv_all(h, ev[0].conn), "GET /");
 }
 
-TEST(Listen, SynBacklogBound) {
+// A full backlog drops its oldest half-open connection for the new SYN (as BSD's syncache does): a flood of
+// spoofed SYNs cannot lock the listener for the ~3 minutes its half-open connections would live.
+TEST(Listen, SynBacklogFullEvictsTheOldestHalfOpen) {
     EngineHarness h;
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort, 2), 0);
     h.send_from(40000, 80, kSyn, 100, 0);
@@ -233,22 +235,64 @@ TEST(Listen, SynBacklogBound) {
     EXPECT_EQ(v[0].ack, 101u);
     EXPECT_EQ(v[1].dst_port, 40001);
     EXPECT_EQ(v[1].ack, 201u);
-    h.send_from(40002, 80, kSyn, 300, 0);  // a third half-open connection is one too many
-    h.none();
-    EXPECT_EQ(h.engine.counters().rx_syn_backlog_full, 1u);
-    EXPECT_EQ(h.engine.connections(), 2u);
-    // Completing one handshake frees a slot: the third peer's retransmitted SYN is taken.
-    h.send_from(40000, 80, kAck, 101, kSndNxt);
-    h.none();
-    EXPECT_EQ(event_types(h.events()), "accepted");
-    h.send_from(40002, 80, kSyn, 300, 0);
+    h.send_from(40002, 80, kSyn, 300, 0);  // a third half-open connection is one too many: 40000 goes
     Seg s = h.one();
     EXPECT_EQ(s.flags, kSyn | kAck);
     EXPECT_EQ(s.dst_port, 40002);
-    EXPECT_EQ(s.seq, kIss);
     EXPECT_EQ(s.ack, 301u);
-    EXPECT_EQ(h.engine.counters().rx_syn_backlog_full, 1u);
-    EXPECT_EQ(h.engine.connections(), 3u);
+    EXPECT_EQ(h.engine.counters().syn_backlog_evicted, 1u);
+    EXPECT_EQ(h.engine.connections(), 2u);
+    // 40000's handshake ACK now finds no connection, only the listener: <SEQ=SEG.ACK><CTL=RST>.
+    h.send_from(40000, 80, kAck, 101, kSndNxt);
+    EXPECT_SEG(h.one(), kRst, kSndNxt, 0, 0);
+    EXPECT_EQ(event_types(h.events()), "");
+    // The two younger ones complete; completing takes them off the half-open list, so two more SYNs fit
+    // without evicting anyone.
+    h.send_from(40001, 80, kAck, 201, kSndNxt);
+    h.send_from(40002, 80, kAck, 301, kSndNxt);
+    h.none();
+    EXPECT_EQ(event_types(h.events()), "accepted,accepted");
+    h.send_from(40003, 80, kSyn, 400, 0);
+    h.send_from(40004, 80, kSyn, 500, 0);
+    EXPECT_EQ(h.out().size(), 2u);
+    EXPECT_EQ(h.engine.counters().syn_backlog_evicted, 1u);
+    EXPECT_EQ(h.engine.connections(), 4u);
+    // The next SYN evicts the oldest half-open one, 40003 (not an established connection).
+    h.send_from(40005, 80, kSyn, 600, 0);
+    EXPECT_EQ(h.one().dst_port, 40005);
+    EXPECT_EQ(h.engine.counters().syn_backlog_evicted, 2u);
+    h.send_from(40004, 80, kAck, 501, kSndNxt);
+    h.none();
+    EXPECT_EQ(event_types(h.events()), "accepted");
+    h.send_from(40003, 80, kAck, 401, kSndNxt);
+    const Seg r = h.one();
+    EXPECT_EQ(r.dst_port, 40003);
+    EXPECT_EQ(r.flags, kRst);
+    EXPECT_EQ(r.seq, kSndNxt);
+}
+
+// A half-open connection leaving SYN-RECEIVED by a RST comes off the list too (from the middle).
+TEST(Listen, HalfOpenRemovedFromTheMiddleByRst) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort, 3), 0);
+    for (uint16_t p = 0; p < 3; ++p) h.send_from(40000 + p, 80, kSyn, 100u * (p + 1), 0);
+    EXPECT_EQ(h.out().size(), 3u);
+    h.send_from(40001, 80, kRst, 201, 0);  // RST at RCV.NXT: 40001 is gone
+    h.none();
+    EXPECT_EQ(h.engine.connections(), 2u);
+    h.send_from(40003, 80, kSyn, 400, 0);  // fits: no eviction
+    EXPECT_EQ(h.one().dst_port, 40003);
+    EXPECT_EQ(h.engine.counters().syn_backlog_evicted, 0u);
+    h.send_from(40004, 80, kSyn, 500, 0);  // full: the oldest, 40000, goes
+    EXPECT_EQ(h.one().dst_port, 40004);
+    EXPECT_EQ(h.engine.counters().syn_backlog_evicted, 1u);
+    h.send_from(40000, 80, kAck, 101, kSndNxt);
+    EXPECT_SEG(h.one(), kRst, kSndNxt, 0, 0);
+    h.send_from(40002, 80, kAck, 301, kSndNxt);
+    h.send_from(40003, 80, kAck, 401, kSndNxt);
+    h.send_from(40004, 80, kAck, 501, kSndNxt);
+    h.none();
+    EXPECT_EQ(event_types(h.events()), "accepted,accepted,accepted");
 }
 
 // ======================= §3.10.7.3: SYN-SENT =======================

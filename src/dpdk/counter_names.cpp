@@ -19,7 +19,7 @@ const char* const kTcpCounterNames[] = {
     "tcp.rx_no_connection",
     "tcp.rx_rst_no_connection",
     "tcp.rx_listen_dropped",
-    "tcp.rx_syn_backlog_full",
+    "tcp.syn_backlog_evicted",
     "tcp.rx_no_tcb",
     "tcp.rx_syn_sent_dropped",
     "tcp.rx_unacceptable",

@@ -208,7 +208,7 @@ CoreStats Worker::stats() const noexcept {
     s.connections_timed_out = c.conn_timed_out;
     s.retransmits = c.tx_retransmits;
     for (uint64_t e : c.rx_parse_errors) s.tcp_rx_dropped += e;
-    s.tcp_rx_dropped += c.rx_no_connection + c.rx_rst_no_connection + c.rx_listen_dropped + c.rx_syn_backlog_full +
+    s.tcp_rx_dropped += c.rx_no_connection + c.rx_rst_no_connection + c.rx_listen_dropped +
                         c.rx_no_tcb + c.rx_unacceptable + c.rx_ooo_dropped;
     return s;
 }

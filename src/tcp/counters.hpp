@@ -12,7 +12,7 @@ struct EngineCounters {
     uint64_t rx_no_connection = 0;       ///< answered with RST (RFC 9293 §3.10.7.1)
     uint64_t rx_rst_no_connection = 0;   ///< RST for no connection: dropped silently
     uint64_t rx_listen_dropped = 0;      ///< LISTEN: neither SYN nor ACK, or RST
-    uint64_t rx_syn_backlog_full = 0;
+    uint64_t syn_backlog_evicted = 0;    ///< a SYN found the backlog full: the oldest half-open connection made room
     uint64_t rx_no_tcb = 0;              ///< TCB pool or connection table full
     uint64_t rx_syn_sent_dropped = 0;
     uint64_t rx_unacceptable = 0;        ///< failed the RFC 9293 Table 6 test; ACK sent

@@ -121,13 +121,33 @@ Tcb* Engine::alloc_tcb(const FourTuple& t, uint32_t h) noexcept {
     return &tcb;
 }
 
+void Engine::half_open_add(Listener& L, Tcb& tcb) noexcept {
+    const auto idx = static_cast<uint32_t>(&tcb - tcbs_.get());
+    ++L.half_open;
+    tcb.half_prev = L.half_tail;
+    tcb.half_next = kNoTcb;
+    if (L.half_tail != kNoTcb) tcbs_[L.half_tail].half_next = idx;
+    else L.half_head = idx;
+    L.half_tail = idx;
+}
+
+void Engine::half_open_remove(Tcb& tcb) noexcept {
+    Listener& L = listeners_[tcb.listener - 1];
+    --L.half_open;
+    if (tcb.half_prev != kNoTcb) tcbs_[tcb.half_prev].half_next = tcb.half_next;
+    else L.half_head = tcb.half_next;
+    if (tcb.half_next != kNoTcb) tcbs_[tcb.half_next].half_prev = tcb.half_prev;
+    else L.half_tail = tcb.half_prev;
+    tcb.half_prev = tcb.half_next = kNoTcb;
+}
+
 void Engine::free_tcb(Tcb& tcb) noexcept {
     wheel_.cancel(tcb.rto_timer);
     wheel_.cancel(tcb.delack_timer);
     tcb.snd_buf.clear();
     tcb.rcv_buf.clear();
     free_ooo(tcb);
-    if (tcb.state == State::syn_received && tcb.passive && tcb.listener != 0) --listeners_[tcb.listener - 1].half_open;
+    if (tcb.state == State::syn_received && tcb.passive && tcb.listener != 0) half_open_remove(tcb);
     if (tcb.state == State::time_wait) --time_wait_;
     table_.erase(tcb.tuple, tcb.hash);
     tcb.in_use = false;

@@ -123,8 +123,12 @@ private:
         uint16_t port = 0;
         bool in_use = false;
         uint32_t backlog = 0;
-        uint32_t half_open = 0;  // connections in SYN-RECEIVED it created
+        uint32_t half_open = 0;        // connections in SYN-RECEIVED it created...
+        uint32_t half_head = kNoTcb;   // ...linked oldest first through Tcb::half_prev/half_next
+        uint32_t half_tail = kNoTcb;
     };
+    void half_open_add(Listener& L, Tcb& tcb) noexcept;
+    void half_open_remove(Tcb& tcb) noexcept;
 
     Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles, IsnGenerator isn);
     void after_event(const Event& ev) noexcept;

@@ -127,8 +127,12 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
     // third: SYN. Text or FIN riding on the SYN is not queued: the peer sends it again once we ACK only the SYN.
     Listener& L = listeners_[l];
     if (L.half_open >= L.backlog) {
-        ++ctr_.rx_syn_backlog_full;
-        return;
+        // Backlog full: the oldest half-open connection makes room, as BSD's syncache does, instead of the SYN
+        // being refused. Spoofed SYNs then cost a real client its handshake only if it takes longer than a
+        // backlog's worth of them to arrive, rather than locking the listener for the whole SYN-RECEIVED
+        // lifetime (about 3 minutes of SYN,ACK retransmissions).
+        ++ctr_.syn_backlog_evicted;
+        free_tcb(tcbs_[L.half_head]);
     }
     const FourTuple t{seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port};
     Tcb* tcb = alloc_tcb(t, table_hash(t, m));
@@ -136,10 +140,10 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
         ++ctr_.rx_no_tcb;
         return;
     }
-    ++L.half_open;
     ++ctr_.conn_opened_passive;
     tcb->passive = true;
     tcb->listener = static_cast<uint16_t>(l + 1);
+    half_open_add(L, *tcb);
     tcb->user = l;  // an accepted connection's cookie starts as its listener id (events may precede set_user)
     tcb->irs = seg.seq;
     tcb->rcv_nxt = seg.seq + 1;
@@ -559,7 +563,7 @@ void Engine::take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept {
 
 void Engine::enter_established(Tcb& tcb) noexcept {
     const bool was_passive_half_open = tcb.state == State::syn_received && tcb.passive;
-    if (was_passive_half_open && tcb.listener != 0) --listeners_[tcb.listener - 1].half_open;
+    if (was_passive_half_open && tcb.listener != 0) half_open_remove(tcb);
     tcb.state = State::established;
     // RFC 6298 §5.7: after a SYN timeout, with no RTT sample, data starts from a 3 s RTO.
     if (tcb.syn_timed_out && tcb.srtt_us == 0) tcb.rto_us = std::max(tcb.rto_us, 3000000u);

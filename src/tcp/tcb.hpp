@@ -14,6 +14,8 @@ namespace synack::tcp {
 /// What the connection's single retransmission-class timer is counting down to.
 enum class TimerMode : uint8_t { none, retransmit, persist, time_wait, fin_wait_2 };
 
+inline constexpr uint32_t kNoTcb = UINT32_MAX;  ///< "no TCB" in index-linked lists
+
 struct Tcb {
     FourTuple tuple;
     uint32_t hash = 0;      ///< connection-table hash of `tuple`
@@ -81,6 +83,8 @@ struct Tcb {
     uint32_t challenge_count = 0;   ///< challenge ACKs sent in that window
     uint64_t user = 0;              ///< the application's cookie, returned in events
     uint32_t next_free = 0;         ///< pool free list
+    uint32_t half_prev = kNoTcb;    ///< passive SYN-RECEIVED: the listener's half-open list, oldest first
+    uint32_t half_next = kNoTcb;
 
     bool in(StateSet set) const noexcept { return in_state(state, set); }
     uint32_t flight_size() const noexcept { return snd_nxt - snd_una; }
