@@ -157,7 +157,7 @@ TcpConfig engine_config(const RunConfig& rc) {
     c.msl_ms = rc.msl_ms;
     if (rc.tso) {
         c.tx_checksum_offload = true;
-        c.tso_max = 65535 - 20 - 60;
+        c.tso_max = wire::kMaxTcpPayload;
     }
     return c;
 }

@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "dpdk/flow_hash.hpp"
+#include "wire/segment.hpp"
 
 namespace synack::dpdk {
 namespace {
 
 constexpr uint16_t kRxDesc = 1024;
 constexpr uint16_t kTxDesc = 1024;
-constexpr uint32_t kTsoMax = 65535 - 20 - 60;  // IPv4 total length minus the longest IP and TCP headers we write
 
 [[noreturn]] void fail(const std::string& what, int rc) {
     throw std::runtime_error(what + ": " + rte_strerror(rc < 0 ? -rc : rc));
@@ -56,7 +56,7 @@ PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose
     if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0 && p.tx_cksum_offload) {
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
-        p.tso_max = kTsoMax;
+        p.tso_max = wire::kMaxTcpPayload;
         p.tso_max_segs = info.tx_desc_lim.nb_seg_max;  // UINT16_MAX when the driver states no limit
     }
     if ((info.rx_offload_capa & rx_ck) == rx_ck && trust_tx_cksum(p.driver)) {

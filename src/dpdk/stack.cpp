@@ -18,6 +18,7 @@
 #include "dpdk/counter_names.hpp"
 #include "dpdk/worker.hpp"
 #include "synack/stack.hpp"
+#include "wire/segment.hpp"
 
 namespace synack {
 namespace {
@@ -163,7 +164,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.shared.port.virtual_link = s.loop_server_port.virtual_link = true;
         s.shared.port.tx_cksum_offload = s.loop_server_port.tx_cksum_offload = true;
         // Like veth passing GSO packets: a TSO packet crosses the in-process link whole, nobody cuts it.
-        s.shared.port.tso_max = s.loop_server_port.tso_max = 65535 - 20 - 60;
+        s.shared.port.tso_max = s.loop_server_port.tso_max = wire::kMaxTcpPayload;
         s.open_ports = worker_port;
     } else {
         s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,

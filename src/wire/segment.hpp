@@ -21,6 +21,8 @@ enum TcpFlag : uint8_t {
 constexpr uint32_t kIpv4HeaderLen = 20;
 constexpr uint32_t kTcpHeaderLen = 20;
 constexpr uint8_t kIpProtoTcp = 6;
+/// The most TCP payload one IPv4 packet can carry with the longest headers we write (TSO's ceiling).
+constexpr uint32_t kMaxTcpPayload = UINT16_MAX - kIpv4HeaderLen - kTcpHeaderLen - kMaxTcpOptionBytes;
 
 /// Why a packet was refused; each has its own drop counter in the engine.
 enum class ParseStatus : uint8_t {
