@@ -549,19 +549,25 @@ TEST(Data, LoneSegmentAckedByDelayedAckAfter40Ms) {
     h.none();
 }
 
-TEST(Data, SecondFullSizedSegmentAckedAtOnce) {  // RFC 9293 SHLD-19
+// Two segments of `len` from a peer that announced `peer_mss` (nullptr: no option): the first waits for the
+// delayed ACK, the second is ACKed at once, and nothing more is owed after.
+void expect_ack_on_second_segment(const TcpOptions* peer_mss, uint32_t len) {
     EngineHarness h;
-    const TcpOptions mss = mss_option(1460);
-    ConnId c = open_passive(h, &mss);
+    ConnId c = open_passive(h, peer_mss);
     h.at_ms(1000);
-    const std::string d1 = bytes(1460, 'a'), d2 = bytes(1460, 'k');
+    const std::string d1 = bytes(len, 'a'), d2 = bytes(len, 'k');
     h.send(kAck, kRcvNxt, kSndNxt, d1);
     h.none();
-    h.send(kAck, kRcvNxt + 1460, kSndNxt, d2);
-    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2920, kWnd - 2920);
-    h.at_ms(1040);  // nothing more is owed
+    h.send(kAck, kRcvNxt + len, kSndNxt, d2);
+    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2 * len, static_cast<uint16_t>(kWnd - 2 * len));
+    h.at_ms(1040);
     h.none();
     EXPECT_EQ(recv_all(h, c), d1 + d2);
+}
+
+TEST(Data, SecondFullSizedSegmentAckedAtOnce) {  // RFC 9293 SHLD-19
+    const TcpOptions mss = mss_option(1460);
+    expect_ack_on_second_segment(&mss, 1460);
 }
 
 TEST(Data, OutOfOrderHeldDupAckedThenDeliveredInOrder) {
@@ -768,30 +774,12 @@ TEST(Tso, NotForATinyPeerMss) {
 
 // "Full-sized" is what the peer sends, not the MSS it announced: a peer with no MSS option (SND.MSS 536) sending
 // 1460-byte segments is ACKed every second segment, not every one.
-TEST(Data, FullSizedLearnedFromThePeersSegments) {
-    EngineHarness h;
-    ConnId c = open_passive(h);  // no MSS option
-    h.at_ms(1000);
-    const std::string d1 = bytes(1460, 'a'), d2 = bytes(1460, 'b');
-    h.send(kAck, kRcvNxt, kSndNxt, d1);
-    h.none();
-    h.send(kAck, kRcvNxt + 1460, kSndNxt, d2);
-    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2920, kWnd - 2920);
-    EXPECT_EQ(recv_all(h, c), d1 + d2);
-}
+TEST(Data, FullSizedLearnedFromThePeersSegments) { expect_ack_on_second_segment(nullptr, 1460); }
 
 // Segments below our MSS (a peer behind a smaller MTU) still draw an ACK every second one.
 TEST(Data, SmallerSegmentsAckedEverySecond) {
-    EngineHarness h;
     const TcpOptions mss = mss_option(1000);
-    ConnId c = open_passive(h, &mss);
-    h.at_ms(1000);
-    const std::string d1 = bytes(1000, 'a'), d2 = bytes(1000, 'b');
-    h.send(kAck, kRcvNxt, kSndNxt, d1);
-    h.none();
-    h.send(kAck, kRcvNxt + 1000, kSndNxt, d2);
-    EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 2000, kWnd - 2000);
-    EXPECT_EQ(recv_all(h, c), d1 + d2);
+    expect_ack_on_second_segment(&mss, 1000);
 }
 
 // A segment the peer's TSO left whole (or an LRO'd one) holding two or more full-sized segments is ACKed at
