@@ -271,6 +271,20 @@ TEST(Listen, SynBacklogFullEvictsTheOldestHalfOpen) {
     EXPECT_EQ(r.seq, kSndNxt);
 }
 
+// A backlog configured as 0 still holds one half-open connection (eviction needs an oldest to drop).
+TEST(Listen, ZeroBacklogHoldsOne) {
+    TcpConfig cfg = test_config();
+    cfg.syn_backlog = 0;
+    EngineHarness h(cfg);
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send_from(40000, 80, kSyn, 100, 0);
+    EXPECT_EQ(h.one().dst_port, 40000);
+    h.send_from(40001, 80, kSyn, 200, 0);
+    EXPECT_EQ(h.one().dst_port, 40001);
+    EXPECT_EQ(h.engine.counters().syn_backlog_evicted, 1u);
+    EXPECT_EQ(h.engine.connections(), 1u);
+}
+
 // A half-open connection leaving SYN-RECEIVED by a RST comes off the list too (from the middle).
 TEST(Listen, HalfOpenRemovedFromTheMiddleByRst) {
     EngineHarness h;

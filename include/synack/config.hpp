@@ -9,7 +9,8 @@ namespace synack {
 struct TcpConfig {
     uint32_t max_connections = 1u << 16;   ///< TCBs preallocated per engine (listeners not included)
     uint32_t max_listeners = 64;           ///< passive opens per engine
-    uint32_t syn_backlog = 1024;           ///< default bound on SYN-RECEIVED + not-yet-accepted per listener
+    uint32_t syn_backlog = 1024;           ///< default bound on half-open (SYN-RECEIVED) connections per listener;
+                                           ///< when full, a new SYN evicts the oldest (at least 1)
     uint32_t rcv_buf = 65535;              ///< receive buffer per connection, bytes (window without scaling)
     uint32_t snd_buf = 256 * 1024;         ///< send buffer per connection, bytes
     uint16_t mss = 1460;                   ///< our MSS (MTU - 40), sent in SYN / SYN+ACK

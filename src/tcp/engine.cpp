@@ -260,7 +260,8 @@ int Engine::listen(uint32_t ip, uint16_t port, uint32_t backlog) noexcept {
     for (uint32_t i = 0; i < listeners_.size(); ++i) {
         Listener& L = listeners_[i];
         if (L.in_use) continue;
-        L = Listener{ip, port, true, backlog != 0 ? backlog : cfg_.syn_backlog, 0};
+        // At least 1: a full backlog evicts its oldest entry, so there must be one (listen_arrives).
+        L = Listener{ip, port, true, std::max<uint32_t>(1, backlog != 0 ? backlog : cfg_.syn_backlog), 0};
         listener_by_port_[port] = static_cast<uint16_t>(i + 1);
         return static_cast<int>(i);
     }
