@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -215,6 +217,7 @@ int run_client(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);  // a peer's reset shows as EPIPE on write (counted), not as a silent death
     Args a;
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
