@@ -167,6 +167,9 @@ private:
     uint32_t fit_mbuf_limit(const Tcb& tcb, uint32_t len) const noexcept;
     bool attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept;
     void enqueue_tx(rte_mbuf* m) noexcept;
+    rte_mbuf* alloc_mbuf() noexcept;
+    void fill_stash() noexcept;
+    void return_stash() noexcept;
     uint16_t receive_window(Tcb& tcb) noexcept;
     void window_update_after_read(Tcb& tcb) noexcept;
 
@@ -218,6 +221,10 @@ private:
     std::vector<Listener> listeners_;
     std::unique_ptr<uint16_t[]> listener_by_port_;  // port -> listener index + 1
     std::unique_ptr<rte_mbuf*[]> tx_ring_;
+    // mbufs taken from pool_ ahead of use (see alloc_mbuf); handed back whenever the TX queue has been drained
+    static constexpr uint32_t kStash = 16;
+    rte_mbuf* stash_[kStash];
+    uint32_t stash_len_ = 0;
     uint32_t tx_cap_ = 0, tx_head_ = 0, tx_count_ = 0;
     std::vector<Event> events_;
     // ACKs owed at the end of input, sent at drain_tx(): whatever the application sends in between (a reply, a

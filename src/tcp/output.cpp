@@ -36,6 +36,7 @@ void Engine::output(Tcb& tcb) noexcept {
             }
             // RFC 9293 §3.8.6.2.1 sender SWS avoidance: hold a runt while data is in flight unless it is all we have.
             if (len < tcb.snd_mss && len < unsent && tcb.snd_nxt != tcb.snd_una && len < tcb.max_snd_wnd / 2) break;
+            if (len < unsent && stash_len_ == 0) fill_stash();  // more segments follow this one
             uint8_t flags = kAck;
             if (len == unsent) flags |= kPsh;
             const bool with_fin = len == unsent && fin_due;
@@ -99,7 +100,7 @@ bool Engine::attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_
     rte_mbuf* src = tcb.snd_buf.find(seq - tcb.snd_buf_seq, in_seg);
     rte_mbuf* last = hdr;
     while (len > 0 && src != nullptr) {
-        rte_mbuf* ref = rte_pktmbuf_alloc(pool_);
+        rte_mbuf* ref = alloc_mbuf();
         if (ref == nullptr) return false;
         rte_pktmbuf_attach(ref, src);  // shares the buffer: retransmission keeps the data without copying it
         const uint32_t take = std::min<uint32_t>(len, src->data_len - in_seg);
@@ -118,7 +119,7 @@ bool Engine::attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_
 }
 
 bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) noexcept {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    rte_mbuf* m = alloc_mbuf();
     if (m == nullptr) {
         ++ctr_.tx_dropped_no_mbuf;
         return false;
@@ -164,7 +165,7 @@ void Engine::send_syn(Tcb& tcb) noexcept {
 
 void Engine::send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint32_t seq,
                         uint32_t ack, bool with_ack) noexcept {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    rte_mbuf* m = alloc_mbuf();
     if (m == nullptr) {
         ++ctr_.tx_dropped_no_mbuf;
         return;
