@@ -222,10 +222,13 @@ TEST(Listen, HandshakeAckCarryingData) {
     EXPECT_EQ(recv_all(h, ev[0].conn), "GET /");
 }
 
-// A full backlog drops its oldest half-open connection for the new SYN (as BSD's syncache does): a flood of
-// spoofed SYNs cannot lock the listener for the ~3 minutes its half-open connections would live.
+// With SYN cookies off, a full backlog drops its oldest half-open connection for the new SYN (as BSD's syncache
+// does): a flood of spoofed SYNs cannot lock the listener for the ~3 minutes its half-open connections would live.
+// (With cookies on, the SYN gets a cookie instead: test_engine_syn_flood.cpp.)
 TEST(Listen, SynBacklogFullEvictsTheOldestHalfOpen) {
-    EngineHarness h;
+    TcpConfig cfg = test_config();
+    cfg.syn_cookies = 0;
+    EngineHarness h(cfg);
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort, 2), 0);
     h.send_from(40000, 80, kSyn, 100, 0);
     h.send_from(40001, 80, kSyn, 200, 0);
@@ -275,6 +278,7 @@ TEST(Listen, SynBacklogFullEvictsTheOldestHalfOpen) {
 TEST(Listen, ZeroBacklogHoldsOne) {
     TcpConfig cfg = test_config();
     cfg.syn_backlog = 0;
+    cfg.syn_cookies = 0;
     EngineHarness h(cfg);
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send_from(40000, 80, kSyn, 100, 0);
@@ -287,7 +291,9 @@ TEST(Listen, ZeroBacklogHoldsOne) {
 
 // A half-open connection leaving SYN-RECEIVED by a RST comes off the list too (from the middle).
 TEST(Listen, HalfOpenRemovedFromTheMiddleByRst) {
-    EngineHarness h;
+    TcpConfig cfg = test_config();
+    cfg.syn_cookies = 0;
+    EngineHarness h(cfg);
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort, 3), 0);
     for (uint16_t p = 0; p < 3; ++p) h.send_from(40000 + p, 80, kSyn, 100u * (p + 1), 0);
     EXPECT_EQ(h.out().size(), 3u);

@@ -11,6 +11,9 @@ struct TcpConfig {
     uint32_t max_listeners = 64;           ///< passive opens per engine
     uint32_t syn_backlog = 1024;           ///< default bound on half-open (SYN-RECEIVED) connections per listener;
                                            ///< when full, a new SYN evicts the oldest (at least 1)
+    /// SYN cookies (RFC 4987 §3.6), as Linux's tcp_syncookies: 0 never; 1 when a listener's backlog or the
+    /// connection table is full (the SYN gets a cookie SYN-ACK and no TCB); 2 for every SYN.
+    uint8_t syn_cookies = 1;
     uint32_t rcv_buf = 65535;              ///< receive buffer per connection, bytes (window without scaling)
     uint32_t snd_buf = 256 * 1024;         ///< send buffer per connection, bytes
     uint16_t mss = 1460;                   ///< our MSS (MTU - 40), sent in SYN / SYN+ACK

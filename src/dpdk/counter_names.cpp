@@ -55,6 +55,11 @@ const char* const kTcpCounterNames[] = {
     "tcp.conn_closed",
     "tcp.conn_reset",
     "tcp.challenge_acks_throttled",
+    "tcp.syn_cookies_sent",
+    "tcp.syn_cookies_validated",
+    "tcp.syn_cookies_stale",
+    "tcp.syn_cookies_forged",
+    "tcp.syn_table_full_evicted",
 };
 static_assert(sizeof(kTcpCounterNames) / sizeof(char*) == kTcpCounterCount);
 

@@ -49,6 +49,7 @@ const char* options_help() noexcept {
            "  --eth-port N         DPDK port id (default 0)\n"
            "  --msl-ms N           MSL; TIME-WAIT lasts 2*MSL (default 30000)\n"
            "  --max-conns N        TCBs per core (default 65536)\n"
+           "  --syncookies 0|1|2   SYN cookies: 0 never, 1 when a backlog or the table is full (default), 2 always\n"
            "  --rcv-buf N          receive buffer per connection, bytes (<= 65535 without window scaling)\n"
            "  --snd-buf N          send buffer per connection, bytes\n"
            "  --rto-min-ms N       RTO floor (default 200)\n"
@@ -100,6 +101,8 @@ Options parse_options(int argc, char** argv) {
             o.tcp.msl_ms = static_cast<uint32_t>(number("--msl-ms", value(), 1, 600000));
         } else if (name == "--max-conns") {
             o.tcp.max_connections = static_cast<uint32_t>(number("--max-conns", value(), 1, 1u << 24));
+        } else if (name == "--syncookies") {
+            o.tcp.syn_cookies = static_cast<uint8_t>(number("--syncookies", value(), 0, 2));
         } else if (name == "--rcv-buf") {
             o.tcp.rcv_buf = static_cast<uint32_t>(number("--rcv-buf", value(), 1024, 65535));
         } else if (name == "--snd-buf") {

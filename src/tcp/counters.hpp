@@ -48,6 +48,11 @@ struct EngineCounters {
     uint64_t conn_closed = 0;
     uint64_t conn_reset = 0;
     uint64_t challenge_acks_throttled = 0;  ///< RFC 5961 §7: over the per-connection limit, not sent
+    uint64_t syn_cookies_sent = 0;       ///< SYN answered with a cookie SYN-ACK and no TCB (RFC 4987 §3.6)
+    uint64_t syn_cookies_validated = 0;  ///< ACK at a listener carried a valid cookie: connection created
+    uint64_t syn_cookies_stale = 0;      ///< cookie ACK whose time is past the window: RST
+    uint64_t syn_cookies_forged = 0;     ///< cookie ACK whose hash does not match: RST
+    uint64_t syn_table_full_evicted = 0; ///< a SYN found the connection table full: the oldest half-open made room
 };
 
 }  // namespace synack::tcp

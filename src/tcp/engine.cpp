@@ -24,6 +24,7 @@ TcpConfig checked(const TcpConfig& c) {
         throw std::invalid_argument("TcpConfig: need 0 < rto_min_ms <= rto_max_ms and rto_initial_ms > 0");
     if (c.delayed_ack_ms >= 500) throw std::invalid_argument("TcpConfig: delayed_ack_ms must be below 500 (MUST-40)");
     if (c.max_listeners == 0 || c.max_listeners > 65535) throw std::invalid_argument("TcpConfig: max_listeners 1..65535");
+    if (c.syn_cookies > 2) throw std::invalid_argument("TcpConfig: syn_cookies must be 0, 1 or 2");
     return c;
 }
 
@@ -51,18 +52,20 @@ const char* to_string(EventType t) noexcept {
 namespace synack::tcp {
 
 Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles)
-    : Engine(cfg, pool, tsc_hz, now_cycles, IsnGenerator{}) {}
+    : Engine(cfg, pool, tsc_hz, now_cycles, IsnGenerator{}, syn_cookie::random_key()) {}
 
 Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles,
                const std::array<uint8_t, 16>& isn_key)
-    : Engine(cfg, pool, tsc_hz, now_cycles, IsnGenerator{isn_key}) {}
+    : Engine(cfg, pool, tsc_hz, now_cycles, IsnGenerator{isn_key}, syn_cookie::derive_key(isn_key)) {}
 
-Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles, IsnGenerator isn)
+Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles, IsnGenerator isn,
+               const syn_cookie::Key& cookie_key)
     : cfg_(checked(cfg)),
       pool_(pool),
       tsc_hz_(tsc_hz),
       now_(now_cycles),
       isn_(isn),
+      cookie_key_(cookie_key),
       wheel_(now_cycles, std::max<uint64_t>(1, tsc_hz / 1000)),
       table_(cfg_.max_connections) {
     if (pool == nullptr) throw std::invalid_argument("Engine: no mbuf pool");
@@ -126,6 +129,7 @@ Tcb* Engine::alloc_tcb(const FourTuple& t, uint32_t h) noexcept {
 void Engine::half_open_add(Listener& L, Tcb& tcb) noexcept {
     const auto idx = static_cast<uint32_t>(&tcb - tcbs_.get());
     ++L.half_open;
+    ++half_open_total_;
     tcb.half_prev = L.half_tail;
     tcb.half_next = kNoTcb;
     if (L.half_tail != kNoTcb) tcbs_[L.half_tail].half_next = idx;
@@ -136,6 +140,7 @@ void Engine::half_open_add(Listener& L, Tcb& tcb) noexcept {
 void Engine::half_open_remove(Tcb& tcb) noexcept {
     Listener& L = listeners_[tcb.listener - 1];
     --L.half_open;
+    --half_open_total_;
     if (tcb.half_prev != kNoTcb) tcbs_[tcb.half_prev].half_next = tcb.half_next;
     else L.half_head = tcb.half_next;
     if (tcb.half_next != kNoTcb) tcbs_[tcb.half_next].half_prev = tcb.half_prev;

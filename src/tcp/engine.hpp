@@ -17,6 +17,7 @@
 #include "tcp/counters.hpp"
 #include "tcp/events.hpp"
 #include "tcp/isn.hpp"
+#include "tcp/syn_cookie.hpp"
 #include "tcp/tcb.hpp"
 #include "timer/wheel.hpp"
 #include "wire/segment.hpp"
@@ -130,7 +131,8 @@ private:
     void half_open_add(Listener& L, Tcb& tcb) noexcept;
     void half_open_remove(Tcb& tcb) noexcept;
 
-    Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles, IsnGenerator isn);
+    Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_t now_cycles, IsnGenerator isn,
+           const syn_cookie::Key& cookie_key);
     void after_event(const Event& ev) noexcept;
 
     // input.cpp: RFC 9293 §3.10.7, one function per clause
@@ -153,6 +155,14 @@ private:
     void enter_established(Tcb& tcb) noexcept;
     void enter_time_wait(Tcb& tcb) noexcept;
     int find_listener(uint32_t ip, uint16_t port) const noexcept;
+
+    // syn_flood.cpp: SYN cookies (RFC 4987 §3.6) and table-full eviction
+    bool table_full() const noexcept;
+    bool syn_cookie_instead(const Listener& L) const noexcept;
+    bool evict_oldest_half_open() noexcept;
+    uint32_t mint_cookie(const wire::Segment& syn, const FourTuple& t) noexcept;
+    void send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) noexcept;
+    bool cookie_ack_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t listener) noexcept;
 
     // output.cpp
     void output(Tcb& tcb) noexcept;
@@ -207,6 +217,10 @@ private:
     uint64_t tsc_hz_;
     uint64_t now_;
     IsnGenerator isn_;
+    syn_cookie::Key cookie_key_;      // its own secret, not the ISN's
+    uint64_t cookie_sent_at_ = 0;     // cycles: the last cookie we issued (a cookie ACK is only looked at soon after)
+    bool cookie_sent_ = false;
+    uint32_t half_open_total_ = 0;    // passive SYN-RECEIVED connections across listeners
     IsnHook isn_hook_ = nullptr;
     void* isn_ctx_ = nullptr;
     FlowHash flow_hash_ = nullptr;

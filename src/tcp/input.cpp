@@ -89,6 +89,7 @@ void Engine::segment_arrives(rte_mbuf* m, const wire::Segment& in, const FourTup
         return;
     }
     const int l = find_listener(in.dst_ip, in.dst_port);
+    if (l >= 0 && cookie_ack_arrives(m, in, static_cast<uint16_t>(l))) return;  // RFC 4987 §3.6 (syn_flood.cpp)
     if (l >= 0)
         listen_arrives(m, in, static_cast<uint16_t>(l));
     else
@@ -115,7 +116,7 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
         ++ctr_.rx_listen_dropped;
         return;
     }
-    if (seg.has(kAck)) {  // second: any ACK is bad here: <SEQ=SEG.ACK><CTL=RST>
+    if (seg.has(kAck)) {  // second: any ACK is bad here (once not a valid SYN cookie): <SEQ=SEG.ACK><CTL=RST>
         ++ctr_.rx_no_connection;
         send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, seg.ack, 0, false);
         return;
@@ -126,6 +127,11 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
     }
     // third: SYN. Text or FIN riding on the SYN is not queued: the peer sends it again once we ACK only the SYN.
     Listener& L = listeners_[l];
+    const FourTuple t{seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port};
+    if (syn_cookie_instead(L)) {  // RFC 4987 §3.6: no room (or always): the state goes in the ISN, no TCB
+        send_cookie_syn_ack(seg, t);
+        return;
+    }
     if (L.half_open >= L.backlog) {
         // Backlog full: the oldest half-open connection makes room, as BSD's syncache does, instead of the SYN
         // being refused. Spoofed SYNs then cost a real client its handshake only if it takes longer than a
@@ -134,7 +140,9 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
         ++ctr_.syn_backlog_evicted;
         free_tcb(tcbs_[L.half_head]);
     }
-    const FourTuple t{seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port};
+    // Table full: the oldest half-open connection of any listener makes room. With cookies on, the new one's ISS
+    // is a cookie, so that its handshake survives being evicted in turn by the next SYN.
+    const bool evicted = table_full() && evict_oldest_half_open();
     Tcb* tcb = alloc_tcb(t, table_hash(t, m));
     if (tcb == nullptr) {
         ++ctr_.rx_no_tcb;
@@ -149,7 +157,8 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
     tcb->rcv_nxt = seg.seq + 1;
     tcb->rcv_adv = tcb->rcv_nxt;  // nothing advertised yet: the first segment we send sets the right edge
     take_peer_options(*tcb, seg);
-    tcb->iss = new_isn(tcb->tuple);
+    tcb->iss = evicted && cfg_.syn_cookies != 0 ? mint_cookie(seg, t) : new_isn(tcb->tuple);
+    tcb->syn_at = now_;
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->iss + 1;
     tcb->snd_max = tcb->snd_nxt;

@@ -85,6 +85,7 @@ struct Tcb {
     uint32_t next_free = 0;         ///< pool free list
     uint32_t half_prev = kNoTcb;    ///< passive SYN-RECEIVED: the listener's half-open list, oldest first
     uint32_t half_next = kNoTcb;
+    uint64_t syn_at = 0;            ///< cycles: when a passive open's SYN arrived (a full table evicts the oldest)
 
     bool in(StateSet set) const noexcept { return in_state(state, set); }
     uint32_t flight_size() const noexcept { return snd_nxt - snd_una; }
