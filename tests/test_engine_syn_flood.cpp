@@ -109,12 +109,22 @@ TEST(SynCookie, BacklogFullSynGetsACookieAndItsAckEstablishes) {
     // The backlog's bookkeeping is intact: still full (the filler), so the next SYN gets a cookie...
     syn(h, 40001, 500, kMss);
     EXPECT_EQ(h.one().seq, cookie_for(h, 40001, 500, kMss));
-    // ...and once the filler completes, a SYN gets a TCB again.
+    // ...and once the filler completes, a SYN gets a TCB again; while cookies are being issued its ISS is a
+    // cookie too (a later eviction then costs it nothing).
     ack(h, kFiller, 901, kIss + 1);
     EXPECT_EQ(event_types(h.events()), "accepted");
     syn(h, 40002, 600, kMss);
-    expect_tcb_syn_ack(h.one(), 40002, 600);
+    const uint32_t cookie2 = cookie_for(h, 40002, 600, kMss);
+    expect_tcb_syn_ack(h.one(), 40002, 600, cookie2);
+    EXPECT_EQ(h.engine.connections(), 3u);
     EXPECT_EQ(h.engine.counters().syn_cookies_sent, 2u);
+    ack(h, 40002, 601, cookie2 + 1);
+    EXPECT_EQ(event_types(h.events()), "accepted");
+    // Once no cookie has been issued for a cookie's lifetime (128 s), ISSs are RFC 6528's again.
+    h.at_ms(300 + 129000);
+    h.drop_output();
+    syn(h, 40003, 700, kMss);
+    expect_tcb_syn_ack(h.one(), 40003, 700);
 }
 
 // Data on the cookie ACK is taken, as on any third segment of a handshake.

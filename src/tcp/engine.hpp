@@ -160,6 +160,7 @@ private:
     bool table_full() const noexcept;
     bool syn_cookie_instead(const Listener& L) const noexcept;
     bool evict_oldest_half_open() noexcept;
+    bool cookies_recent() const noexcept;
     uint32_t mint_cookie(const wire::Segment& syn, const FourTuple& t) noexcept;
     void send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) noexcept;
     bool cookie_ack_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t listener) noexcept;

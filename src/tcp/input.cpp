@@ -140,8 +140,9 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
         ++ctr_.syn_backlog_evicted;
         free_tcb(tcbs_[L.half_head]);
     }
-    // Table full: the oldest half-open connection of any listener makes room. With cookies on, the new one's ISS
-    // is a cookie, so that its handshake survives being evicted in turn by the next SYN.
+    // Table full: the oldest half-open connection of any listener makes room. With cookies on, under such
+    // pressure (or while cookies are being issued) the new one's ISS is a cookie, so that its handshake survives
+    // being evicted in turn by a later SYN.
     const bool evicted = table_full() && evict_oldest_half_open();
     Tcb* tcb = alloc_tcb(t, table_hash(t, m));
     if (tcb == nullptr) {
@@ -157,7 +158,7 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
     tcb->rcv_nxt = seg.seq + 1;
     tcb->rcv_adv = tcb->rcv_nxt;  // nothing advertised yet: the first segment we send sets the right edge
     take_peer_options(*tcb, seg);
-    tcb->iss = evicted && cfg_.syn_cookies != 0 ? mint_cookie(seg, t) : new_isn(tcb->tuple);
+    tcb->iss = cfg_.syn_cookies != 0 && (evicted || cookies_recent()) ? mint_cookie(seg, t) : new_isn(tcb->tuple);
     tcb->syn_at = now_;
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->iss + 1;

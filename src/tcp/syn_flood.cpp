@@ -37,6 +37,12 @@ bool Engine::evict_oldest_half_open() noexcept {
     return true;
 }
 
+// A cookie was issued within a cookie's lifetime: the listener is (or just was) under a flood.
+bool Engine::cookies_recent() const noexcept {
+    const uint64_t window = (syn_cookie::kMaxAge + 1) * syn_cookie::kPeriodSeconds * tsc_hz_;
+    return cookie_sent_ && now_ - cookie_sent_at_ <= window;
+}
+
 uint32_t Engine::mint_cookie(const wire::Segment& syn, const FourTuple& t) noexcept {
     // RFC 9293 MUST-15: no MSS option means 536; never more than our own.
     const uint16_t peer_mss = syn.opt.has_mss && syn.opt.mss > 0 ? syn.opt.mss : 536;
@@ -78,8 +84,7 @@ bool Engine::cookie_ack_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t 
     if (seg.has(kSyn) || seg.has(kRst) || !seg.has(kAck) || cfg_.syn_cookies == 0) return false;
     // Like Linux, an ACK is only read as a cookie while cookies are being issued: an attacker guessing 24-bit
     // hashes at an idle listener gets plain RSTs.
-    const uint64_t window = (syn_cookie::kMaxAge + 1) * syn_cookie::kPeriodSeconds * tsc_hz_;
-    if (cfg_.syn_cookies != 2 && (!cookie_sent_ || now_ - cookie_sent_at_ > window)) return false;
+    if (cfg_.syn_cookies != 2 && !cookies_recent()) return false;
     const FourTuple t{seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port};
     const uint32_t peer_isn = seg.seq - 1;
     const syn_cookie::Check c =
