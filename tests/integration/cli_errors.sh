@@ -42,6 +42,7 @@ case_ "gateway off the subnet" "--gw 10.2.0.1 is not inside" synack-echo --no-hu
 case_ "unknown option" "unknown option '--bogus'" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 7 --bogus
 case_ "missing value" "--port: missing value" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port
 case_ "number out of range" "--port: expected a number in 1..65535" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 70000
+case_ "syncookies out of range" "--syncookies: expected a number in 0..2" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 7 --syncookies 3
 case_ "no --ip" "--ip A.B.C.D/LEN is required" synack-echo --no-huge "${eal[@]}" -- --port 7
 case_ "perf without a role" "say either --server or --client" synack-perf --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 5201
 case_ "perf bad test" "--test: bulk, cps or rr" synack-perf --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 5201 --client 10.1.1.2 --test x
