@@ -25,6 +25,7 @@ bool Engine::syn_cookie_instead(const Listener& L) const noexcept {
 // The table is full: the oldest passive SYN-RECEIVED connection of any listener is dropped (each listener's
 // list is oldest first, so only the heads are compared). Returns false when there is none.
 bool Engine::evict_oldest_half_open() noexcept {
+    if (half_open_total_ == 0) return false;  // a table full of established connections: no scan
     Tcb* oldest = nullptr;
     for (const Listener& L : listeners_) {
         if (!L.in_use || L.half_head == kNoTcb) continue;
