@@ -189,6 +189,9 @@ def run(a):
     result.update(flood_sent=flood.sent, flood_rate=round(rate), link_drops=drops, during_total=n, during_ok=good,
                   during_connect_p50_ms=p50 and round(p50, 3))
     print(f"   flood: {flood.sent} SYNs in {flood.elapsed:.2f} s ({rate:.0f}/s), {drops} dropped by the link", flush=True)
+    if drops > 0.01 * flood.sent:
+        print(f"note: the link dropped {100 * drops / flood.sent:.1f}% of the flood (the receiver was not scheduled "
+              "often enough on this machine): the rate is above what it delivers right now", flush=True)
     check(n >= 20, f"{n} legitimate clients ran during the flood")
     check(n > 0 and good >= 0.99 * n, f"during the flood: {good} of {n} legitimate clients echoed byte-exact "
           f"(p50 connect {p50 if p50 is None else round(p50, 2)} ms){'; ' + during.bad[0] if during.bad else ''}")
@@ -263,7 +266,7 @@ def main():
     f.add_argument("--seconds", type=float, default=4)
     f.add_argument("--sources", type=int, default=8, help="made-up source hosts")
     f.add_argument("--frames", type=int, default=40000, help="distinct SYNs, sent round and round")
-    f.add_argument("--mbuf-slack", type=int, default=1024)
+    f.add_argument("--mbuf-slack", type=int, default=256)
     f.add_argument("--label", default="")
     e = sub.add_parser("echo-server")
     e.add_argument("--host", required=True)

@@ -7,7 +7,7 @@
 # Each: >= 99% of legitimate clients echo byte-exact during and after, mbufs in use flat during the flood and back at
 # the idle level at the end. SYNFLOOD_REFERENCE=1 also runs the same flood against Linux (syncookies on) in a
 # network namespace over veth (sk-c-ns, 10.92.2.0/24) and prints its numbers (bench/results/synflood.md).
-# SYNFLOOD_RATE (SYNs/s, default 15000) and SYNFLOOD_SECONDS (default 4) set the flood; SYNFLOOD_ARGS adds
+# SYNFLOOD_RATE (SYNs/s, default 10000) and SYNFLOOD_SECONDS (default 4) set the flood; SYNFLOOD_ARGS adds
 # synack options (e.g. "--syncookies 0" to see the defence off).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 PY=/usr/bin/python3
-rate=${SYNFLOOD_RATE:-15000}
+rate=${SYNFLOOD_RATE:-10000}
 seconds=${SYNFLOOD_SECONDS:-4}
 failures=0
 t_start=$(date +%s)
