@@ -133,10 +133,10 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
         return;
     }
     if (L.half_open >= L.backlog) {
-        // Backlog full: the oldest half-open connection makes room, as BSD's syncache does, instead of the SYN
-        // being refused. Spoofed SYNs then cost a real client its handshake only if it takes longer than a
-        // backlog's worth of them to arrive, rather than locking the listener for the whole SYN-RECEIVED
-        // lifetime (about 3 minutes of SYN,ACK retransmissions).
+        // Backlog full (cookies off; with them on the SYN got a cookie above): the oldest half-open connection
+        // makes room, as BSD's syncache does, instead of the SYN being refused. Spoofed SYNs then cost a real
+        // client its handshake only if it takes longer than a backlog's worth of them to arrive, rather than
+        // locking the listener for the whole SYN-RECEIVED lifetime (about 3 minutes of SYN,ACK retransmissions).
         ++ctr_.syn_backlog_evicted;
         free_tcb(tcbs_[L.half_head]);
     }
