@@ -8,6 +8,8 @@
 #include <rte_ring.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -35,21 +37,60 @@ bool has_arg(int argc, char** argv, const char* prefix) {
     return false;
 }
 
-unsigned long hugepages_reserved() {
-    FILE* f = std::fopen("/proc/sys/vm/nr_hugepages", "r");
+// A number from a /proc or /sys file, or from the line of /proc/meminfo that starts with `key` (0 if absent).
+unsigned long read_count(const char* path, const char* key = nullptr) {
+    FILE* f = std::fopen(path, "r");
     unsigned long n = 0;
-    if (f != nullptr) {
-        if (std::fscanf(f, "%lu", &n) != 1) n = 0;
-        std::fclose(f);
+    if (f == nullptr) return 0;
+    char line[256];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (key == nullptr) {
+            n = std::strtoul(line, nullptr, 10);
+            break;
+        }
+        if (std::strncmp(line, key, std::strlen(key)) == 0) {
+            n = std::strtoul(line + std::strlen(key), nullptr, 10);
+            break;
+        }
     }
+    std::fclose(f);
     return n;
 }
 
-// Why EAL refused to start, in words a user can act on. `no_huge` / `vdev` say what the command line asked for.
+bool hugetlbfs_mounted() {
+    FILE* f = std::fopen("/proc/mounts", "r");
+    if (f == nullptr) return true;  // cannot tell: do not blame the mount
+    char line[512];
+    bool found = false;
+    while (!found && std::fgets(line, sizeof line, f) != nullptr) found = std::strstr(line, " hugetlbfs ") != nullptr;
+    std::fclose(f);
+    return found;
+}
+
+// Why EAL could not get hugepage memory, or "" when hugepages look usable. EAL reports all three as a failure
+// to allocate (often EACCES, which reads like a permission problem), so look at the system ourselves.
+std::string hugepage_problem() {
+    const unsigned long total = read_count("/proc/sys/vm/nr_hugepages");
+    if (total == 0)
+        return "no hugepages are reserved: echo 512 > /proc/sys/vm/nr_hugepages, make sure hugetlbfs is mounted "
+               "(mount -t hugetlbfs nodev /dev/hugepages), or run with --no-huge -m 512";
+    if (!hugetlbfs_mounted())
+        return "no hugetlbfs is mounted, so the " + std::to_string(total) +
+               " reserved hugepages cannot be used: mkdir -p /dev/hugepages && mount -t hugetlbfs nodev "
+               "/dev/hugepages, or run with --no-huge -m 512";
+    if (read_count("/proc/meminfo", "HugePages_Free:") == 0)
+        return "all " + std::to_string(total) +
+               " reserved hugepages are in use (another DPDK process?): reserve more in /proc/sys/vm/nr_hugepages, "
+               "or run with --no-huge -m 512";
+    return "";
+}
+
+// Why EAL refused to start, in words a user can act on. `no_huge` says what the command line asked for.
 std::string eal_hint(int err, bool no_huge) {
     std::string h = rte_strerror(err);
-    if (!no_huge && hugepages_reserved() == 0)
-        h += " (no hugepages are reserved: echo 512 > /proc/sys/vm/nr_hugepages, or run with --no-huge -m 512)";
+    const std::string huge = no_huge ? "" : hugepage_problem();
+    if (!huge.empty())
+        h = huge + " (DPDK said: " + h + ")";
     else if (err == EINVAL)
         h += " (an EAL option is wrong: see the EAL usage above; -l must name cores this machine has)";
     else if (err == EACCES || err == EPERM)
