@@ -37,6 +37,9 @@ struct Options {
     bool loopback = false;
     /// --no-tso: send one MSS per packet even where the port (or the --loopback link) could take larger ones
     bool tso = true;
+    /// --pcap FILE: write every frame received and sent, on every core, as pcapng (rte_pcapng)
+    std::string pcap;
+    uint64_t pcap_max_bytes = 1ull << 30;  ///< --pcap-max-bytes N: stop capturing once the file reaches N bytes
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read
 };

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "dpdk/capture.hpp"
 #include "dpdk/counter_names.hpp"
 #include "dpdk/worker.hpp"
 #include "synack/stack.hpp"
@@ -116,6 +117,7 @@ struct Stack::Impl {
     std::vector<uint16_t> open_ports;
     std::vector<rte_ring*> rings;
     dpdk::PortInfo loop_server_port;
+    std::unique_ptr<dpdk::Capture> capture;  // --pcap
 
     static int lcore_main(void* arg) {
         auto* impl = static_cast<Impl*>(arg);
@@ -241,6 +243,10 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.worker_ptrs.push_back(s.workers.back().get());
     }
     s.shared.all = s.worker_ptrs.data();
+    if (!s.options.pcap.empty()) {  // after every port exists: rte_pcapng names the ports of the file at open
+        s.capture = std::make_unique<dpdk::Capture>(s.options.pcap, s.options.pcap_max_bytes, s.shared.workers);
+        for (unsigned i = 0; i < s.shared.workers; ++i) s.workers[i]->capture = s.capture->tap(i);
+    }
     if (s.options.verbose) {
         char mac[RTE_ETHER_ADDR_FMT_SIZE];
         rte_ether_format_addr(mac, sizeof mac, &s.shared.port.mac);
@@ -258,6 +264,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
 
 Stack::~Stack() {
     Impl& s = *impl_;
+    s.capture.reset();  // the writer drains what the workers queued
     s.workers.clear();  // engines and interfaces free every mbuf they hold
     for (uint16_t p : s.open_ports) dpdk::close_port(p);
     for (rte_ring* r : s.rings) rte_ring_free(r);
@@ -274,8 +281,10 @@ int Stack::run(const App& app) {
     g_stop = &s.shared.stop;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    if (s.capture) s.capture->start();
     rte_eal_mp_remote_launch(&Impl::lcore_main, &s, CALL_MAIN);
     rte_eal_mp_wait_lcore();
+    if (s.capture) s.capture->stop();
     g_stop = nullptr;
     return 0;
 }
@@ -311,6 +320,15 @@ std::string Stack::counters_report() const {
         os << "core" << i << " rx " << c.rx_packets << " tx " << c.tx_packets << " tx_dropped " << c.tx_dropped
            << " dispatched " << c.rx_dispatched << " dispatch_dropped " << c.rx_dispatch_dropped << " opened "
            << c.connections_opened << "\n";
+    }
+    if (impl_->capture) {
+        uint64_t dropped = 0, over = 0;
+        for (unsigned i = 0; i < impl_->shared.workers; ++i) {
+            dropped += impl_->capture->tap(i)->dropped;
+            over += impl_->capture->tap(i)->over_limit;
+        }
+        os << "pcap.packets " << impl_->capture->packets_written() << "\npcap.bytes " << impl_->capture->bytes_written()
+           << "\npcap.dropped " << dropped << "\npcap.over_limit " << over << "\n";
     }
     return os.str();
 }

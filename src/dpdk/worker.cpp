@@ -93,6 +93,7 @@ void Worker::receive(uint64_t now) noexcept {
     case RxMode::own_queue: {
         const uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
         rx_packets += n;
+        if (capture != nullptr && n > 0) capture->copy(pkts, n, port_id, queue, now, RTE_PCAPNG_DIRECTION_IN);
         // Headers written by another core (or the NIC): start every miss of the burst at once.
         for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
         if (shared.port.virtual_link)  // see PortInfo::virtual_link
@@ -106,6 +107,7 @@ void Worker::receive(uint64_t now) noexcept {
         for (uint16_t q = 0; q < shared.port.rx_queues; ++q) {
             const uint16_t n = rte_eth_rx_burst(port_id, q, pkts, kBurst);
             rx_packets += n;
+            if (capture != nullptr && n > 0) capture->copy(pkts, n, port_id, q, now, RTE_PCAPNG_DIRECTION_IN);
             for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
             for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);
             deliver_end(now);
@@ -127,6 +129,7 @@ void Worker::flush(uint64_t now) noexcept {
     while ((n = engine.drain_tx(b, 64)) > 0)
         for (uint16_t i = 0; i < n; ++i) iface.output(b[i], now);
     while ((n = iface.drain_tx(b, 64)) > 0) {
+        if (capture != nullptr) capture->copy(b, n, port_id, queue, now, RTE_PCAPNG_DIRECTION_OUT);
         uint16_t sent = 0;
         for (int tries = 0; tries < 4 && sent < n; ++tries)
             sent = static_cast<uint16_t>(

@@ -7,6 +7,7 @@
 #include <boost/lockfree/spsc_queue.hpp>
 #include <rte_mbuf.h>
 
+#include "dpdk/capture.hpp"
 #include "dpdk/port.hpp"
 #include "net/interface.hpp"
 #include "synack/stack.hpp"
@@ -53,6 +54,7 @@ public:
     Inbox inbox;
     uint64_t loop_now = 0;  ///< the TSC read once per loop iteration (rdtsc is not free, in VMs least of all)
     uint64_t rx_packets = 0, tx_packets = 0, tx_dropped = 0, rx_dispatched = 0, rx_dispatch_dropped = 0;
+    Capture::Tap* capture = nullptr;  ///< --pcap: this worker's ring to the writer, or nullptr
 
 private:
     void receive(uint64_t now) noexcept;
