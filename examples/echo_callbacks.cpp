@@ -2,7 +2,8 @@
 // to back (no NIC, no hugepages, no root):
 //   echo_callbacks --no-huge --no-shconf -m 256 -l 0,1 -- --ip 10.96.0.1/24 --loopback
 // Core 1 is the server at --ip, core 0 the client at --ip + 1: it connects, sends a line, checks that the same
-// line comes back, and stops the stack. Exit status 0 when the line came back.
+// line comes back, reads the connection's state with Core::info() (TCP_INFO's counterpart), and stops the
+// stack. Exit status 0 when the line came back on an ESTABLISHED connection to the server's port.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -48,7 +49,12 @@ void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
             }
             cl.got.append(buf, static_cast<size_t>(n));
             if (cl.got.size() >= kLine.size()) {
-                cl.ok = cl.got == kLine;
+                synack::ConnInfo info;
+                cl.ok = cl.got == kLine && core.info(ev.conn, info) == 0 && info.state == synack::State::established &&
+                        info.remote_port == kPort && info.cwnd >= info.snd_mss && info.bytes_in_flight == 0;
+                std::printf("echo_callbacks: %s:%u -> %s:%u srtt %u us cwnd %u\n",
+                            synack::ip_to_string(info.local_ip).c_str(), info.local_port,
+                            synack::ip_to_string(info.remote_ip).c_str(), info.remote_port, info.srtt_us, info.cwnd);
                 core.close(ev.conn);
                 core.stop();
             }

@@ -19,6 +19,7 @@
 
 #include "dpdk/capture.hpp"
 #include "dpdk/counter_names.hpp"
+#include "dpdk/telemetry.hpp"
 #include "dpdk/worker.hpp"
 #include "synack/stack.hpp"
 #include "wire/segment.hpp"
@@ -247,6 +248,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.capture = std::make_unique<dpdk::Capture>(s.options.pcap, s.options.pcap_max_bytes, s.shared.workers);
         for (unsigned i = 0; i < s.shared.workers; ++i) s.workers[i]->capture = s.capture->tap(i);
     }
+    dpdk::telemetry_attach(s.worker_ptrs.data(), s.shared.workers, s.capture.get());
     if (s.options.verbose) {
         char mac[RTE_ETHER_ADDR_FMT_SIZE];
         rte_ether_format_addr(mac, sizeof mac, &s.shared.port.mac);
@@ -264,6 +266,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
 
 Stack::~Stack() {
     Impl& s = *impl_;
+    dpdk::telemetry_detach();
     s.capture.reset();  // the writer drains what the workers queued
     s.workers.clear();  // engines and interfaces free every mbuf they hold
     for (uint16_t p : s.open_ports) dpdk::close_port(p);
@@ -347,6 +350,7 @@ int Core::close(ConnId c) noexcept { return w_->engine.close(c); }
 int Core::abort(ConnId c) noexcept { return w_->engine.abort(c); }
 int Core::set_user(ConnId c, uint64_t user) noexcept { return w_->engine.set_user(c, user); }
 State Core::state(ConnId c) const noexcept { return w_->engine.state(c); }
+int Core::info(ConnId c, ConnInfo& out) const noexcept { return w_->info(c, out) ? 0 : -EINVAL; }
 uint32_t Core::send_space(ConnId c) const noexcept { return w_->engine.send_space(c); }
 uint32_t Core::readable_bytes(ConnId c) const noexcept {
     const tcp::Tcb* t = w_->engine.tcb(c);
