@@ -121,5 +121,8 @@ for f in "$tmp"/snip/*.cpp; do
   fi
 done
 
+echo "== docs/counters.md lists every counter"
+/usr/bin/python3 tools/counter-table --check docs/counters.md && ok "counter table up to date" || fail "docs/counters.md"
+
 echo "embed: $failures failure(s)"
 [ "$failures" -eq 0 ]
