@@ -19,6 +19,10 @@ namespace {
 constexpr unsigned kRingSize = 4096;     // per worker: about a millisecond of a busy core's frames
 constexpr unsigned kPoolSize = 8191;     // copies in flight per worker (ring + the writer's batch)
 constexpr uint16_t kWriteBurst = 64;
+// An enhanced packet block's size at most: its header, trailer and the options rte_pcapng_copy adds (direction,
+// queue), around the frame padded to 4 bytes. Used to stop before the file would pass --pcap-max-bytes.
+constexpr uint64_t kBlockOverhead = 64;
+uint64_t block_bound(const rte_mbuf* m) { return kBlockOverhead + ((rte_pktmbuf_pkt_len(m) + 3u) & ~3u); }
 }  // namespace
 
 void Capture::Tap::copy(rte_mbuf* const* pkts, uint16_t n, uint16_t port, uint16_t queue, uint64_t tsc,
@@ -65,6 +69,7 @@ Capture::Capture(const std::string& path, uint64_t max_bytes, unsigned workers)
             throw std::runtime_error("--pcap: cannot create the capture ring/pool of worker " + n + ": " +
                                      rte_strerror(rte_errno) + " (a larger -m helps)");
     }
+    bytes_.store(static_cast<uint64_t>(::lseek(fd_, 0, SEEK_CUR)), std::memory_order_relaxed);  // the headers
 }
 
 Capture::~Capture() {
@@ -87,11 +92,19 @@ bool Capture::drain_once() {
         while ((n = rte_ring_sc_dequeue_burst(t.ring, reinterpret_cast<void**>(b), kWriteBurst, nullptr)) > 0) {
             any = true;
             if (!full_.load(std::memory_order_relaxed)) {
-                const ssize_t wrote = rte_pcapng_write_packets(pcapng_, b, static_cast<uint16_t>(n));
-                if (wrote > 0) bytes_.fetch_add(static_cast<uint64_t>(wrote), std::memory_order_relaxed);
-                packets_.fetch_add(n, std::memory_order_relaxed);
-                if (wrote < 0 || bytes_.load(std::memory_order_relaxed) >= max_bytes_)
-                    full_.store(true, std::memory_order_relaxed);
+                // Only the frames that surely fit under the bound; the first that might not ends the capture.
+                uint64_t room = max_bytes_ - bytes_.load(std::memory_order_relaxed);
+                unsigned fit = 0;
+                for (; fit < n && block_bound(b[fit]) <= room; ++fit) room -= block_bound(b[fit]);
+                const ssize_t wrote = fit > 0 ? rte_pcapng_write_packets(pcapng_, b, static_cast<uint16_t>(fit)) : 0;
+                if (wrote > 0) {
+                    bytes_.fetch_add(static_cast<uint64_t>(wrote), std::memory_order_relaxed);
+                    packets_.fetch_add(fit, std::memory_order_relaxed);
+                }
+                if (wrote < 0 || fit < n) full_.store(true, std::memory_order_relaxed);
+                discarded_.fetch_add(n - fit, std::memory_order_relaxed);
+            } else {
+                discarded_.fetch_add(n, std::memory_order_relaxed);
             }
             rte_pktmbuf_free_bulk(b, n);
         }

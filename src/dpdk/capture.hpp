@@ -4,8 +4,9 @@
 // and a pcapng file is one ordered stream. So each worker copies what it sees (rte_pcapng_copy, into a mempool of
 // its own) and enqueues the copies on its own single-producer/single-consumer rte_ring; a control thread (not an
 // lcore) drains every ring, writes with rte_pcapng_write_packets and frees the copies. A full ring or an empty
-// pool drops the copy, never the packet, and counts it (pcap.dropped). Past --pcap-max-bytes the writer stops and
-// tells the workers, which then stop copying (pcap.over_limit counts what was left out).
+// pool drops the copy, never the packet, and counts it (pcap.dropped). The writer stops before the first frame that
+// might take the file past --pcap-max-bytes and tells the workers, which then stop copying (pcap.over_limit counts
+// what was left out).
 #pragma once
 #include <rte_mbuf.h>
 #include <rte_pcapng.h>
@@ -47,6 +48,8 @@ public:
     void stop();   // drain and join (idempotent)
     uint64_t bytes_written() const noexcept { return bytes_.load(std::memory_order_relaxed); }
     uint64_t packets_written() const noexcept { return packets_.load(std::memory_order_relaxed); }
+    /// Copies the writer threw away once the bound was reached (the workers count what they no longer copy).
+    uint64_t discarded() const noexcept { return discarded_.load(std::memory_order_relaxed); }
 
 private:
     bool drain_once();
@@ -58,7 +61,7 @@ private:
     unsigned workers_;
     std::atomic<bool> full_{false};
     std::atomic<bool> stop_{false};
-    std::atomic<uint64_t> bytes_{0}, packets_{0};
+    std::atomic<uint64_t> bytes_{0}, packets_{0}, discarded_{0};
     std::thread writer_;
 };
 

@@ -325,7 +325,7 @@ std::string Stack::counters_report() const {
            << c.connections_opened << "\n";
     }
     if (impl_->capture) {
-        uint64_t dropped = 0, over = 0;
+        uint64_t dropped = 0, over = impl_->capture->discarded();
         for (unsigned i = 0; i < impl_->shared.workers; ++i) {
             dropped += impl_->capture->tap(i)->dropped;
             over += impl_->capture->tap(i)->over_limit;

@@ -71,11 +71,22 @@ $PEER --host 10.96.4.1 bulk --port 7 --size 1000000 >/dev/null
 tap_stop
 size=$(stat -c %s "$file")
 over=$(grep "^pcap.over_limit" "$TAP_LOG" | cut -d' ' -f2)
-# The writer stops after the write that crosses the bound: at most one burst (64 frames) past it.
-expect "file of $size bytes for a 1 MB exchange, ${over:-?} frames left out" \
-  "$([ "$size" -ge 20000 ] && [ "$size" -lt 140000 ] && [ "${over:-0}" -gt 100 ]; echo $?)"
+# The writer stops before the frame that might not fit: the file never passes the bound.
+expect "file of $size bytes (bound 20000) for a 1 MB exchange, ${over:-?} frames left out" \
+  "$([ "$size" -le 20000 ] && [ "$size" -gt 10000 ] && [ "${over:-0}" -gt 100 ]; echo $?)"
 tshark -r "$file" >/dev/null 2>&1
 expect "the bounded file reads back" $?
+
+echo "== bad --pcap arguments: one clear line, exit 1"
+eal=(--no-huge --no-shconf --no-pci -m 256 --log-level=error -l 0 --vdev=net_null0)
+out=$(timeout 20 "$build/app/synack-echo" "${eal[@]}" -- --ip 10.96.4.1/24 --port 7 --pcap /nonexistent/x.pcapng 2>&1)
+rc=$?
+printf '%s\n' "$out" | grep -q "^synack-echo: error: --pcap /nonexistent/x.pcapng: No such file or directory"
+expect "unwritable file -> $(printf '%s\n' "$out" | grep error: | tail -1) (exit $rc)" "$([ $? -eq 0 ] && [ $rc -eq 1 ]; echo $?)"
+out=$(timeout 20 "$build/app/synack-echo" "${eal[@]}" -- --ip 10.96.4.1/24 --port 7 --pcap x --pcap-max-bytes 10 2>&1)
+rc=$?
+printf '%s\n' "$out" | grep -q "^synack-echo: error: --pcap-max-bytes: expected a number in 4096"
+expect "bound too small -> $(printf '%s\n' "$out" | grep error: | tail -1) (exit $rc)" "$([ $? -eq 0 ] && [ $rc -eq 1 ]; echo $?)"
 
 echo "pcap: $failures failure(s)"
 [ "$failures" -eq 0 ]
