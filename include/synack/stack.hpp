@@ -37,6 +37,9 @@ struct Options {
     bool loopback = false;
     /// --no-tso: send one MSS per packet even where the port (or the --loopback link) could take larger ones
     bool tso = true;
+    /// --pcap FILE: write every frame received and sent, on every core, as pcapng (rte_pcapng)
+    std::string pcap;
+    uint64_t pcap_max_bytes = 1ull << 30;  ///< --pcap-max-bytes N: stop capturing once the file reaches N bytes
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read
 };
@@ -68,6 +71,24 @@ struct CoreStats {
     uint64_t retransmits = 0;
 };
 
+/// What Core::info() tells about one connection: Linux's TCP_INFO for synack (RFC 9293 §3.3.1 names).
+struct ConnInfo {
+    uint32_t local_ip = 0, remote_ip = 0;  ///< host order
+    uint16_t local_port = 0, remote_port = 0;
+    State state = State::closed;
+    uint16_t snd_mss = 0;           ///< bytes per segment we send
+    uint32_t cwnd = 0;              ///< congestion window, bytes
+    uint32_t ssthresh = 0;          ///< slow-start threshold, bytes (UINT32_MAX: not yet set)
+    uint32_t srtt_us = 0, rttvar_us = 0, rto_us = 0;  ///< RFC 6298 estimates (0: no sample yet)
+    uint32_t snd_wnd = 0;           ///< the peer's window
+    uint32_t rcv_wnd = 0;           ///< our window
+    uint32_t bytes_in_flight = 0;   ///< SND.NXT - SND.UNA
+    uint32_t send_queue = 0;        ///< bytes in the send buffer (unacknowledged and unsent)
+    uint32_t recv_queue = 0;        ///< bytes received and not yet read
+    uint32_t retransmits = 0;       ///< consecutive timeouts of the oldest unacknowledged segment
+    unsigned core = 0;              ///< the core that owns the connection
+};
+
 namespace dpdk {
 class Worker;
 }
@@ -95,6 +116,8 @@ public:
     int abort(ConnId c) noexcept;
     int set_user(ConnId c, uint64_t user) noexcept;
     State state(ConnId c) const noexcept;
+    /// Fills `out` for connection `c` (like getsockopt TCP_INFO); 0, or -EINVAL for a stale handle.
+    int info(ConnId c, ConnInfo& out) const noexcept;
     /// Bytes send() would take now.
     uint32_t send_space(ConnId c) const noexcept;
     /// Bytes waiting to be read.

@@ -1,6 +1,7 @@
 # Shared by scripts/demo and tests/integration: run a synack program on a net_tap port, give the kernel side of
 # the tap its own MAC and an address, and tear everything down on exit, whatever happens.
 # Usage: source scripts/lib/tap.sh; tap_start BUILD TAP SUBNET LCORES PROGRAM [program options...]
+#   TAP_EAL_EXTRA: more EAL options (e.g. "--file-prefix NAME" for a telemetry socket of its own)
 #   SUBNET is the first three octets (10.77.0): synack is .1, Linux is .2.
 
 TAP_NAME="" TAP_PID="" TAP_LOG="" TAP_CAPTURE_PID="" TAP_TMP=""
@@ -37,7 +38,8 @@ tap_start() {
   TAP_LOG=$TAP_TMP/$tap.log
   ip link del "$tap" 2>/dev/null || true
   # --no-huge: runs on any machine; --no-shconf: several instances may run side by side.
-  "$build/app/$prog" --no-huge --no-shconf --no-pci -m 512 -l "$lcores" --log-level=error \
+  # shellcheck disable=SC2086  # TAP_EAL_EXTRA is a list of words
+  "$build/app/$prog" --no-huge --no-shconf --no-pci -m 512 -l "$lcores" --log-level=error ${TAP_EAL_EXTRA:-} \
     --vdev="net_tap_${tap//-/_},iface=$tap" -- --ip "$subnet.1/24" "$@" >"$TAP_LOG" 2>&1 &
   TAP_PID=$!
   for _ in $(seq 100); do

@@ -60,6 +60,8 @@ const char* options_help() noexcept {
            "  --loopback           two stacks in one process over net_ring ports (needs -l A,B): client on A\n"
            "                       at --ip + 1, server on B at --ip\n"
            "  --no-tso             one MSS per packet even where the port offers TCP segmentation offload\n"
+           "  --pcap FILE          write what synack receives and sends (every core) to FILE as pcapng\n"
+           "  --pcap-max-bytes N   stop capturing once FILE reaches N bytes (default 1 GiB)\n"
            "  -v                   verbose\n";
 }
 
@@ -115,6 +117,11 @@ Options parse_options(int argc, char** argv) {
             o.mbufs = static_cast<uint32_t>(number("--mbufs", value(), 1023, 1u << 24));
         } else if (name == "--duration-s") {
             o.duration_s = static_cast<uint32_t>(number("--duration-s", value(), 0, 1u << 30));
+        } else if (name == "--pcap") {
+            o.pcap = value();
+            if (o.pcap.empty()) throw std::invalid_argument("--pcap: expected a file name");
+        } else if (name == "--pcap-max-bytes") {
+            o.pcap_max_bytes = number("--pcap-max-bytes", value(), 4096, 1ull << 50);
         } else if (name == "--stats-ms") {
             o.stats_ms = static_cast<uint32_t>(number("--stats-ms", value(), 0, 1u << 30));
         } else {

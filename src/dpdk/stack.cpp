@@ -8,6 +8,8 @@
 #include <rte_ring.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -15,7 +17,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "dpdk/capture.hpp"
 #include "dpdk/counter_names.hpp"
+#include "dpdk/telemetry.hpp"
 #include "dpdk/worker.hpp"
 #include "synack/stack.hpp"
 #include "wire/segment.hpp"
@@ -35,21 +39,60 @@ bool has_arg(int argc, char** argv, const char* prefix) {
     return false;
 }
 
-unsigned long hugepages_reserved() {
-    FILE* f = std::fopen("/proc/sys/vm/nr_hugepages", "r");
+// A number from a /proc or /sys file, or from the line of /proc/meminfo that starts with `key` (0 if absent).
+unsigned long read_count(const char* path, const char* key = nullptr) {
+    FILE* f = std::fopen(path, "r");
     unsigned long n = 0;
-    if (f != nullptr) {
-        if (std::fscanf(f, "%lu", &n) != 1) n = 0;
-        std::fclose(f);
+    if (f == nullptr) return 0;
+    char line[256];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        if (key == nullptr) {
+            n = std::strtoul(line, nullptr, 10);
+            break;
+        }
+        if (std::strncmp(line, key, std::strlen(key)) == 0) {
+            n = std::strtoul(line + std::strlen(key), nullptr, 10);
+            break;
+        }
     }
+    std::fclose(f);
     return n;
 }
 
-// Why EAL refused to start, in words a user can act on. `no_huge` / `vdev` say what the command line asked for.
+bool hugetlbfs_mounted() {
+    FILE* f = std::fopen("/proc/mounts", "r");
+    if (f == nullptr) return true;  // cannot tell: do not blame the mount
+    char line[512];
+    bool found = false;
+    while (!found && std::fgets(line, sizeof line, f) != nullptr) found = std::strstr(line, " hugetlbfs ") != nullptr;
+    std::fclose(f);
+    return found;
+}
+
+// Why EAL could not get hugepage memory, or "" when hugepages look usable. EAL reports all three as a failure
+// to allocate (often EACCES, which reads like a permission problem), so look at the system ourselves.
+std::string hugepage_problem() {
+    const unsigned long total = read_count("/proc/sys/vm/nr_hugepages");
+    if (total == 0)
+        return "no hugepages are reserved: echo 512 > /proc/sys/vm/nr_hugepages, make sure hugetlbfs is mounted "
+               "(mount -t hugetlbfs nodev /dev/hugepages), or run with --no-huge -m 512";
+    if (!hugetlbfs_mounted())
+        return "no hugetlbfs is mounted, so the " + std::to_string(total) +
+               " reserved hugepages cannot be used: mkdir -p /dev/hugepages && mount -t hugetlbfs nodev "
+               "/dev/hugepages, or run with --no-huge -m 512";
+    if (read_count("/proc/meminfo", "HugePages_Free:") == 0)
+        return "all " + std::to_string(total) +
+               " reserved hugepages are in use (another DPDK process?): reserve more in /proc/sys/vm/nr_hugepages, "
+               "or run with --no-huge -m 512";
+    return "";
+}
+
+// Why EAL refused to start, in words a user can act on. `no_huge` says what the command line asked for.
 std::string eal_hint(int err, bool no_huge) {
     std::string h = rte_strerror(err);
-    if (!no_huge && hugepages_reserved() == 0)
-        h += " (no hugepages are reserved: echo 512 > /proc/sys/vm/nr_hugepages, or run with --no-huge -m 512)";
+    const std::string huge = no_huge ? "" : hugepage_problem();
+    if (!huge.empty())
+        h = huge + " (DPDK said: " + h + ")";
     else if (err == EINVAL)
         h += " (an EAL option is wrong: see the EAL usage above; -l must name cores this machine has)";
     else if (err == EACCES || err == EPERM)
@@ -75,6 +118,7 @@ struct Stack::Impl {
     std::vector<uint16_t> open_ports;
     std::vector<rte_ring*> rings;
     dpdk::PortInfo loop_server_port;
+    std::unique_ptr<dpdk::Capture> capture;  // --pcap
 
     static int lcore_main(void* arg) {
         auto* impl = static_cast<Impl*>(arg);
@@ -200,6 +244,11 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.worker_ptrs.push_back(s.workers.back().get());
     }
     s.shared.all = s.worker_ptrs.data();
+    if (!s.options.pcap.empty()) {  // after every port exists: rte_pcapng names the ports of the file at open
+        s.capture = std::make_unique<dpdk::Capture>(s.options.pcap, s.options.pcap_max_bytes, s.shared.workers);
+        for (unsigned i = 0; i < s.shared.workers; ++i) s.workers[i]->capture = s.capture->tap(i);
+    }
+    dpdk::telemetry_attach(s.worker_ptrs.data(), s.shared.workers, s.capture.get());
     if (s.options.verbose) {
         char mac[RTE_ETHER_ADDR_FMT_SIZE];
         rte_ether_format_addr(mac, sizeof mac, &s.shared.port.mac);
@@ -217,6 +266,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
 
 Stack::~Stack() {
     Impl& s = *impl_;
+    dpdk::telemetry_detach();
+    s.capture.reset();  // the writer drains what the workers queued
     s.workers.clear();  // engines and interfaces free every mbuf they hold
     for (uint16_t p : s.open_ports) dpdk::close_port(p);
     for (rte_ring* r : s.rings) rte_ring_free(r);
@@ -233,8 +284,10 @@ int Stack::run(const App& app) {
     g_stop = &s.shared.stop;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    if (s.capture) s.capture->start();
     rte_eal_mp_remote_launch(&Impl::lcore_main, &s, CALL_MAIN);
     rte_eal_mp_wait_lcore();
+    if (s.capture) s.capture->stop();
     g_stop = nullptr;
     return 0;
 }
@@ -271,6 +324,15 @@ std::string Stack::counters_report() const {
            << " dispatched " << c.rx_dispatched << " dispatch_dropped " << c.rx_dispatch_dropped << " opened "
            << c.connections_opened << "\n";
     }
+    if (impl_->capture) {
+        uint64_t dropped = 0, over = impl_->capture->discarded();
+        for (unsigned i = 0; i < impl_->shared.workers; ++i) {
+            dropped += impl_->capture->tap(i)->dropped;
+            over += impl_->capture->tap(i)->over_limit;
+        }
+        os << "pcap.packets " << impl_->capture->packets_written() << "\npcap.bytes " << impl_->capture->bytes_written()
+           << "\npcap.dropped " << dropped << "\npcap.over_limit " << over << "\n";
+    }
     return os.str();
 }
 
@@ -288,6 +350,7 @@ int Core::close(ConnId c) noexcept { return w_->engine.close(c); }
 int Core::abort(ConnId c) noexcept { return w_->engine.abort(c); }
 int Core::set_user(ConnId c, uint64_t user) noexcept { return w_->engine.set_user(c, user); }
 State Core::state(ConnId c) const noexcept { return w_->engine.state(c); }
+int Core::info(ConnId c, ConnInfo& out) const noexcept { return w_->info(c, out) ? 0 : -EINVAL; }
 uint32_t Core::send_space(ConnId c) const noexcept { return w_->engine.send_space(c); }
 uint32_t Core::readable_bytes(ConnId c) const noexcept {
     const tcp::Tcb* t = w_->engine.tcb(c);

@@ -7,6 +7,7 @@
 #include <rte_tcp.h>
 
 #include <cstdio>
+#include <new>
 
 #include "dpdk/flow_hash.hpp"
 
@@ -16,6 +17,10 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
                const net::NetConfig& net, uint16_t port, uint16_t q)
     : shared(s), index(idx), mode(m), port_id(port), queue(q), pool(p), engine(tcp, p, s.hz, rte_rdtsc()),
       iface(net, p, s.hz) {
+    live_cap_ = tcp.max_connections;
+    live_pos_.reset(static_cast<uint32_t*>(std::calloc(live_cap_, sizeof(uint32_t))));
+    if (live_pos_ == nullptr) throw std::bad_alloc();
+    live_.reserve(live_cap_);
     if (s.workers > 1 && !s.options->loopback) engine.set_port_filter(&Worker::port_filter, this);
     // With hardware RSS the NIC already hashed every packet: the connection table reuses that hash.
     if (s.port.hw_rss)
@@ -93,6 +98,7 @@ void Worker::receive(uint64_t now) noexcept {
     case RxMode::own_queue: {
         const uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
         rx_packets += n;
+        if (capture != nullptr && n > 0) capture->copy(pkts, n, port_id, queue, now, RTE_PCAPNG_DIRECTION_IN);
         // Headers written by another core (or the NIC): start every miss of the burst at once.
         for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
         if (shared.port.virtual_link)  // see PortInfo::virtual_link
@@ -106,6 +112,7 @@ void Worker::receive(uint64_t now) noexcept {
         for (uint16_t q = 0; q < shared.port.rx_queues; ++q) {
             const uint16_t n = rte_eth_rx_burst(port_id, q, pkts, kBurst);
             rx_packets += n;
+            if (capture != nullptr && n > 0) capture->copy(pkts, n, port_id, q, now, RTE_PCAPNG_DIRECTION_IN);
             for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
             for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);
             deliver_end(now);
@@ -127,6 +134,7 @@ void Worker::flush(uint64_t now) noexcept {
     while ((n = engine.drain_tx(b, 64)) > 0)
         for (uint16_t i = 0; i < n; ++i) iface.output(b[i], now);
     while ((n = iface.drain_tx(b, 64)) > 0) {
+        if (capture != nullptr) capture->copy(b, n, port_id, queue, now, RTE_PCAPNG_DIRECTION_OUT);
         uint16_t sent = 0;
         for (int tries = 0; tries < 4 && sent < n; ++tries)
             sent = static_cast<uint16_t>(
@@ -151,8 +159,12 @@ void Worker::run(const App& app) {
     if (app.on_start) app.on_start(core, app.ctx);
     flush(now);
     auto on_event = [&](const Event& ev) {
+        track(ev);
         if (app.on_event) app.on_event(core, ev, app.ctx);
+        if (ev.type == EventType::closed || ev.type == EventType::reset || ev.type == EventType::timed_out)
+            untrack(ev.conn);
     };
+    running.store(true, std::memory_order_release);
     while (!shared.stop.load(std::memory_order_relaxed)) {
         now = loop_now = rte_rdtsc();
         receive(now);
@@ -162,6 +174,8 @@ void Worker::run(const App& app) {
         if (app.on_poll) app.on_poll(core, app.ctx);
         engine.dispatch(on_event);
         flush(now);
+        if (snapshot.requested.load(std::memory_order_relaxed) != snapshot_seen_) [[unlikely]]
+            serve_snapshot();
         if (index == 0) {
             if (now >= end) shared.stop.store(true, std::memory_order_relaxed);
             if (now >= next_stats) {
@@ -183,6 +197,82 @@ void Worker::run(const App& app) {
             }
         }
     }
+    running.store(false, std::memory_order_release);
+}
+
+void Worker::track(const Event& ev) noexcept {
+    if (ev.type != EventType::accepted && ev.type != EventType::connected) return;
+    if (ev.conn.index >= live_cap_) return;
+    uint32_t& pos = live_pos_.get()[ev.conn.index];
+    if (pos != 0) {  // the index was reused after a handle we never saw end (abort): take its place
+        live_[pos - 1] = ev.conn;
+        return;
+    }
+    live_.push_back(ev.conn);  // within the reserved capacity: no allocation
+    pos = static_cast<uint32_t>(live_.size());
+}
+
+void Worker::untrack(ConnId c) noexcept {
+    uint32_t* where = live_pos_.get();
+    if (c.index >= live_cap_ || where[c.index] == 0) return;
+    const uint32_t pos = where[c.index] - 1;
+    if (!(live_[pos] == c)) return;
+    live_[pos] = live_.back();
+    where[live_[pos].index] = pos + 1;
+    live_.pop_back();
+    where[c.index] = 0;
+}
+
+bool Worker::info(ConnId c, ConnInfo& out) const noexcept {
+    const tcp::Tcb* t = engine.tcb(c);
+    if (t == nullptr) return false;
+    out.local_ip = t->tuple.local_ip;
+    out.remote_ip = t->tuple.remote_ip;
+    out.local_port = t->tuple.local_port;
+    out.remote_port = t->tuple.remote_port;
+    out.state = t->state;
+    out.snd_mss = t->snd_mss;
+    out.cwnd = t->cwnd;
+    out.ssthresh = t->ssthresh;
+    out.srtt_us = t->srtt_us;
+    out.rttvar_us = t->rttvar_us;
+    out.rto_us = t->rto_us;
+    out.snd_wnd = t->snd_wnd;
+    out.rcv_wnd = t->rcv_wnd;
+    out.bytes_in_flight = t->flight_size();
+    out.send_queue = t->snd_buf.bytes;
+    out.recv_queue = t->rcv_buf.bytes;
+    out.retransmits = t->retransmits;
+    out.core = index;
+    return true;
+}
+
+bool Worker::serve_snapshot() noexcept {
+    Snapshot& s = snapshot;
+    const uint64_t r = s.requested.load(std::memory_order_acquire);
+    snapshot_seen_ = r;
+    uint64_t c = s.claimed.load(std::memory_order_relaxed);
+    if (c == r || !s.claimed.compare_exchange_strong(c, r, std::memory_order_acq_rel)) return false;
+    // Handles that ended without an event (abort) are dropped from the list here, on the owning core.
+    for (size_t i = 0; i < live_.size();) {
+        if (engine.tcb(live_[i]) == nullptr)
+            untrack(live_[i]);
+        else
+            ++i;
+    }
+    s.live = static_cast<uint32_t>(live_.size());
+    for (uint32_t i = s.offset; i < live_.size() && s.conns.size() < s.limit; ++i) {
+        ConnInfo ci;
+        if (info(live_[i], ci)) s.conns.push_back(ci);
+    }
+    s.connections = engine.connections();
+    s.time_wait = engine.time_wait_count();
+    s.stats = stats();
+    s.tcp = {};
+    s.net = {};
+    add_counters(s.tcp, s.net);
+    s.served.store(r, std::memory_order_release);
+    return true;
 }
 
 void Worker::add_counters(tcp::EngineCounters& t, net::NetCounters& n) const noexcept {

@@ -3,10 +3,14 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <vector>
 
 #include <boost/lockfree/spsc_queue.hpp>
 #include <rte_mbuf.h>
 
+#include "dpdk/capture.hpp"
 #include "dpdk/port.hpp"
 #include "net/interface.hpp"
 #include "synack/stack.hpp"
@@ -53,6 +57,28 @@ public:
     Inbox inbox;
     uint64_t loop_now = 0;  ///< the TSC read once per loop iteration (rdtsc is not free, in VMs least of all)
     uint64_t rx_packets = 0, tx_packets = 0, tx_dropped = 0, rx_dispatched = 0, rx_dispatch_dropped = 0;
+    Capture::Tap* capture = nullptr;  ///< --pcap: this worker's ring to the writer, or nullptr
+
+    /// A consistent picture of this worker for another thread (telemetry). TCBs and counters are the worker's
+    /// alone, so another thread never reads them: it fills the request fields, bumps `requested`, and the worker
+    /// answers from its loop (one relaxed load per iteration when nobody asks). Whoever claims a request (the
+    /// worker, or the asker when the worker is not running) is the one that serves it.
+    struct Snapshot {
+        std::atomic<uint64_t> requested{0}, claimed{0}, served{0};
+        uint32_t offset = 0, limit = 0;   ///< which of the live connections to list (set before `requested`)
+        std::vector<ConnInfo> conns;      ///< capacity reserved by the asker: the worker never allocates
+        uint32_t live = 0;                ///< connections the application holds on this worker
+        uint32_t connections = 0, time_wait = 0;  ///< every TCB in use, and those in TIME-WAIT
+        CoreStats stats;
+        tcp::EngineCounters tcp{};
+        net::NetCounters net{};
+    };
+    Snapshot snapshot;
+    std::atomic<bool> running{false};
+    /// Serves `snapshot` if a request is pending and nobody claimed it; true when this call served it.
+    bool serve_snapshot() noexcept;
+    /// Fills `out` from the TCB of `c`; false for a stale handle. On the owning core only.
+    bool info(ConnId c, ConnInfo& out) const noexcept;
 
 private:
     void receive(uint64_t now) noexcept;
@@ -61,8 +87,17 @@ private:
     void dispatch(rte_mbuf* m, uint64_t now) noexcept;
     void flush(uint64_t now) noexcept;
     static bool port_filter(void* ctx, const tcp::FourTuple& t);
+    void track(const Event& ev) noexcept;
+    void untrack(ConnId c) noexcept;
     rte_mbuf* tcp_burst_[kBurst];
     uint16_t tcp_burst_len_ = 0;
+    uint64_t snapshot_seen_ = 0;  // the last request this worker saw (its own copy: no shared cache line read)
+    // The connections the application holds (from accepted/connected to a terminal event), for the live view:
+    // a dense list (capacity reserved up front) and each TCB index's place in it plus one (0: not listed). Both
+    // are sized for max_connections but zeroed by calloc, so untouched pages cost no memory.
+    std::vector<ConnId> live_;
+    std::unique_ptr<uint32_t, void (*)(void*)> live_pos_{nullptr, std::free};
+    uint32_t live_cap_ = 0;
 };
 
 }  // namespace synack::dpdk
