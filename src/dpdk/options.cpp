@@ -59,6 +59,9 @@ const char* options_help() noexcept {
            "  --loopback           two stacks in one process over net_ring ports (needs -l A,B): client on A\n"
            "                       at --ip + 1, server on B at --ip\n"
            "  --no-tso             one MSS per packet even where the port offers TCP segmentation offload\n"
+           "  --impair SPEC        with --loopback: impair each direction of the link, e.g.\n"
+           "                       loss=1%,reorder=0.5%,dup=0.1%,corrupt=0.01%,delay=10ms,rate=1gbit,seed=7\n"
+           "                       (also reorder-delay=TIME, queue=FRAMES at the rate limit; default seed 1)\n"
            "  -v                   verbose\n";
 }
 
@@ -112,6 +115,8 @@ Options parse_options(int argc, char** argv) {
             o.mbufs = static_cast<uint32_t>(number("--mbufs", value(), 1023, 1u << 24));
         } else if (name == "--duration-s") {
             o.duration_s = static_cast<uint32_t>(number("--duration-s", value(), 0, 1u << 30));
+        } else if (name == "--impair") {
+            o.impair = parse_impairment(value());
         } else if (name == "--stats-ms") {
             o.stats_ms = static_cast<uint32_t>(number("--stats-ms", value(), 0, 1u << 30));
         } else {
@@ -119,6 +124,7 @@ Options parse_options(int argc, char** argv) {
         }
     }
     if (!have_ip) throw std::invalid_argument("--ip A.B.C.D/LEN is required");
+    if (o.impair.enabled() && !o.loopback) throw std::invalid_argument("--impair works on the --loopback link only");
     if (o.gateway != 0) {
         const uint32_t mask = ~0u << (32 - o.prefix_len);
         if ((o.gateway & mask) != (o.ip & mask))
