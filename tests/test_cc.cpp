@@ -337,6 +337,19 @@ TEST(HyStart, GrowthPerAckCappedAtL) {  // RFC 9406 §4.3, L = 8 when not pacing
     EXPECT_EQ(c.cwnd(), 18 * kMss);
 }
 
+TEST(Cubic, SsthreshFromFlightSizeWmaxFromCwnd) {  // RFC 9438 §4.6
+    CongestionControl c;
+    c.init(Algorithm::cubic, kMss);
+    c.set_cwnd(100 * kMss);
+    c.on_congestion_event(60 * kMss);  // application-limited: only 60 segments were in flight
+    EXPECT_EQ(c.ssthresh(), 42 * kMss);
+    EXPECT_EQ(c.cwnd(), 42 * kMss);
+    EXPECT_DOUBLE_EQ(c.cubic()->w_max(), 100.0);
+    c.set_cwnd(3 * kMss);
+    c.on_congestion_event(2 * kMss);
+    EXPECT_EQ(c.ssthresh(), 2 * kMss) << "at least 2 SMSS";
+}
+
 TEST(HyStart, LossEndsIt) {
     CongestionControl c;
     c.init(Algorithm::cubic, kMss);

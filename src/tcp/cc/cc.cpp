@@ -60,7 +60,7 @@ void CongestionControl::on_congestion_event(uint32_t flight_size) noexcept {
     now_.w.ca_bytes = 0;
     switch (now_.algo) {
     case Algorithm::newreno: now_.newreno.on_congestion_event(now_.w, flight_size); break;
-    case Algorithm::cubic: now_.cubic.on_congestion_event(now_.w); break;
+    case Algorithm::cubic: now_.cubic.on_congestion_event(now_.w, flight_size); break;
     }
 }
 
@@ -77,7 +77,7 @@ void CongestionControl::on_rto(uint32_t flight_size, bool first_timeout) noexcep
     now_.w.ca_bytes = 0;
     switch (now_.algo) {
     case Algorithm::newreno: now_.newreno.on_rto(now_.w, flight_size, first_timeout); break;
-    case Algorithm::cubic: now_.cubic.on_rto(now_.w, first_timeout); break;
+    case Algorithm::cubic: now_.cubic.on_rto(now_.w, flight_size, first_timeout); break;
     }
 }
 

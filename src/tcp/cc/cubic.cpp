@@ -59,12 +59,13 @@ void Cubic::on_ack(Window& w, const AckEvent& a) noexcept {
     avoidance(w, a);
 }
 
-// RFC 9438 §4.6 multiplicative decrease with §4.7 fast convergence.
-void Cubic::on_congestion_event(Window& w) noexcept {
+// RFC 9438 §4.6 multiplicative decrease (ssthresh from the flight size, as the RFC writes it; an application-
+// limited sender's cwnd is kept from growing by AckEvent::cwnd_limited) with §4.7 fast convergence on W_max.
+void Cubic::on_congestion_event(Window& w, uint32_t flight_size) noexcept {
     const double cwnd = static_cast<double>(w.cwnd) / w.smss;
     w_max_ = fast_convergence && cwnd < w_max_ ? cwnd * (1.0 + kBeta) / 2.0 : cwnd;
     cwnd_prior_ = cwnd;
-    w.ssthresh = std::max(static_cast<uint32_t>(w.cwnd * kBeta), 2 * w.smss);
+    w.ssthresh = std::max(static_cast<uint32_t>(flight_size * kBeta), 2 * w.smss);
     w.cwnd = w.ssthresh;
     w.ca_bytes = 0;
     epoch_start_us_ = 0;
@@ -73,8 +74,8 @@ void Cubic::on_congestion_event(Window& w) noexcept {
 }
 
 // RFC 9438 §4.8: ssthresh as on a congestion event, cwnd to the loss window, and K = 0 on the next epoch.
-void Cubic::on_rto(Window& w, bool first_timeout) noexcept {
-    if (first_timeout) on_congestion_event(w);
+void Cubic::on_rto(Window& w, uint32_t flight_size, bool first_timeout) noexcept {
+    if (first_timeout) on_congestion_event(w, flight_size);
     w.cwnd = w.smss;
     after_rto_ = true;
     epoch_start_us_ = 0;

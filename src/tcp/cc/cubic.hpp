@@ -17,8 +17,8 @@ public:
     static constexpr double kAlpha = 3.0 * (1.0 - kBeta) / (1.0 + kBeta);
 
     void on_ack(Window& w, const AckEvent& a) noexcept;
-    void on_congestion_event(Window& w) noexcept;
-    void on_rto(Window& w, bool first_timeout) noexcept;
+    void on_congestion_event(Window& w, uint32_t flight_size) noexcept;
+    void on_rto(Window& w, uint32_t flight_size, bool first_timeout) noexcept;
     /// Restart after idle: the idle time must not count as time on the curve (the epoch moves forward with it).
     void on_idle(uint64_t idle_us) noexcept {
         if (epoch_start_us_ != 0) epoch_start_us_ += idle_us;
