@@ -21,7 +21,10 @@ void Rack::insert_at(uint32_t i, const Entry& e) noexcept {
 bool Rack::split(uint32_t i, Seq point) noexcept {
     Entry& e = at(i);
     if (!(e.start < point && point < e.end)) return true;  // nothing to split
-    if (n_ == kMaxEntries) return false;
+    if (n_ == kMaxEntries) {
+        ++overflows_;
+        return false;
+    }
     Entry tail = e;
     tail.start = point;
     e.end = point;
@@ -202,6 +205,15 @@ void Rack::mark_all_lost() noexcept {
 
 void Rack::clear() noexcept {
     *this = Rack{};
+}
+
+bool Rack::consistent(Seq snd_una) const noexcept {
+    for (uint32_t i = 0; i < n_; ++i) {
+        const Entry& e = at(i);
+        if (!(e.start < e.end) || e.start < snd_una || (e.sacked && e.lost)) return false;
+        if (i + 1 < n_ && at(i + 1).start < e.end) return false;
+    }
+    return true;
 }
 
 uint32_t Rack::lost_ranges(SeqRange* out, uint32_t max) const noexcept {

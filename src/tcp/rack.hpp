@@ -63,6 +63,12 @@ public:
     bool reordering_seen() const noexcept { return reordering_seen_; }
     uint8_t reo_wnd_mult() const noexcept { return reo_wnd_mult_; }
     uint32_t entries() const noexcept { return n_; }
+    /// The ring's invariants (for tests): entries non-empty, in sequence order without overlap, none below
+    /// `snd_una`, none both SACKed and lost.
+    bool consistent(Seq snd_una) const noexcept;
+    /// Times the ring was full: neighbours folded on a send, or a split refused (the entry kept whole). Either
+    /// only delays a verdict or, for a folded SACKed entry, lets RACK call SACKed bytes lost (check the scoreboard
+    /// before resending); a count that grows says kMaxEntries is too small for the traffic.
     uint32_t overflows() const noexcept { return overflows_; }
 
 private:
