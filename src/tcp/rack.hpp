@@ -72,14 +72,15 @@ public:
     uint32_t overflows() const noexcept { return overflows_; }
 
 private:
-    struct Entry {
+    struct Entry {  // 16 bytes: the ring is 1 KB
         Seq start;
         Seq end;
-        uint64_t xmit_us;
-        bool retransmitted;
-        bool lost;
-        bool sacked;
+        uint64_t xmit_us : 61;  ///< 2^61 µs is longer than any clock here runs
+        uint64_t retransmitted : 1;
+        uint64_t lost : 1;
+        uint64_t sacked : 1;
     };
+    static_assert(sizeof(Entry) == 16);
     static constexpr uint64_t kInfinite = UINT64_MAX;  ///< xmit time of a segment already marked lost
 
     Entry& at(uint32_t i) noexcept { return e_[(head_ + i) % kMaxEntries]; }
