@@ -219,6 +219,19 @@ TEST(Rack, RingSplitsOnSackAndRetransmitAndSurvivesOverflow) {
     EXPECT_EQ(o.rack_end_seq(), S(3 * Rack::kMaxEntries));
 }
 
+TEST(Rack, BogusBlocksChangeNothing) {
+    Harness h;
+    h.rack.on_rtt_sample(100'000, 0);
+    for (uint32_t k = 0; k < 4; ++k) h.send(k, k * 1'000);
+    const uint32_t entries = h.rack.entries();
+    // Reversed, beyond SND.NXT, wholly below SND.UNA, and one spanning the whole sequence space the wrong way.
+    auto r = h.ack(150'000, S(1), {{S(3), S(2)}, {S(3), S(9)}, {S(0), S(1)}, {S(4), S(2)}});
+    EXPECT_EQ(r.newly_lost, 0u);
+    EXPECT_EQ(h.rack.entries(), entries - 1);  // only the cumulative ACK of P0 counted
+    EXPECT_EQ(h.rack.rack_end_seq(), S(1));
+    EXPECT_TRUE(h.rack.consistent(S(1)));
+}
+
 TEST(Rack, MarkAllLostOnRto) {
     Harness h;
     for (uint32_t k = 0; k < 4; ++k) h.send(k, k);

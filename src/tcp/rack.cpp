@@ -8,6 +8,10 @@ namespace {
 // RFC 8985 §6.2: RACK_sent_after(t1, seq1, t2, seq2): sent later, or at the same time with a higher sequence.
 bool sent_after(uint64_t t1, Seq seq1, uint64_t t2, Seq seq2) { return t1 > t2 || (t1 == t2 && seq1 > seq2); }
 
+// A block RACK may use: well-formed and within [SND.UNA, SND.NXT]. A D-SACK is either below SND.UNA (skipped here)
+// or inside another block (harmless), so the raw blocks of an ACK can be passed as they came.
+bool usable(const SeqRange& b, Seq snd_una, Seq snd_nxt) { return b.left < b.right && snd_una < b.right && b.right <= snd_nxt; }
+
 }  // namespace
 
 // ---------------------------------------------------------------- the ring
@@ -162,6 +166,7 @@ Rack::Result Rack::on_ack(const Ack& a) noexcept {
     for (uint32_t i = 0; i < n_; ++i) {
         split(i, a.snd_una);
         for (uint32_t b = 0; b < a.n_sacked; ++b) {
+            if (!usable(a.sacked[b], a.snd_una, a.snd_nxt)) continue;
             split(i, a.sacked[b].left);
             split(i, a.sacked[b].right);
         }
@@ -177,7 +182,7 @@ Rack::Result Rack::on_ack(const Ack& a) noexcept {
         }
         if (e.sacked) continue;
         for (uint32_t b = 0; b < a.n_sacked; ++b) {
-            if (a.sacked[b].left <= e.start && e.end <= a.sacked[b].right) {
+            if (usable(a.sacked[b], a.snd_una, a.snd_nxt) && a.sacked[b].left <= e.start && e.end <= a.sacked[b].right) {
                 e.sacked = true;
                 e.lost = false;
                 delivered(e, e.end, a);

@@ -17,7 +17,8 @@ public:
     static constexpr uint8_t kReoWndPersist = 16;          ///< RFC 8985 §6.2 step 4
     static constexpr uint64_t kMinRttWindowUs = 300'000'000;  ///< min_RTT filter window (Linux: 5 min)
 
-    /// One ACK as RACK needs it (RFC 8985 §6.2). `sacked` are this ACK's validated SACK blocks (not the D-SACK).
+    /// One ACK as RACK needs it (RFC 8985 §6.2). `sacked` may be the ACK's blocks as they came: malformed ones and
+    /// ones outside [SND.UNA, SND.NXT] are skipped, and a D-SACK changes nothing here (pass `dsack` for reo_wnd).
     struct Ack {
         uint64_t now_us = 0;
         Seq snd_una;                 ///< after this ACK
