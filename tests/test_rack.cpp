@@ -136,7 +136,7 @@ TEST(Rack, DsackGrowsWindowOncePerRoundAndPersistResets) {  // §6.2 step 4
     EXPECT_EQ(h.rack.reo_wnd_mult(), 1);
 }
 
-TEST(Rack, LostRetransmissionIsDetected) {  // §3.3.2: RACK repairs a lost retransmission without an RTO
+TEST(Rack, LostRetransmissionIsDetected) {  // RFC 8985 §3 (its lost-retransmission example): repaired without an RTO
     Harness h;
     h.rack.on_rtt_sample(100'000, 0);
     h.send(0, 0);
@@ -232,12 +232,21 @@ TEST(Rack, BogusBlocksChangeNothing) {
     EXPECT_TRUE(h.rack.consistent(S(1)));
 }
 
-TEST(Rack, MarkAllLostOnRto) {
+TEST(Rack, LossesOnRto) {  // RFC 8985 §6.3
     Harness h;
+    h.rack.on_rtt_sample(40'000, 0);  // reo_wnd 10 ms outside recovery: the ACK below marks nothing
     for (uint32_t k = 0; k < 4; ++k) h.send(k, k);
-    h.ack(50'000, S(0), {seg(2, 2)});
-    h.rack.mark_all_lost();
+    EXPECT_EQ(h.ack(50'000, S(0), {seg(2, 2)}).newly_lost, 0u);  // RACK.rtt = 50000 - 2 µs
+    // RTO recovery without reordering: reo_wnd 0. At 50000: P0 (at SND.UNA) always; P1 was due at
+    // 1 + 49998 = 49999; P3 not before 50001; P2 is SACKed.
+    EXPECT_EQ(h.rack.on_rto(50'000, h.srtt), 2u);
+    EXPECT_EQ(h.lost(), (std::vector<SeqRange>{seg(0, 1)}));
+    EXPECT_EQ(h.rack.on_rto(50'001, h.srtt), 1u);
     EXPECT_EQ(h.lost(), (std::vector<SeqRange>{seg(0, 1), seg(3, 3)}));
+    // Without any RACK sample (nothing delivered yet) the segment at SND.UNA still is.
+    Harness f;
+    for (uint32_t k = 0; k < 3; ++k) f.send(k, k * 1'000);
+    EXPECT_EQ(f.rack.on_rto(1'000'000, 0), 3u) << "RACK.rtt 0: all are past their time";
 }
 
 TEST(Rack, RandomTrafficKeepsTheRingConsistent) {

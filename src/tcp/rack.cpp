@@ -202,10 +202,18 @@ Rack::Result Rack::on_reorder_timeout(uint64_t now_us, uint32_t srtt_us, bool in
     return detect_loss(now_us, reo_wnd_us(srtt_us, in_recovery, segs_sacked));
 }
 
-void Rack::mark_all_lost() noexcept {
+uint32_t Rack::on_rto(uint64_t now_us, uint32_t srtt_us) noexcept {
+    const uint64_t reo = reo_wnd_us(srtt_us, true, 0);  // RTO recovery
+    uint32_t marked = 0;
     for (uint32_t i = 0; i < n_; ++i) {
-        if (!at(i).sacked) at(i).lost = true;
+        Entry& e = at(i);
+        if (e.sacked || e.lost) continue;
+        if (i == 0 || e.xmit_us + rtt_us_ + reo <= now_us) {  // entry 0 starts at SND.UNA
+            e.lost = true;
+            ++marked;
+        }
     }
+    return marked;
 }
 
 void Rack::clear() noexcept {

@@ -47,8 +47,9 @@ public:
     Result on_reorder_timeout(uint64_t now_us, uint32_t srtt_us, bool in_recovery, uint32_t segs_sacked) noexcept;
     /// An RTT sample from the RFC 6298 / RFC 7323 estimator (RFC 8985 §6.2 step 1): feeds min_RTT.
     void on_rtt_sample(uint32_t rtt_us, uint64_t now_us) noexcept;
-    /// RTO: everything outstanding is lost (RFC 8985 §6.3 "RACK_mark_losses_on_RTO" as the RTO does).
-    void mark_all_lost() noexcept;
+    /// The RTO fired (RFC 8985 §6.3 RACK_mark_losses_on_RTO): the segment at SND.UNA and every un-SACKed one sent
+    /// more than RACK.rtt + reo_wnd ago are lost; later ones are still given their time. Returns the count marked.
+    uint32_t on_rto(uint64_t now_us, uint32_t srtt_us) noexcept;
     void clear() noexcept;
 
     /// Writes up to `max` ranges marked lost and not retransmitted since, lowest first. Returns the count.
