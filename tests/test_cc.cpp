@@ -118,6 +118,22 @@ TEST(CongestionControl, RestartAfterIdle) {  // RFC 5681 §4.1
     }
 }
 
+TEST(CongestionControl, SmssChangeKeepsSegments) {  // a PMTU drop
+    CongestionControl c;
+    c.init(Algorithm::newreno, 1460);
+    c.on_congestion_event(40 * 1460);
+    EXPECT_EQ(c.cwnd(), 20u * 1460);
+    c.set_smss(1200);
+    EXPECT_EQ(c.smss(), 1200u);
+    EXPECT_EQ(c.cwnd(), 20u * 1200);
+    EXPECT_EQ(c.ssthresh(), 20u * 1200);
+    c.set_smss(0);  // ignored
+    EXPECT_EQ(c.smss(), 1200u);
+    c.init(Algorithm::cubic, 0);
+    EXPECT_EQ(c.smss(), 536u);
+    EXPECT_EQ(c.cwnd(), 5'360u);
+}
+
 TEST(CongestionControl, AlgorithmNames) {
     Algorithm a = Algorithm::cubic;
     EXPECT_TRUE(parse_algorithm("newreno", a));

@@ -25,6 +25,7 @@ bool parse_algorithm(const char* name, Algorithm& out) noexcept {
 }
 
 void CongestionControl::init(Algorithm algo, uint32_t smss) noexcept {
+    if (smss == 0) smss = 536;  // RFC 9293 MUST-15's default; a zero would divide by zero below
     now_.w = Window{};
     now_.w.smss = smss;
     now_.w.cwnd = initial_window(smss);
@@ -38,6 +39,7 @@ void CongestionControl::init(Algorithm algo, uint32_t smss) noexcept {
 }
 
 void CongestionControl::set_smss(uint32_t smss) noexcept {
+    if (smss == 0) return;
     Window& w = now_.w;
     const uint64_t segs = std::max<uint32_t>(w.cwnd / w.smss, 1);
     w.cwnd = static_cast<uint32_t>(std::min<uint64_t>(segs * smss, UINT32_MAX));
