@@ -533,6 +533,30 @@ TEST(TcpOptionsWrite, SackBlocksExactBytes) {
     EXPECT_EQ(write_opts(o), want);
 }
 
+TEST(TcpOptionsWrite, LinuxLayoutsRoundTripByteForByte) {
+    // What Linux sends, parsed and written again, comes out identical: a SYN (MSS, SACKOK, TS, NOP, WS), a SYN-ACK
+    // to a peer without timestamps (MSS, NOP, NOP, SACKOK, NOP, WS), a data segment (NOP, NOP, TS) and an ACK with
+    // timestamps and two SACK blocks (NOP, NOP, TS, NOP, NOP, SACK).
+    Bytes syn{2, 4, 0x05, 0xb4, 4, 2, 8, 10};
+    put32(syn, 0x01020304);
+    put32(syn, 0);
+    append(syn, {1, 3, 3, 7});
+    const Bytes synack{2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 9};
+    Bytes data{1, 1, 8, 10};
+    put32(data, 0xfffffff0u);
+    put32(data, 0x7fffffffu);
+    Bytes sack = data;
+    append(sack, {1, 1, 5, 18});
+    for (uint32_t v : {0xfffff000u, 0x00000100u, 0x10000000u, 0x10000200u}) put32(sack, v);
+    for (const Bytes& b : {syn, synack, data, sack}) {
+        const TcpOptions o = parse_ok(b);
+        EXPECT_EQ(write_opts(o), b);
+        EXPECT_EQ(tcp_options_size(o), b.size());
+    }
+    EXPECT_EQ(parse_ok(sack).sack_count, 2);
+    EXPECT_EQ(parse_ok(synack).wscale, 9);
+}
+
 TEST(TcpOptionsWrite, EveryCombinationSizeAlignedAndRoundTrips) {
     for (int bits = 0; bits < 16; ++bits) {
         for (uint8_t blocks = 0; blocks <= kMaxSackBlocks; ++blocks) {

@@ -22,6 +22,28 @@
 namespace synack {
 
 /// Options after "--" on the command line (DPDK convention: prog [EAL options] -- [options]).
+/// --impair SPEC (with --loopback): what the in-process link does to the frames of each direction, drawn from a
+/// seeded generator so that a run can be repeated exactly. See parse_impairment() for the spelling.
+struct LinkImpairment {
+    double loss = 0;           ///< share of frames dropped
+    double reorder = 0;        ///< share held back up to reorder_us longer than the rest, so later ones overtake
+    double duplicate = 0;      ///< share delivered twice
+    double corrupt = 0;        ///< share delivered with one byte flipped (checksums then run for real)
+    uint32_t delay_us = 0;     ///< one-way propagation delay
+    uint32_t reorder_us = 1000;
+    uint64_t rate_bps = 0;     ///< bottleneck rate, bits/s (0: unlimited)
+    uint32_t queue = 1000;     ///< bottleneck buffer in full-sized frames; a frame arriving to a fuller one is dropped
+    uint64_t seed = 1;
+    bool enabled() const noexcept {
+        return loss > 0 || reorder > 0 || duplicate > 0 || corrupt > 0 || delay_us > 0 || rate_bps > 0;
+    }
+};
+
+/// Parses "loss=1%,reorder=0.5%,dup=0.1%,corrupt=0.01%,delay=10ms,reorder-delay=2ms,rate=1gbit,queue=500,seed=7"
+/// (any subset, any order; shares as "N%" or a fraction, times in us/ms/s, rates in bit/kbit/mbit/gbit). Throws
+/// std::invalid_argument naming the bad item.
+LinkImpairment parse_impairment(const std::string& spec);
+
 struct Options {
     uint32_t ip = 0;           ///< --ip A.B.C.D/LEN (required)
     uint8_t prefix_len = 24;
@@ -40,6 +62,9 @@ struct Options {
     /// --pcap FILE: write every frame received and sent, on every core, as pcapng (rte_pcapng)
     std::string pcap;
     uint64_t pcap_max_bytes = 1ull << 30;  ///< --pcap-max-bytes N: stop capturing once the file reaches N bytes
+    /// --impair SPEC: impair the --loopback link (loss, reordering, duplication, corruption, delay, rate). It carries
+    /// MSS-sized frames then (no TSO), since impairments act per frame as on a real wire.
+    LinkImpairment impair;
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read
 };

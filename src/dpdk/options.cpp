@@ -62,6 +62,9 @@ const char* options_help() noexcept {
            "  --no-tso             one MSS per packet even where the port offers TCP segmentation offload\n"
            "  --pcap FILE          write what synack receives and sends (every core) to FILE as pcapng\n"
            "  --pcap-max-bytes N   stop capturing once FILE reaches N bytes (default 1 GiB)\n"
+           "  --impair SPEC        with --loopback: impair each direction of the link, e.g.\n"
+           "                       loss=1%,reorder=0.5%,dup=0.1%,corrupt=0.01%,delay=10ms,rate=1gbit,seed=7\n"
+           "                       (also reorder-delay=TIME, queue=FRAMES at the rate limit; default seed 1)\n"
            "  -v                   verbose\n";
 }
 
@@ -122,6 +125,8 @@ Options parse_options(int argc, char** argv) {
             if (o.pcap.empty()) throw std::invalid_argument("--pcap: expected a file name");
         } else if (name == "--pcap-max-bytes") {
             o.pcap_max_bytes = number("--pcap-max-bytes", value(), 4096, 1ull << 50);
+        } else if (name == "--impair") {
+            o.impair = parse_impairment(value());
         } else if (name == "--stats-ms") {
             o.stats_ms = static_cast<uint32_t>(number("--stats-ms", value(), 0, 1u << 30));
         } else {
@@ -129,6 +134,7 @@ Options parse_options(int argc, char** argv) {
         }
     }
     if (!have_ip) throw std::invalid_argument("--ip A.B.C.D/LEN is required");
+    if (o.impair.enabled() && !o.loopback) throw std::invalid_argument("--impair works on the --loopback link only");
     if (o.gateway != 0) {
         const uint32_t mask = ~0u << (32 - o.prefix_len);
         if ((o.gateway & mask) != (o.ip & mask))

@@ -20,6 +20,7 @@
 #include "dpdk/capture.hpp"
 #include "dpdk/counter_names.hpp"
 #include "dpdk/telemetry.hpp"
+#include "dpdk/impair.hpp"
 #include "dpdk/worker.hpp"
 #include "synack/stack.hpp"
 #include "wire/segment.hpp"
@@ -119,6 +120,9 @@ struct Stack::Impl {
     std::vector<rte_ring*> rings;
     dpdk::PortInfo loop_server_port;
     std::unique_ptr<dpdk::Capture> capture;  // --pcap
+    /// --impair: one link per direction, [0] into the client, [1] into the server (RX callbacks on those ports).
+    std::unique_ptr<dpdk::ImpairLink> links[2];
+    const rte_eth_rxtx_callback* link_callbacks[2] = {nullptr, nullptr};
 
     static int lcore_main(void* arg) {
         auto* impl = static_cast<Impl*>(arg);
@@ -137,6 +141,28 @@ int eal_argc(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--") == 0) return i;
     return argc;
+}
+}  // namespace
+
+namespace {
+// --impair: an ImpairLink on each loopback port's RX queue (the direction into that port). Impairments act per
+// frame, so the link carries MSS-sized frames (no TSO); with corruption the checksums must run for real.
+void attach_impairment(Stack::Impl& s, rte_mempool* pool) {
+    const uint16_t rx_port[2] = {s.open_ports[0], s.open_ports[1]};
+    for (int d = 0; d < 2; ++d) {
+        LinkImpairment li = s.options.impair;
+        li.seed = s.options.impair.seed * 2 + static_cast<uint64_t>(d);  // directions independent, both repeatable
+        s.links[d] = std::make_unique<dpdk::ImpairLink>(li, pool, rte_get_tsc_hz());
+        s.link_callbacks[d] = rte_eth_add_rx_callback(rx_port[d], 0, &dpdk::ImpairLink::rx_callback, s.links[d].get());
+        if (s.link_callbacks[d] == nullptr)
+            throw std::runtime_error("--impair: cannot add an RX callback (" + std::string(rte_strerror(rte_errno)) +
+                                     "); DPDK needs RTE_ETHDEV_RXTX_CALLBACKS");
+    }
+    s.shared.port.tso_max = s.loop_server_port.tso_max = 0;
+    if (s.options.impair.corrupt > 0) {
+        s.shared.port.virtual_link = s.loop_server_port.virtual_link = false;
+        s.shared.port.tx_cksum_offload = s.loop_server_port.tx_cksum_offload = false;
+    }
 }
 }  // namespace
 
@@ -210,6 +236,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         // Like veth passing GSO packets: a TSO packet crosses the in-process link whole, nobody cuts it.
         s.shared.port.tso_max = s.loop_server_port.tso_max = wire::kMaxTcpPayload;
         s.open_ports = worker_port;
+        if (s.options.impair.enabled()) attach_impairment(s, first_pool);
     } else {
         s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
                                         s.options.verbose);
@@ -270,6 +297,7 @@ Stack::~Stack() {
     s.capture.reset();  // the writer drains what the workers queued
     s.workers.clear();  // engines and interfaces free every mbuf they hold
     for (uint16_t p : s.open_ports) dpdk::close_port(p);
+    for (auto& l : s.links) l.reset();  // after the ports (callbacks gone); frees the frames still on the link
     for (rte_ring* r : s.rings) rte_ring_free(r);
     for (auto& [socket, pool] : s.pools) rte_mempool_free(pool);
     for (auto& [socket, pool] : s.bulk_pools) rte_mempool_free(pool);
@@ -318,6 +346,14 @@ std::string Stack::counters_report() const {
     const auto* n = reinterpret_cast<const uint64_t*>(&nc);
     for (size_t i = 0; i < dpdk::kNetCounterCount; ++i)
         if (n[i] != 0) os << dpdk::kNetCounterNames[i] << " " << n[i] << "\n";
+    for (int d = 0; d < 2; ++d) {
+        if (!impl_->links[d]) continue;
+        const dpdk::ImpairLink::Stats& l = impl_->links[d]->stats();
+        os << (d == 0 ? "impair_to_client" : "impair_to_server") << " in " << l.frames_in << " delivered "
+           << l.delivered << " lost " << l.lost << " queue_dropped " << l.queue_dropped << " overflow_dropped "
+           << l.overflow_dropped << " duplicated " << l.duplicated << " corrupted " << l.corrupted << " reordered "
+           << l.reordered << " no_mbuf " << l.no_mbuf << "\n";
+    }
     for (size_t i = 0; i < impl_->workers.size(); ++i) {
         CoreStats c = impl_->workers[i]->stats();
         os << "core" << i << " rx " << c.rx_packets << " tx " << c.tx_packets << " tx_dropped " << c.tx_dropped
