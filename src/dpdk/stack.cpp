@@ -7,6 +7,9 @@
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <csignal>
 #include <cstring>
 #include <map>
@@ -15,6 +18,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "dpdk/channel_hub.hpp"
 #include "dpdk/counter_names.hpp"
 #include "dpdk/worker.hpp"
 #include "synack/stack.hpp"
@@ -75,6 +79,10 @@ struct Stack::Impl {
     std::vector<uint16_t> open_ports;
     std::vector<rte_ring*> rings;
     dpdk::PortInfo loop_server_port;
+    std::unique_ptr<dpdk::ChannelHub> hub = std::make_unique<dpdk::ChannelHub>();
+    cpu_set_t start_cpus{};  // the process's CPUs before EAL pinned the main thread
+    cpu_set_t app_cpus{};    // start_cpus minus the lcores' (all of start_cpus when that leaves none)
+    bool app_cpus_dedicated = false;
 
     static int lcore_main(void* arg) {
         auto* impl = static_cast<Impl*>(arg);
@@ -96,6 +104,21 @@ int eal_argc(int argc, char** argv) {
 }
 }  // namespace
 
+// Application threads get what DPDK gives its control threads: the CPUs we started with minus the lcores'. When
+// the lcores take them all, every CPU we started with, so the scheduler can at least move the thread around.
+static void choose_app_cpus(Stack::Impl& s) {
+    cpu_set_t lcore_cpus;
+    CPU_ZERO(&lcore_cpus);
+    for (unsigned l : s.lcores) {
+        const rte_cpuset_t set = rte_lcore_cpuset(l);
+        CPU_OR(&lcore_cpus, &lcore_cpus, &set);
+    }
+    CPU_XOR(&s.app_cpus, &s.start_cpus, &lcore_cpus);
+    CPU_AND(&s.app_cpus, &s.app_cpus, &s.start_cpus);
+    s.app_cpus_dedicated = CPU_COUNT(&s.app_cpus) > 0;
+    if (!s.app_cpus_dedicated) s.app_cpus = s.start_cpus;
+}
+
 Options Stack::options_from(int argc, char** argv) {
     const int split = eal_argc(argc, argv);
     return parse_options(split < argc ? argc - split - 1 : 0, argv + std::min(split + 1, argc));
@@ -110,6 +133,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     // Read before rte_eal_init(), which reorders argv.
     const bool vdev_given = has_arg(split, argv, "--vdev");
     const bool no_huge = has_arg(split, argv, "--no-huge");
+    if (sched_getaffinity(0, sizeof s.start_cpus, &s.start_cpus) != 0) CPU_ZERO(&s.start_cpus);
     if (rte_eal_init(split, argv) < 0)
         throw std::runtime_error("EAL initialisation failed: " + eal_hint(rte_errno, no_huge));
     if (rte_eth_dev_count_avail() == 0 && vdev_given)
@@ -121,6 +145,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     unsigned lcore;
     RTE_LCORE_FOREACH(lcore) s.lcores.push_back(lcore);
     s.shared.workers = static_cast<unsigned>(s.lcores.size());
+    choose_app_cpus(s);
 
     for (unsigned l : s.lcores) {
         unsigned socket = rte_lcore_to_socket_id(l);
@@ -217,6 +242,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
 
 Stack::~Stack() {
     Impl& s = *impl_;
+    s.hub.reset();      // frees bytes channels left pending, while the pools still exist
     s.workers.clear();  // engines and interfaces free every mbuf they hold
     for (uint16_t p : s.open_ports) dpdk::close_port(p);
     for (rte_ring* r : s.rings) rte_ring_free(r);
@@ -227,8 +253,13 @@ Stack::~Stack() {
 
 const Options& Stack::options() const noexcept { return impl_->options; }
 
-int Stack::run(const App& app) {
+int Stack::run() { return run(App{}); }
+
+int Stack::run(const App& user) {
     Impl& s = *impl_;
+    // Attached channels are served around the App's callbacks; with none the App runs as given.
+    const App& app = s.hub->empty() ? user : s.hub->wrap(user, s.shared.workers);
+    s.hub->set_running(true);
     s.app = &app;
     g_stop = &s.shared.stop;
     std::signal(SIGINT, on_signal);
@@ -236,8 +267,33 @@ int Stack::run(const App& app) {
     rte_eal_mp_remote_launch(&Impl::lcore_main, &s, CALL_MAIN);
     rte_eal_mp_wait_lcore();
     g_stop = nullptr;
+    s.hub->set_running(false);
+    s.hub->stopped();
     return 0;
 }
+
+dpdk::ChannelHub& Stack::hub() noexcept { return *impl_->hub; }
+
+bool Stack::pin_app_thread() const noexcept {
+    if (CPU_COUNT(&impl_->app_cpus) == 0) return false;
+    return pthread_setaffinity_np(pthread_self(), sizeof impl_->app_cpus, &impl_->app_cpus) == 0;
+}
+
+std::string Stack::app_cpus() const {
+    std::ostringstream out;
+    const char* sep = "";
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (!CPU_ISSET(c, &impl_->app_cpus) || (c > 0 && CPU_ISSET(c - 1, &impl_->app_cpus))) continue;
+        int last = c;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &impl_->app_cpus)) ++last;
+        out << sep << c;
+        if (last > c) out << "-" << last;
+        sep = ",";
+    }
+    return out.str();
+}
+
+bool Stack::app_cpus_dedicated() const noexcept { return impl_->app_cpus_dedicated; }
 
 void Stack::stop() noexcept { impl_->shared.stop.store(true); }
 
