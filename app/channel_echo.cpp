@@ -3,8 +3,9 @@
 // own Channel and listens on the same ports: the cores hand accepted connections to the threads in turn. The
 // threads run on the CPUs the polling lcores leave free (Stack::app_thread) and sleep in Channel::wait.
 //
-//   synack-channel-echo [EAL options] -- --ip 10.9.0.1/24 --port 7 [--close-port N] [--threads N] [--duration-s N]
+//   synack-channel-echo [EAL options] -- --ip 10.9.0.1/24 --port 7 [--close-port N] [--threads N] [--spin-us N]
 //
+// --spin-us N: how long Channel::wait polls before it sleeps (ChannelConfig::spin_us; default by CPU placement).
 // --close-port N: each connection accepted there gets "bye\n" and is closed by us at once (as synack-echo does).
 #include <rte_mbuf.h>
 
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--help") == 0) {
             std::printf("usage: synack-channel-echo [EAL options] -- --ip A.B.C.D/LEN --port N [--close-port N] "
-                        "[--threads N] [options]\n%s",
+                        "[--threads N] [--spin-us N] [options]\n%s",
                         synack::options_help());
             return 0;
         }
@@ -82,11 +83,15 @@ int main(int argc, char** argv) {
         if (pre.port == 0) throw std::invalid_argument("--port N is required");
         uint16_t close_port = 0;
         unsigned threads = 1;
+        int32_t spin_us = -1;
         for (size_t i = 0; i < pre.extra.size(); ++i) {
             const std::string& a = pre.extra[i];
             if (a == "--close-port" && i + 1 < pre.extra.size()) {
                 close_port = static_cast<uint16_t>(std::atoi(pre.extra[++i].c_str()));
                 if (close_port == 0) throw std::invalid_argument("--close-port: expected a port 1..65535");
+            } else if (a == "--spin-us" && i + 1 < pre.extra.size()) {
+                spin_us = std::atoi(pre.extra[++i].c_str());
+                if (spin_us < 0 || spin_us > 1000000) throw std::invalid_argument("--spin-us: expected 0..1000000");
             } else if (a == "--threads" && i + 1 < pre.extra.size()) {
                 threads = static_cast<unsigned>(std::atoi(pre.extra[++i].c_str()));
                 if (threads < 1 || threads > 64) throw std::invalid_argument("--threads: expected 1..64");
@@ -97,7 +102,7 @@ int main(int argc, char** argv) {
         synack::Stack stack(argc, argv);
         std::vector<std::unique_ptr<synack::Channel>> channels;
         std::vector<Tally> tallies(threads);
-        for (unsigned i = 0; i < threads; ++i) channels.push_back(std::make_unique<synack::Channel>(stack));
+        for (unsigned i = 0; i < threads; ++i) channels.push_back(std::make_unique<synack::Channel>(stack, synack::ChannelConfig{4096, spin_us}));
         std::vector<std::thread> apps;
         for (unsigned i = 0; i < threads; ++i)
             apps.push_back(stack.app_thread(

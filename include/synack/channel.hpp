@@ -13,7 +13,7 @@
 /// - **Waiting.** wait() takes the next event or parks the thread on a futex until a core queues one: a core makes
 ///   the wake-up system call only when the channel's thread is actually parked (the cores pay one fence and one
 ///   load per loop iteration that queued events, no system call while the thread is awake). On a core of its own
-///   the thread first spins a few microseconds (ChannelConfig::spin_us) so that a fast reply costs no wake-up.
+///   the thread first spins up to 100 µs (ChannelConfig::spin_us) so that a fast reply costs no wake-up.
 /// - **Where the threads run.** Stack::app_thread() starts a thread on the CPUs EAL's worker lcores do not use, as
 ///   DPDK's control threads do (see Stack::app_cpus()), so it never competes with a busy-polling loop for a core
 ///   unless there is no other core.
@@ -55,7 +55,7 @@ struct ChannelEvent {
 struct ChannelConfig {
     /// Capacity of each queue (commands and events, per core).
     uint32_t queue_depth = 4096;
-    /// How long wait() polls its queues before parking, in microseconds. -1: 20 µs when application threads have
+    /// How long wait() polls its queues before parking, in microseconds. -1: 100 µs when application threads have
     /// CPUs of their own (Stack::app_cpus_dedicated()), else 0 (spinning on a core a poller also uses only delays
     /// the poller).
     int32_t spin_us = -1;

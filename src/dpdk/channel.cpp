@@ -43,7 +43,7 @@ long futex(std::atomic<uint32_t>& word, int op, uint32_t val, const timespec* ti
 }
 
 constexpr uint32_t kCommandBudget = 64;  // commands one core takes from one channel per loop iteration
-constexpr int32_t kDefaultSpinUs = 20;
+constexpr int32_t kDefaultSpinUs = 100;  // covers a LAN or tap round trip, as Linux's busy_poll advice does
 
 }  // namespace
 
