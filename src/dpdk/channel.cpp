@@ -4,6 +4,7 @@
 #include "synack/channel.hpp"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -102,8 +103,9 @@ void ChannelHub::detach(Channel::Impl* ch) noexcept {
     }
 }
 
-const App& ChannelHub::wrap(const App& user, unsigned workers) {
+const App& ChannelHub::wrap(const App& user, unsigned workers, bool yield_on_wake) {
     user_ = user;
+    yield_on_wake_ = yield_on_wake;
     while (cores_.size() < workers) cores_.push_back(std::make_unique<PerCore>());
     for (Channel::Impl* ch : channels_) ch->stopped.store(false);
     app_ = App{this, &ChannelHub::on_start, &ChannelHub::on_event, &ChannelHub::on_poll};
@@ -138,15 +140,19 @@ void ChannelHub::deliver(PerCore& pc, unsigned ch, const ChannelEvent& e) noexce
 void ChannelHub::wake(PerCore& pc, unsigned core) noexcept {
     if (pc.dirty == 0) return;
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    bool woke = false;
     for (uint64_t d = pc.dirty; d != 0; d &= d - 1) {
         Channel::Impl& ch = *channels_[static_cast<unsigned>(__builtin_ctzll(d))];
         if (ch.parked.load(std::memory_order_relaxed) != 0) [[unlikely]] {
             ch.word.fetch_add(1, std::memory_order_release);
             futex(ch.word, FUTEX_WAKE_PRIVATE, 1, nullptr);
             ++ch.cores[core]->wakeups;
+            woke = true;
         }
     }
     pc.dirty = 0;
+    // A thread woken on a CPU we poll would wait for the scheduler to preempt us: give it the CPU now.
+    if (woke && yield_on_wake_) sched_yield();
 }
 
 // Moves as much of a connection's pending bytes as the send buffer takes; closes when asked and all is out.

@@ -27,7 +27,8 @@ public:
     void detach(Channel::Impl* ch) noexcept;
     bool empty() const noexcept { return channels_.empty(); }
     /// The App Stack::run gives the cores: the hub's hooks around `user`'s callbacks.
-    const App& wrap(const App& user, unsigned workers);
+    /// `yield_on_wake`: application threads share CPUs with the pollers (see ChannelHub::wake).
+    const App& wrap(const App& user, unsigned workers, bool yield_on_wake);
     /// After the cores stopped: every channel's wait() returns false from now on.
     void stopped() noexcept;
     void set_running(bool r) noexcept { running_ = r; }
@@ -70,6 +71,7 @@ private:
     App user_{};
     App app_{};
     bool running_ = false;
+    bool yield_on_wake_ = false;
 };
 
 }  // namespace synack::dpdk

@@ -258,7 +258,7 @@ int Stack::run() { return run(App{}); }
 int Stack::run(const App& user) {
     Impl& s = *impl_;
     // Attached channels are served around the App's callbacks; with none the App runs as given.
-    const App& app = s.hub->empty() ? user : s.hub->wrap(user, s.shared.workers);
+    const App& app = s.hub->empty() ? user : s.hub->wrap(user, s.shared.workers, !s.app_cpus_dedicated);
     s.hub->set_running(true);
     s.app = &app;
     g_stop = &s.shared.stop;
