@@ -39,6 +39,9 @@ struct Options {
     bool loopback = false;
     /// --no-tso: send one MSS per packet even where the port (or the --loopback link) could take larger ones
     bool tso = true;
+    /// --exception-tap NAME: frames synack does not terminate go to the kernel through a tap named NAME, and the
+    /// kernel's frames from it go out of the port (see src/dpdk/exception_path.hpp). Empty: they are dropped.
+    std::string exception_tap;
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read
 };

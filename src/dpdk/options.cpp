@@ -59,6 +59,8 @@ const char* options_help() noexcept {
            "  --loopback           two stacks in one process over net_ring ports (needs -l A,B): client on A\n"
            "                       at --ip + 1, server on B at --ip\n"
            "  --no-tso             one MSS per packet even where the port offers TCP segmentation offload\n"
+           "  --exception-tap NAME hand what synack does not terminate (other protocols and addresses, TCP ports\n"
+           "                       without a listener) to the kernel through tap NAME, and send what it answers\n"
            "  -v                   verbose\n";
 }
 
@@ -112,6 +114,10 @@ Options parse_options(int argc, char** argv) {
             o.mbufs = static_cast<uint32_t>(number("--mbufs", value(), 1023, 1u << 24));
         } else if (name == "--duration-s") {
             o.duration_s = static_cast<uint32_t>(number("--duration-s", value(), 0, 1u << 30));
+        } else if (name == "--exception-tap") {
+            o.exception_tap = value();
+            if (o.exception_tap.empty() || o.exception_tap.size() >= 16)
+                throw std::invalid_argument("--exception-tap: expected an interface name of 1..15 characters");
         } else if (name == "--stats-ms") {
             o.stats_ms = static_cast<uint32_t>(number("--stats-ms", value(), 0, 1u << 30));
         } else {

@@ -20,6 +20,7 @@
 
 #include "dpdk/channel_hub.hpp"
 #include "dpdk/counter_names.hpp"
+#include "dpdk/exception_path.hpp"
 #include "dpdk/worker.hpp"
 #include "synack/stack.hpp"
 #include "wire/segment.hpp"
@@ -79,6 +80,7 @@ struct Stack::Impl {
     std::vector<uint16_t> open_ports;
     std::vector<rte_ring*> rings;
     dpdk::PortInfo loop_server_port;
+    std::unique_ptr<dpdk::ExceptionPath> exception;  // --exception-tap
     std::unique_ptr<dpdk::ChannelHub> hub = std::make_unique<dpdk::ChannelHub>();
     cpu_set_t start_cpus{};  // the process's CPUs before EAL pinned the main thread
     cpu_set_t app_cpus{};    // start_cpus minus the lcores' (all of start_cpus when that leaves none)
@@ -197,6 +199,13 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.open_ports = {s.options.eth_port};
     }
 
+    if (!s.options.exception_tap.empty()) {
+        if (s.options.loopback) throw std::runtime_error("--exception-tap needs a port, not --loopback");
+        s.exception = std::make_unique<dpdk::ExceptionPath>(s.options.exception_tap, s.shared.port.mac,
+                                                            static_cast<uint16_t>(s.shared.workers), first_pool);
+        s.shared.exception = s.exception.get();
+    }
+
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
@@ -244,6 +253,7 @@ Stack::~Stack() {
     Impl& s = *impl_;
     s.hub.reset();      // frees bytes channels left pending, while the pools still exist
     s.workers.clear();  // engines and interfaces free every mbuf they hold
+    s.exception.reset();
     for (uint16_t p : s.open_ports) dpdk::close_port(p);
     for (rte_ring* r : s.rings) rte_ring_free(r);
     for (auto& [socket, pool] : s.pools) rte_mempool_free(pool);
@@ -321,6 +331,7 @@ std::string Stack::counters_report() const {
     const auto* n = reinterpret_cast<const uint64_t*>(&nc);
     for (size_t i = 0; i < dpdk::kNetCounterCount; ++i)
         if (n[i] != 0) os << dpdk::kNetCounterNames[i] << " " << n[i] << "\n";
+    if (impl_->exception) os << impl_->exception->report();
     for (size_t i = 0; i < impl_->workers.size(); ++i) {
         CoreStats c = impl_->workers[i]->stats();
         os << "core" << i << " rx " << c.rx_packets << " tx " << c.tx_packets << " tx_dropped " << c.tx_dropped

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 
+#include "dpdk/exception_path.hpp"
 #include "dpdk/flow_hash.hpp"
 
 namespace synack::dpdk {
@@ -17,6 +18,10 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
     : shared(s), index(idx), mode(m), port_id(port), queue(q), pool(p), engine(tcp, p, s.hz, rte_rdtsc()),
       iface(net, p, s.hz) {
     if (s.workers > 1 && !s.options->loopback) engine.set_port_filter(&Worker::port_filter, this);
+    if (s.exception != nullptr) {  // what we do not terminate goes to the kernel instead of being dropped
+        engine.set_stray_handler(&ExceptionPath::from_engine, s.exception->context(idx));
+        iface.set_stray_handler(&ExceptionPath::from_interface, s.exception->context(idx));
+    }
     // With hardware RSS the NIC already hashed every packet: the connection table reuses that hash.
     if (s.port.hw_rss)
         engine.set_flow_hash([](const tcp::FourTuple& t) {
@@ -162,6 +167,7 @@ void Worker::run(const App& app) {
         if (app.on_poll) app.on_poll(core, app.ctx);
         engine.dispatch(on_event);
         flush(now);
+        if (shared.exception != nullptr) shared.exception->service(index, port_id, queue);
         if (index == 0) {
             if (now >= end) shared.stop.store(true, std::memory_order_relaxed);
             if (now >= next_stats) {
