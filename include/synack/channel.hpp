@@ -45,11 +45,11 @@ namespace synack {
 struct ChannelEvent {
     Event ev;
     unsigned core;
-    /// For `accepted`: the port of the listener (the one given to listen()); otherwise 0.
-    uint16_t port;
     /// For `readable`: the received bytes as an mbuf chain (the receiver frees it with rte_pktmbuf_free);
     /// otherwise nullptr.
     rte_mbuf* data;
+    /// For `accepted`: the port of the listener (the one given to listen()); otherwise 0.
+    uint16_t port;
 };
 
 struct ChannelConfig {

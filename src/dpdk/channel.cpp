@@ -209,7 +209,7 @@ void ChannelHub::on_event(Core& core, const Event& ev, void* ctx) {
         return;
     }
     const unsigned owner = c->owner - 1u;
-    ChannelEvent e{ev, core.index(), 0, nullptr};
+    ChannelEvent e{ev, core.index(), nullptr, 0};
     switch (ev.type) {
     case EventType::accepted:
         e.port = pc.routes[ev.listener].port;  // pick() found the route
@@ -264,7 +264,7 @@ void ChannelHub::commands(Core& core, PerCore& pc, unsigned ch) {
         case Cmd::connect: {
             ConnId id;
             if (core.connect(cmd.ip, cmd.port, cmd.user, id) != 0) {
-                deliver(pc, ch, {Event{EventType::reset, 0, id, cmd.user}, core.index(), 0, nullptr});
+                deliver(pc, ch, {Event{EventType::reset, 0, id, cmd.user}, core.index(), nullptr, 0});
                 break;
             }
             Conn& n = pc.conns[id.index];
