@@ -98,7 +98,9 @@ void ExceptionPath::service(unsigned w, uint16_t port, uint16_t queue) noexcept 
     for (uint16_t q = 0; q < queues_; ++q) {  // net_tap reads only after its signal said a frame waits: cheap when idle
         const uint16_t n = rte_eth_rx_burst(port_, q, frames, kBurst);
         if (n == 0) continue;
-        const uint16_t sent = rte_eth_tx_burst(port, queue, frames, n);
+        uint16_t sent = 0;
+        for (int tries = 0; tries < 4 && sent < n; ++tries)  // as Worker::flush: a full queue drains quickly
+            sent = static_cast<uint16_t>(sent + rte_eth_tx_burst(port, queue, frames + sent, n - sent));
         pw.from_kernel += sent;
         if (sent < n) {
             pw.from_kernel_dropped += n - sent;

@@ -7,6 +7,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
+if [ -z "${LCORES:-}" ]; then  # one worker, then two (each with its own queue of the exception tap)
+  LCORES=0 bash "$0" "$build" && LCORES=0,1 bash "$0" "$build"
+  exit
+fi
+echo "== lcores $LCORES"
 NS=sk-h-peer TAP=sk-h4 EXC=sk-h4x HOST=10.98.4.1 PEER_IP=10.98.4.2
 TMP=$(mktemp -d)
 SYNACK_PID="" HTTP_PID="" UDP_PID=""
@@ -35,7 +40,7 @@ counter() { awk -v n="$1" '$1==n{print $2}' "$TMP/synack.log"; }
 
 cleanup >/dev/null 2>&1; TMP=$(mktemp -d)
 ip netns add $NS
-"$build/app/synack-echo" --no-huge --no-shconf --no-pci -m 512 -l 0 --log-level=error \
+"$build/app/synack-echo" --no-huge --no-shconf --no-pci -m 512 -l "${LCORES:-0}" --log-level=error \
   --vdev=net_tap_skh4,iface=$TAP -- --ip $HOST/24 --port 7 --exception-tap $EXC --duration-s 120 \
   >"$TMP/synack.log" 2>&1 &
 SYNACK_PID=$!
