@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -253,7 +254,11 @@ void ChannelHub::commands(Core& core, PerCore& pc, unsigned ch) {
             if (id < 0)  // listening already: another channel's listener on this port
                 for (size_t i = 0; i < pc.routes.size(); ++i)
                     if (pc.routes[i].port == cmd.port && !pc.routes[i].channels.empty()) id = static_cast<int>(i);
-            if (id < 0) break;
+            if (id < 0) {  // cold: a listen that cannot be served is said once, where the operator sees it
+                std::fprintf(stderr, "synack: core %u: a channel's listen on port %u failed (%d)%s\n", core.index(),
+                             cmd.port, id, id == -98 ? ": the App's callbacks listen there already" : "");
+                break;
+            }
             if (pc.routes.size() <= static_cast<size_t>(id)) pc.routes.resize(static_cast<size_t>(id) + 1);
             Route& r = pc.routes[static_cast<size_t>(id)];
             r.port = cmd.port;
