@@ -14,6 +14,7 @@
 ///   the wake-up system call only when the channel's thread is actually parked (the cores pay one fence and one
 ///   load per loop iteration that queued events, no system call while the thread is awake). On a core of its own
 ///   the thread first spins up to 100 µs (ChannelConfig::spin_us) so that a fast reply costs no wake-up.
+///   The default spin is chosen when Stack::run starts, from the channels attached and the CPUs left free.
 /// - **Where the threads run.** Stack::app_thread() starts a thread on the CPUs EAL's worker lcores do not use, as
 ///   DPDK's control threads do (see Stack::app_cpus()), so it never competes with a busy-polling loop for a core
 ///   unless there is no other core.
@@ -55,9 +56,9 @@ struct ChannelEvent {
 struct ChannelConfig {
     /// Capacity of each queue (commands and events, per core).
     uint32_t queue_depth = 4096;
-    /// How long wait() polls its queues before parking, in microseconds. -1: 100 µs when application threads have
-    /// CPUs of their own (Stack::app_cpus_dedicated()), else 0 (spinning on a core a poller also uses only delays
-    /// the poller).
+    /// How long wait() polls its queues before parking, in microseconds. -1: 100 µs when every attached channel's
+    /// thread can have an application CPU of its own (Stack::app_cpus_dedicated(), and no more channels than those
+    /// CPUs), else 0: a thread spinning beside a poller, or beside other spinning threads, only delays them.
     int32_t spin_us = -1;
 };
 

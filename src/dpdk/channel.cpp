@@ -63,7 +63,9 @@ struct Channel::Impl {
     unsigned index = 0;  // in the hub
     App no_app{};
     unsigned next_poll = 0;
-    uint64_t spin_cycles = 0;
+    uint64_t spin_asked = 0;                 // ChannelConfig::spin_us in cycles, or kAuto
+    std::atomic<uint64_t> spin_cycles{0};   // what wait() spins: set again by each Stack::run (ChannelHub::wrap)
+    static constexpr uint64_t kAuto = UINT64_MAX;
     // The futex: the application thread sleeps on `word` while `parked`; a core that queued events bumps it.
     alignas(64) std::atomic<uint32_t> word{0};
     std::atomic<uint32_t> parked{0};
@@ -104,11 +106,18 @@ void ChannelHub::detach(Channel::Impl* ch) noexcept {
     }
 }
 
-const App& ChannelHub::wrap(const App& user, unsigned workers, bool yield_on_wake) {
+const App& ChannelHub::wrap(const App& user, unsigned workers, unsigned free_cpus) {
     user_ = user;
-    yield_on_wake_ = yield_on_wake;
+    yield_on_wake_ = free_cpus == 0;
     while (cores_.size() < workers) cores_.push_back(std::make_unique<PerCore>());
-    for (Channel::Impl* ch : channels_) ch->stopped.store(false);
+    // Spinning pays only while every channel's thread can have a CPU no poller uses: threads spinning beside a
+    // poller, or beside each other on fewer CPUs than threads, only take turns away from the work.
+    const uint64_t auto_spin =
+        channels_.size() <= free_cpus ? static_cast<uint64_t>(kDefaultSpinUs) * rte_get_tsc_hz() / 1000000 : 0;
+    for (Channel::Impl* ch : channels_) {
+        ch->stopped.store(false);
+        if (ch->spin_asked == Channel::Impl::kAuto) ch->spin_cycles.store(auto_spin);
+    }
     app_ = App{this, &ChannelHub::on_start, &ChannelHub::on_event, &ChannelHub::on_poll};
     return app_;
 }
@@ -319,8 +328,9 @@ Channel::Channel(Stack& stack, const ChannelConfig& cfg) : impl_(std::make_uniqu
     const unsigned n = rte_lcore_count();
     for (unsigned i = 0; i < n; ++i) impl_->cores.push_back(std::make_unique<Impl::PerCore>(cfg.queue_depth));
     impl_->pool = stack.mbuf_pool();
-    const int32_t spin = cfg.spin_us >= 0 ? cfg.spin_us : (stack.app_cpus_dedicated() ? kDefaultSpinUs : 0);
-    impl_->spin_cycles = static_cast<uint64_t>(spin) * rte_get_tsc_hz() / 1000000;
+    impl_->spin_asked =
+        cfg.spin_us >= 0 ? static_cast<uint64_t>(cfg.spin_us) * rte_get_tsc_hz() / 1000000 : Impl::kAuto;
+    impl_->spin_cycles = cfg.spin_us >= 0 ? impl_->spin_asked : 0;
     impl_->hub = &stack.hub();
     impl_->index = impl_->hub->attach(impl_.get());
 }
@@ -411,7 +421,8 @@ bool Channel::wait(ChannelEvent& out, int64_t timeout_us) {
     const uint64_t deadline =
         timeout_us < 0 ? UINT64_MAX : start + static_cast<uint64_t>(timeout_us) * hz / 1000000;
     // On a CPU of our own, a reply that comes within a few microseconds is cheaper to spin for than to sleep for.
-    for (const uint64_t spin_end = std::min(deadline, start + s.spin_cycles); rte_rdtsc() < spin_end;) {
+    const uint64_t spin = s.spin_cycles.load(std::memory_order_relaxed);
+    for (const uint64_t spin_end = std::min(deadline, start + spin); rte_rdtsc() < spin_end;) {
         if (poll(out)) return true;
         rte_pause();
     }

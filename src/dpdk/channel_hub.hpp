@@ -27,8 +27,9 @@ public:
     void detach(Channel::Impl* ch) noexcept;
     bool empty() const noexcept { return channels_.empty(); }
     /// The App Stack::run gives the cores: the hub's hooks around `user`'s callbacks.
-    /// `yield_on_wake`: application threads share CPUs with the pollers (see ChannelHub::wake).
-    const App& wrap(const App& user, unsigned workers, bool yield_on_wake);
+    /// `free_cpus`: application CPUs no lcore uses; 0 when they are shared with the pollers, who then yield to
+    /// the threads they wake (see ChannelHub::wake).
+    const App& wrap(const App& user, unsigned workers, unsigned free_cpus);
     /// After the cores stopped: every channel's wait() returns false from now on.
     void stopped() noexcept;
     void set_running(bool r) noexcept { running_ = r; }

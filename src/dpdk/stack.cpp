@@ -268,7 +268,8 @@ int Stack::run() { return run(App{}); }
 int Stack::run(const App& user) {
     Impl& s = *impl_;
     // Attached channels are served around the App's callbacks; with none the App runs as given.
-    const App& app = s.hub->empty() ? user : s.hub->wrap(user, s.shared.workers, !s.app_cpus_dedicated);
+    const App& app = s.hub->empty() ? user : s.hub->wrap(user, s.shared.workers,
+                                                          s.app_cpus_dedicated ? CPU_COUNT(&s.app_cpus) : 0);
     s.hub->set_running(true);
     s.app = &app;
     g_stop = &s.shared.stop;
