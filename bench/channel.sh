@@ -19,7 +19,7 @@ P=5201
 run() {  # run LABEL PROGRAM [options]: one server, rr then cps
   local label=$1 prog=$2
   shift 2
-  tap_start "$build" sk-h2 10.98.2 0 "$prog" --port $((P + 1)) --close-port $((P + 2)) --msl-ms 1000 \
+  tap_start "$build" sk-h2 10.98.2 0 "$prog" --port $((P + 1)) --close-port $((P + 2)) --msl-ms 100 \
     --duration-s $((4 * secs + 30)) "$@" >/dev/null || return 1
   ping -c 1 -W 2 10.98.2.1 >/dev/null
   local rr cps cps16
