@@ -8,6 +8,11 @@
 // than echo requests (synack answers pings itself), and TCP segments that find neither a connection nor a
 // listener. A stray segment to a port synack listens on is still synack's to answer (RST, RFC 9293 §3.10.7.2).
 //
+// The kernel and synack share one address, so they must not share ports: keep the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range) clear of synack's (32768-60999) when synack opens connections, and reserve synack's
+// listening ports (net.ipv4.ip_local_reserved_ports) so the kernel never picks them. Both answer ARP for the
+// address, with the same MAC: the duplicate replies agree.
+//
 // Each worker queues its frames for the kernel on a TX queue of its own of the tap (flushed once per loop
 // iteration); worker 0 reads the kernel's frames and sends them on its TX queue of the port. Every hand-off is
 // counted (exception.* in the counters report).
