@@ -1,73 +1,130 @@
-// synack-channel-echo: the echo server again, but its logic runs on an ordinary std::thread that talks to the
-// worker cores through synack::Channel (lock-free SPSC queues), not in the cores' callbacks. The example for
-// programs that keep their own threads.
+// synack-channel-echo: the echo server again, but its logic runs on ordinary application threads that talk to the
+// worker cores through synack::Channel (lock-free SPSC queues), not in the cores' callbacks. Each thread has its
+// own Channel and listens on the same ports: the cores hand accepted connections to the threads in turn. The
+// threads run on the CPUs the polling lcores leave free (Stack::app_thread) and sleep in Channel::wait.
 //
-//   synack-channel-echo [EAL options] -- --ip 10.9.0.1/24 --port 7 [--duration-s N]
+//   synack-channel-echo [EAL options] -- --ip 10.9.0.1/24 --port 7 [--close-port N] [--threads N] [--spin-us N]
+//
+// --spin-us N: how long Channel::wait polls before it sleeps (ChannelConfig::spin_us; default by CPU placement).
+// --close-port N: each connection accepted there gets "bye\n" and is closed by us at once (as synack-echo does).
 #include <rte_mbuf.h>
 
-#include <atomic>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "synack/channel.hpp"
 #include "synack/stack.hpp"
 
+namespace {
+
+struct Tally {
+    uint64_t accepted = 0, bytes = 0;
+};
+
+// One application thread: echo on `port`, "bye" and close on `close_port`, until the stack stops.
+void serve(synack::Channel& ch, uint16_t port, uint16_t close_port, Tally& t) {
+    auto retry = [](auto&& op) {
+        while (!op()) std::this_thread::yield();  // a full command queue or no mbuf: the core catches up
+    };
+    retry([&] { return ch.listen(port); });
+    if (close_port != 0) retry([&] { return ch.listen(close_port); });
+    synack::ChannelEvent e;
+    for (;;) {
+        if (!ch.wait(e)) {
+            if (ch.stopped()) return;
+            continue;
+        }
+        switch (e.ev.type) {
+        case synack::EventType::accepted:
+            ++t.accepted;
+            if (close_port != 0 && e.port == close_port) {
+                retry([&] { return ch.send(e.core, e.ev.conn, "bye\n", 4); });
+                retry([&] { return ch.close(e.core, e.ev.conn); });
+            }
+            break;
+        case synack::EventType::readable:
+            // Echo the chain back, segment by segment; the core keeps order and handles backpressure. On a
+            // connection we closed already (--close-port) the core drops the bytes.
+            for (rte_mbuf* m = e.data; m != nullptr; m = m->next) {
+                const uint32_t n = rte_pktmbuf_data_len(m);
+                retry([&] { return ch.send(e.core, e.ev.conn, rte_pktmbuf_mtod(m, const char*), n); });
+                t.bytes += n;
+            }
+            rte_pktmbuf_free(e.data);
+            break;
+        case synack::EventType::peer_closed:
+            retry([&] { return ch.close(e.core, e.ev.conn); });
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--help") == 0) {
-            std::printf("usage: synack-channel-echo [EAL options] -- --ip A.B.C.D/LEN --port N [options]\n%s",
+            std::printf("usage: synack-channel-echo [EAL options] -- --ip A.B.C.D/LEN --port N [--close-port N] "
+                        "[--threads N] [--spin-us N] [options]\n%s",
                         synack::options_help());
             return 0;
         }
     try {
         const synack::Options pre = synack::Stack::options_from(argc, argv);  // checked before EAL starts
         if (pre.port == 0) throw std::invalid_argument("--port N is required");
-        if (!pre.extra.empty()) throw std::invalid_argument("unknown option '" + pre.extra[0] + "' (see --help)");
-        synack::Stack stack(argc, argv);
-        synack::Channel ch(stack);
-        std::atomic<bool> done{false};
-        uint64_t accepted = 0, bytes = 0;
-        std::thread app([&] {
-            ch.listen(stack.options().port);
-            std::printf("synack-channel-echo: listening on %s:%u from an application thread\n",
-                        synack::ip_to_string(stack.options().ip).c_str(), stack.options().port);
-            std::fflush(stdout);
-            synack::ChannelEvent e;
-            while (!done.load(std::memory_order_relaxed)) {
-                if (!ch.poll(e)) {
-                    std::this_thread::yield();
-                    continue;
-                }
-                switch (e.ev.type) {
-                case synack::EventType::accepted:
-                    ++accepted;
-                    break;
-                case synack::EventType::readable:
-                    // Echo the chain back, segment by segment; the core keeps order and handles backpressure.
-                    for (rte_mbuf* m = e.data; m != nullptr; m = m->next) {
-                        const uint32_t n = rte_pktmbuf_data_len(m);
-                        while (!ch.send(e.core, e.ev.conn, rte_pktmbuf_mtod(m, const char*), n)) std::this_thread::yield();
-                        bytes += n;
-                    }
-                    rte_pktmbuf_free(e.data);
-                    break;
-                case synack::EventType::peer_closed:
-                    while (!ch.close(e.core, e.ev.conn)) std::this_thread::yield();
-                    break;
-                default:
-                    break;
-                }
+        uint16_t close_port = 0;
+        unsigned threads = 1;
+        int32_t spin_us = -1;
+        for (size_t i = 0; i < pre.extra.size(); ++i) {
+            const std::string& a = pre.extra[i];
+            if (a == "--close-port" && i + 1 < pre.extra.size()) {
+                close_port = static_cast<uint16_t>(std::atoi(pre.extra[++i].c_str()));
+                if (close_port == 0) throw std::invalid_argument("--close-port: expected a port 1..65535");
+            } else if (a == "--spin-us" && i + 1 < pre.extra.size()) {
+                spin_us = std::atoi(pre.extra[++i].c_str());
+                if (spin_us < 0 || spin_us > 1000000) throw std::invalid_argument("--spin-us: expected 0..1000000");
+            } else if (a == "--threads" && i + 1 < pre.extra.size()) {
+                threads = static_cast<unsigned>(std::atoi(pre.extra[++i].c_str()));
+                if (threads < 1 || threads > 64) throw std::invalid_argument("--threads: expected 1..64");
+            } else {
+                throw std::invalid_argument("unknown option '" + a + "' (see --help)");
             }
-        });
-        stack.run(ch.app());
-        done = true;
-        app.join();
+        }
+        synack::Stack stack(argc, argv);
+        std::vector<std::unique_ptr<synack::Channel>> channels;
+        std::vector<Tally> tallies(threads);
+        for (unsigned i = 0; i < threads; ++i) channels.push_back(std::make_unique<synack::Channel>(stack, synack::ChannelConfig{4096, spin_us}));
+        std::vector<std::thread> apps;
+        for (unsigned i = 0; i < threads; ++i)
+            apps.push_back(stack.app_thread(
+                [&, i] { serve(*channels[i], stack.options().port, close_port, tallies[i]); }));
+        std::printf("synack-channel-echo: listening on %s:%u from %u application thread(s) on CPUs %s%s\n",
+                    synack::ip_to_string(stack.options().ip).c_str(), stack.options().port, threads,
+                    stack.app_cpus().c_str(), stack.app_cpus_dedicated() ? "" : " (shared with the polling lcores)");
+        std::fflush(stdout);
+        stack.run();
+        Tally sum;
+        uint64_t dropped = 0, wakeups = 0;
+        for (unsigned i = 0; i < threads; ++i) {
+            apps[i].join();
+            sum.accepted += tallies[i].accepted;
+            sum.bytes += tallies[i].bytes;
+            dropped += channels[i]->dropped_events();
+            wakeups += channels[i]->wakeups();
+            std::printf("synack-channel-echo: thread %u accepted %" PRIu64 " connections\n", i, tallies[i].accepted);
+        }
         std::printf("synack-channel-echo: accepted %" PRIu64 " connections, echoed %" PRIu64 " bytes, %" PRIu64
-                    " events dropped\n%s",
-                    accepted, bytes, ch.dropped_events(), stack.counters_report().c_str());
+                    " events dropped, %" PRIu64 " wake-ups\n%s",
+                    sum.accepted, sum.bytes, dropped, wakeups, stack.counters_report().c_str());
         return 0;
     } catch (const std::exception& ex) {
         std::fprintf(stderr, "synack-channel-echo: error: %s\n", ex.what());

@@ -1376,5 +1376,39 @@ TEST(Isn, DefaultGeneratorDiffersAcrossFourTuples) {
     EXPECT_NE(isn2, isn3);
 }
 
+// ======================= the exception path: ports we do not serve =======================
+
+struct Strays {
+    std::vector<Seg> got;
+    static void take(void* ctx, rte_mbuf* m) {
+        static_cast<Strays*>(ctx)->got.push_back(decode(m));
+        rte_pktmbuf_free(m);
+    }
+};
+
+TEST(ExceptionPath, SegmentForAPortWithoutListenerGoesToTheHandlerNotARst) {
+    EngineHarness h;
+    Strays s;
+    h.engine.set_stray_handler(&Strays::take, &s);
+    h.send_from(40001, 22, kSyn, kPeerIsn, 0);
+    h.none();
+    ASSERT_EQ(s.got.size(), 1u);
+    EXPECT_EQ(s.got[0].dst_port, 22);
+    EXPECT_EQ(s.got[0].seq, kPeerIsn);
+    EXPECT_TRUE(s.got[0].has(kSyn));
+    EXPECT_EQ(h.engine.counters().rx_no_connection, 0u);
+    EXPECT_EQ(h.engine.counters().tx_rst, 0u);
+}
+
+TEST(ExceptionPath, StrayForAListeningPortIsStillAnsweredWithRst) {
+    EngineHarness h;
+    Strays s;
+    h.engine.set_stray_handler(&Strays::take, &s);
+    ASSERT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kAck, kPeerIsn, 5555);
+    EXPECT_SEG(h.one(), kRst, 5555, 0, 0);  // RFC 9293 §3.10.7.2: <SEQ=SEG.ACK><CTL=RST>
+    EXPECT_TRUE(s.got.empty());
+}
+
 }  // namespace
 }  // namespace synack::test

@@ -1107,4 +1107,56 @@ TEST_F(NetTest, RandomAndDamagedFramesNeverCrashLeakOrReadOutsideTheFrame) {
     // TearDown: destroying the interface frees what it still holds; the pool must be whole again.
 }
 
+// ============================ the exception path ============================
+
+struct Handed {
+    std::vector<std::pair<Stray, Bytes>> frames;
+    static void take(void* ctx, rte_mbuf* m, Stray why) {
+        static_cast<Handed*>(ctx)->frames.emplace_back(why, bytes_of(m));
+        rte_pktmbuf_free(m);
+    }
+};
+
+// With a stray handler, what is foreign (not garbage) goes to it whole, still counted in its bucket.
+TEST_F(NetTest, WithAStrayHandlerForeignFramesGoToItWholeAndGarbageIsStillDropped) {
+    const std::map<std::string, Stray> handed_by_counter = {
+        {"rx_unknown_ethertype", Stray::other_ethertype}, {"rx_ip_not_for_us", Stray::ip_not_for_us},
+        {"rx_ip_fragment", Stray::ip_unsupported},        {"rx_ip_options", Stray::ip_unsupported},
+        {"rx_ip_unknown_proto", Stray::ip_other_proto},   {"rx_icmp_unhandled", Stray::icmp_other}};
+    for (DropCase& c : drop_cases()) {
+        SCOPED_TRACE(c.name);
+        ifc_.reset();
+        Handed h;
+        ifc().set_stray_handler(&Handed::take, &h);
+        rte_mbuf* m = to_mbuf(c.frame, c.split);
+        m->ol_flags |= c.ol_flags;
+        EXPECT_EQ(ifc().input(m, 0), nullptr);
+        EXPECT_TRUE(sent().empty());
+        EXPECT_EQ(nonzero(ifc().counters())[c.counter], 1u);
+        const bool multicast = std::string(c.name) == "multicast dst MAC";
+        const auto it = handed_by_counter.find(c.counter);
+        if (it == handed_by_counter.end() && !multicast) {
+            EXPECT_TRUE(h.frames.empty());
+            continue;
+        }
+        ASSERT_EQ(h.frames.size(), 1u);
+        EXPECT_EQ(h.frames[0].first, multicast ? Stray::multicast : it->second);
+        EXPECT_EQ(h.frames[0].second, c.frame);
+    }
+}
+
+TEST_F(NetTest, WithAStrayHandlerArpIsAnsweredAndACopyHandedOn) {
+    Handed h;
+    ifc().set_stray_handler(&Handed::take, &h);
+    ArpSpec s;
+    s.sip = kPeerIp;
+    s.sha = kPeerMac;
+    const Bytes frame = arp_frame(s);
+    in(frame);
+    EXPECT_EQ(sent().size(), 1u);  // our reply
+    ASSERT_EQ(h.frames.size(), 1u);
+    EXPECT_EQ(h.frames[0].first, Stray::arp_copy);
+    EXPECT_EQ(h.frames[0].second, frame);
+}
+
 }  // namespace

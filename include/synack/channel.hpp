@@ -1,14 +1,35 @@
 /// @file
-/// A thread-safe channel between ordinary application threads and synack's worker cores, for programs that do
-/// not want to run their logic inside the run-to-completion callbacks. Each worker core gets a pair of
-/// single-producer/single-consumer queues (Boost.Lockfree): commands from the application thread, events back.
-/// One application thread may use a Channel at a time (it is the single producer of every command queue).
+/// Channels between ordinary application threads and synack's worker cores, for programs that do not want to run
+/// their logic inside the run-to-completion callbacks.
+///
+/// - **Any number of channels, one thread each.** A Channel attaches itself to its Stack when constructed (before
+///   Stack::run); the cores serve every attached channel from their loop, beside the App given to run(). For each
+///   (channel, core) pair there is one single-producer/single-consumer queue of commands (the channel's thread ->
+///   the core) and one of events (the core -> the channel's thread), Boost.Lockfree; payload bytes travel in mbufs.
+///   One thread at a time may use a given Channel.
+/// - **Who hears what.** The events of a connection go to the channel that opened it (connect) or, for an accepted
+///   connection, to one of the channels listening on its port, taken in turn (round robin per core). Connections
+///   opened by the App's callbacks stay with the App.
+/// - **Waiting.** wait() takes the next event or parks the thread on a futex until a core queues one: a core makes
+///   the wake-up system call only when the channel's thread is actually parked (the cores pay one fence and one
+///   load per loop iteration that queued events, no system call while the thread is awake). On a core of its own
+///   the thread first spins up to 100 µs (ChannelConfig::spin_us) so that a fast reply costs no wake-up.
+///   The default spin is chosen when Stack::run starts, from the channels attached and the CPUs left free.
+/// - **Where the threads run.** Stack::app_thread() starts a thread on the CPUs EAL's worker lcores do not use, as
+///   DPDK's control threads do (see Stack::app_cpus()), so it never competes with a busy-polling loop for a core
+///   unless there is no other core.
 ///
 /// @code
 ///   synack::Stack stack(argc, argv);
-///   synack::Channel ch(stack);                       // before run()
-///   std::thread app([&] { ... ch.listen(7); while (ch.poll(ev)) ...; ch.send(ev.core, ev.conn, data, n); ... });
-///   stack.run(ch.app());                             // the cores serve the channel
+///   synack::Channel ch(stack);                       // attach before run()
+///   std::thread app = stack.app_thread([&] {
+///       ch.listen(7);
+///       synack::ChannelEvent ev;
+///       while (!ch.stopped())
+///           if (ch.wait(ev)) { ... ch.send(ev.core, ev.ev.conn, data, n); ... }
+///   });
+///   stack.run();                                     // the cores serve every attached channel
+///   app.join();                                      // wait() returned false once run() ended
 /// @endcode
 #pragma once
 #include <cstdint>
@@ -28,22 +49,38 @@ struct ChannelEvent {
     /// For `readable`: the received bytes as an mbuf chain (the receiver frees it with rte_pktmbuf_free);
     /// otherwise nullptr.
     rte_mbuf* data;
+    /// For `accepted`: the port of the listener (the one given to listen()); otherwise 0.
+    uint16_t port;
+};
+
+struct ChannelConfig {
+    /// Capacity of each queue (commands and events, per core).
+    uint32_t queue_depth = 4096;
+    /// How long wait() polls its queues before parking, in microseconds. -1: 100 µs when every attached channel's
+    /// thread can have an application CPU of its own (Stack::app_cpus_dedicated(), and no more channels than those
+    /// CPUs), else 0: a thread spinning beside a poller, or beside other spinning threads, only delays them.
+    int32_t spin_us = -1;
 };
 
 class Channel {
 public:
-    /// Binds to `stack` (before Stack::run). `queue_depth` is the capacity of each queue.
+    /// Attaches to `stack`; throws std::logic_error while the stack runs or when 64 channels are attached already.
     explicit Channel(Stack& stack, uint32_t queue_depth = 4096);
+    Channel(Stack& stack, const ChannelConfig& cfg);
+    /// Detaches from the stack. Must not be called while Stack::run runs.
     ~Channel();
     Channel(const Channel&) = delete;
     Channel& operator=(const Channel&) = delete;
 
-    /// The App to pass to Stack::run: it serves this channel on every core.
+    /// Kept for programs written against the single-channel API (`stack.run(ch.app())`): an App with no
+    /// callbacks. Attached channels are served by any Stack::run.
     const App& app() const noexcept;
 
-    /// Listen on `port` on every core. Returns false when a command queue is full (try again).
+    /// Listen on `port` on every core; accepted connections come to this channel (round robin with other channels
+    /// listening on the same port). Returns false when a command queue is full (try again).
     bool listen(uint16_t port);
-    /// Active open from core `core` (its replies come back to that core). `user` returns in the events.
+    /// Active open from core `core` (its replies come back to that core). `user` returns in the events. When the
+    /// open cannot start (no free port or TCB), a `reset` event with this `user` follows.
     bool connect(unsigned core, uint32_t ip, uint16_t port, uint64_t user);
     /// Sends a copy of `len` bytes on `conn` of `core`. The bytes go out in order even when the connection's send
     /// buffer is full (the core keeps the rest and retries on `writable`). False when no mbuf or the queue is full.
@@ -52,8 +89,17 @@ public:
     bool abort(unsigned core, ConnId conn);
     /// Takes the next event, if any, from any core. Never blocks.
     bool poll(ChannelEvent& out);
+    /// Takes the next event, waiting for one up to `timeout_us` microseconds (-1: no limit). False on timeout,
+    /// after notify(), or once the stack stopped (Stack::run returned).
+    bool wait(ChannelEvent& out, int64_t timeout_us = -1);
+    /// Makes a wait() in progress (or the next one) return false. Any thread may call it.
+    void notify() noexcept;
+    /// True once Stack::run has returned: no core serves this channel any more.
+    bool stopped() const noexcept;
     /// Events that could not be queued to the application (queue full); each such `readable` lost its data.
     uint64_t dropped_events() const noexcept;
+    /// How many times a core woke this channel's parked thread.
+    uint64_t wakeups() const noexcept;
 
     struct Impl;
 

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <rte_mbuf.h>
@@ -65,6 +67,9 @@ struct Options {
     /// --impair SPEC: impair the --loopback link (loss, reordering, duplication, corruption, delay, rate). It carries
     /// MSS-sized frames then (no TSO), since impairments act per frame as on a real wire.
     LinkImpairment impair;
+    /// --exception-tap NAME: frames synack does not terminate go to the kernel through a tap named NAME, and the
+    /// kernel's frames from it go out of the port (see src/dpdk/exception_path.hpp). Empty: they are dropped.
+    std::string exception_tap;
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read
 };
@@ -116,6 +121,7 @@ struct ConnInfo {
 
 namespace dpdk {
 class Worker;
+class ChannelHub;
 }
 
 /// One worker core's view: the TCP user calls of RFC 9293 §3.10 on the connections this core owns.
@@ -178,8 +184,27 @@ public:
     /// The synack options of a command line (after "--"), without starting anything: lets a program check its
     /// own options before EAL comes up. Throws std::invalid_argument.
     static Options options_from(int argc, char** argv);
-    /// Runs `app` on every worker core until stop(), SIGINT/SIGTERM or --duration-s. Returns 0 on a clean stop.
+    /// Runs `app` on every worker core until stop(), SIGINT/SIGTERM or --duration-s, and serves the attached
+    /// Channels (synack/channel.hpp) beside it. Returns 0 on a clean stop.
     int run(const App& app);
+    /// Serves only the attached Channels.
+    int run();
+
+    /// Starts `fn` on a std::thread pinned to the application CPUs (app_cpus()), off the polling cores.
+    template <class F> std::thread app_thread(F&& fn) const {
+        return std::thread([this, f = std::forward<F>(fn)]() mutable {
+            pin_app_thread();
+            f();
+        });
+    }
+    /// Pins the calling thread to the application CPUs: the CPUs this process could use when it started, minus
+    /// those of EAL's lcores (what DPDK gives its control threads). When the lcores take every CPU, all of the
+    /// original ones (the scheduler then shares them; see app_cpus_dedicated()). False if the kernel refused.
+    bool pin_app_thread() const noexcept;
+    /// The application CPUs as a list ("1", "2-7").
+    std::string app_cpus() const;
+    /// True when the application CPUs include no lcore's CPU.
+    bool app_cpus_dedicated() const noexcept;
     /// Signal-safe: asks the cores to stop.
     void stop() noexcept;
     CoreStats totals() const noexcept;
@@ -191,6 +216,8 @@ public:
     struct Impl;
 
 private:
+    friend class Channel;
+    dpdk::ChannelHub& hub() noexcept;
     std::unique_ptr<Impl> impl_;
 };
 

@@ -1,14 +1,29 @@
-// The channel: per core, a command queue (application thread -> core) and an event queue (core -> application),
-// both Boost.Lockfree SPSC queues of small PODs; payload bytes travel in mbufs.
+// Channels: per (channel, core) a command queue (application thread -> core) and an event queue (core ->
+// application thread), both Boost.Lockfree SPSC queues of small PODs; payload bytes travel in mbufs. A parked
+// application thread sleeps on a futex that a core bumps only when it queued events and saw the thread parked.
 #include "synack/channel.hpp"
 
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <boost/lockfree/spsc_queue.hpp>
+#include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_mempool.h>
+#include <rte_pause.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <stdexcept>
 #include <vector>
+
+#include "dpdk/channel_hub.hpp"
 
 namespace synack {
 namespace {
@@ -24,12 +39,13 @@ struct Command {
     rte_mbuf* data;  // send: the bytes (the core frees it)
 };
 
-// Per connection on a core: bytes accepted from the application but not yet taken by the send buffer.
-struct Pending {
-    rte_mbuf* head = nullptr;
-    uint32_t off = 0;  // already sent from head
-    bool close_after = false;
-};
+long futex(std::atomic<uint32_t>& word, int op, uint32_t val, const timespec* timeout) noexcept {
+    static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word must be a plain 32-bit word");
+    return syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), op, val, timeout, nullptr, 0);
+}
+
+constexpr uint32_t kCommandBudget = 64;  // commands one core takes from one channel per loop iteration
+constexpr int32_t kDefaultSpinUs = 100;  // covers a LAN or tap round trip, as Linux's busy_poll advice does
 
 }  // namespace
 
@@ -38,35 +54,123 @@ struct Channel::Impl {
         explicit PerCore(uint32_t depth) : commands(depth), events(depth) {}
         boost::lockfree::spsc_queue<Command> commands;
         boost::lockfree::spsc_queue<ChannelEvent> events;
-        std::vector<Pending> pending;  // by ConnId.index, sized at the core's first call
-        uint64_t dropped = 0;
+        uint64_t dropped = 0;  // written by the core only
+        uint64_t wakeups = 0;  // written by the core only
     };
     std::vector<std::unique_ptr<PerCore>> cores;
     rte_mempool* pool = nullptr;
-    App app;
+    dpdk::ChannelHub* hub = nullptr;
+    unsigned index = 0;  // in the hub
+    App no_app{};
     unsigned next_poll = 0;
+    uint64_t spin_asked = 0;                 // ChannelConfig::spin_us in cycles, or kAuto
+    std::atomic<uint64_t> spin_cycles{0};   // what wait() spins: set again by each Stack::run (ChannelHub::wrap)
+    static constexpr uint64_t kAuto = UINT64_MAX;
+    // The futex: the application thread sleeps on `word` while `parked`; a core that queued events bumps it.
+    alignas(64) std::atomic<uint32_t> word{0};
+    std::atomic<uint32_t> parked{0};
+    std::atomic<bool> notified{false};
+    std::atomic<bool> stopped{false};
 
-    static void on_start(Core& core, void* ctx);
-    static void on_event(Core& core, const Event& ev, void* ctx);
-    static void on_poll(Core& core, void* ctx);
-    static void flush(Core& core, PerCore& pc, ConnId c);
-    static void deliver(PerCore& pc, const ChannelEvent& e);
+    void wake_all() noexcept {
+        word.fetch_add(1, std::memory_order_release);
+        futex(word, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr);
+    }
 };
 
-void Channel::Impl::deliver(PerCore& pc, const ChannelEvent& e) {
-    if (!pc.events.push(e)) {
-        ++pc.dropped;
-        if (e.data) rte_pktmbuf_free(e.data);
+// ---- the cores' side ----
+
+namespace dpdk {
+
+ChannelHub::~ChannelHub() {
+    for (auto& pc : cores_)
+        for (Conn& c : pc->conns) forget(c);
+}
+
+unsigned ChannelHub::attach(Channel::Impl* ch) {
+    if (running_) throw std::logic_error("synack::Channel: attach channels before Stack::run");
+    if (channels_.size() >= kMaxChannels)
+        throw std::logic_error("synack::Channel: at most " + std::to_string(kMaxChannels) + " channels per Stack");
+    channels_.push_back(ch);
+    return static_cast<unsigned>(channels_.size() - 1);
+}
+
+void ChannelHub::detach(Channel::Impl* ch) noexcept {
+    channels_.erase(std::remove(channels_.begin(), channels_.end(), ch), channels_.end());
+    for (unsigned i = 0; i < channels_.size(); ++i) channels_[i]->index = i;
+    // Ownership refers to channel indices, which just moved: a later run starts from nothing.
+    for (auto& pc : cores_) {
+        for (Conn& c : pc->conns) forget(c);
+        pc->routes.clear();
+        pc->dirty = 0;
     }
 }
 
+const App& ChannelHub::wrap(const App& user, unsigned workers, unsigned free_cpus) {
+    user_ = user;
+    yield_on_wake_ = free_cpus == 0;
+    while (cores_.size() < workers) cores_.push_back(std::make_unique<PerCore>());
+    // Spinning pays only while every channel's thread can have a CPU no poller uses: threads spinning beside a
+    // poller, or beside each other on fewer CPUs than threads, only take turns away from the work.
+    const uint64_t auto_spin =
+        channels_.size() <= free_cpus ? static_cast<uint64_t>(kDefaultSpinUs) * rte_get_tsc_hz() / 1000000 : 0;
+    for (Channel::Impl* ch : channels_) {
+        ch->stopped.store(false);
+        if (ch->spin_asked == Channel::Impl::kAuto) ch->spin_cycles.store(auto_spin);
+    }
+    app_ = App{this, &ChannelHub::on_start, &ChannelHub::on_event, &ChannelHub::on_poll};
+    return app_;
+}
+
+void ChannelHub::stopped() noexcept {
+    for (Channel::Impl* ch : channels_) {
+        ch->stopped.store(true);
+        ch->wake_all();
+    }
+}
+
+void ChannelHub::forget(Conn& c) noexcept {
+    if (c.pending.head != nullptr) rte_pktmbuf_free(c.pending.head);
+    c = Conn{};
+}
+
+void ChannelHub::deliver(PerCore& pc, unsigned ch, const ChannelEvent& e) noexcept {
+    Channel::Impl::PerCore& q = *channels_[ch]->cores[e.core];
+    if (!q.events.push(e)) {
+        ++q.dropped;
+        if (e.data) rte_pktmbuf_free(e.data);
+        return;
+    }
+    pc.dirty |= uint64_t{1} << ch;
+}
+
+// Wakes the parked threads of the channels that got events. The fence orders our queue pushes before the read of
+// `parked`, as the thread orders its store of `parked` before its last look at the queues: one of the two sees
+// the other, so no event is left behind a sleeping thread.
+void ChannelHub::wake(PerCore& pc, unsigned core) noexcept {
+    if (pc.dirty == 0) return;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    bool woke = false;
+    for (uint64_t d = pc.dirty; d != 0; d &= d - 1) {
+        Channel::Impl& ch = *channels_[static_cast<unsigned>(__builtin_ctzll(d))];
+        if (ch.parked.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+            ch.word.fetch_add(1, std::memory_order_release);
+            futex(ch.word, FUTEX_WAKE_PRIVATE, 1, nullptr);
+            ++ch.cores[core]->wakeups;
+            woke = true;
+        }
+    }
+    pc.dirty = 0;
+    // A thread woken on a CPU we poll would wait for the scheduler to preempt us: give it the CPU now.
+    if (woke && yield_on_wake_) sched_yield();
+}
+
 // Moves as much of a connection's pending bytes as the send buffer takes; closes when asked and all is out.
-void Channel::Impl::flush(Core& core, PerCore& pc, ConnId c) {
-    if (c.index >= pc.pending.size()) return;
-    Pending& p = pc.pending[c.index];
+void ChannelHub::flush(Core& core, Conn& c, ConnId id) noexcept {
+    Pending& p = c.pending;
     while (p.head != nullptr) {
         const uint32_t avail = p.head->data_len - p.off;
-        const int32_t n = core.send(c, rte_pktmbuf_mtod_offset(p.head, const char*, p.off), avail);
+        const int32_t n = core.send(id, rte_pktmbuf_mtod_offset(p.head, const char*, p.off), avail);
         if (n < 0) {  // the connection is gone or closing: drop what is left
             rte_pktmbuf_free(p.head);
             p = Pending{};
@@ -76,109 +180,174 @@ void Channel::Impl::flush(Core& core, PerCore& pc, ConnId c) {
         if (p.off < p.head->data_len) return;  // send buffer full: `writable` brings us back
         rte_mbuf* next = p.head->next;
         p.head->next = nullptr;
-        rte_pktmbuf_free_seg(p.head);
+        rte_pktmbuf_free_seg(p.head);  // pending chains are walked by `next` only, never by nb_segs/pkt_len
         p.head = next;
         p.off = 0;
     }
     if (p.close_after) {
         p.close_after = false;
-        core.close(c);
+        core.close(id);
     }
 }
 
-void Channel::Impl::on_start(Core& core, void* ctx) {
-    auto* impl = static_cast<Impl*>(ctx);
-    impl->cores[core.index()]->pending.resize(core.options().tcp.max_connections);
+// An accepted connection goes to the channels behind its listener in turn; none: the App's.
+uint16_t ChannelHub::pick(PerCore& pc, uint16_t listener) noexcept {
+    if (listener >= pc.routes.size() || pc.routes[listener].channels.empty()) return 0;
+    Route& r = pc.routes[listener];
+    const uint16_t ch = r.channels[r.next++ % r.channels.size()];
+    return static_cast<uint16_t>(ch + 1);
 }
 
-void Channel::Impl::on_event(Core& core, const Event& ev, void* ctx) {
-    auto* impl = static_cast<Impl*>(ctx);
-    PerCore& pc = *impl->cores[core.index()];
-    ChannelEvent e{ev, core.index(), nullptr};
+void ChannelHub::on_start(Core& core, void* ctx) {
+    auto* h = static_cast<ChannelHub*>(ctx);
+    PerCore& pc = *h->cores_[core.index()];
+    pc.conns.resize(core.options().tcp.max_connections);
+    if (h->user_.on_start) h->user_.on_start(core, h->user_.ctx);
+}
+
+void ChannelHub::on_event(Core& core, const Event& ev, void* ctx) {
+    auto* h = static_cast<ChannelHub*>(ctx);
+    PerCore& pc = *h->cores_[core.index()];
+    Conn* c = ev.conn.index < pc.conns.size() ? &pc.conns[ev.conn.index] : nullptr;
+    if (c != nullptr && ev.type == EventType::accepted) {
+        forget(*c);
+        c->owner = h->pick(pc, ev.listener);
+        c->gen = ev.conn.gen;
+    }
+    if (c == nullptr || c->owner == 0 || c->gen != ev.conn.gen) {
+        if (h->user_.on_event) h->user_.on_event(core, ev, h->user_.ctx);
+        return;
+    }
+    const unsigned owner = c->owner - 1u;
+    ChannelEvent e{ev, core.index(), nullptr, 0};
     switch (ev.type) {
+    case EventType::accepted:
+        e.port = pc.routes[ev.listener].port;  // pick() found the route
+        break;
     case EventType::readable:
         e.data = core.recv_chain(ev.conn);
         if (e.data == nullptr) return;
         break;
     case EventType::writable:
-        flush(core, pc, ev.conn);
+        h->flush(core, *c, ev.conn);
         break;
     case EventType::closed:
     case EventType::reset:
     case EventType::timed_out:
-        if (ev.conn.index < pc.pending.size() && pc.pending[ev.conn.index].head != nullptr) {
-            rte_pktmbuf_free(pc.pending[ev.conn.index].head);
-            pc.pending[ev.conn.index] = Pending{};
-        }
+        forget(*c);
         break;
     default:
         break;
     }
-    deliver(pc, e);
+    h->deliver(pc, owner, e);
 }
 
-void Channel::Impl::on_poll(Core& core, void* ctx) {
-    auto* impl = static_cast<Impl*>(ctx);
-    PerCore& pc = *impl->cores[core.index()];
-    Command c;
-    for (int budget = 0; budget < 64 && pc.commands.pop(c); ++budget) {
-        switch (c.type) {
-        case Cmd::listen:
-            core.listen(c.port);
-            break;
-        case Cmd::connect: {
-            ConnId id;
-            if (core.connect(c.ip, c.port, c.user, id) != 0) deliver(pc, {Event{EventType::reset, 0, id, c.user}, core.index(), nullptr});
-            break;
+void ChannelHub::commands(Core& core, PerCore& pc, unsigned ch) {
+    Channel::Impl::PerCore& q = *channels_[ch]->cores[core.index()];
+    const auto owner = static_cast<uint16_t>(ch + 1);
+    Command cmd;
+    for (uint32_t budget = 0; budget < kCommandBudget && q.commands.pop(cmd); ++budget) {
+        Conn* c = nullptr;
+        if (cmd.type != Cmd::listen && cmd.type != Cmd::connect) {
+            // A handle of this channel, still current; anything else is stale and ignored.
+            c = cmd.conn.index < pc.conns.size() ? &pc.conns[cmd.conn.index] : nullptr;
+            if (c != nullptr && (c->owner != owner || c->gen != cmd.conn.gen)) c = nullptr;
+            if (c == nullptr) {
+                if (cmd.data) rte_pktmbuf_free(cmd.data);
+                continue;
+            }
         }
-        case Cmd::send: {
-            if (c.conn.index >= pc.pending.size()) {
-                rte_pktmbuf_free(c.data);
+        switch (cmd.type) {
+        case Cmd::listen: {
+            int id = core.listen(cmd.port);
+            if (id < 0)  // listening already: another channel's listener on this port
+                for (size_t i = 0; i < pc.routes.size(); ++i)
+                    if (pc.routes[i].port == cmd.port && !pc.routes[i].channels.empty()) id = static_cast<int>(i);
+            if (id < 0) {  // cold: a listen that cannot be served is said once, where the operator sees it
+                std::fprintf(stderr, "synack: core %u: a channel's listen on port %u failed (%d)%s\n", core.index(),
+                             cmd.port, id, id == -98 ? ": the App's callbacks listen there already" : "");
                 break;
             }
-            Pending& p = pc.pending[c.conn.index];
-            if (p.head == nullptr) {
-                p.head = c.data;
-            } else {
-                rte_pktmbuf_lastseg(p.head)->next = c.data;  // in order behind what is still waiting
-            }
-            flush(core, pc, c.conn);
+            if (pc.routes.size() <= static_cast<size_t>(id)) pc.routes.resize(static_cast<size_t>(id) + 1);
+            Route& r = pc.routes[static_cast<size_t>(id)];
+            r.port = cmd.port;
+            if (std::find(r.channels.begin(), r.channels.end(), ch) == r.channels.end())
+                r.channels.push_back(static_cast<uint16_t>(ch));
             break;
         }
+        case Cmd::connect: {
+            ConnId id;
+            if (core.connect(cmd.ip, cmd.port, cmd.user, id) != 0) {
+                deliver(pc, ch, {Event{EventType::reset, 0, id, cmd.user}, core.index(), nullptr, 0});
+                break;
+            }
+            Conn& n = pc.conns[id.index];
+            forget(n);
+            n.owner = owner;
+            n.gen = id.gen;
+            break;
+        }
+        case Cmd::send:
+            if (c->pending.head == nullptr) {
+                c->pending.head = cmd.data;
+            } else {  // in order behind what is still waiting
+                rte_pktmbuf_lastseg(c->pending.head)->next = cmd.data;
+            }
+            flush(core, *c, cmd.conn);
+            break;
         case Cmd::close:
-            if (c.conn.index < pc.pending.size() && pc.pending[c.conn.index].head != nullptr)
-                pc.pending[c.conn.index].close_after = true;  // after the queued bytes
+            if (c->pending.head != nullptr)
+                c->pending.close_after = true;  // after the queued bytes
             else
-                core.close(c.conn);
+                core.close(cmd.conn);
             break;
         case Cmd::abort:
-            core.abort(c.conn);
+            core.abort(cmd.conn);  // no event follows an abort: the connection is forgotten here
+            forget(*c);
             break;
         }
     }
 }
 
-Channel::Channel(Stack& stack, uint32_t depth) : impl_(std::make_unique<Impl>()) {
+void ChannelHub::on_poll(Core& core, void* ctx) {
+    auto* h = static_cast<ChannelHub*>(ctx);
+    PerCore& pc = *h->cores_[core.index()];
+    h->wake(pc, core.index());  // events of this iteration's input and timers
+    for (unsigned ch = 0; ch < h->channels_.size(); ++ch) h->commands(core, pc, ch);
+    h->wake(pc, core.index());  // failed connects
+    if (h->user_.on_poll) h->user_.on_poll(core, h->user_.ctx);
+}
+
+}  // namespace dpdk
+
+// ---- the application thread's side ----
+
+Channel::Channel(Stack& stack, uint32_t depth) : Channel(stack, ChannelConfig{depth, -1}) {}
+
+Channel::Channel(Stack& stack, const ChannelConfig& cfg) : impl_(std::make_unique<Impl>()) {
     const unsigned n = rte_lcore_count();
-    for (unsigned i = 0; i < n; ++i) impl_->cores.push_back(std::make_unique<Impl::PerCore>(depth));
+    for (unsigned i = 0; i < n; ++i) impl_->cores.push_back(std::make_unique<Impl::PerCore>(cfg.queue_depth));
     impl_->pool = stack.mbuf_pool();
-    impl_->app = App{impl_.get(), &Impl::on_start, &Impl::on_event, &Impl::on_poll};
+    impl_->spin_asked =
+        cfg.spin_us >= 0 ? static_cast<uint64_t>(cfg.spin_us) * rte_get_tsc_hz() / 1000000 : Impl::kAuto;
+    impl_->spin_cycles = cfg.spin_us >= 0 ? impl_->spin_asked : 0;
+    impl_->hub = &stack.hub();
+    impl_->index = impl_->hub->attach(impl_.get());
 }
 
 Channel::~Channel() {
-    ChannelEvent e;
+    impl_->hub->detach(impl_.get());
     for (auto& pc : impl_->cores) {
+        ChannelEvent e;
         while (pc->events.pop(e))
             if (e.data) rte_pktmbuf_free(e.data);
         Command c;
         while (pc->commands.pop(c))
             if (c.data) rte_pktmbuf_free(c.data);
-        for (Pending& p : pc->pending)
-            if (p.head) rte_pktmbuf_free(p.head);
     }
 }
 
-const App& Channel::app() const noexcept { return impl_->app; }
+const App& Channel::app() const noexcept { return impl_->no_app; }
 
 bool Channel::listen(uint16_t port) {
     bool ok = true;
@@ -207,7 +376,13 @@ bool Channel::send(unsigned core, ConnId conn, const void* data, uint32_t len) {
         std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(n)), src, n);
         src += n;
         len -= n;
-        if (tail) tail->next = m; else head = m;
+        if (tail) {
+            tail->next = m;
+            ++head->nb_segs;
+            head->pkt_len += n;
+        } else {
+            head = m;
+        }
         tail = m;
         if (len == 0) break;
     }
@@ -238,9 +413,65 @@ bool Channel::poll(ChannelEvent& out) {
     return false;
 }
 
+bool Channel::wait(ChannelEvent& out, int64_t timeout_us) {
+    if (poll(out)) return true;
+    Impl& s = *impl_;
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint64_t start = rte_rdtsc();
+    const uint64_t deadline =
+        timeout_us < 0 ? UINT64_MAX : start + static_cast<uint64_t>(timeout_us) * hz / 1000000;
+    // On a CPU of our own, a reply that comes within a few microseconds is cheaper to spin for than to sleep for.
+    const uint64_t spin = s.spin_cycles.load(std::memory_order_relaxed);
+    for (const uint64_t spin_end = std::min(deadline, start + spin); rte_rdtsc() < spin_end;) {
+        if (poll(out)) return true;
+        rte_pause();
+    }
+    for (;;) {
+        if (s.notified.exchange(false)) return false;
+        if (s.stopped.load()) return poll(out);
+        const uint32_t seen = s.word.load(std::memory_order_acquire);
+        s.parked.store(1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // see ChannelHub::wake
+        if (poll(out)) {
+            s.parked.store(0, std::memory_order_relaxed);
+            return true;
+        }
+        timespec ts{};
+        const timespec* limit = nullptr;
+        if (deadline != UINT64_MAX) {
+            const uint64_t now = rte_rdtsc();
+            if (now >= deadline) {
+                s.parked.store(0, std::memory_order_relaxed);
+                return false;
+            }
+            const uint64_t ns = (deadline - now) * 1000000000ull / hz;  // < 2^64 for timeouts below ~5 hours
+            ts.tv_sec = static_cast<time_t>(ns / 1000000000ull);
+            ts.tv_nsec = static_cast<long>(ns % 1000000000ull);
+            limit = &ts;
+        }
+        futex(s.word, FUTEX_WAIT_PRIVATE, seen, limit);  // returns at once if a core bumped `word` since `seen`
+        s.parked.store(0, std::memory_order_relaxed);
+        if (poll(out)) return true;
+        if (deadline != UINT64_MAX && rte_rdtsc() >= deadline) return false;
+    }
+}
+
+void Channel::notify() noexcept {
+    impl_->notified.store(true);
+    impl_->wake_all();
+}
+
+bool Channel::stopped() const noexcept { return impl_->stopped.load(); }
+
 uint64_t Channel::dropped_events() const noexcept {
     uint64_t n = 0;
     for (auto& pc : impl_->cores) n += pc->dropped;  // racy read of per-core counters: a report only
+    return n;
+}
+
+uint64_t Channel::wakeups() const noexcept {
+    uint64_t n = 0;
+    for (auto& pc : impl_->cores) n += pc->wakeups;  // racy read of per-core counters: a report only
     return n;
 }
 

@@ -65,6 +65,8 @@ const char* options_help() noexcept {
            "  --impair SPEC        with --loopback: impair each direction of the link, e.g.\n"
            "                       loss=1%,reorder=0.5%,dup=0.1%,corrupt=0.01%,delay=10ms,rate=1gbit,seed=7\n"
            "                       (also reorder-delay=TIME, queue=FRAMES at the rate limit; default seed 1)\n"
+           "  --exception-tap NAME hand what synack does not terminate (other protocols and addresses, TCP ports\n"
+           "                       without a listener) to the kernel through tap NAME, and send what it answers\n"
            "  -v                   verbose\n";
 }
 
@@ -127,6 +129,10 @@ Options parse_options(int argc, char** argv) {
             o.pcap_max_bytes = number("--pcap-max-bytes", value(), 4096, 1ull << 50);
         } else if (name == "--impair") {
             o.impair = parse_impairment(value());
+        } else if (name == "--exception-tap") {
+            o.exception_tap = value();
+            if (o.exception_tap.empty() || o.exception_tap.size() >= 16)
+                throw std::invalid_argument("--exception-tap: expected an interface name of 1..15 characters");
         } else if (name == "--stats-ms") {
             o.stats_ms = static_cast<uint32_t>(number("--stats-ms", value(), 0, 1u << 30));
         } else {

@@ -7,6 +7,9 @@
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -18,9 +21,11 @@
 #include <vector>
 
 #include "dpdk/capture.hpp"
+#include "dpdk/channel_hub.hpp"
 #include "dpdk/counter_names.hpp"
-#include "dpdk/telemetry.hpp"
+#include "dpdk/exception_path.hpp"
 #include "dpdk/impair.hpp"
+#include "dpdk/telemetry.hpp"
 #include "dpdk/worker.hpp"
 #include "synack/stack.hpp"
 #include "wire/segment.hpp"
@@ -123,6 +128,11 @@ struct Stack::Impl {
     /// --impair: one link per direction, [0] into the client, [1] into the server (RX callbacks on those ports).
     std::unique_ptr<dpdk::ImpairLink> links[2];
     const rte_eth_rxtx_callback* link_callbacks[2] = {nullptr, nullptr};
+    std::unique_ptr<dpdk::ExceptionPath> exception;  // --exception-tap
+    std::unique_ptr<dpdk::ChannelHub> hub = std::make_unique<dpdk::ChannelHub>();
+    cpu_set_t start_cpus{};  // the process's CPUs before EAL pinned the main thread
+    cpu_set_t app_cpus{};    // start_cpus minus the lcores' (all of start_cpus when that leaves none)
+    bool app_cpus_dedicated = false;
 
     static int lcore_main(void* arg) {
         auto* impl = static_cast<Impl*>(arg);
@@ -165,6 +175,20 @@ void attach_impairment(Stack::Impl& s, rte_mempool* pool) {
     }
 }
 }  // namespace
+// Application threads get what DPDK gives its control threads: the CPUs we started with minus the lcores'. When
+// the lcores take them all, every CPU we started with, so the scheduler can at least move the thread around.
+static void choose_app_cpus(Stack::Impl& s) {
+    cpu_set_t lcore_cpus;
+    CPU_ZERO(&lcore_cpus);
+    for (unsigned l : s.lcores) {
+        const rte_cpuset_t set = rte_lcore_cpuset(l);
+        CPU_OR(&lcore_cpus, &lcore_cpus, &set);
+    }
+    CPU_XOR(&s.app_cpus, &s.start_cpus, &lcore_cpus);
+    CPU_AND(&s.app_cpus, &s.app_cpus, &s.start_cpus);
+    s.app_cpus_dedicated = CPU_COUNT(&s.app_cpus) > 0;
+    if (!s.app_cpus_dedicated) s.app_cpus = s.start_cpus;
+}
 
 Options Stack::options_from(int argc, char** argv) {
     const int split = eal_argc(argc, argv);
@@ -180,6 +204,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     // Read before rte_eal_init(), which reorders argv.
     const bool vdev_given = has_arg(split, argv, "--vdev");
     const bool no_huge = has_arg(split, argv, "--no-huge");
+    if (sched_getaffinity(0, sizeof s.start_cpus, &s.start_cpus) != 0) CPU_ZERO(&s.start_cpus);
     if (rte_eal_init(split, argv) < 0)
         throw std::runtime_error("EAL initialisation failed: " + eal_hint(rte_errno, no_huge));
     if (rte_eth_dev_count_avail() == 0 && vdev_given)
@@ -191,6 +216,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     unsigned lcore;
     RTE_LCORE_FOREACH(lcore) s.lcores.push_back(lcore);
     s.shared.workers = static_cast<unsigned>(s.lcores.size());
+    choose_app_cpus(s);
 
     for (unsigned l : s.lcores) {
         unsigned socket = rte_lcore_to_socket_id(l);
@@ -241,6 +267,13 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
                                         s.options.verbose);
         s.open_ports = {s.options.eth_port};
+    }
+
+    if (!s.options.exception_tap.empty()) {
+        if (s.options.loopback) throw std::runtime_error("--exception-tap needs a port, not --loopback");
+        s.exception = std::make_unique<dpdk::ExceptionPath>(s.options.exception_tap, s.shared.port.mac,
+                                                            static_cast<uint16_t>(s.shared.workers), first_pool);
+        s.shared.exception = s.exception.get();
     }
 
     TcpConfig tcp = s.options.tcp;
@@ -295,7 +328,9 @@ Stack::~Stack() {
     Impl& s = *impl_;
     dpdk::telemetry_detach();
     s.capture.reset();  // the writer drains what the workers queued
+    s.hub.reset();      // frees bytes channels left pending, while the pools still exist
     s.workers.clear();  // engines and interfaces free every mbuf they hold
+    s.exception.reset();
     for (uint16_t p : s.open_ports) dpdk::close_port(p);
     for (auto& l : s.links) l.reset();  // after the ports (callbacks gone); frees the frames still on the link
     for (rte_ring* r : s.rings) rte_ring_free(r);
@@ -306,8 +341,14 @@ Stack::~Stack() {
 
 const Options& Stack::options() const noexcept { return impl_->options; }
 
-int Stack::run(const App& app) {
+int Stack::run() { return run(App{}); }
+
+int Stack::run(const App& user) {
     Impl& s = *impl_;
+    // Attached channels are served around the App's callbacks; with none the App runs as given.
+    const App& app = s.hub->empty() ? user : s.hub->wrap(user, s.shared.workers,
+                                                          s.app_cpus_dedicated ? CPU_COUNT(&s.app_cpus) : 0);
+    s.hub->set_running(true);
     s.app = &app;
     g_stop = &s.shared.stop;
     std::signal(SIGINT, on_signal);
@@ -317,8 +358,33 @@ int Stack::run(const App& app) {
     rte_eal_mp_wait_lcore();
     if (s.capture) s.capture->stop();
     g_stop = nullptr;
+    s.hub->set_running(false);
+    s.hub->stopped();
     return 0;
 }
+
+dpdk::ChannelHub& Stack::hub() noexcept { return *impl_->hub; }
+
+bool Stack::pin_app_thread() const noexcept {
+    if (CPU_COUNT(&impl_->app_cpus) == 0) return false;
+    return pthread_setaffinity_np(pthread_self(), sizeof impl_->app_cpus, &impl_->app_cpus) == 0;
+}
+
+std::string Stack::app_cpus() const {
+    std::ostringstream out;
+    const char* sep = "";
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (!CPU_ISSET(c, &impl_->app_cpus) || (c > 0 && CPU_ISSET(c - 1, &impl_->app_cpus))) continue;
+        int last = c;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &impl_->app_cpus)) ++last;
+        out << sep << c;
+        if (last > c) out << "-" << last;
+        sep = ",";
+    }
+    return out.str();
+}
+
+bool Stack::app_cpus_dedicated() const noexcept { return impl_->app_cpus_dedicated; }
 
 void Stack::stop() noexcept { impl_->shared.stop.store(true); }
 
@@ -354,6 +420,7 @@ std::string Stack::counters_report() const {
            << l.overflow_dropped << " duplicated " << l.duplicated << " corrupted " << l.corrupted << " reordered "
            << l.reordered << " no_mbuf " << l.no_mbuf << "\n";
     }
+    if (impl_->exception) os << impl_->exception->report();
     for (size_t i = 0; i < impl_->workers.size(); ++i) {
         CoreStats c = impl_->workers[i]->stats();
         os << "core" << i << " rx " << c.rx_packets << " tx " << c.tx_packets << " tx_dropped " << c.tx_dropped

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <new>
 
+#include "dpdk/exception_path.hpp"
 #include "dpdk/flow_hash.hpp"
 
 namespace synack::dpdk {
@@ -22,6 +23,10 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
     if (live_pos_ == nullptr) throw std::bad_alloc();
     live_.reserve(live_cap_);
     if (s.workers > 1 && !s.options->loopback) engine.set_port_filter(&Worker::port_filter, this);
+    if (s.exception != nullptr) {  // what we do not terminate goes to the kernel instead of being dropped
+        engine.set_stray_handler(&ExceptionPath::from_engine, s.exception->context(idx));
+        iface.set_stray_handler(&ExceptionPath::from_interface, s.exception->context(idx));
+    }
     // With hardware RSS the NIC already hashed every packet: the connection table reuses that hash.
     if (s.port.hw_rss)
         engine.set_flow_hash([](const tcp::FourTuple& t) {
@@ -176,6 +181,7 @@ void Worker::run(const App& app) {
         flush(now);
         if (snapshot.requested.load(std::memory_order_relaxed) != snapshot_seen_) [[unlikely]]
             serve_snapshot();
+        if (shared.exception != nullptr) shared.exception->service(index, port_id, queue);
         if (index == 0) {
             if (now >= end) shared.stop.store(true, std::memory_order_relaxed);
             if (now >= next_stats) {

@@ -31,6 +31,7 @@ struct Shared {  // what the workers of one Stack share: read-only after start, 
     uint64_t hz = 0;
     std::atomic<bool> stop{false};
     class Worker** all = nullptr;
+    class ExceptionPath* exception = nullptr;  ///< --exception-tap, or nullptr
 };
 
 class Worker {

@@ -8,6 +8,10 @@
 ///               + rx_ip_not_for_us + rx_ip_bad_src + rx_ip_fragment + rx_ip_options + rx_ip_unknown_proto
 ///               + rx_icmp + rx_tcp
 ///   rx_icmp   = rx_icmp_bad + rx_icmp_unhandled + rx_icmp_unusable + icmp_echo_replies
+///
+/// With an exception path (--exception-tap) the frames of rx_unknown_ethertype, rx_not_for_us (multicast only),
+/// rx_ip_not_for_us, rx_ip_fragment, rx_ip_options, rx_ip_unknown_proto and rx_icmp_unhandled go to the kernel
+/// instead of being dropped, and are counted once more there (exception.to_kernel.*).
 #pragma once
 #include <cstdint>
 

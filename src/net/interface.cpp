@@ -45,18 +45,23 @@ rte_mbuf* Interface::input(rte_mbuf* m, uint64_t now_cycles) noexcept {
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
     // Ours or broadcast; we join no multicast group. The source MAC may equal ours (a tap's kernel side shares
     // it), so it is never a reason to drop; a group source is (IEEE 802.3: the I/G bit of a source is 0).
-    if (!rte_is_same_ether_addr(&eth->dst_addr, &cfg_.mac) && !rte_is_broadcast_ether_addr(&eth->dst_addr))
+    if (!rte_is_same_ether_addr(&eth->dst_addr, &cfg_.mac) && !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+        if (rte_is_multicast_ether_addr(&eth->dst_addr)) return not_ours(m, counters_.rx_not_for_us, Stray::multicast);
         return dropped(m, counters_.rx_not_for_us);
+    }
     if (rte_is_multicast_ether_addr(&eth->src_addr)) [[unlikely]]
         return dropped(m, counters_.rx_bad_src_mac);
     switch (eth->ether_type) {
     case RTE_BE16(RTE_ETHER_TYPE_IPV4):
         return ipv4_input(m);
     case RTE_BE16(RTE_ETHER_TYPE_ARP):
+        if (stray_ != nullptr) {  // the kernel behind the exception path needs its neighbours' addresses too
+            if (rte_mbuf* copy = rte_pktmbuf_copy(m, pool_, 0, UINT32_MAX)) stray_(stray_ctx_, copy, Stray::arp_copy);
+        }
         arp_input(m, now_cycles);
         return nullptr;
     default:
-        return dropped(m, counters_.rx_unknown_ethertype);
+        return not_ours(m, counters_.rx_unknown_ethertype, Stray::other_ethertype);
     }
 }
 
@@ -76,7 +81,7 @@ rte_mbuf* Interface::ipv4_input(rte_mbuf* m) noexcept {
     // By design we take no options (RFC 1122 §3.2.1.8 would have us parse them): the TCP header then always sits
     // 20 bytes in, and TCP traffic practically never carries options.
     if (ihl > RTE_IPV4_MIN_IHL) [[unlikely]]
-        return dropped(m, c.rx_ip_options);
+        return not_ours(m, c.rx_ip_options, Stray::ip_unsupported);
     // RFC 791: total length covers header and data; anything after it in the frame is link padding.
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
     if (total < sizeof(rte_ipv4_hdr) || total > rte_pktmbuf_pkt_len(m) - l3) [[unlikely]]
@@ -90,10 +95,10 @@ rte_mbuf* Interface::ipv4_input(rte_mbuf* m) noexcept {
     // §3.3.6: a unicast datagram that arrived in a link-layer broadcast SHOULD be discarded.
     if (ip->dst_addr != ip_be_ || rte_is_broadcast_ether_addr(&rte_pktmbuf_mtod(m, const rte_ether_hdr*)->dst_addr))
         [[unlikely]]
-        return dropped(m, c.rx_ip_not_for_us);
+        return not_ours(m, c.rx_ip_not_for_us, Stray::ip_not_for_us);
     // No reassembly: any fragment (MF set or offset non-zero, RFC 791 §3.2) is dropped.
     if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) [[unlikely]]
-        return dropped(m, c.rx_ip_fragment);
+        return not_ours(m, c.rx_ip_fragment, Stray::ip_unsupported);
     // Our own address as the source is a LAND attack or a loop, never a peer.
     if (ip->src_addr == ip_be_ || is_invalid_source(rte_be_to_cpu_32(ip->src_addr), cfg_.ip, mask_)) [[unlikely]]
         return dropped(m, c.rx_ip_bad_src);
@@ -108,7 +113,7 @@ rte_mbuf* Interface::ipv4_input(rte_mbuf* m) noexcept {
         icmp_input(m, ip);
         return nullptr;
     default:
-        return dropped(m, c.rx_ip_unknown_proto);
+        return not_ours(m, c.rx_ip_unknown_proto, Stray::ip_other_proto);
     }
 }
 

@@ -19,6 +19,19 @@ struct rte_ipv4_hdr;
 
 namespace synack::net {
 
+/// Why a frame was handed to the exception path (Interface::set_stray_handler) rather than dropped.
+enum class Stray : uint8_t {
+    other_ethertype,  ///< neither ARP nor IPv4 (IPv6, LLDP, ...): rx_unknown_ethertype
+    multicast,        ///< to a multicast MAC (IPv6 neighbour discovery, mDNS, ...): rx_not_for_us
+    arp_copy,         ///< a copy of every ARP frame, so the kernel knows its neighbours too
+    ip_not_for_us,    ///< another or a broadcast IPv4 destination: rx_ip_not_for_us
+    ip_unsupported,   ///< a fragment or a header with options: rx_ip_fragment, rx_ip_options
+    ip_other_proto,   ///< UDP and the rest: rx_ip_unknown_proto
+    icmp_other,       ///< ICMP but an echo request: rx_icmp_unhandled
+    tcp_no_listener,  ///< TCP with neither a connection nor a listener (tcp::Engine::set_stray_handler)
+    count
+};
+
 class Interface {
 public:
     /// Cold. Allocates the ARP table, the held-packet slots and the TX ring. Throws std::invalid_argument when cfg
@@ -52,6 +65,14 @@ public:
     /// (driven by poll()).
     void send_gratuitous_arp(uint64_t now_cycles) noexcept;
 
+    /// Frames of the Stray kinds go to fn(ctx, m, why) instead of being dropped; fn owns m, whose data starts at
+    /// the Ethernet header. They are still counted in their rx_* bucket. Unset: dropped (the default).
+    using StrayHandler = void (*)(void* ctx, rte_mbuf* m, Stray why);
+    void set_stray_handler(StrayHandler fn, void* ctx) noexcept {
+        stray_ = fn;
+        stray_ctx_ = ctx;
+    }
+
     const NetCounters& counters() const noexcept { return counters_; }
     const NetConfig& config() const noexcept { return cfg_; }
     /// The ARP entry for ip (host byte order), or nullptr; for diagnostics and tests.
@@ -70,6 +91,13 @@ private:
         if (deadline < next_timer_) next_timer_ = deadline;
     }
 
+    /// Counts m in its bucket, then hands it to the stray handler, or drops it when there is none.
+    rte_mbuf* not_ours(rte_mbuf* m, uint64_t& counter, Stray why) noexcept {
+        ++counter;
+        if (stray_ != nullptr) stray_(stray_ctx_, m, why);
+        else rte_pktmbuf_free(m);
+        return nullptr;
+    }
     void emit(rte_mbuf* m, const rte_ether_addr& dst) noexcept;  // prepend Ethernet (IPv4) and transmit
     void transmit(rte_mbuf* m) noexcept;                          // onto the TX ring, or drop
 
@@ -86,6 +114,8 @@ private:
     ArpCache arp_;
     MbufRing tx_;
     NetCounters counters_{};
+    StrayHandler stray_ = nullptr;
+    void* stray_ctx_ = nullptr;
 };
 
 }  // namespace synack::net

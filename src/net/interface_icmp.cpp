@@ -23,7 +23,10 @@ void Interface::icmp_input(rte_mbuf* m, rte_ipv4_hdr* ip) noexcept {
     if (l4 + sizeof(rte_icmp_hdr) > rte_pktmbuf_data_len(m)) [[unlikely]]
         return drop(m, c.rx_icmp_unusable);
     auto* icmp = rte_pktmbuf_mtod_offset(m, rte_icmp_hdr*, l4);
-    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST) return drop(m, c.rx_icmp_unhandled);
+    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
+        not_ours(m, c.rx_icmp_unhandled, Stray::icmp_other);
+        return;
+    }
     // RFC 792: the checksum covers the whole message; summed together with it, a correct message gives 0xffff.
     if (mbuf_raw_cksum(m, l4, icmp_len) != 0xffff) return drop(m, c.rx_icmp_bad);
     if (!mbuf_first_seg_writable(m)) [[unlikely]]

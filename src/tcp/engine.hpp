@@ -118,6 +118,14 @@ public:
         port_filter_ctx_ = ctx;
     }
 
+    /// Segments that find neither a connection nor a listener go to fn(ctx, m) (the kernel's exception path)
+    /// instead of drawing a RST: synack answers only for the ports it serves. fn owns m (data at the IPv4 header).
+    using StrayHandler = void (*)(void* ctx, rte_mbuf* m);
+    void set_stray_handler(StrayHandler fn, void* ctx) noexcept {
+        stray_ = fn;
+        stray_ctx_ = ctx;
+    }
+
 private:
     struct Listener {
         uint32_t ip = 0;
@@ -225,6 +233,8 @@ private:
     IsnHook isn_hook_ = nullptr;
     void* isn_ctx_ = nullptr;
     FlowHash flow_hash_ = nullptr;
+    StrayHandler stray_ = nullptr;
+    void* stray_ctx_ = nullptr;
     PortFilter port_filter_ = nullptr;
     void* port_filter_ctx_ = nullptr;
     timer::Wheel wheel_;

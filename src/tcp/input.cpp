@@ -90,6 +90,10 @@ void Engine::segment_arrives(rte_mbuf* m, const wire::Segment& in, const FourTup
     }
     const int l = find_listener(in.dst_ip, in.dst_port);
     if (l >= 0 && cookie_ack_arrives(m, in, static_cast<uint16_t>(l))) return;  // RFC 4987 §3.6 (syn_flood.cpp)
+    if (l < 0 && stray_ != nullptr) {  // a port we do not serve: the exception path's (the kernel's) business
+        stray_(stray_ctx_, m);
+        return;
+    }
     if (l >= 0)
         listen_arrives(m, in, static_cast<uint16_t>(l));
     else

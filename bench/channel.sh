@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Channel path vs callback path, request/response (64 B, one connection) and connections per second (the server
+# closes first), printed as Markdown tables:
+#  - over net_tap: synack-echo (callbacks) and synack-channel-echo (application threads through Channels) on one
+#    polling lcore (CPU 0), the kernel's linux-perf as the client on CPU 1, where the application threads run too;
+#  - in process (--loopback, lcores 0 and 1 both polling): synack-channel-perf with the client and the server each
+#    on callbacks or on a Channel thread (which then shares a CPU with a poller: there is no other).
+#   bash bench/channel.sh [BUILD] [SECONDS]     (root)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+secs=${2:-5}
+source scripts/lib/tap.sh
+TAP_TMP=$(mktemp -d)
+trap 'tap_cleanup; rm -rf "$TAP_TMP"' EXIT
+client_cpu=$(( $(nproc) > 1 ? 1 : 0 ))
+P=5201
+
+run() {  # run LABEL PROGRAM [options]: one server, rr then cps
+  local label=$1 prog=$2
+  shift 2
+  tap_start "$build" sk-h2 10.98.2 0 "$prog" --port $((P + 1)) --close-port $((P + 2)) --msl-ms 100 \
+    --duration-s $((4 * secs + 30)) "$@" >/dev/null || return 1
+  ping -c 1 -W 2 10.98.2.1 >/dev/null
+  local rr cps cps16
+  rr=$(timeout $((secs + 10)) taskset -c $client_cpu "$build/bench/linux-perf" --client 10.98.2.1 --port $P \
+    --test rr --streams 1 --msg-size 64 --duration-s "$secs" | tail -1)
+  cps=$(timeout $((secs + 10)) taskset -c $client_cpu "$build/bench/linux-perf" --client 10.98.2.1 --port $P \
+    --test cps --in-flight 1 --duration-s "$secs" | tail -1)
+  cps16=$(timeout $((secs + 10)) taskset -c $client_cpu "$build/bench/linux-perf" --client 10.98.2.1 --port $P \
+    --test cps --in-flight 16 --duration-s "$secs" | tail -1)
+  tap_stop
+  local wake
+  wake=$(grep -o "[0-9]* wake-ups" "$TAP_LOG" || true)
+  /usr/bin/python3 - "$label" "$rr" "$cps" "$cps16" "${wake:-}" <<'PY'
+import json, sys
+label, rr, cps, cps16, wake = sys.argv[1], *map(json.loads, sys.argv[2:5]), sys.argv[5]
+print(f"| {label} | {rr['trans_per_s']:,.0f} | {rr['p50_us']:.1f} | {rr['p99_us']:.1f} | "
+      f"{cps['conn_per_s']:,.0f} | {cps16['conn_per_s']:,.0f} | {wake} |")
+PY
+  tap_cleanup
+}
+
+echo "| server (lcore 0, net_tap) | RR 64 B/s | RR p50 (us) | RR p99 (us) | CPS, 1 in flight | CPS, 16 in flight | |"
+echo "|---|---:|---:|---:|---:|---:|---|"
+run "synack-echo (callbacks)" synack-echo
+run "synack-channel-echo (1 thread)" synack-channel-echo --threads 1
+run "synack-channel-echo (4 threads)" synack-channel-echo --threads 4
+
+echo
+EAL="--no-huge --no-shconf --no-pci -m 512 -l 0,1 --log-level=error --no-telemetry"
+inproc() {  # inproc SERVER CLIENT: rr, cps with 1 and with 16 in flight
+  local rr cps cps16
+  rr=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 \
+    --msl-ms 100 --duration-s "$secs" --test rr --server "$1" --client "$2" --conns 1 | tail -1)
+  cps=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 \
+    --msl-ms 100 --duration-s "$secs" --test cps --server "$1" --client "$2" --conns 1 | tail -1)
+  cps16=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 \
+    --msl-ms 100 --duration-s "$secs" --test cps --server "$1" --client "$2" --conns 16 | tail -1)
+  /usr/bin/python3 - "$1" "$2" "$rr" "$cps" "$cps16" <<'PY'
+import json, sys
+server, client, rr, cps, cps16 = sys.argv[1], sys.argv[2], *map(json.loads, sys.argv[3:6])
+print(f"| {server} | {client} | {rr['trans_per_s']:,.0f} | {rr['p50_us']:.1f} | {rr['p99_us']:.1f} | "
+      f"{cps['conn_per_s']:,.0f} | {cps16['conn_per_s']:,.0f} | {rr['wakeups'] + cps['wakeups'] + cps16['wakeups']} |")
+PY
+}
+echo "| server (lcore 1) | client (lcore 0) | RR 64 B/s | RR p50 (us) | RR p99 (us) | CPS, 1 in flight | CPS, 16 in flight | wake-ups |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+inproc callback callback
+inproc channel callback
+inproc callback channel
+inproc channel channel

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Several application threads, each with its own Channel, driving connections at once:
+#  1. in one process over the --loopback link (synack-channel-perf --test verify): client threads open connections
+#     together, stream a pattern of their own and check the echo byte for byte, against server threads on Channels
+#     and against the callback server;
+#  2. over net_tap: synack-channel-echo --threads 3 under peer.py's concurrent, sequential and bulk clients; every
+#     thread must have served connections, and every byte come back (peer.py checks).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+source scripts/lib/tap.sh
+TAP_TMP=$(mktemp -d)
+trap 'tap_cleanup; rm -rf "$TAP_TMP"' EXIT
+PEER="timeout 120 /usr/bin/python3 tests/integration/peer.py"
+failures=0
+expect() {  # expect DESCRIPTION EXIT-STATUS
+  if [ "$2" -eq 0 ]; then echo "  ok: $1"; else echo "  FAIL: $1"; failures=$((failures + 1)); fi
+}
+
+EAL="--no-huge --no-shconf --no-pci -m 512 -l 0,1 --log-level=error --no-telemetry"
+verify() {  # verify SERVER THREADS CONNS ROUNDS
+  local out rc want
+  out=$(timeout 120 "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 --duration-s 90 \
+    --msl-ms 200 --test verify --server "$1" --client channel --threads "$2" --conns "$3" --rounds "$4" 2>&1)
+  rc=$?
+  want=$(( $2 * $3 * $4 ))
+  echo "  $out" | tail -3
+  echo "$out" | grep -q "\"verified\":$want,\"errors\":0,\"events_dropped\":0"
+  local found=$?
+  [ $rc -eq 0 ] && [ $found -eq 0 ]
+  expect "$2 client threads x $3 connections x $4 rounds against the $1 server: $want echoed byte for byte" $?
+}
+echo "== in process (--loopback), client application threads on Channels"
+verify channel 3 20 3
+verify callback 4 10 2
+
+echo "== over net_tap: synack-channel-echo --threads 3 (sk-h3, 10.98.3.1)"
+if tap_start "$build" sk-h3 10.98.3 0 synack-channel-echo --port 7 --threads 3 --duration-s 120; then
+  $PEER --host 10.98.3.1 concurrent --port 7 --count 60; expect "60 concurrent connections echoed" $?
+  $PEER --host 10.98.3.1 sequential --port 7 --count 100; expect "100 sequential connections echoed" $?
+  $PEER --host 10.98.3.1 bulk --port 7 --size 2000000; expect "2 MB echoed" $?
+  tap_stop
+  grep "^synack-channel-echo" "$TAP_LOG" | sed 's/^/    /'
+  served=$(grep -c "thread [0-9] accepted [1-9]" "$TAP_LOG")
+  [ "$served" -eq 3 ]
+  expect "every application thread served connections ($served of 3)" $?
+  grep -q " 0 events dropped" "$TAP_LOG"
+  expect "no event dropped between the cores and the application threads" $?
+else
+  failures=$((failures + 1))
+fi
+tap_cleanup
+echo "channel_threads: $failures failure(s)"
+[ "$failures" -eq 0 ]
