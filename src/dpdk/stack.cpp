@@ -177,6 +177,12 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
     tcp.tso_max = s.options.tso ? s.shared.port.tso_max : 0;
     tcp.tso_max_segs = s.shared.port.tso_max_segs;
+    tcp.tx_multi_seg = s.shared.port.tx_multi_seg || s.shared.port.virtual_link;
+    if (!tcp.tx_multi_seg) {  // the payload is copied behind the headers: a segment must fit one mbuf
+        tcp.tso_max = 0;
+        const uint32_t room = rte_pktmbuf_data_room_size(first_pool) - RTE_PKTMBUF_HEADROOM;
+        tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, room));
+    }
     net::NetConfig net;
     net.ip = s.options.ip;
     net.prefix_len = s.options.prefix_len;
@@ -203,7 +209,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     if (s.options.verbose) {
         char mac[RTE_ETHER_ADDR_FMT_SIZE];
         rte_ether_format_addr(mac, sizeof mac, &s.shared.port.mac);
-        std::fprintf(stderr, "synack: port %u (%s) mac %s mtu %u, %u worker(s), %s, checksums %s, TSO %s, link %s\n",
+        std::fprintf(stderr,
+                     "synack: port %u (%s) mac %s mtu %u, %u worker(s), %s, checksums %s, TSO %s, %s, link %s\n",
                      s.shared.port.id, s.shared.port.driver.c_str(), mac, s.shared.port.mtu, s.shared.workers,
                      s.options.loopback      ? "loopback over net_ring"
                      : s.shared.workers == 1 ? "single core"
@@ -211,7 +218,9 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
                      s.shared.port.virtual_link       ? "not needed (in-process link)"
                      : s.shared.port.tx_cksum_offload ? "offloaded"
                                                       : "in software",
-                     tcp.tso_max ? "on" : "off", s.shared.port.link_up ? "up" : "DOWN");
+                     tcp.tso_max ? "on" : "off",
+                     tcp.tx_multi_seg ? "multi-segment TX" : "single-segment TX (payload copied)",
+                     s.shared.port.link_up ? "up" : "DOWN");
     }
 }
 
