@@ -6,6 +6,7 @@
 #include <rte_prefetch.h>
 #include <rte_tcp.h>
 
+#include <atomic>
 #include <cstdio>
 
 #include "dpdk/flow_hash.hpp"
@@ -162,6 +163,8 @@ void Worker::run(const App& app) {
         if (app.on_poll) app.on_poll(core, app.ctx);
         engine.dispatch(on_event);
         flush(now);
+        if (!partial_cksum_explained) [[unlikely]]
+            explain_partial_checksums();
         if (index == 0) {
             if (now >= end) shared.stop.store(true, std::memory_order_relaxed);
             if (now >= next_stats) {
@@ -183,6 +186,23 @@ void Worker::run(const App& app) {
             }
         }
     }
+}
+
+// Once per process: frames with only the pseudo-header sum in their TCP checksum come from a sender that left the
+// checksum to hardware that is not there (a veth peer with TX offload on). They stay dropped (nothing vouches
+// for the bytes); the log says what to change.
+void Worker::explain_partial_checksums() noexcept {
+    const uint64_t n = engine.counters().rx_parse_errors[static_cast<int>(wire::ParseStatus::partial_tcp_checksum)];
+    if (n == 0) return;
+    partial_cksum_explained = true;
+    static std::atomic<bool> told{false};
+    if (told.exchange(true)) return;
+    std::fprintf(stderr,
+                 "synack: core %u: dropping TCP segments whose checksum holds only the pseudo-header sum "
+                 "(tcp.rx_parse.partial_tcp_checksum): the sender left its checksum to an offload that did not run, "
+                 "as a veth peer with TX checksum offload does over AF_XDP or AF_PACKET. Turn it off on the peer: "
+                 "ethtool -K PEER tx off\n",
+                 index);
 }
 
 void Worker::add_counters(tcp::EngineCounters& t, net::NetCounters& n) const noexcept {

@@ -60,6 +60,8 @@ private:
     void deliver_end(uint64_t now) noexcept;
     void dispatch(rte_mbuf* m, uint64_t now) noexcept;
     void flush(uint64_t now) noexcept;
+    void explain_partial_checksums() noexcept;
+    bool partial_cksum_explained = false;  ///< this core has seen partial checksums (the log says so once)
     static bool port_filter(void* ctx, const tcp::FourTuple& t);
     rte_mbuf* tcp_burst_[kBurst];
     uint16_t tcp_burst_len_ = 0;
