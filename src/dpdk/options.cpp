@@ -59,6 +59,8 @@ const char* options_help() noexcept {
            "  --loopback           two stacks in one process over net_ring ports (needs -l A,B): client on A\n"
            "                       at --ip + 1, server on B at --ip\n"
            "  --no-tso             one MSS per packet even where the port offers TCP segmentation offload\n"
+           "  --port-per-core      worker i drives DPDK port --eth-port + i with one queue (one net_af_xdp vdev\n"
+           "                       per interface queue); core 0 spreads flows by the software hash\n"
            "  -v                   verbose\n";
 }
 
@@ -69,7 +71,8 @@ Options parse_options(int argc, char** argv) {
         std::string a = argv[i];
         std::string v;
         const auto eq = a.find('=');
-        const bool known_flag = a == "-v" || a == "--verbose" || a == "--loopback" || a == "--no-tso";
+        const bool known_flag =
+            a == "-v" || a == "--verbose" || a == "--loopback" || a == "--no-tso" || a == "--port-per-core";
         auto value = [&]() -> std::string {
             if (eq != std::string::npos) return a.substr(eq + 1);
             if (i + 1 >= argc) throw std::invalid_argument(a + ": missing value");
@@ -79,6 +82,8 @@ Options parse_options(int argc, char** argv) {
         if (known_flag) {
             if (a == "--no-tso")
                 o.tso = false;
+            else if (a == "--port-per-core")
+                o.port_per_core = true;
             else
                 (a == "--loopback" ? o.loopback : o.verbose) = true;
         } else if (name == "--ip") {

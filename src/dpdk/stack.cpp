@@ -166,6 +166,21 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         // Like veth passing GSO packets: a TSO packet crosses the in-process link whole, nobody cuts it.
         s.shared.port.tso_max = s.loop_server_port.tso_max = wire::kMaxTcpPayload;
         s.open_ports = worker_port;
+    } else if (s.options.port_per_core && s.shared.workers > 1) {
+        for (unsigned i = 0; i < s.shared.workers; ++i) {
+            worker_port[i] = static_cast<uint16_t>(s.options.eth_port + i);
+            const dpdk::PortInfo p = dpdk::open_port(worker_port[i], 1, first_pool, s.options.verbose);
+            s.open_ports.push_back(worker_port[i]);
+            if (i == 0) s.shared.port = p;
+            else if (p.driver != s.shared.port.driver || p.tx_cksum_offload != s.shared.port.tx_cksum_offload ||
+                     p.tx_multi_seg != s.shared.port.tx_multi_seg || p.mtu != s.shared.port.mtu)
+                throw std::runtime_error("--port-per-core: port " + std::to_string(worker_port[i]) +
+                                         " differs from port " + std::to_string(worker_port[0]) +
+                                         " (driver, offloads or MTU): give one vdev per queue of one interface");
+        }
+        s.shared.port.hw_rss = false;  // flows arrive on whichever port the kernel picked: software RSS
+        s.shared.port_per_core = true;
+        s.shared.first_port = s.options.eth_port;
     } else {
         s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
                                         s.options.verbose);
@@ -195,7 +210,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         dpdk::RxMode mode = !software_rss ? dpdk::RxMode::own_queue
                                           : (i == 0 ? dpdk::RxMode::dispatcher : dpdk::RxMode::inbox);
         rte_mempool* pool = s.pools[rte_lcore_to_socket_id(s.lcores[i])];
-        uint16_t queue = static_cast<uint16_t>(i);
+        uint16_t queue = s.shared.port_per_core ? 0 : static_cast<uint16_t>(i);
         if (s.options.loopback) {  // lcore A: the client at --ip + 1 on its own port; lcore B: the server at --ip
             queue = 0;
             net.ip = i == 0 ? s.options.ip + 1 : s.options.ip;

@@ -104,8 +104,9 @@ void Worker::receive(uint64_t now) noexcept {
         break;
     }
     case RxMode::dispatcher:
-        for (uint16_t q = 0; q < shared.port.rx_queues; ++q) {
-            const uint16_t n = rte_eth_rx_burst(port_id, q, pkts, kBurst);
+        for (uint16_t q = 0; q < (shared.port_per_core ? shared.workers : shared.port.rx_queues); ++q) {
+            const uint16_t n = shared.port_per_core ? rte_eth_rx_burst(shared.first_port + q, 0, pkts, kBurst)
+                                                    : rte_eth_rx_burst(port_id, q, pkts, kBurst);
             rx_packets += n;
             for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
             for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);

@@ -23,6 +23,10 @@ enum class RxMode : uint8_t {
 struct Shared {  // what the workers of one Stack share: read-only after start, but for the stop flag
     const Options* options = nullptr;
     PortInfo port;
+    /// --port-per-core: worker i sends on port eth_port + i (queue 0), and the dispatcher polls all of them.
+    /// Otherwise one port whose queue i belongs to worker i.
+    bool port_per_core = false;
+    uint16_t first_port = 0;
     unsigned workers = 1;
     uint64_t hz = 0;
     std::atomic<bool> stop{false};

@@ -8,20 +8,26 @@
 #               synack server (bulk and rr), synack client into the Linux server (bulk);
 #   net_af_xdp with the peer's TX checksum offload on: its frames carry partial checksums, synack counts them
 #               (tcp.rx_parse.partial_tcp_checksum) and says why once in its log;
+#   net_af_xdp on two queues of a two-queue veth: one vdev per queue (--port-per-core, lcores 0 and 1), Linux
+#               client into the synack server, bulk and rr, --verify;
 #   net_memif (two processes) and net_ring (--loopback): synack-perf against itself, bulk and rr, --verify.
+# Two XDP programs on one interface need libxdp's dispatcher, which needs bpffs: mounted for the test if absent.
 # Names use the sk-x prefix and 10.94.0.0/16 so the test runs beside the other suites.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 tmp=$(mktemp -d)
-NS=sk-x-ns A=sk-x-a B=sk-x-b TAP=sk-x-tap
+NS=sk-x-ns A=sk-x-a B=sk-x-b TAP=sk-x-tap MA=sk-x-qa MB=sk-x-qb
 PIDS=()
+bpffs_mounted=""
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
   ip link del "$A" 2>/dev/null
   ip link del "$TAP" 2>/dev/null
+  ip link del "$MA" 2>/dev/null
   ip netns del "$NS" 2>/dev/null
+  [ -n "$bpffs_mounted" ] && umount /sys/fs/bpf 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -150,6 +156,43 @@ except OSError: pass" 2>/dev/null
   expect "explained once in the log: $(grep -m1 'ethtool -K' "$log" | cut -c1-100)..." $?
 }
 
+multiqueue_check() {  # two queues, two lcores, one vdev per queue
+  echo "== net_af_xdp on two queues of a veth (--port-per-core, lcores 0 and 1)"
+  if ! mount | grep -q " /sys/fs/bpf type bpf"; then
+    mount -t bpf bpf /sys/fs/bpf && bpffs_mounted=1
+  fi
+  ip link add "$MA" numtxqueues 2 numrxqueues 2 type veth peer name "$MB" numtxqueues 2 numrxqueues 2 netns "$NS"
+  ip link set "$MA" up
+  in_ns ip addr add 10.94.6.2/24 dev "$MB"
+  in_ns ip link set "$MB" up
+  in_ns ethtool -K "$MB" tx off >/dev/null
+  local log=$tmp/mq-server.log out t
+  start "$log" "$build/app/synack-perf" "${eal[@]}" -l 0,1 \
+    --vdev="net_af_xdp0,iface=$MA,start_queue=0,queue_count=1" \
+    --vdev="net_af_xdp1,iface=$MA,start_queue=1,queue_count=1" -- --port-per-core --ip 10.94.6.1/24 --port 5201 \
+    --server --verify --duration-s 60 -v || { failures=$((failures + 1)); return; }
+  # rr before bulk: after a bulk run over two queues the receive side has stalled (an open issue, docs/af_xdp.md).
+  for t in rr bulk; do
+    out=$(in_ns timeout 20 "$build/bench/linux-perf" --client 10.94.6.1 --port 5201 --test $t --streams 8 \
+      --msg-size 1000 --duration-s 2 --verify)
+    local rc=$?
+    echo "  Linux client (8 connections) -> synack on 2 queues, $t: $(echo "$out" | cut -c1-150)"
+    [ $rc -eq 0 ] && [ "$(json_field "$out" corrupt)" = 0 ] && [ "$(json_field "$out" errors)" = 0 ] &&
+      { [ $t = rr ] && [ "$(json_field "$out" transactions)" -gt 0 ] || [ "$(json_field "$out" bytes)" -gt 0 ]; }
+    expect "two queues, $t: traffic, nothing corrupt" $?
+  done
+  stop_last
+  local q0 q1
+  out=$(last_json "$log")
+  [ -n "$out" ] && [ "$(json_field "$out" corrupt)" = 0 ]
+  expect "synack server on 2 queues checked what it discarded, corrupt 0" $?
+  # Both queues carried traffic: the kernel spread the 8 flows over its two TX queues.
+  q0=$(grep "^core0 " "$log" | awk '{print $5}')
+  q1=$(grep "^core1 " "$log" | awk '{print $5}')
+  [ "${q0:-0}" -gt 0 ] && [ "${q1:-0}" -gt 0 ]
+  expect "both workers sent (core0 tx ${q0:-0}, core1 tx ${q1:-0})" $?
+}
+
 self_check() {  # self_check NAME: synack-perf against itself with --verify
   local name=$1 t out rc
   for t in bulk rr; do
@@ -182,6 +225,7 @@ echo_check net_af_packet "net_af_packet0,iface=$A" 10.94.0
 echo_check net_tap "net_tap0,iface=$TAP" 10.94.4  # its own subnet: the veth holds 10.94.0.0/24
 perf_check
 partial_check
+multiqueue_check
 echo "== net_memif and net_ring: synack-perf against itself"
 self_check net_memif
 self_check net_ring
