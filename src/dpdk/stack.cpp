@@ -180,7 +180,6 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         }
         s.shared.port.hw_rss = false;  // flows arrive on whichever port the kernel picked: software RSS
         s.shared.port_per_core = true;
-        s.shared.first_port = s.options.eth_port;
     } else {
         s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
                                         s.options.verbose);
@@ -207,8 +206,10 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
 
     const bool software_rss = s.shared.workers > 1 && !s.shared.port.hw_rss && !s.options.loopback;
     for (unsigned i = 0; i < s.shared.workers; ++i) {
-        dpdk::RxMode mode = !software_rss ? dpdk::RxMode::own_queue
-                                          : (i == 0 ? dpdk::RxMode::dispatcher : dpdk::RxMode::inbox);
+        dpdk::RxMode mode = !software_rss               ? dpdk::RxMode::own_queue
+                            : s.shared.port_per_core ? dpdk::RxMode::own_port_forward
+                            : i == 0                 ? dpdk::RxMode::dispatcher
+                                                     : dpdk::RxMode::inbox;
         rte_mempool* pool = s.pools[rte_lcore_to_socket_id(s.lcores[i])];
         uint16_t queue = s.shared.port_per_core ? 0 : static_cast<uint16_t>(i);
         if (s.options.loopback) {  // lcore A: the client at --ip + 1 on its own port; lcore B: the server at --ip

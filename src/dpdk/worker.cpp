@@ -1,6 +1,7 @@
 #include "dpdk/worker.hpp"
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
@@ -8,6 +9,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
 
 #include "dpdk/flow_hash.hpp"
 
@@ -18,6 +21,11 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
     : shared(s), index(idx), mode(m), port_id(port), queue(q), pool(p), engine(tcp, p, s.hz, rte_rdtsc()),
       iface(net, p, s.hz) {
     if (s.workers > 1 && !s.options->loopback) engine.set_port_filter(&Worker::port_filter, this);
+    if (m == RxMode::own_port_forward) {
+        const std::string name = "synack_fwd_" + std::to_string(idx);
+        forward = rte_ring_create(name.c_str(), 4096, rte_socket_id(), RING_F_SC_DEQ);
+        if (forward == nullptr) throw std::runtime_error("cannot create " + name + ": " + rte_strerror(rte_errno));
+    }
     // With hardware RSS the NIC already hashed every packet: the connection table reuses that hash.
     if (s.port.hw_rss)
         engine.set_flow_hash([](const tcp::FourTuple& t) {
@@ -28,6 +36,17 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
 Worker::~Worker() {
     rte_mbuf* m = nullptr;
     while (inbox.pop(m)) rte_pktmbuf_free(m);
+    if (forward != nullptr) {
+        while (rte_ring_sc_dequeue(forward, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+        rte_ring_free(forward);
+    }
+}
+
+// To worker w's queue of packets from other cores: the SPSC inbox when worker 0 is the only dispatcher, the
+// multi-producer forward ring when every worker forwards.
+bool Worker::hand_to(unsigned w, rte_mbuf* m) noexcept {
+    Worker* t = shared.all[w];
+    return t->forward != nullptr ? rte_ring_mp_enqueue(t->forward, m) == 0 : t->inbox.push(m);
 }
 
 // Active opens use only local ports whose reply hashes back to this core.
@@ -50,9 +69,10 @@ void Worker::deliver_end(uint64_t now) noexcept {
     tcp_burst_len_ = 0;
 }
 
-// Software RSS: the flow's core by the symmetric Toeplitz hash; ARP goes to every core (each keeps a cache).
+// Software RSS: the flow's core by the symmetric Toeplitz hash; ARP goes to every core (each keeps a cache), other
+// frames stay with the core that received them.
 void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
-    unsigned target = 0;
+    unsigned target = index;
     const uint32_t len = rte_pktmbuf_data_len(m);
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
     if (len >= sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr)) {
@@ -68,9 +88,10 @@ void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
         }
     }
     if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) && len >= sizeof(rte_ether_hdr)) {
-        for (unsigned w = 1; w < shared.workers; ++w) {
+        for (unsigned w = 0; w < shared.workers; ++w) {
+            if (w == index) continue;
             rte_mbuf* copy = rte_pktmbuf_copy(m, shared.all[w]->pool, 0, UINT32_MAX);
-            if (copy == nullptr || !shared.all[w]->inbox.push(copy)) {
+            if (copy == nullptr || !hand_to(w, copy)) {
                 if (copy) rte_pktmbuf_free(copy);
                 ++rx_dispatch_dropped;
             }
@@ -80,7 +101,19 @@ void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
         deliver(m, now);
         return;
     }
-    if (shared.all[target]->inbox.push(m)) {
+    if (forward != nullptr) {
+        // A port's RX mbufs stay on the core that polls it. net_af_xdp's mbufs are frames of its UMEM (4096 per
+        // queue): freed on another core they collect in that core's mempool cache, out of reach of the fill ring,
+        // which runs dry; the PMD then sleeps in poll() up to 1 s per empty burst (seen: a stall after a bulk run).
+        rte_mbuf* copy = rte_pktmbuf_copy(m, shared.all[target]->pool, 0, UINT32_MAX);
+        rte_pktmbuf_free(m);
+        if (copy == nullptr) {
+            ++rx_dispatch_dropped;
+            return;
+        }
+        m = copy;
+    }
+    if (hand_to(target, m)) {
         ++rx_dispatched;
     } else {
         ++rx_dispatch_dropped;
@@ -104,15 +137,24 @@ void Worker::receive(uint64_t now) noexcept {
         break;
     }
     case RxMode::dispatcher:
-        for (uint16_t q = 0; q < (shared.port_per_core ? shared.workers : shared.port.rx_queues); ++q) {
-            const uint16_t n = shared.port_per_core ? rte_eth_rx_burst(shared.first_port + q, 0, pkts, kBurst)
-                                                    : rte_eth_rx_burst(port_id, q, pkts, kBurst);
+        for (uint16_t q = 0; q < shared.port.rx_queues; ++q) {
+            const uint16_t n = rte_eth_rx_burst(port_id, q, pkts, kBurst);
             rx_packets += n;
             for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
             for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);
             deliver_end(now);
         }
         break;
+    case RxMode::own_port_forward: {
+        uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
+        rx_packets += n;
+        for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
+        for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);
+        n = static_cast<uint16_t>(rte_ring_sc_dequeue_burst(forward, reinterpret_cast<void**>(pkts), kBurst, nullptr));
+        for (uint16_t i = 0; i < n; ++i) deliver(pkts[i], now);
+        deliver_end(now);
+        break;
+    }
     case RxMode::inbox: {
         const auto n = static_cast<uint16_t>(inbox.pop(pkts, kBurst));
         for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
