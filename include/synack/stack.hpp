@@ -39,7 +39,8 @@ struct Options {
     bool tso = true;
     /// --port-per-core: worker i drives port eth_port + i, one queue each (e.g. one net_af_xdp vdev per queue of
     /// an interface, where DPDK 22.11's af_xdp PMD refuses queue_count > 1: a veth has no combined channels).
-    /// Core 0 polls them all and spreads flows by the software hash.
+    /// Each worker polls its own port and hands flows whose software hash names another core to that core (copied,
+    /// so that a port's RX buffers are freed where they were received).
     bool port_per_core = false;
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read

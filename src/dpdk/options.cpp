@@ -60,7 +60,7 @@ const char* options_help() noexcept {
            "                       at --ip + 1, server on B at --ip\n"
            "  --no-tso             one MSS per packet even where the port offers TCP segmentation offload\n"
            "  --port-per-core      worker i drives DPDK port --eth-port + i with one queue (one net_af_xdp vdev\n"
-           "                       per interface queue); core 0 spreads flows by the software hash\n"
+           "                       per interface queue); flows go to their core by the software hash\n"
            "  -v                   verbose\n";
 }
 

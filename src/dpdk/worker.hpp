@@ -1,5 +1,6 @@
 // One worker lcore: its own TCP engine and L2/L3 interface, a TX queue of its own, and either an RX queue of its
-// own (hardware RSS or a single core) or an inbox fed by worker 0 (software RSS over a lock-free SPSC queue).
+// own (hardware RSS or a single core), an inbox fed by worker 0 (software RSS over a lock-free SPSC queue), or, with
+// --port-per-core, a port of its own plus a ring that the other workers feed with its flows.
 #pragma once
 #include <atomic>
 #include <cstdint>
