@@ -2,12 +2,17 @@
 //
 //   synack-perf [EAL] -- --ip 10.9.0.1/24 --port 5201 --server
 //   synack-perf [EAL] -- --ip 10.9.0.2/24 --port 5201 --client 10.9.0.1 --test bulk|cps|rr
-//                        [--streams N] [--in-flight N] [--msg-size N] [--duration-s N] [--json FILE]
+//                        [--streams N] [--in-flight N] [--msg-size N] [--duration-s N] [--json FILE] [--verify]
 //
 // The server listens on three ports: --port discards what it receives (bulk), --port+1 echoes (rr), --port+2
 // closes each connection as soon as it is accepted (cps: a full open and 4-way close, no data). The client prints a progress
 // line every second, like iperf3, and a JSON summary at the end. In cps the server closes first (it holds
 // TIME-WAIT, as a web server does), so the client's ephemeral ports are free again at once.
+//
+// What is sent is a pattern, never zeros: byte i of a stream is i mod 251 (a prime, so it never lines up with
+// segment or buffer sizes). A zero payload hides a bad checksum or a payload that never left (issue 11). With
+// --verify the bulk server checks every byte it discards and the rr client every byte echoed; a mismatch is
+// counted as "corrupt" and makes the exit status 2.
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 
@@ -35,12 +40,36 @@ struct Config {
     uint32_t in_flight = 64;     // cps: connections being opened or closed at once, per core
     uint32_t msg_size = 64;      // rr
     std::string json;
+    bool verify = false;         // check received bytes against the pattern
 };
+
+// The stream pattern: byte i is i mod kPatternPeriod. kPattern[k..] is the stream from any offset = k (mod period).
+constexpr uint32_t kPatternPeriod = 251;
+constexpr uint32_t kMaxChunk = 65536;
+struct Pattern {
+    uint8_t bytes[kMaxChunk + kPatternPeriod];
+    Pattern() {
+        for (uint32_t i = 0; i < sizeof bytes; ++i) bytes[i] = static_cast<uint8_t>(i % kPatternPeriod);
+    }
+    const uint8_t* at(uint64_t off) const { return bytes + off % kPatternPeriod; }
+    bool matches(uint64_t off, const void* p, uint32_t len) const {
+        for (uint32_t done = 0; done < len;) {  // memcmp in pieces no longer than the table
+            const uint32_t n = std::min(len - done, kMaxChunk);
+            if (std::memcmp(at(off + done), static_cast<const uint8_t*>(p) + done, n) != 0) return false;
+            done += n;
+        }
+        return true;
+    }
+};
+const Pattern kPattern;
+
+// The bulk server's cookie per connection: the listener id in the low 2 bits, the stream offset above them.
+constexpr uint64_t cookie(uint64_t listener, uint64_t off) { return listener | off << 2; }
 
 // Per-core state; each core touches only its own (cache-line aligned) slot.
 struct alignas(64) PerCore {
     const Config* cfg = nullptr;
-    uint64_t bytes = 0, conns_done = 0, transactions = 0, errors = 0;
+    uint64_t bytes = 0, conns_done = 0, transactions = 0, errors = 0, corrupt = 0;
     uint64_t last_bytes = 0, last_conns = 0, last_tx = 0;
     uint64_t next_report = 0, start = 0;
     uint32_t open = 0;
@@ -49,6 +78,7 @@ struct alignas(64) PerCore {
     std::vector<uint64_t>* latencies = nullptr;  // rr: cycles per transaction (reserved up front)
     std::vector<uint64_t> sent_at;               // rr: per connection index, cycles when the request left
     std::vector<uint32_t> got;                   // rr: bytes of the reply received so far
+    std::vector<uint64_t> stream_off;            // client: per connection index, bytes of the stream sent before
     char buf[65536];
 };
 constexpr unsigned kMaxCores = 128;
@@ -56,13 +86,14 @@ constexpr unsigned kMaxCores = 128;
 uint16_t base_port(synack::Core& core) { return core.options().port; }
 bool is_server(const Config& cfg, unsigned core) { return cfg.loopback ? core == 1 : cfg.server; }
 
-void fill(synack::Core& core, synack::ConnId c, PerCore& pc) {
+void fill(synack::Core& core, synack::ConnId c, uint64_t idx, PerCore& pc) {
     // Bulk: keep the send buffer full; the engine says how much it took.
     for (;;) {
         uint32_t space = core.send_space(c);
         if (space == 0) return;
-        int32_t n = core.send(c, pc.buf, std::min<uint32_t>(space, sizeof pc.buf));
+        int32_t n = core.send(c, kPattern.at(pc.stream_off[idx]), std::min<uint32_t>(space, kMaxChunk));
         if (n <= 0) return;
+        pc.stream_off[idx] += static_cast<uint64_t>(n);
         pc.bytes += static_cast<uint64_t>(n);
     }
 }
@@ -88,7 +119,26 @@ void open_the_rest(synack::Core& core, PerCore& pc) {
 void send_request(synack::Core& core, synack::ConnId c, PerCore& pc, uint64_t idx) {
     pc.sent_at[idx] = rte_rdtsc();
     pc.got[idx] = 0;
-    if (core.send(c, pc.buf, pc.cfg->msg_size) != static_cast<int32_t>(pc.cfg->msg_size)) ++pc.errors;
+    if (core.send(c, kPattern.at(pc.stream_off[idx]), pc.cfg->msg_size) != static_cast<int32_t>(pc.cfg->msg_size))
+        ++pc.errors;
+}
+
+// The bulk server with --verify: every byte it discards must be the pattern at its stream offset.
+void check_discarded(synack::Core& core, const synack::Event& ev, const rte_mbuf* m, PerCore& pc) {
+    uint64_t off = ev.user >> 2;
+    for (; m != nullptr; m = m->next) {
+        if (!kPattern.matches(off, rte_pktmbuf_mtod(m, const void*), m->data_len)) ++pc.corrupt;
+        off += m->data_len;
+    }
+    core.set_user(ev.conn, cookie(ev.user & 3, off));
+}
+
+void discard(synack::Core& core, const synack::Event& ev, PerCore& pc) {
+    if (rte_mbuf* m = core.recv_chain(ev.conn)) {  // without copying
+        if (pc.cfg->verify) check_discarded(core, ev, m, pc);
+        pc.bytes += rte_pktmbuf_pkt_len(m);
+        rte_pktmbuf_free(m);
+    }
 }
 
 void server_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
@@ -108,16 +158,12 @@ void server_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
                 core.send(ev.conn, pc.buf, static_cast<uint32_t>(n));
                 pc.bytes += static_cast<uint64_t>(n);
             }
-        } else if (rte_mbuf* m = core.recv_chain(ev.conn)) {  // discard without copying
-            pc.bytes += rte_pktmbuf_pkt_len(m);
-            rte_pktmbuf_free(m);
+        } else {
+            discard(core, ev, pc);
         }
         break;
     case EventType::peer_closed:
-        if (rte_mbuf* m = core.recv_chain(ev.conn)) {
-            pc.bytes += rte_pktmbuf_pkt_len(m);
-            rte_pktmbuf_free(m);
-        }
+        discard(core, ev, pc);
         core.close(ev.conn);
         break;
     case EventType::closed:
@@ -139,18 +185,24 @@ void client_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
     case EventType::connected:
         open_the_rest(core, pc);
         if (t == Test::bulk)
-            fill(core, ev.conn, pc);
+            fill(core, ev.conn, ev.user, pc);
         else if (t == Test::rr)
             send_request(core, ev.conn, pc, ev.user);
         break;  // cps: wait for the server's FIN
     case EventType::writable:
-        if (t == Test::bulk) fill(core, ev.conn, pc);
+        if (t == Test::bulk) fill(core, ev.conn, ev.user, pc);
         break;
     case EventType::readable:
         if (t == Test::rr) {
             int32_t n;
-            while ((n = core.recv(ev.conn, pc.buf, sizeof pc.buf)) > 0) pc.got[ev.user] += static_cast<uint32_t>(n);
+            while ((n = core.recv(ev.conn, pc.buf, sizeof pc.buf)) > 0) {
+                if (pc.cfg->verify && !kPattern.matches(pc.stream_off[ev.user] + pc.got[ev.user], pc.buf,
+                                                        static_cast<uint32_t>(n)))
+                    ++pc.corrupt;
+                pc.got[ev.user] += static_cast<uint32_t>(n);
+            }
             if (pc.got[ev.user] >= pc.cfg->msg_size) {
+                pc.stream_off[ev.user] += pc.cfg->msg_size;
                 const uint64_t lat = rte_rdtsc() - pc.sent_at[ev.user];
                 if (pc.latencies->size() < pc.latencies->capacity()) pc.latencies->push_back(lat);
                 ++pc.transactions;
@@ -197,6 +249,7 @@ void on_start(synack::Core& core, void* ctx) {
     pc.conns_wanted = pc.cfg->test == Test::cps ? pc.cfg->in_flight : pc.cfg->streams;
     pc.sent_at.assign(pc.conns_wanted, 0);
     pc.got.assign(pc.conns_wanted, 0);
+    pc.stream_off.assign(pc.conns_wanted, 0);
     open_one(core, pc);  // the rest: open_the_rest()
     if (pc.open == 0) open_the_rest(core, pc);  // the first could not even start: no event will come for it
 }
@@ -244,7 +297,8 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::printf("usage: synack-perf [EAL options] -- --ip A.B.C.D/LEN --port N (--server | --client IP "
-                        "--test bulk|cps|rr [--streams N] [--in-flight N] [--msg-size N] [--json FILE])\n%s",
+                        "--test bulk|cps|rr [--streams N] [--in-flight N] [--msg-size N] [--json FILE] [--verify])\n"
+                        "  --verify: check received bytes against the sent pattern (bulk server, rr client)\n%s",
                         synack::options_help());
             return 0;
         }
@@ -284,6 +338,8 @@ int main(int argc, char** argv) {
                 cfg.in_flight = number(i, 1, 100000);
             } else if (a == "--msg-size") {
                 cfg.msg_size = number(i, 1, 65536);
+            } else if (a == "--verify") {
+                cfg.verify = true;
             } else if (a == "--json") {
                 cfg.json = value(i);
             } else {
@@ -314,10 +370,11 @@ int main(int argc, char** argv) {
         stack.run(app);
         const double secs = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(rte_get_tsc_hz());
 
-        uint64_t bytes = 0, conns = 0, tx = 0, errors = 0;
+        uint64_t bytes = 0, conns = 0, tx = 0, errors = 0, corrupt = 0;
         std::vector<uint64_t> all;
         for (unsigned i = 0; i < kMaxCores; ++i) {
             const PerCore& pc = per_core[i];
+            corrupt += pc.corrupt;  // both sides in --loopback: the server verifies bulk
             if (cfg.loopback && is_server(cfg, i)) continue;
             bytes += pc.bytes;
             conns += pc.conns_done;
@@ -331,11 +388,13 @@ int main(int argc, char** argv) {
         std::snprintf(json, sizeof json,
                       "{\"role\":\"%s\",\"test\":\"%s\",\"seconds\":%.3f,\"bytes\":%" PRIu64
                       ",\"mbit_per_s\":%.1f,\"connections\":%" PRIu64 ",\"conn_per_s\":%.0f,\"transactions\":%" PRIu64
-                      ",\"trans_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"errors\":%" PRIu64 "}\n",
+                      ",\"trans_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"errors\":%" PRIu64
+                      ",\"verified\":%s,\"corrupt\":%" PRIu64 "}\n",
                       cfg.server ? "server" : "client", name, secs, bytes, static_cast<double>(bytes) * 8 / secs / 1e6,
                       conns, static_cast<double>(conns) / secs, tx, static_cast<double>(tx) / secs,
                       static_cast<double>(percentile(all, 0.5)) * us, static_cast<double>(percentile(all, 0.99)) * us,
-                      static_cast<double>(percentile(all, 0.999)) * us, errors);
+                      static_cast<double>(percentile(all, 0.999)) * us, errors, cfg.verify ? "true" : "false",
+                      corrupt);
         std::printf("%s", json);
         if (!cfg.json.empty()) {
             if (FILE* f = std::fopen(cfg.json.c_str(), "w")) {
@@ -346,7 +405,7 @@ int main(int argc, char** argv) {
             }
         }
         if (stack.options().verbose) std::printf("%s", stack.counters_report().c_str());
-        return errors == 0 ? 0 : 2;
+        return errors == 0 && corrupt == 0 ? 0 : 2;
     } catch (const std::exception& ex) {
         std::fprintf(stderr, "synack-perf: error: %s\n", ex.what());
         return 1;

@@ -4,6 +4,9 @@
 //
 //   linux-perf --server --bind IP --port P --duration-s N
 //   linux-perf --client IP --port P --test bulk|cps|rr [--streams N] [--in-flight N] [--msg-size N] --duration-s N
+//   [--verify]
+// Streams carry synack-perf's pattern (byte i is i mod 251), never zeros, which would hide a wrong checksum or a
+// payload that never made it (issue 11); --verify checks what the discard server and the rr client receive.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -53,11 +56,27 @@ struct Args {
     uint16_t port = 5201;
     std::string test = "bulk";
     int streams = 1, in_flight = 64, msg_size = 64, duration_s = 5;
+    bool verify = false;
 };
+
+// The stream pattern shared with synack-perf: byte i is i mod 251; kPattern + (off mod 251) is the stream from off.
+constexpr uint32_t kPeriod = 251;
+constexpr size_t kChunk = 1 << 16;
+struct Pattern {
+    char bytes[kChunk + kPeriod];
+    Pattern() {
+        for (size_t i = 0; i < sizeof bytes; ++i) bytes[i] = static_cast<char>(i % kPeriod);
+    }
+    const char* at(uint64_t off) const { return bytes + off % kPeriod; }
+    bool matches(uint64_t off, const char* p, size_t len) const { return std::memcmp(at(off), p, len) == 0; }
+};
+const Pattern kPattern;
 
 int run_server(const Args& a) {
     int ep = epoll_create1(0);
     std::unordered_map<int, int> kind;  // fd -> 0 discard, 1 echo, 2 close at once; listeners: 10 + kind
+    std::unordered_map<int, uint64_t> offset;  // discard fd -> bytes of its stream received (--verify)
+    uint64_t bytes = 0, corrupt = 0;
     for (int k = 0; k < 3; ++k) {
         int l = socket(AF_INET, SOCK_STREAM, 0);
         int one = 1;
@@ -90,6 +109,7 @@ int run_server(const Args& a) {
                     int one = 1;
                     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     kind[c] = k - 10;
+                    offset[c] = 0;
                     epoll_event ev{EPOLLIN, {.fd = c}};
                     epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
                 }
@@ -100,8 +120,14 @@ int run_server(const Args& a) {
                 if (r < 0 && errno == EAGAIN) continue;
                 epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
                 kind.erase(fd);
+                offset.erase(fd);
                 close(fd);
                 continue;
+            }
+            bytes += static_cast<uint64_t>(r);
+            if (k == 0 && a.verify) {
+                if (!kPattern.matches(offset[fd], buf, static_cast<size_t>(r))) ++corrupt;
+                offset[fd] += static_cast<uint64_t>(r);
             }
             if (k == 1) {
                 ssize_t off = 0;
@@ -113,7 +139,9 @@ int run_server(const Args& a) {
             }
         }
     }
-    return 0;
+    std::printf("{\"role\":\"server\",\"bytes\":%" PRIu64 ",\"verified\":%s,\"corrupt\":%" PRIu64 "}\n", bytes,
+                a.verify ? "true" : "false", corrupt);
+    return corrupt == 0 ? 0 : 2;
 }
 
 int connect_to(const Args& a, uint16_t port) {
@@ -129,13 +157,14 @@ int run_client(const Args& a) {
     int ep = epoll_create1(0);
     const auto start = Clock::now();
     const auto end = start + std::chrono::seconds(a.duration_s);
-    uint64_t bytes = 0, conns = 0, trans = 0, errors = 0;
+    uint64_t bytes = 0, conns = 0, trans = 0, errors = 0, corrupt = 0;
     std::vector<double> lat;
     lat.reserve(1 << 22);
     static char buf[1 << 16];
     struct Conn {
         Clock::time_point sent;
         int got = 0;
+        uint64_t off = 0;  // bytes of the stream sent before (bulk) or before this request (rr)
     };
     std::unordered_map<int, Conn> cs;
     auto add = [&](int fd, uint32_t events) {
@@ -162,7 +191,10 @@ int run_client(const Args& a) {
             }
             if (a.test == "bulk") {
                 ssize_t w;
-                while ((w = write(fd, buf, sizeof buf)) > 0) bytes += static_cast<uint64_t>(w);
+                while ((w = write(fd, kPattern.at(c.off), kChunk)) > 0) {
+                    bytes += static_cast<uint64_t>(w);
+                    c.off += static_cast<uint64_t>(w);
+                }
             } else if (a.test == "cps") {
                 if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) {
                     ssize_t r = read(fd, buf, sizeof buf);
@@ -182,18 +214,23 @@ int run_client(const Args& a) {
                     epoll_event ev{EPOLLIN, {.fd = fd}};
                     epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
                     c.sent = Clock::now();
-                    if (write(fd, buf, static_cast<size_t>(a.msg_size)) != a.msg_size) ++errors;
+                    if (write(fd, kPattern.at(c.off), static_cast<size_t>(a.msg_size)) != a.msg_size) ++errors;
                     continue;
                 }
                 ssize_t r;
-                while ((r = read(fd, buf, sizeof buf)) > 0) c.got += static_cast<int>(r);
+                while ((r = read(fd, buf, sizeof buf)) > 0) {
+                    if (a.verify && !kPattern.matches(c.off + static_cast<uint64_t>(c.got), buf, static_cast<size_t>(r)))
+                        ++corrupt;
+                    c.got += static_cast<int>(r);
+                }
                 if (c.got >= a.msg_size) {
+                    c.off += static_cast<uint64_t>(a.msg_size);
                     auto now = Clock::now();
                     lat.push_back(std::chrono::duration<double, std::micro>(now - c.sent).count());
                     ++trans;
                     c.got = 0;
                     c.sent = now;
-                    if (write(fd, buf, static_cast<size_t>(a.msg_size)) != a.msg_size) ++errors;
+                    if (write(fd, kPattern.at(c.off), static_cast<size_t>(a.msg_size)) != a.msg_size) ++errors;
                 }
             }
         }
@@ -207,11 +244,12 @@ int run_client(const Args& a) {
     };
     std::printf("{\"role\":\"client\",\"test\":\"%s\",\"seconds\":%.3f,\"bytes\":%" PRIu64
                 ",\"mbit_per_s\":%.1f,\"connections\":%" PRIu64 ",\"conn_per_s\":%.0f,\"transactions\":%" PRIu64
-                ",\"trans_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"errors\":%" PRIu64 "}\n",
+                ",\"trans_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"errors\":%" PRIu64
+                ",\"verified\":%s,\"corrupt\":%" PRIu64 "}\n",
                 a.test.c_str(), secs, bytes, static_cast<double>(bytes) * 8 / secs / 1e6, conns,
                 static_cast<double>(conns) / secs, trans, static_cast<double>(trans) / secs, pct(0.5), pct(0.99),
-                pct(0.999), errors);
-    return 0;
+                pct(0.999), errors, a.verify ? "true" : "false", corrupt);
+    return corrupt == 0 ? 0 : 2;
 }
 
 }  // namespace
@@ -236,6 +274,7 @@ int main(int argc, char** argv) {
         else if (s == "--in-flight") a.in_flight = std::atoi(val().c_str());
         else if (s == "--msg-size") a.msg_size = std::atoi(val().c_str());
         else if (s == "--duration-s") a.duration_s = std::atoi(val().c_str());
+        else if (s == "--verify") a.verify = true;
         else {
             std::fprintf(stderr, "linux-perf: unknown option %s\n", s.c_str());
             return 1;

@@ -46,6 +46,54 @@ TEST(SendChain, TakesTheChainAndSendsItsBytesInMssSegments) {
     EXPECT_EQ(got, data);
 }
 
+// What net_af_xdp does with a packet (DPDK 22.11 af_xdp_tx_cp/_zc): copy pkt_len bytes from the first mbuf's data
+// into its own frame, whatever the chain holds.
+rte_mbuf* as_af_xdp_sends(rte_mbuf* m) {
+    rte_mbuf* frame = rte_pktmbuf_alloc(pool());
+    std::memcpy(rte_pktmbuf_append(frame, static_cast<uint16_t>(m->pkt_len)), rte_pktmbuf_mtod(m, const void*),
+                m->pkt_len);
+    rte_pktmbuf_free(m);
+    return frame;
+}
+
+// A port without RTE_ETH_TX_OFFLOAD_MULTI_SEGS (net_af_xdp) got a header mbuf with references behind it and put
+// the header mbuf's stale bytes on the wire under a checksum of the real payload (issue 11). Each packet must be
+// one mbuf holding the headers and the payload.
+TEST(SendChain, PortWithoutMultiSegmentTxGetsOneMbufPerPacketWithThePayload) {
+    TcpConfig cfg = test_config();
+    cfg.tx_multi_seg = false;
+    EngineHarness h(cfg);
+    tcp::ConnId c = h.establish_passive(1000);
+    std::string data(3000, '\0');
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + 1);
+    ASSERT_EQ(h.engine.send_chain(c, chain_of(data, 333)), 3000);
+    ASSERT_EQ(h.engine.send(c, "tail", 4), 4);
+    data += "tail";
+    std::string got;
+    uint32_t expect_seq = h.pinned_isn + 1;
+    rte_mbuf* b[64];
+    for (uint16_t n; (n = h.engine.drain_tx(b, 64)) > 0;) {
+        for (uint16_t i = 0; i < n; ++i) {
+            EXPECT_EQ(b[i]->nb_segs, 1u);
+            EXPECT_EQ(b[i]->data_len, b[i]->pkt_len);
+            Seg s = decode(as_af_xdp_sends(b[i]));  // checksums verified in software
+            EXPECT_EQ(s.seq, expect_seq);
+            expect_seq += static_cast<uint32_t>(s.payload.size());
+            got += s.payload;
+        }
+    }
+    EXPECT_EQ(got, data);
+    // A retransmission is copied from the send buffer as well.
+    h.at_ms(1500);
+    rte_mbuf* r = nullptr;
+    ASSERT_EQ(h.engine.drain_tx(&r, 1), 1);
+    EXPECT_EQ(r->nb_segs, 1u);
+    Seg again = decode(as_af_xdp_sends(r));
+    EXPECT_EQ(again.seq, h.pinned_isn + 1);
+    EXPECT_EQ(again.payload, data.substr(0, again.payload.size()));
+    EXPECT_GT(again.payload.size(), 0u);
+}
+
 TEST(SendChain, RefusedWhenItDoesNotFitThenWritable) {
     TcpConfig cfg = test_config();
     cfg.snd_buf = 4000;

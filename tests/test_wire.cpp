@@ -815,6 +815,24 @@ TEST(ParseSegment, BadTcpChecksum) {
     EXPECT_EQ(status_of(b), ParseStatus::bad_tcp_checksum);
 }
 
+// A Linux sender with checksum offload and no NIC to finish it (a veth peer seen through AF_XDP) leaves the
+// folded, non-complemented pseudo-header sum in the field (CHECKSUM_PARTIAL): told apart from other bad sums.
+TEST(ParseSegment, PartialChecksumFromAnOffloadingSenderIsNamed) {
+    Pkt p;
+    p.payload = Bytes(35, 0x41);
+    Bytes b = build(p);
+    const uint32_t tcp_len = static_cast<uint32_t>(b.size()) - 20;
+    set16(b, 36, ref_sum(nullptr, 0, ref_phdr(p.src, p.dst, 6, tcp_len)));
+    EXPECT_EQ(status_of(b), ParseStatus::partial_tcp_checksum);
+    EXPECT_EQ(status_of(b, {45, 17, 13}), ParseStatus::partial_tcp_checksum) << "payload chained";
+    b[50] ^= 0x10;  // any other wrong sum stays a bad checksum
+    set16(b, 36, static_cast<uint16_t>(ref_sum(nullptr, 0, ref_phdr(p.src, p.dst, 6, tcp_len)) + 1));
+    EXPECT_EQ(status_of(b), ParseStatus::bad_tcp_checksum);
+    // The port said it verified the sum: trusted as before.
+    set16(b, 36, ref_sum(nullptr, 0, ref_phdr(p.src, p.dst, 6, tcp_len)));
+    EXPECT_EQ(status_of(b, {}, RTE_MBUF_F_RX_L4_CKSUM_GOOD), ParseStatus::ok);
+}
+
 TEST(ParseSegment, BadTcpOptions) {
     for (const Bytes& opts : {Bytes{2, 0, 0, 0}, Bytes{1, 1, 1, 8}, Bytes{30, 8, 0, 0}, Bytes{2, 1, 5, 0xb4}}) {
         Pkt p;
@@ -939,6 +957,7 @@ TEST(ParseSegment, StatusNames) {
     EXPECT_STREQ(to_string(ParseStatus::ok), "ok");
     EXPECT_STREQ(to_string(ParseStatus::truncated), "truncated");
     EXPECT_STREQ(to_string(ParseStatus::bad_tcp_options), "bad_tcp_options");
+    EXPECT_STREQ(to_string(ParseStatus::partial_tcp_checksum), "partial_tcp_checksum");
     EXPECT_STREQ(to_string(ParseStatus::count_), "?");
 }
 

@@ -33,6 +33,10 @@ struct TcpConfig {
     /// Needs tx_checksum_offload.
     uint32_t tso_max = 0;
     uint16_t tso_max_segs = 0;             ///< mbufs per TSO packet the port accepts (0: no limit)
+    /// The port takes a packet spread over several mbufs (RTE_ETH_TX_OFFLOAD_MULTI_SEGS): a data segment is a
+    /// header mbuf followed by references to the send buffer. Without it the payload is copied in behind the
+    /// headers (one mbuf per packet, so SND.MSS must fit one data room and there is no TSO).
+    bool tx_multi_seg = true;
 };
 
 }  // namespace synack

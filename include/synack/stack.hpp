@@ -70,6 +70,11 @@ struct Options {
     /// --exception-tap NAME: frames synack does not terminate go to the kernel through a tap named NAME, and the
     /// kernel's frames from it go out of the port (see src/dpdk/exception_path.hpp). Empty: they are dropped.
     std::string exception_tap;
+    /// --port-per-core: worker i drives port eth_port + i, one queue each (e.g. one net_af_xdp vdev per queue of
+    /// an interface, where DPDK 22.11's af_xdp PMD refuses queue_count > 1: a veth has no combined channels).
+    /// Each worker polls its own port and hands flows whose software hash names another core to that core (copied,
+    /// so that a port's RX buffers are freed where they were received).
+    bool port_per_core = false;
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read
 };

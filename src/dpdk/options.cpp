@@ -67,6 +67,8 @@ const char* options_help() noexcept {
            "                       (also reorder-delay=TIME, queue=FRAMES at the rate limit; default seed 1)\n"
            "  --exception-tap NAME hand what synack does not terminate (other protocols and addresses, TCP ports\n"
            "                       without a listener) to the kernel through tap NAME, and send what it answers\n"
+           "  --port-per-core      worker i drives DPDK port --eth-port + i with one queue (one net_af_xdp vdev\n"
+           "                       per interface queue); flows go to their core by the software hash\n"
            "  -v                   verbose\n";
 }
 
@@ -77,7 +79,8 @@ Options parse_options(int argc, char** argv) {
         std::string a = argv[i];
         std::string v;
         const auto eq = a.find('=');
-        const bool known_flag = a == "-v" || a == "--verbose" || a == "--loopback" || a == "--no-tso";
+        const bool known_flag =
+            a == "-v" || a == "--verbose" || a == "--loopback" || a == "--no-tso" || a == "--port-per-core";
         auto value = [&]() -> std::string {
             if (eq != std::string::npos) return a.substr(eq + 1);
             if (i + 1 >= argc) throw std::invalid_argument(a + ": missing value");
@@ -87,6 +90,8 @@ Options parse_options(int argc, char** argv) {
         if (known_flag) {
             if (a == "--no-tso")
                 o.tso = false;
+            else if (a == "--port-per-core")
+                o.port_per_core = true;
             else
                 (a == "--loopback" ? o.loopback : o.verbose) = true;
         } else if (name == "--ip") {

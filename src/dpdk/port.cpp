@@ -53,8 +53,12 @@ PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose
         conf.txmode.offloads |= tx_ck;
         p.tx_cksum_offload = true;
     }
-    if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0 && p.tx_cksum_offload) {
+    // A port without MULTI_SEGS gets one mbuf per packet (net_af_xdp reads only the first; see copy_payload).
+    if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0) {
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        p.tx_multi_seg = true;
+    }
+    if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0 && p.tx_cksum_offload && p.tx_multi_seg) {
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
         p.tso_max = wire::kMaxTcpPayload;
         p.tso_max_segs = info.tx_desc_lim.nb_seg_max;  // UINT16_MAX when the driver states no limit

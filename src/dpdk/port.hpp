@@ -19,6 +19,7 @@ struct PortInfo {
     bool hw_rss = false;          ///< the NIC spreads flows over the RX queues with our key
     uint32_t reta_size = 128;     ///< RETA entries, filled round-robin over the queues (see core_of)
     bool tx_cksum_offload = false;
+    bool tx_multi_seg = false;    ///< RTE_ETH_TX_OFFLOAD_MULTI_SEGS: the port reads whole mbuf chains
     bool rx_cksum_offload = false;
     bool link_up = false;
     /// An in-process link (--loopback): like Linux's lo and veth, checksums are not computed on send and received

@@ -263,6 +263,20 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.shared.port.tso_max = s.loop_server_port.tso_max = wire::kMaxTcpPayload;
         s.open_ports = worker_port;
         if (s.options.impair.enabled()) attach_impairment(s, first_pool);
+    } else if (s.options.port_per_core && s.shared.workers > 1) {
+        for (unsigned i = 0; i < s.shared.workers; ++i) {
+            worker_port[i] = static_cast<uint16_t>(s.options.eth_port + i);
+            const dpdk::PortInfo p = dpdk::open_port(worker_port[i], 1, first_pool, s.options.verbose);
+            s.open_ports.push_back(worker_port[i]);
+            if (i == 0) s.shared.port = p;
+            else if (p.driver != s.shared.port.driver || p.tx_cksum_offload != s.shared.port.tx_cksum_offload ||
+                     p.tx_multi_seg != s.shared.port.tx_multi_seg || p.mtu != s.shared.port.mtu)
+                throw std::runtime_error("--port-per-core: port " + std::to_string(worker_port[i]) +
+                                         " differs from port " + std::to_string(worker_port[0]) +
+                                         " (driver, offloads or MTU): give one vdev per queue of one interface");
+        }
+        s.shared.port.hw_rss = false;  // flows arrive on whichever port the kernel picked: software RSS
+        s.shared.port_per_core = true;
     } else {
         s.shared.port = dpdk::open_port(s.options.eth_port, static_cast<uint16_t>(s.shared.workers), first_pool,
                                         s.options.verbose);
@@ -281,6 +295,12 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
     tcp.tso_max = s.options.tso ? s.shared.port.tso_max : 0;
     tcp.tso_max_segs = s.shared.port.tso_max_segs;
+    tcp.tx_multi_seg = s.shared.port.tx_multi_seg || s.shared.port.virtual_link;
+    if (!tcp.tx_multi_seg) {  // the payload is copied behind the headers: a segment must fit one mbuf
+        tcp.tso_max = 0;
+        const uint32_t room = rte_pktmbuf_data_room_size(first_pool) - RTE_PKTMBUF_HEADROOM;
+        tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, room));
+    }
     net::NetConfig net;
     net.ip = s.options.ip;
     net.prefix_len = s.options.prefix_len;
@@ -290,10 +310,12 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
 
     const bool software_rss = s.shared.workers > 1 && !s.shared.port.hw_rss && !s.options.loopback;
     for (unsigned i = 0; i < s.shared.workers; ++i) {
-        dpdk::RxMode mode = !software_rss ? dpdk::RxMode::own_queue
-                                          : (i == 0 ? dpdk::RxMode::dispatcher : dpdk::RxMode::inbox);
+        dpdk::RxMode mode = !software_rss               ? dpdk::RxMode::own_queue
+                            : s.shared.port_per_core ? dpdk::RxMode::own_port_forward
+                            : i == 0                 ? dpdk::RxMode::dispatcher
+                                                     : dpdk::RxMode::inbox;
         rte_mempool* pool = s.pools[rte_lcore_to_socket_id(s.lcores[i])];
-        uint16_t queue = static_cast<uint16_t>(i);
+        uint16_t queue = s.shared.port_per_core ? 0 : static_cast<uint16_t>(i);
         if (s.options.loopback) {  // lcore A: the client at --ip + 1 on its own port; lcore B: the server at --ip
             queue = 0;
             net.ip = i == 0 ? s.options.ip + 1 : s.options.ip;
@@ -312,7 +334,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     if (s.options.verbose) {
         char mac[RTE_ETHER_ADDR_FMT_SIZE];
         rte_ether_format_addr(mac, sizeof mac, &s.shared.port.mac);
-        std::fprintf(stderr, "synack: port %u (%s) mac %s mtu %u, %u worker(s), %s, checksums %s, TSO %s, link %s\n",
+        std::fprintf(stderr,
+                     "synack: port %u (%s) mac %s mtu %u, %u worker(s), %s, checksums %s, TSO %s, %s, link %s\n",
                      s.shared.port.id, s.shared.port.driver.c_str(), mac, s.shared.port.mtu, s.shared.workers,
                      s.options.loopback      ? "loopback over net_ring"
                      : s.shared.workers == 1 ? "single core"
@@ -320,7 +343,9 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
                      s.shared.port.virtual_link       ? "not needed (in-process link)"
                      : s.shared.port.tx_cksum_offload ? "offloaded"
                                                       : "in software",
-                     tcp.tso_max ? "on" : "off", s.shared.port.link_up ? "up" : "DOWN");
+                     tcp.tso_max ? "on" : "off",
+                     tcp.tx_multi_seg ? "multi-segment TX" : "single-segment TX (payload copied)",
+                     s.shared.port.link_up ? "up" : "DOWN");
     }
 }
 

@@ -1,13 +1,17 @@
 #include "dpdk/worker.hpp"
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
 #include <rte_tcp.h>
 
+#include <atomic>
 #include <cstdio>
 #include <new>
+#include <stdexcept>
+#include <string>
 
 #include "dpdk/exception_path.hpp"
 #include "dpdk/flow_hash.hpp"
@@ -27,6 +31,11 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
         engine.set_stray_handler(&ExceptionPath::from_engine, s.exception->context(idx));
         iface.set_stray_handler(&ExceptionPath::from_interface, s.exception->context(idx));
     }
+    if (m == RxMode::own_port_forward) {
+        const std::string name = "synack_fwd_" + std::to_string(idx);
+        forward = rte_ring_create(name.c_str(), 4096, rte_socket_id(), RING_F_SC_DEQ);
+        if (forward == nullptr) throw std::runtime_error("cannot create " + name + ": " + rte_strerror(rte_errno));
+    }
     // With hardware RSS the NIC already hashed every packet: the connection table reuses that hash.
     if (s.port.hw_rss)
         engine.set_flow_hash([](const tcp::FourTuple& t) {
@@ -37,6 +46,17 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
 Worker::~Worker() {
     rte_mbuf* m = nullptr;
     while (inbox.pop(m)) rte_pktmbuf_free(m);
+    if (forward != nullptr) {
+        while (rte_ring_sc_dequeue(forward, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+        rte_ring_free(forward);
+    }
+}
+
+// To worker w's queue of packets from other cores: the SPSC inbox when worker 0 is the only dispatcher, the
+// multi-producer forward ring when every worker forwards.
+bool Worker::hand_to(unsigned w, rte_mbuf* m) noexcept {
+    Worker* t = shared.all[w];
+    return t->forward != nullptr ? rte_ring_mp_enqueue(t->forward, m) == 0 : t->inbox.push(m);
 }
 
 // Active opens use only local ports whose reply hashes back to this core.
@@ -59,9 +79,10 @@ void Worker::deliver_end(uint64_t now) noexcept {
     tcp_burst_len_ = 0;
 }
 
-// Software RSS: the flow's core by the symmetric Toeplitz hash; ARP goes to every core (each keeps a cache).
+// Software RSS: the flow's core by the symmetric Toeplitz hash; ARP goes to every core (each keeps a cache), other
+// frames stay with the core that received them.
 void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
-    unsigned target = 0;
+    unsigned target = index;
     const uint32_t len = rte_pktmbuf_data_len(m);
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
     if (len >= sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr)) {
@@ -77,9 +98,10 @@ void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
         }
     }
     if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) && len >= sizeof(rte_ether_hdr)) {
-        for (unsigned w = 1; w < shared.workers; ++w) {
+        for (unsigned w = 0; w < shared.workers; ++w) {
+            if (w == index) continue;
             rte_mbuf* copy = rte_pktmbuf_copy(m, shared.all[w]->pool, 0, UINT32_MAX);
-            if (copy == nullptr || !shared.all[w]->inbox.push(copy)) {
+            if (copy == nullptr || !hand_to(w, copy)) {
                 if (copy) rte_pktmbuf_free(copy);
                 ++rx_dispatch_dropped;
             }
@@ -89,7 +111,19 @@ void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
         deliver(m, now);
         return;
     }
-    if (shared.all[target]->inbox.push(m)) {
+    if (forward != nullptr) {
+        // A port's RX mbufs stay on the core that polls it. net_af_xdp's mbufs are frames of its UMEM (4096 per
+        // queue): freed on another core they collect in that core's mempool cache, out of reach of the fill ring,
+        // which runs dry; the PMD then sleeps in poll() up to 1 s per empty burst (seen: a stall after a bulk run).
+        rte_mbuf* copy = rte_pktmbuf_copy(m, shared.all[target]->pool, 0, UINT32_MAX);
+        rte_pktmbuf_free(m);
+        if (copy == nullptr) {
+            ++rx_dispatch_dropped;
+            return;
+        }
+        m = copy;
+    }
+    if (hand_to(target, m)) {
         ++rx_dispatched;
     } else {
         ++rx_dispatch_dropped;
@@ -123,6 +157,16 @@ void Worker::receive(uint64_t now) noexcept {
             deliver_end(now);
         }
         break;
+    case RxMode::own_port_forward: {
+        uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
+        rx_packets += n;
+        for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
+        for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);
+        n = static_cast<uint16_t>(rte_ring_sc_dequeue_burst(forward, reinterpret_cast<void**>(pkts), kBurst, nullptr));
+        for (uint16_t i = 0; i < n; ++i) deliver(pkts[i], now);
+        deliver_end(now);
+        break;
+    }
     case RxMode::inbox: {
         const auto n = static_cast<uint16_t>(inbox.pop(pkts, kBurst));
         for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
@@ -182,6 +226,8 @@ void Worker::run(const App& app) {
         if (snapshot.requested.load(std::memory_order_relaxed) != snapshot_seen_) [[unlikely]]
             serve_snapshot();
         if (shared.exception != nullptr) shared.exception->service(index, port_id, queue);
+        if (!partial_cksum_explained) [[unlikely]]
+            explain_partial_checksums();
         if (index == 0) {
             if (now >= end) shared.stop.store(true, std::memory_order_relaxed);
             if (now >= next_stats) {
@@ -279,6 +325,23 @@ bool Worker::serve_snapshot() noexcept {
     add_counters(s.tcp, s.net);
     s.served.store(r, std::memory_order_release);
     return true;
+}
+
+// Once per process: frames with only the pseudo-header sum in their TCP checksum come from a sender that left the
+// checksum to hardware that is not there (a veth peer with TX offload on). They stay dropped (nothing vouches
+// for the bytes); the log says what to change.
+void Worker::explain_partial_checksums() noexcept {
+    const uint64_t n = engine.counters().rx_parse_errors[static_cast<int>(wire::ParseStatus::partial_tcp_checksum)];
+    if (n == 0) return;
+    partial_cksum_explained = true;
+    static std::atomic<bool> told{false};
+    if (told.exchange(true)) return;
+    std::fprintf(stderr,
+                 "synack: core %u: dropping TCP segments whose checksum holds only the pseudo-header sum "
+                 "(tcp.rx_parse.partial_tcp_checksum): the sender left its checksum to an offload that did not run, "
+                 "as a veth peer with TX checksum offload does over AF_XDP or AF_PACKET. Turn it off on the peer: "
+                 "ethtool -K PEER tx off\n",
+                 index);
 }
 
 void Worker::add_counters(tcp::EngineCounters& t, net::NetCounters& n) const noexcept {

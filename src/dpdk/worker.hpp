@@ -1,5 +1,6 @@
 // One worker lcore: its own TCP engine and L2/L3 interface, a TX queue of its own, and either an RX queue of its
-// own (hardware RSS or a single core) or an inbox fed by worker 0 (software RSS over a lock-free SPSC queue).
+// own (hardware RSS or a single core), an inbox fed by worker 0 (software RSS over a lock-free SPSC queue), or, with
+// --port-per-core, a port of its own plus a ring that the other workers feed with its flows.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include <boost/lockfree/spsc_queue.hpp>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "dpdk/capture.hpp"
 #include "dpdk/port.hpp"
@@ -22,11 +24,17 @@ enum class RxMode : uint8_t {
     own_queue,   ///< poll RX queue `index` of the port
     dispatcher,  ///< worker 0 under software RSS: poll every RX queue, keep its flows, hand the rest on
     inbox,       ///< another worker under software RSS: take packets from the inbox
+    /// --port-per-core: poll its own port (one XSK per core: its RX, fill, TX and completion rings stay on one
+    /// thread), keep its flows and pass the others to their core's forward ring (multi-producer rte_ring).
+    own_port_forward,
 };
 
 struct Shared {  // what the workers of one Stack share: read-only after start, but for the stop flag
     const Options* options = nullptr;
     PortInfo port;
+    /// --port-per-core: worker i drives port eth_port + i (queue 0) and forwards other cores' flows to them.
+    /// Otherwise one port whose queue i belongs to worker i.
+    bool port_per_core = false;
     unsigned workers = 1;
     uint64_t hz = 0;
     std::atomic<bool> stop{false};
@@ -56,6 +64,7 @@ public:
     tcp::Engine engine;
     net::Interface iface;
     Inbox inbox;
+    rte_ring* forward = nullptr;  ///< own_port_forward: packets other workers received for this one's flows
     uint64_t loop_now = 0;  ///< the TSC read once per loop iteration (rdtsc is not free, in VMs least of all)
     uint64_t rx_packets = 0, tx_packets = 0, tx_dropped = 0, rx_dispatched = 0, rx_dispatch_dropped = 0;
     Capture::Tap* capture = nullptr;  ///< --pcap: this worker's ring to the writer, or nullptr
@@ -86,7 +95,10 @@ private:
     void deliver(rte_mbuf* m, uint64_t now) noexcept;
     void deliver_end(uint64_t now) noexcept;
     void dispatch(rte_mbuf* m, uint64_t now) noexcept;
+    bool hand_to(unsigned w, rte_mbuf* m) noexcept;
     void flush(uint64_t now) noexcept;
+    void explain_partial_checksums() noexcept;
+    bool partial_cksum_explained = false;  ///< this core has seen partial checksums (the log says so once)
     static bool port_filter(void* ctx, const tcp::FourTuple& t);
     void track(const Event& ev) noexcept;
     void untrack(ConnId c) noexcept;

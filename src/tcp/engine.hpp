@@ -185,6 +185,7 @@ private:
     uint32_t max_segment(const Tcb& tcb) const noexcept;
     uint32_t fit_mbuf_limit(const Tcb& tcb, uint32_t len) const noexcept;
     bool attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept;
+    bool copy_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept;
     void enqueue_tx(rte_mbuf* m) noexcept;
     rte_mbuf* alloc_mbuf() noexcept;
     void fill_stash() noexcept;

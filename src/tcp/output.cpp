@@ -1,6 +1,7 @@
 // Segment output: what may be sent now (RFC 9293 §3.8.6 windows, RFC 5681 cwnd), segments built as a header mbuf
 // followed by references to the send buffer's mbufs (no copy), pure ACKs, SYNs and RSTs.
 #include <algorithm>
+#include <cstring>
 
 #include "tcp/engine.hpp"
 #include "tcp/seq.hpp"
@@ -77,7 +78,7 @@ void Engine::output(Tcb& tcb) noexcept {
 // (i40e: 256) that only rte_eth_tx_prepare() would enforce.
 uint32_t Engine::max_segment(const Tcb& tcb) const noexcept {
     const uint32_t mss = tcb.snd_mss;
-    if (!cfg_.tx_checksum_offload || cfg_.tso_max <= mss || mss < kTsoMinMss) return mss;
+    if (!cfg_.tx_checksum_offload || !cfg_.tx_multi_seg || cfg_.tso_max <= mss || mss < kTsoMinMss) return mss;
     return cfg_.tso_max / mss * mss;
 }
 
@@ -118,13 +119,30 @@ bool Engine::attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_
     return len == 0;
 }
 
+// For a port without multi-segment TX. net_af_xdp (DPDK 22.11) is one: it copies pkt_len bytes from the first
+// mbuf's data whatever the chain holds, so a header mbuf with references behind it left with the header mbuf's
+// stale bytes as payload under a checksum summed over the real one.
+bool Engine::copy_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept {
+    if (len > rte_pktmbuf_tailroom(hdr)) return false;
+    auto* dst = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(hdr, static_cast<uint16_t>(len)));
+    uint32_t in_seg = 0;
+    const rte_mbuf* src = tcb.snd_buf.find(seq - tcb.snd_buf_seq, in_seg);
+    for (; len > 0 && src != nullptr; src = src->next, in_seg = 0) {
+        const uint32_t take = std::min<uint32_t>(len, src->data_len - in_seg);
+        std::memcpy(dst, rte_pktmbuf_mtod_offset(src, const uint8_t*, in_seg), take);
+        dst += take;
+        len -= take;
+    }
+    return len == 0;
+}
+
 bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) noexcept {
     rte_mbuf* m = alloc_mbuf();
     if (m == nullptr) {
         ++ctr_.tx_dropped_no_mbuf;
         return false;
     }
-    if (len > 0 && !attach_payload(m, tcb, seq, len)) {
+    if (len > 0 && !(cfg_.tx_multi_seg ? attach_payload(m, tcb, seq, len) : copy_payload(m, tcb, seq, len))) {
         rte_pktmbuf_free(m);
         ++ctr_.tx_dropped_no_mbuf;
         return false;

@@ -21,6 +21,7 @@ const char* to_string(ParseStatus s) noexcept {
     case ParseStatus::bad_tcp_header_len: return "bad_tcp_header_len";
     case ParseStatus::bad_tcp_checksum: return "bad_tcp_checksum";
     case ParseStatus::bad_tcp_options: return "bad_tcp_options";
+    case ParseStatus::partial_tcp_checksum: return "partial_tcp_checksum";
     case ParseStatus::count_: break;
     }
     return "?";
@@ -57,7 +58,11 @@ ParseStatus parse_segment(const rte_mbuf* m, Segment& out) noexcept {
     if (rx_l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) return ParseStatus::bad_tcp_checksum;
     if (rx_l4 == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN) {
         // The TCP checksum covers the pseudo-header and exactly total - ihl bytes: Ethernet padding excluded.
-        if (ipv4_l4_cksum(m, ip, ihl, total - ihl) != 0) return ParseStatus::bad_tcp_checksum;
+        if (ipv4_l4_cksum(m, ip, ihl, total - ihl) != 0) {
+            const uint16_t phdr = ipv4_tcp_phdr_cksum(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_32(ip->dst_addr),
+                                                      total - ihl);
+            return th->cksum == phdr ? ParseStatus::partial_tcp_checksum : ParseStatus::bad_tcp_checksum;
+        }
     }
 
     out.opt = TcpOptions{};

@@ -37,6 +37,10 @@ enum class ParseStatus : uint8_t {
     bad_tcp_header_len, ///< data offset < 5 or beyond the IP payload
     bad_tcp_checksum,
     bad_tcp_options,    ///< malformed option lengths
+    /// The checksum field holds only the pseudo-header sum: a sender that left the checksum to a NIC (Linux's
+    /// CHECKSUM_PARTIAL) and no NIC on the way, e.g. a veth peer with TX checksum offload on, seen by AF_XDP or
+    /// AF_PACKET. Dropped like any bad checksum; told apart so that the log can say `ethtool -K PEER tx off`.
+    partial_tcp_checksum,
     count_
 };
 const char* to_string(ParseStatus s) noexcept;
