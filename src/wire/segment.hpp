@@ -40,7 +40,7 @@ enum class ParseStatus : uint8_t {
     /// The checksum field holds only the pseudo-header sum: a sender that left the checksum to a NIC (Linux's
     /// CHECKSUM_PARTIAL) and no NIC on the way, e.g. a veth peer with TX checksum offload on, seen by AF_XDP or
     /// AF_PACKET. Dropped like any bad checksum; told apart so that the log can say `ethtool -K PEER tx off`.
-    partial_tcp_checksum,  ///< TCP checksum holds only the pseudo-header sum: the sender's TX offload never ran (a veth peer with tx on)
+    partial_tcp_checksum,
     count_
 };
 const char* to_string(ParseStatus s) noexcept;
