@@ -125,6 +125,9 @@ void server_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
         break;
     case EventType::reset:
     case EventType::timed_out:
+    case EventType::persist_timed_out:
+    case EventType::user_timed_out:
+    case EventType::memory_aborted:
         ++pc.errors;
         break;
     default:
@@ -170,6 +173,9 @@ void client_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
         break;
     case EventType::reset:
     case EventType::timed_out:
+    case EventType::persist_timed_out:
+    case EventType::user_timed_out:
+    case EventType::memory_aborted:
         --pc.open;
         ++pc.errors;
         open_the_rest(core, pc);

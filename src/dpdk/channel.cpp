@@ -106,6 +106,9 @@ void Channel::Impl::on_event(Core& core, const Event& ev, void* ctx) {
     case EventType::closed:
     case EventType::reset:
     case EventType::timed_out:
+    case EventType::persist_timed_out:
+    case EventType::user_timed_out:
+    case EventType::memory_aborted:
         if (ev.conn.index < pc.pending.size() && pc.pending[ev.conn.index].head != nullptr) {
             rte_pktmbuf_free(pc.pending[ev.conn.index].head);
             pc.pending[ev.conn.index] = Pending{};

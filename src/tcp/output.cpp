@@ -15,6 +15,7 @@ using wire::kSyn;
 
 void Engine::output(Tcb& tcb) noexcept {
     if (!tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::last_ack | State::closing)) return;
+    if (tcb.snd_una == tcb.snd_max) tcb.snd_progress_at = now_;  // nothing waits for an ACK: the clock starts anew
     for (;;) {
         const uint32_t wnd = std::min(tcb.snd_wnd, tcb.cwnd);
         const uint32_t limit = tcb.snd_una + wnd;
@@ -30,8 +31,10 @@ void Engine::output(Tcb& tcb) noexcept {
             if (len > tcb.snd_mss && len < unsent) len = len / tcb.snd_mss * tcb.snd_mss;
             if (len == 0) {
                 // RFC 9293 §3.8.6.1 MUST-36: a zero window with nothing in flight is probed by the persist timer.
-                if (tcb.snd_wnd == 0 && tcb.snd_una == tcb.snd_max && tcb.timer_mode != TimerMode::persist)
+                if (tcb.snd_wnd == 0 && tcb.snd_una == tcb.snd_max && tcb.timer_mode != TimerMode::persist) {
+                    tcb.persist_since = now_;
                     arm_timer(tcb, TimerMode::persist, tcb.rto_us);
+                }
                 break;
             }
             // RFC 9293 §3.8.6.2.1 sender SWS avoidance: hold a runt while data is in flight unless it is all we have.
@@ -119,6 +122,12 @@ bool Engine::attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_
 }
 
 bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) noexcept {
+    // Data waits while the pool is down to the receive reserve (the retransmission or persist timer sends it
+    // later); ACKs, SYNs and RSTs still go: they are what lets peers free our memory.
+    if (len > 0 && pool_low_) [[unlikely]] {
+        ++ctr_.tx_deferred_reserve;
+        return false;
+    }
     rte_mbuf* m = alloc_mbuf();
     if (m == nullptr) {
         ++ctr_.tx_dropped_no_mbuf;
@@ -187,9 +196,13 @@ void Engine::send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uin
 uint16_t Engine::receive_window(Tcb& tcb) noexcept {
     const uint32_t cap = std::min<uint32_t>(cfg_.rcv_buf, 65535);
     const uint32_t used = tcb.rcv_buf.bytes;
-    const uint32_t free_space = used >= cap ? 0 : cap - used;
+    uint32_t free_space = used >= cap ? 0 : cap - used;
     const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
+    // Under memory pressure the right edge stops moving once a few segments' worth is offered: the window
+    // shrinks as data arrives instead of inviting more (the edge itself never moves left).
+    if (pressure_) [[unlikely]]
+        free_space = std::min(free_space, std::max(cur, kPressureWindowSegs * uint32_t{cfg_.mss}));
     uint32_t wnd = cur;
     if (free_space >= cur + step || free_space == cap) wnd = std::max(free_space, cur);
     wnd = std::min(wnd, cap);
@@ -206,6 +219,7 @@ void Engine::window_update_after_read(Tcb& tcb) noexcept {
     const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t free_space = tcb.rcv_buf.bytes >= cap ? 0 : cap - tcb.rcv_buf.bytes;
     const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
+    if (pressure_) return;  // no window opening while memory is short (the next ACK says what there is)
     if (free_space >= cur + step && (cur < step * 2 || free_space >= cur * 2)) send_ack(tcb);
 }
 
