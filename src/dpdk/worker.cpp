@@ -185,7 +185,10 @@ void Worker::run(const App& app) {
                     mem_used += m.used;
                     mem_limit += m.limit;
                     pressured += m.pressure ? 1 : 0;
-                    if (wk.pool != last_pool) in_use += rte_mempool_in_use_count(wk.pool);  // cores share pools in a row
+                    if (wk.pool != last_pool) {  // cores of one socket share its pools, and come in a row
+                        in_use += rte_mempool_in_use_count(wk.pool);
+                        if (wk.engine.bulk_pool() != nullptr) in_use += rte_mempool_in_use_count(wk.engine.bulk_pool());
+                    }
                     last_pool = wk.pool;
                     wk.add_counters(tc, nc);
                 }

@@ -45,6 +45,7 @@ public:
     /// Large writes copy into mbufs from `p` (optional, big data room): fewer mbufs, allocations and references
     /// per byte sent than MSS-sized ones. Small writes, and any write when `p` runs dry, use the main pool.
     void set_bulk_pool(rte_mempool* p) noexcept { bulk_pool_ = p; }
+    rte_mempool* bulk_pool() const noexcept { return bulk_pool_; }
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
