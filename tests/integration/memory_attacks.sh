@@ -4,7 +4,9 @@
 #   ooo      2,500 connections x 16 one-byte segments just past a hole at RCV.NXT
 #   zerowin  150 connections that send data, then advertise a zero window forever, answering persist probes
 # Linux clients echo byte-exact during and after each (>= 99%), and mbufs in use return to the idle level.
-# OOO_CONNS / ZW_CONNS change the sizes; PHASES=ooo or zerowin runs one. Bounded by --duration-s and timeouts.
+# OOO_CONNS / ZW_CONNS change the sizes; PHASES=ooo or zerowin runs one; ECHO_ARGS adds synack-echo options
+# (e.g. "--mem-limit 1099511627776" takes the budget away: the flood then starves the pool and the test fails).
+# Bounded by --duration-s and timeouts.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 build=${1:-build}
@@ -21,7 +23,7 @@ expect() {
 t0=$(date +%s)
 # A short persist timeout so that the zero-window readers end within the test (the default is 5 min).
 tap_start "$build" "$tap" "$subnet" 0 synack-echo --port 7 --stats-ms 200 --persist-timeout-ms 8000 \
-  --duration-s 400 || { echo "FAIL: synack-echo did not start"; exit 1; }
+  --duration-s 400 ${ECHO_ARGS:-} || { echo "FAIL: synack-echo did not start"; exit 1; }
 ping -c 2 -i 0.2 -W 2 "$subnet.1" >/dev/null
 expect "ping $subnet.1 answered" $?
 mac=$(ip neigh show "$subnet.1" dev "$tap" | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}')
