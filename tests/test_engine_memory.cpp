@@ -249,6 +249,37 @@ TEST_F(Memory, PressureAbortPicksTheWorstConnection) {
     EXPECT_FALSE(h.engine.mem_stats().pressure);
 }
 
+// Pressure that lasts with memory held between the watermarks (no one over the high one) still ends: after a
+// while, idle connections are reset, worst first, down to the low watermark.
+TEST_F(Memory, SustainedPressureResetsIdleConnections) {
+    TcpConfig cfg = test_config();
+    cfg.mem_limit = 40ull * truesize();
+    cfg.mem_pressure_pct = 50;  // high 20 mbufs, low 16
+    EngineHarness h(cfg);
+    ASSERT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    const uint32_t ack_a = open_from(h, 40000, 1000);
+    h.events();
+    const uint32_t ack_b = open_from(h, 40001, 1000);
+    const auto ev = h.events();
+    ASSERT_EQ(event_types(ev), "accepted");
+    const tcp::ConnId b = ev[0].conn;
+    for (uint32_t i = 0; i < 15; ++i) data_from(h, 40000, 1001 + 1460 * i, ack_a, std::string(1460, 'a'));
+    for (uint32_t i = 0; i < 6; ++i) data_from(h, 40001, 1001 + 1460 * i, ack_b, std::string(1460, 'b'));
+    ASSERT_TRUE(h.engine.mem_stats().pressure);
+    char buf[2920];
+    ASSERT_EQ(h.engine.recv(b, buf, sizeof buf), 2920);  // 19 mbufs held: below the high watermark, above the low
+    h.events();
+    for (uint64_t t = 10; t < 1900; t += 10) h.at_ms(t);
+    EXPECT_NE(tcb_of(h, 40000), nullptr) << "not yet: the pressure has not lasted";
+    EXPECT_TRUE(h.engine.mem_stats().pressure);
+    for (uint64_t t = 1900; t <= 2500; t += 10) h.at_ms(t);
+    h.drop_output();
+    EXPECT_EQ(tcb_of(h, 40000), nullptr) << "a: most memory, idle";
+    EXPECT_NE(tcb_of(h, 40001), nullptr);
+    EXPECT_EQ(h.engine.counters().conn_aborted_memory, 1u);
+    EXPECT_FALSE(h.engine.mem_stats().pressure);
+}
+
 TEST_F(Memory, FinWait2AndHalfOpenTimeoutsAreCounted) {
     TcpConfig cfg = test_config();
     cfg.fin_wait_2_timeout_ms = 2000;

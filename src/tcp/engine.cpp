@@ -124,7 +124,7 @@ Tcb* Engine::alloc_tcb(const FourTuple& t, uint32_t h) noexcept {
     tcb.rto_us = cfg_.rto_initial_ms * 1000;
     tcb.rcv_wnd = std::min<uint32_t>(cfg_.rcv_buf, 65535);
     tcb.snd_mss = 536;
-    tcb.progress_at = tcb.snd_progress_at = now_;
+    tcb.progress_at = tcb.snd_progress_at = stamp();
     return &tcb;
 }
 

@@ -212,6 +212,12 @@ private:
     void free_ooo(Tcb& tcb) noexcept;
     uint16_t pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) noexcept;
     uint64_t us_to_cycles(uint64_t us) const noexcept { return us * tsc_hz_ / 1000000; }
+    /// The clock in units of 2^stamp_shift_ cycles (0.5-1 ms), 32 bits: wraps after 24 days or more, and
+    /// intervals are compared by unsigned difference.
+    uint32_t stamp() const noexcept { return static_cast<uint32_t>(now_ >> stamp_shift_); }
+    uint32_t ms_to_stamps(uint64_t ms) const noexcept {
+        return static_cast<uint32_t>(std::min<uint64_t>(ms_to_cycles(ms) >> stamp_shift_, UINT32_MAX));
+    }
 
     // memory.cpp: budgets, pruning, pressure
     void init_memory() noexcept;
@@ -233,6 +239,7 @@ private:
     void prune_all_ooo(uint64_t target) noexcept;
     uint32_t send_mem_room(const Tcb& tcb, uint32_t mss) noexcept;
     void mem_check() noexcept;
+    void abort_worst(uint64_t target, uint32_t min_idle) noexcept;
     void give_up(Tcb& tcb, EventType why, bool with_rst) noexcept;
 
     TcpConfig cfg_;
@@ -283,6 +290,8 @@ private:
     bool pool_low_ = false;        ///< pool_ had fewer than rx_reserve_ free at the last look
     bool wake_writers_ = false;    ///< a SEND was refused for the engine's sake: wake writers once memory is back
     uint64_t next_pool_check_ = 0, next_mem_check_ = 0;
+    uint64_t pressure_since_ = 0;  ///< cycles: when pressure_ last came on
+    uint32_t stamp_shift_ = 0;
     EngineCounters ctr_;
 };
 

@@ -436,7 +436,7 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
         recharge(tcb);
     }
     tcb.retransmits = 0;
-    tcb.progress_at = tcb.snd_progress_at = now_;
+    tcb.progress_at = tcb.snd_progress_at = stamp();
     // RFC 5681 §3.1: slow start below ssthresh, then about one SMSS per RTT.
     if (tcb.cwnd < tcb.ssthresh)
         tcb.cwnd += std::min<uint32_t>(acked, tcb.snd_mss);
@@ -518,7 +518,7 @@ void Engine::text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) no
     recharge(tcb);
     ctr_.rx_data_bytes += delivered;
     if (delivered > 0) {
-        tcb.progress_at = now_;
+        tcb.progress_at = stamp();
         if (!tcb.readable_signalled) {
             tcb.readable_signalled = true;
             emit(tcb, EventType::readable);

@@ -15,9 +15,12 @@ constexpr uint32_t kMemCheckMs = 100;     ///< pressure aborts and waking writer
 constexpr uint32_t kPoolCheckUs = 1000;   ///< how stale the pool-reserve flag may be
 constexpr uint32_t kAbortBatch = 8;       ///< connections reset per check at most
 constexpr uint32_t kMinAllowanceMbufs = 8;  ///< under pressure a connection may still queue this much to send
+constexpr uint32_t kSustainedMs = 2000;   ///< pressure this long (held between the watermarks) also aborts...
+constexpr uint32_t kIdleMs = 1000;        ///< ...connections idle this long, down to the low watermark
 }  // namespace
 
 void Engine::init_memory() noexcept {
+    while ((tsc_hz_ >> (stamp_shift_ + 1)) >= 1000) ++stamp_shift_;  // the largest power of two <= 1 ms
     const uint32_t size = pool_->size;
     mbuf_true_ = rte_pktmbuf_data_room_size(pool_) + sizeof(rte_mbuf);
     rx_reserve_ = cfg_.rx_reserve_mbufs != 0 ? cfg_.rx_reserve_mbufs : std::max<uint32_t>(256, size / 8);
@@ -38,6 +41,7 @@ void Engine::init_memory() noexcept {
 void Engine::pressure_update() noexcept {
     if (!pressure_ && mem_used_ >= mem_high_) {
         pressure_ = true;
+        pressure_since_ = now_;
         ++ctr_.mem_pressure_entered;
     } else if (pressure_ && mem_used_ < mem_low_) {
         pressure_ = false;
@@ -131,6 +135,34 @@ uint32_t Engine::send_mem_room(const Tcb& tcb, uint32_t mss) noexcept {
     return static_cast<uint32_t>(std::min<uint64_t>(room / mbuf_true_ * mss, UINT32_MAX));
 }
 
+// One pass over the TCBs keeps the kAbortBatch worst (memory held times time without progress); they are reset
+// worst first until the engine holds less than `target`.
+void Engine::abort_worst(uint64_t target, uint32_t min_idle) noexcept {
+    struct Pick {
+        uint64_t score;
+        uint32_t idx;
+    };
+    Pick worst[kAbortBatch];
+    uint32_t n = 0;
+    const uint32_t now = stamp();
+    for (uint32_t i = 0; i < cfg_.max_connections; ++i) {
+        const Tcb& t = tcbs_[i];
+        const uint32_t mem = t.mem_rcv + t.mem_snd;
+        if (!t.in_use || mem == 0 || now - t.progress_at < min_idle) continue;
+        const uint64_t score = uint64_t{mem} * (now - t.progress_at + 1);
+        if (n == kAbortBatch && score <= worst[n - 1].score) continue;
+        uint32_t pos = n < kAbortBatch ? n++ : n - 1;
+        for (; pos > 0 && worst[pos - 1].score < score; --pos) worst[pos] = worst[pos - 1];
+        worst[pos] = Pick{score, i};
+    }
+    for (uint32_t k = 0; k < n && mem_used_ >= target; ++k) {
+        Tcb& t = tcbs_[worst[k].idx];
+        ++ctr_.conn_aborted_memory;
+        give_up(t, EventType::memory_aborted,
+                t.in(State::syn_received | State::established | State::fin_wait_1 | State::fin_wait_2 | State::close_wait));
+    }
+}
+
 void Engine::give_up(Tcb& tcb, EventType why, bool with_rst) noexcept {
     if (with_rst)
         send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, tcb.snd_max,
@@ -139,8 +171,7 @@ void Engine::give_up(Tcb& tcb, EventType why, bool with_rst) noexcept {
 }
 
 // Called from advance(): the pool-reserve flag every millisecond; under pressure, every kMemCheckMs, prune and
-// then reset the worst connections (most memory held times time without progress) until below the high
-// watermark; once memory is back, wake the writers that were refused.
+// then reset the worst connections (see abort_worst); once memory is back, wake the writers that were refused.
 void Engine::mem_check() noexcept {
     if (now_ >= next_pool_check_) {
         next_pool_check_ = now_ + us_to_cycles(kPoolCheckUs);
@@ -149,28 +180,14 @@ void Engine::mem_check() noexcept {
     }
     if (now_ < next_mem_check_) return;
     next_mem_check_ = now_ + ms_to_cycles(kMemCheckMs);
-    if (pressure_ && mem_used_ >= mem_high_) {
-        prune_all_ooo(mem_low_);
-        for (uint32_t k = 0; k < kAbortBatch && mem_used_ >= mem_high_; ++k) {
-            Tcb* worst = nullptr;
-            uint64_t worst_score = 0;
-            for (uint32_t i = 0; i < cfg_.max_connections; ++i) {
-                Tcb& t = tcbs_[i];
-                const uint32_t mem = t.mem_rcv + t.mem_snd;
-                if (!t.in_use || mem == 0) continue;
-                const uint64_t idle_ms = (now_ - t.progress_at) * 1000 / tsc_hz_ + 1;
-                const uint64_t score = uint64_t{mem} * idle_ms;
-                if (score > worst_score) {
-                    worst_score = score;
-                    worst = &t;
-                }
-            }
-            if (worst == nullptr) break;
-            ++ctr_.conn_aborted_memory;
-            give_up(*worst, EventType::memory_aborted,
-                    worst->in(State::syn_received | State::established | State::fin_wait_1 | State::fin_wait_2 |
-                              State::close_wait));
-        }
+    if (pressure_) {
+        if (mem_used_ >= mem_high_) prune_all_ooo(mem_low_);
+        // Above the high watermark: down below it, whoever holds the memory. Pressure that lasts (memory held
+        // between the watermarks, windows and sends throttled for everyone): connections idle for a while, down
+        // to the low watermark, which ends it.
+        const bool over = mem_used_ >= mem_high_;
+        const bool sustained = now_ - pressure_since_ >= ms_to_cycles(kSustainedMs);
+        if (over || sustained) abort_worst(over ? mem_high_ : mem_low_, over ? 0 : ms_to_stamps(kIdleMs));
         pressure_update();
     }
     if (wake_writers_ && !pressure_ && !pool_low_) {

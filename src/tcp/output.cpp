@@ -15,7 +15,6 @@ using wire::kSyn;
 
 void Engine::output(Tcb& tcb) noexcept {
     if (!tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::last_ack | State::closing)) return;
-    if (tcb.snd_una == tcb.snd_max) tcb.snd_progress_at = now_;  // nothing waits for an ACK: the clock starts anew
     for (;;) {
         const uint32_t wnd = std::min(tcb.snd_wnd, tcb.cwnd);
         const uint32_t limit = tcb.snd_una + wnd;
@@ -40,6 +39,7 @@ void Engine::output(Tcb& tcb) noexcept {
             // RFC 9293 §3.8.6.2.1 sender SWS avoidance: hold a runt while data is in flight unless it is all we have.
             if (len < tcb.snd_mss && len < unsent && tcb.snd_nxt != tcb.snd_una && len < tcb.max_snd_wnd / 2) break;
             if (len < unsent && stash_len_ == 0) fill_stash();  // more segments follow this one
+            if (tcb.snd_una == tcb.snd_max) tcb.snd_progress_at = stamp();  // the first data to wait for an ACK
             uint8_t flags = kAck;
             if (len == unsent) flags |= kPsh;
             const bool with_fin = len == unsent && fin_due;

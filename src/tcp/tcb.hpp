@@ -77,6 +77,9 @@ struct Tcb {
     ReassemblyBlock* ooo = nullptr;
     uint32_t mem_rcv = 0;      ///< true size charged for rcv_buf and ooo (see Engine::recharge)
     uint32_t mem_snd = 0;      ///< true size charged for snd_buf
+    // Engine::stamp() values (~1 ms units, 32 bits), beside the buffers they describe: no cache line more per segment
+    uint32_t progress_at = 0;      ///< data last moved (acknowledged, or delivered in order): pressure aborts
+    uint32_t snd_progress_at = 0;  ///< since when the oldest unacknowledged data has waited (user timeout)
 
     timer::TimerNode rto_timer;     ///< retransmission, persist, TIME-WAIT or FIN-WAIT-2 (see timer_mode)
     timer::TimerNode delack_timer;  ///< delayed ACK (RFC 9293 §3.8.6.3)
@@ -87,8 +90,6 @@ struct Tcb {
     uint32_t next_free = 0;         ///< pool free list
     uint32_t half_prev = kNoTcb;    ///< passive SYN-RECEIVED: the listener's half-open list, oldest first
     uint32_t half_next = kNoTcb;
-    uint64_t progress_at = 0;      ///< cycles: data last moved (acknowledged, or delivered in order); pressure aborts
-    uint64_t snd_progress_at = 0;  ///< cycles: since when the oldest unacknowledged data has waited (user timeout)
     uint64_t persist_since = 0;    ///< cycles: when the peer's window closed on queued data (persist timeout)
 
     bool in(StateSet set) const noexcept { return in_state(state, set); }

@@ -54,7 +54,7 @@ void Engine::on_rto(Tcb& tcb) noexcept {
         return;
     }
     // RFC 5482 user timeout: data unacknowledged this long ends the connection, however the backoff stands.
-    if (!handshake && cfg_.user_timeout_ms != 0 && now_ - tcb.snd_progress_at >= ms_to_cycles(cfg_.user_timeout_ms)) {
+    if (!handshake && cfg_.user_timeout_ms != 0 && stamp() - tcb.snd_progress_at >= ms_to_stamps(cfg_.user_timeout_ms)) {
         ++ctr_.conn_user_timed_out;
         terminate(tcb, EventType::user_timed_out);
         return;
