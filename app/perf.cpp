@@ -342,6 +342,7 @@ int main(int argc, char** argv) {
                       conns, static_cast<double>(conns) / secs, tx, static_cast<double>(tx) / secs,
                       static_cast<double>(percentile(all, 0.5)) * us, static_cast<double>(percentile(all, 0.99)) * us,
                       static_cast<double>(percentile(all, 0.999)) * us, errors);
+        std::printf("%s", stack.memory_report().c_str());  // mbufs in use per pool, each core's budget
         std::printf("%s", json);
         if (!cfg.json.empty()) {
             if (FILE* f = std::fopen(cfg.json.c_str(), "w")) {
