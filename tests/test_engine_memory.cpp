@@ -39,6 +39,22 @@ const tcp::Tcb* tcb_of(EngineHarness& h, uint16_t sport) {
     return h.engine.find(tcp::FourTuple{EngineHarness::kUs, EngineHarness::kThem, EngineHarness::kUsPort, sport});
 }
 
+// Unconfigured, the budgets come from the pool: an eighth of it kept for receiving, the engine's limit the pool
+// less twice that, each connection twice its window.
+TEST_F(Memory, BudgetsAreDerivedFromThePool) {
+    EngineHarness h;
+    const uint32_t size = pool()->size;
+    const uint32_t reserve = std::max<uint32_t>(256, size / 8);
+    const tcp::Engine::MemStats m = h.engine.mem_stats();
+    EXPECT_EQ(m.rx_reserve, reserve);
+    EXPECT_EQ(m.limit, uint64_t{size - 2 * reserve} * truesize());
+    EXPECT_EQ(m.high, m.limit * 75 / 100);
+    EXPECT_EQ(m.low, m.limit * 65 / 100);
+    EXPECT_EQ(m.conn_rcv_limit, 2 * h.engine.config().rcv_buf);
+    EXPECT_EQ(m.used, 0u);
+    EXPECT_FALSE(m.pressure);
+}
+
 TEST_F(Memory, OneByteSegmentIsChargedAWholeMbuf) {
     EngineHarness h;
     ASSERT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
