@@ -49,7 +49,8 @@ struct TcpConfig {
     uint32_t rx_reserve_mbufs = 0;
 
     // ---- no connection lives forever on a peer's whim
-    /// A zero window may be probed this long before the connection is reset (0: forever, as Linux).
+    /// A zero window may be probed this long before the connection is reset (0: forever, as Linux and RFC 9293
+    /// MUST-37; a bound is the resource protection RFC 6429 allows).
     uint32_t persist_timeout_ms = 300000;
     /// Sent data may stay unacknowledged this long before the connection is given up (RFC 5482's user timeout;
     /// 0: only max_retransmits bounds it). Default about Linux's tcp_retries2 = 15 (924.6 s).

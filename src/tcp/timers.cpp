@@ -92,9 +92,10 @@ void Engine::on_persist(Tcb& tcb) noexcept {
         terminate(tcb, EventType::timed_out);
         return;
     }
-    // A peer that answers every probe but never opens its window would pin the send buffer forever (RFC 9293
-    // allows probing indefinitely; RFC 1122 4.2.2.17 lets the connection be closed for lack of resources). The
-    // peer is alive, so it is told with a RST.
+    // A peer that answers every probe but never opens its window would pin the send buffer forever. RFC 9293
+    // MUST-37 keeps such a connection open as far as TCP itself goes; RFC 6429 clarifies that the system may still
+    // abort it to protect its resources, which is what this configurable bound is (0 turns it off, strictly
+    // MUST-37). The peer is alive, so it is told with a RST.
     if (cfg_.persist_timeout_ms != 0 && now_ - tcb.persist_since >= ms_to_cycles(cfg_.persist_timeout_ms)) {
         ++ctr_.conn_persist_timed_out;
         give_up(tcb, EventType::persist_timed_out, true);
