@@ -297,7 +297,7 @@ std::string Stack::memory_report() const {
     for (const auto& [socket, p] : impl_->bulk_pools) pool_line("bulk", socket, p);
     for (size_t i = 0; i < impl_->workers.size(); ++i) {
         const tcp::Engine::MemStats m = impl_->workers[i]->engine.mem_stats();
-        os << "core" << i << " mem used " << m.used << " limit " << m.limit << " high " << m.high << " low " << m.low
+        os << "mem.core" << i << " used " << m.used << " limit " << m.limit << " high " << m.high << " low " << m.low
            << " conn_rcv " << m.conn_rcv_limit << " conn_snd " << m.conn_snd_limit << " rx_reserve " << m.rx_reserve
            << (m.pressure ? " PRESSURE" : "") << "\n";
     }

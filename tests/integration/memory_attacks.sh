@@ -40,9 +40,9 @@ if [[ $phases == *zerowin* ]]; then
 fi
 pid=$TAP_PID
 tap_stop
-grep -q "^synack-echo: accepted" "$TAP_LOG" && grep -q "^pool.main0 in_use" "$TAP_LOG" && grep -q "^core0 mem used" "$TAP_LOG"
+grep -q "^synack-echo: accepted" "$TAP_LOG" && grep -q "^pool.main0 in_use" "$TAP_LOG" && grep -q "^mem.core0 used" "$TAP_LOG"
 expect "synack-echo exited with its summary, pool and memory report" $?
-grep -E "^(pool\.|core0 mem|tcp\.(rx_mem|ooo_pr|mbufs_coll|mem_press|snd_ref|tx_defer|conn_abort|conn_persist|conn_user))" "$TAP_LOG" | sed 's/^/   /'
+grep -E "^(pool\.|mem\.core0|tcp\.(rx_mem|ooo_pr|mbufs_coll|mem_press|snd_ref|tx_defer|conn_abort|conn_persist|conn_user))" "$TAP_LOG" | sed 's/^/   /'
 ! grep -qiE "panic|segmentation|assert|error:|terminate called" "$TAP_LOG"
 expect "no panic, assertion or error in synack's output (pid $pid)" $?
 echo "memory_attacks: $failures failure(s), $(( $(date +%s) - t0 )) s"
