@@ -194,11 +194,13 @@ void Worker::run(const App& app) {
                 }
                 std::printf("[synack] t=%.1fs rx=%lu tx=%lu opened=%lu conns=%u time_wait=%u mbufs_in_use=%lu "
                             "mem=%lu/%lu pressure=%u mem_dropped=%lu ooo_pruned=%lu snd_refused=%lu "
-                            "aborted_mem=%lu persist_to=%lu user_to=%lu\n",
+                            "aborted_mem=%lu persist_to=%lu user_to=%lu collapsed=%lu tx_deferred=%lu "
+                            "half_open_to=%lu fin_wait_2_to=%lu\n",
                             static_cast<double>(now - start) / static_cast<double>(shared.hz), t.rx_packets,
                             t.tx_packets, t.connections_opened, conns, time_wait, in_use, mem_used, mem_limit,
                             pressured, tc.rx_mem_dropped, tc.ooo_pruned, tc.snd_refused_mem, tc.conn_aborted_memory,
-                            tc.conn_persist_timed_out, tc.conn_user_timed_out);
+                            tc.conn_persist_timed_out, tc.conn_user_timed_out, tc.mbufs_collapsed,
+                            tc.tx_deferred_reserve, tc.half_open_timed_out, tc.fin_wait_2_timed_out);
                 std::fflush(stdout);
             }
         }
