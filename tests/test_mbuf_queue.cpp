@@ -58,6 +58,8 @@ void model_run(unsigned seed) {
                 ASSERT_EQ(out.substr(0, n), model.substr(0, n));
                 model.erase(0, n);
             }
+        } else if (op == 5 && !model.empty()) {  // collapse (the receive side only): same bytes, fewer mbufs
+            if constexpr (std::is_same_v<Q, MbufQueue>) q.collapse(synack::test::pool(), 1);
         } else {  // find: mostly rising offsets as the sender asks, sometimes behind the last one
             for (int k = 0; k < 4; ++k) {
                 const uint32_t off = static_cast<uint32_t>(rng() % (model.size() + 2));
@@ -67,6 +69,9 @@ void model_run(unsigned seed) {
         }
         ASSERT_EQ(q.bytes, model.size());
         ASSERT_EQ(q.empty(), model.empty());
+        uint32_t true_sum = 0;  // the true size follows every operation
+        for (const rte_mbuf* m = q.head; m != nullptr; m = m->next) true_sum += synack::tcp::mbuf_truesize(m);
+        ASSERT_EQ(q.truesize, true_sum) << "step " << step;
     }
     q.clear();
     EXPECT_EQ(rte_mempool_avail_count(synack::test::pool()), before);
