@@ -148,6 +148,9 @@ void client_event(synack::Core& core, const synack::Event& ev, CbClient& c) {
         break;
     case synack::EventType::reset:
     case synack::EventType::timed_out:
+    case synack::EventType::persist_timed_out:
+    case synack::EventType::user_timed_out:
+    case synack::EventType::memory_aborted:
         ++c.res->errors;
         if (c.cfg->test == Test::cps) client_open(core, c);
         break;
@@ -235,6 +238,9 @@ void channel_client(synack::Channel& ch, const Config& cfg, Result& res) {
             break;
         case synack::EventType::reset:
         case synack::EventType::timed_out:
+        case synack::EventType::persist_timed_out:
+        case synack::EventType::user_timed_out:
+        case synack::EventType::memory_aborted:
             ++res.errors;
             if (cfg.test == Test::cps) open();
             break;
@@ -296,6 +302,9 @@ void channel_verify(synack::Channel& ch, const Config& cfg, unsigned thread, Res
                 break;
             case synack::EventType::reset:
             case synack::EventType::timed_out:
+            case synack::EventType::persist_timed_out:
+            case synack::EventType::user_timed_out:
+            case synack::EventType::memory_aborted:
                 ++finished;
                 ++res.errors;
                 std::fprintf(stderr, "thread %u: connection %" PRIx64 " %s\n", thread, e.ev.user,

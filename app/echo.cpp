@@ -84,6 +84,9 @@ void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
         break;
     case synack::EventType::reset:
     case synack::EventType::timed_out:
+    case synack::EventType::persist_timed_out:
+    case synack::EventType::user_timed_out:
+    case synack::EventType::memory_aborted:
         ++e->reset;
         break;
     default:

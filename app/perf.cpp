@@ -171,6 +171,9 @@ void server_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
         break;
     case EventType::reset:
     case EventType::timed_out:
+    case EventType::persist_timed_out:
+    case EventType::user_timed_out:
+    case EventType::memory_aborted:
         ++pc.errors;
         break;
     default:
@@ -222,6 +225,9 @@ void client_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
         break;
     case EventType::reset:
     case EventType::timed_out:
+    case EventType::persist_timed_out:
+    case EventType::user_timed_out:
+    case EventType::memory_aborted:
         --pc.open;
         ++pc.errors;
         open_the_rest(core, pc);
@@ -395,6 +401,7 @@ int main(int argc, char** argv) {
                       static_cast<double>(percentile(all, 0.5)) * us, static_cast<double>(percentile(all, 0.99)) * us,
                       static_cast<double>(percentile(all, 0.999)) * us, errors, cfg.verify ? "true" : "false",
                       corrupt);
+        std::printf("%s", stack.memory_report().c_str());  // mbufs in use per pool, each core's budget
         std::printf("%s", json);
         if (!cfg.json.empty()) {
             if (FILE* f = std::fopen(cfg.json.c_str(), "w")) {

@@ -533,6 +533,9 @@ private:
             return;
         case EventType::reset:
         case EventType::timed_out:
+        case EventType::persist_timed_out:
+        case EventType::user_timed_out:
+        case EventType::memory_aborted:
             fail(r, std::string("client ") + to_string(e.type) + " in progress sent " + std::to_string(r.c_sent) +
                         " got " + std::to_string(r.c_got));
             if (!r.c_done) {
@@ -647,6 +650,9 @@ private:
             return;
         case EventType::reset:
         case EventType::timed_out:
+        case EventType::persist_timed_out:
+        case EventType::user_timed_out:
+        case EventType::memory_aborted:
             fail(r, std::string("server ") + to_string(e.type) + " got " + std::to_string(r.s_got) + " sent " +
                         std::to_string(r.s_sent));
             server_by_index_[e.conn.index] = UINT32_MAX;

@@ -58,6 +58,8 @@ void model_run(unsigned seed) {
                 ASSERT_EQ(out.substr(0, n), model.substr(0, n));
                 model.erase(0, n);
             }
+        } else if (op == 5 && !model.empty()) {  // collapse (the receive side only): same bytes, fewer mbufs
+            if constexpr (std::is_same_v<Q, MbufQueue>) q.collapse(synack::test::pool(), 1);
         } else {  // find: mostly rising offsets as the sender asks, sometimes behind the last one
             for (int k = 0; k < 4; ++k) {
                 const uint32_t off = static_cast<uint32_t>(rng() % (model.size() + 2));
@@ -67,6 +69,9 @@ void model_run(unsigned seed) {
         }
         ASSERT_EQ(q.bytes, model.size());
         ASSERT_EQ(q.empty(), model.empty());
+        uint32_t true_sum = 0;  // the true size follows every operation
+        for (const rte_mbuf* m = q.head; m != nullptr; m = m->next) true_sum += synack::tcp::mbuf_truesize(m);
+        ASSERT_EQ(q.truesize, true_sum) << "step " << step;
     }
     q.clear();
     EXPECT_EQ(rte_mempool_avail_count(synack::test::pool()), before);
@@ -93,4 +98,50 @@ TEST(SendQueue, FindAfterTheHintedSegmentIsFreedStartsFromTheFront) {
     EXPECT_EQ(byte_at(q, 505), 'd');
     q.clear();
     EXPECT_EQ(byte_at(q, 0), -1);
+}
+
+namespace {
+
+std::string contents(const MbufQueue& q) {
+    std::string s;
+    for (const rte_mbuf* m = q.head; m != nullptr; m = m->next)
+        s.append(rte_pktmbuf_mtod(m, const char*), m->data_len);
+    return s;
+}
+
+uint32_t segments(const MbufQueue& q) {
+    uint32_t n = 0;
+    for (const rte_mbuf* m = q.head; m != nullptr; m = m->next) ++n;
+    return n;
+}
+
+}  // namespace
+
+// Collapse: many part-filled mbufs become few full ones, same bytes, true size tracked; full ones left alone.
+TEST(MbufQueueCollapse, CopiesSmallSegmentsIntoFullMbufs) {
+    const unsigned before = rte_mempool_in_use_count(synack::test::pool());
+    const uint32_t ts = rte_pktmbuf_data_room_size(synack::test::pool()) + sizeof(rte_mbuf);
+    MbufQueue q;
+    std::string model;
+    q.append_chain(make(std::string(1800, 'F')));  // at least half full: stays as it is
+    model += std::string(1800, 'F');
+    for (int i = 0; i < 20; ++i) {  // 600-byte pieces (above the coalescing size): one mbuf each
+        const std::string piece(600, static_cast<char>('a' + i));
+        q.append_range(make(piece), 0, 600);
+        model += piece;
+    }
+    ASSERT_EQ(segments(q), 21u);
+    EXPECT_EQ(q.truesize, 21 * ts);
+    const uint32_t saved = q.collapse(synack::test::pool(), 2);
+    const uint32_t room = rte_pktmbuf_data_room_size(synack::test::pool()) - RTE_PKTMBUF_HEADROOM;
+    EXPECT_EQ(segments(q), 1 + (12000 + room - 1) / room);
+    EXPECT_EQ(saved, 21 - segments(q));
+    EXPECT_EQ(q.truesize, segments(q) * ts);
+    EXPECT_EQ(q.bytes, model.size());
+    EXPECT_TRUE(contents(q) == model);
+    EXPECT_EQ(q.head->data_len, 1800u) << "the full head mbuf was not copied";
+    EXPECT_EQ(q.collapse(synack::test::pool(), 2), 0u) << "nothing more to save";
+    q.clear();
+    EXPECT_EQ(q.truesize, 0u);
+    EXPECT_EQ(rte_mempool_in_use_count(synack::test::pool()), before);
 }

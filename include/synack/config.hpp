@@ -37,6 +37,31 @@ struct TcpConfig {
     /// header mbuf followed by references to the send buffer. Without it the payload is copied in behind the
     /// headers (one mbuf per packet, so SND.MSS must fit one data room and there is no TSO).
     bool tx_multi_seg = true;
+
+    // ---- memory: every mbuf a connection holds is charged at its true size (buffer + header, whatever it carries)
+    /// True-size bytes one engine may hold in receive, reassembly and send queues. 0: derived from the pool,
+    /// (pool size - 2 * rx_reserve_mbufs) mbufs (the Stack divides it among the cores sharing a pool).
+    uint64_t mem_limit = 0;
+    /// Memory pressure above this percentage of mem_limit: held segments are collapsed, out-of-order queues pruned
+    /// (down to 10 points below), advertised windows stop growing, sends past a small allowance get -EAGAIN, and
+    /// the connections holding the most memory with the least progress are aborted.
+    uint32_t mem_pressure_pct = 75;
+    /// True-size bytes one connection may hold in each direction (received + reassembly; send). 0: derived:
+    /// twice rcv_buf (as Linux sizes sk_rcvbuf from the window), and snd_buf in 536-byte pieces.
+    uint32_t conn_rcv_mem = 0;
+    uint32_t conn_snd_mem = 0;
+    /// mbufs of the pool that only the receive path may use: the engine's own allocations (copies of sent data,
+    /// data segments) stop while fewer are free, so the port can always receive (ARP, the ACKs and RSTs that free
+    /// memory). 0: derived, an eighth of the pool (at least 256).
+    uint32_t rx_reserve_mbufs = 0;
+
+    // ---- no connection lives forever on a peer's whim
+    /// A zero window may be probed this long before the connection is reset (0: forever, as Linux and RFC 9293
+    /// MUST-37; a bound is the resource protection RFC 6429 allows).
+    uint32_t persist_timeout_ms = 300000;
+    /// Sent data may stay unacknowledged this long before the connection is given up (RFC 5482's user timeout;
+    /// 0: only max_retransmits bounds it). Default about Linux's tcp_retries2 = 15 (924.6 s).
+    uint32_t user_timeout_ms = 900000;
 };
 
 }  // namespace synack

@@ -75,7 +75,9 @@ struct Options {
     /// Each worker polls its own port and hands flows whose software hash names another core to that core (copied,
     /// so that a port's RX buffers are freed where they were received).
     bool port_per_core = false;
-    TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms
+    TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms, memory
+                               ///< (--mem-limit, --mem-pressure-pct, --conn-rcv-mem, --conn-snd-mem, --rx-reserve)
+                               ///< and timeouts (--persist-timeout-ms, --user-timeout-ms, --fin-wait-2-ms)
     std::vector<std::string> extra;  ///< options this parser did not know, for the program to read
 };
 
@@ -215,8 +217,12 @@ public:
     CoreStats totals() const noexcept;
     /// The mbuf pool of NUMA socket 0 (or the first socket in use): for threads that build data for the cores.
     rte_mempool* mbuf_pool() const noexcept;
-    /// A human-readable dump of every non-zero counter (all cores summed).
+    /// A human-readable dump of every non-zero counter (all cores summed), then memory_report().
     std::string counters_report() const;
+    /// mbufs in use per pool (rte_mempool_in_use_count) and each core's memory budget and its use.
+    std::string memory_report() const;
+    /// mbufs in use over every pool (main and bulk).
+    uint64_t mbufs_in_use() const noexcept;
 
     struct Impl;
 

@@ -234,6 +234,9 @@ void ChannelHub::on_event(Core& core, const Event& ev, void* ctx) {
     case EventType::closed:
     case EventType::reset:
     case EventType::timed_out:
+    case EventType::persist_timed_out:
+    case EventType::user_timed_out:
+    case EventType::memory_aborted:
         forget(*c);
         break;
     default:

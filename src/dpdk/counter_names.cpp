@@ -61,6 +61,18 @@ const char* const kTcpCounterNames[] = {
     "tcp.syn_cookies_stale",
     "tcp.syn_cookies_forged",
     "tcp.syn_table_full_evicted",
+    "tcp.rx_mem_dropped",
+    "tcp.ooo_pruned",
+    "tcp.ooo_pruned_bytes",
+    "tcp.mbufs_collapsed",
+    "tcp.mem_pressure_entered",
+    "tcp.snd_refused_mem",
+    "tcp.tx_deferred_reserve",
+    "tcp.conn_aborted_memory",
+    "tcp.conn_persist_timed_out",
+    "tcp.conn_user_timed_out",
+    "tcp.half_open_timed_out",
+    "tcp.fin_wait_2_timed_out",
 };
 static_assert(sizeof(kTcpCounterNames) / sizeof(char*) == kTcpCounterCount);
 

@@ -55,6 +55,16 @@ const char* options_help() noexcept {
            "  --rto-min-ms N       RTO floor (default 200)\n"
            "  --delack-ms N        delayed-ACK timeout (default 40)\n"
            "  --mbufs N            mbufs per NUMA socket (default 32767)\n"
+           "  --mem-limit N        bytes (true size: whole mbufs) the TCP queues of one core may hold (default:\n"
+           "                       the pool less twice the receive reserve, shared by the cores on it)\n"
+           "  --mem-pressure-pct N memory pressure above N% of --mem-limit (default 75): prune, shrink windows,\n"
+           "                       refuse sends with EAGAIN, reset the worst connections\n"
+           "  --conn-rcv-mem N     true-size bytes one connection may hold received (default 2 x --rcv-buf)\n"
+           "  --conn-snd-mem N     true-size bytes one connection may hold to send (default: --snd-buf in 536-byte mbufs)\n"
+           "  --rx-reserve N       mbufs left to the receive path (default an eighth of --mbufs)\n"
+           "  --persist-timeout-ms N  reset a peer whose window stays zero this long (default 300000; 0: never)\n"
+           "  --user-timeout-ms N  give up when sent data stays unacknowledged this long (default 900000; 0: never)\n"
+           "  --fin-wait-2-ms N    FIN-WAIT-2 idle limit (default 60000)\n"
            "  --duration-s N       stop by itself after N seconds\n"
            "  --stats-ms N         print counters every N ms\n"
            "  --loopback           two stacks in one process over net_ring ports (needs -l A,B): client on A\n"
@@ -125,6 +135,22 @@ Options parse_options(int argc, char** argv) {
             o.tcp.delayed_ack_ms = static_cast<uint32_t>(number("--delack-ms", value(), 1, 499));
         } else if (name == "--mbufs") {
             o.mbufs = static_cast<uint32_t>(number("--mbufs", value(), 1023, 1u << 24));
+        } else if (name == "--mem-limit") {
+            o.tcp.mem_limit = number("--mem-limit", value(), 1u << 16, uint64_t{1} << 40);
+        } else if (name == "--mem-pressure-pct") {
+            o.tcp.mem_pressure_pct = static_cast<uint32_t>(number("--mem-pressure-pct", value(), 20, 100));
+        } else if (name == "--conn-rcv-mem") {
+            o.tcp.conn_rcv_mem = static_cast<uint32_t>(number("--conn-rcv-mem", value(), 4096, 1u << 30));
+        } else if (name == "--conn-snd-mem") {
+            o.tcp.conn_snd_mem = static_cast<uint32_t>(number("--conn-snd-mem", value(), 4096, 1u << 30));
+        } else if (name == "--rx-reserve") {
+            o.tcp.rx_reserve_mbufs = static_cast<uint32_t>(number("--rx-reserve", value(), 1, 1u << 24));
+        } else if (name == "--persist-timeout-ms") {
+            o.tcp.persist_timeout_ms = static_cast<uint32_t>(number("--persist-timeout-ms", value(), 0, 1u << 31));
+        } else if (name == "--user-timeout-ms") {
+            o.tcp.user_timeout_ms = static_cast<uint32_t>(number("--user-timeout-ms", value(), 0, 1u << 31));
+        } else if (name == "--fin-wait-2-ms") {
+            o.tcp.fin_wait_2_timeout_ms = static_cast<uint32_t>(number("--fin-wait-2-ms", value(), 1, 1u << 31));
         } else if (name == "--duration-s") {
             o.duration_s = static_cast<uint32_t>(number("--duration-s", value(), 0, 1u << 30));
         } else if (name == "--pcap") {

@@ -309,6 +309,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     net.mtu = s.shared.port.mtu;
 
     const bool software_rss = s.shared.workers > 1 && !s.shared.port.hw_rss && !s.options.loopback;
+    std::map<unsigned, unsigned> cores_on_socket;
+    for (unsigned l : s.lcores) ++cores_on_socket[rte_lcore_to_socket_id(l)];
     for (unsigned i = 0; i < s.shared.workers; ++i) {
         dpdk::RxMode mode = !software_rss               ? dpdk::RxMode::own_queue
                             : s.shared.port_per_core ? dpdk::RxMode::own_port_forward
@@ -321,7 +323,17 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
             net.ip = i == 0 ? s.options.ip + 1 : s.options.ip;
             net.mac = i == 0 ? s.shared.port.mac : s.loop_server_port.mac;
         }
-        s.workers.push_back(std::make_unique<dpdk::Worker>(s.shared, i, mode, pool, tcp, net, worker_port[i], queue));
+        TcpConfig core_tcp = tcp;
+        if (core_tcp.mem_limit == 0) {  // the pool's budget (see TcpConfig::mem_limit), shared by its cores
+            const uint32_t size = pool->size;
+            const uint32_t reserve = std::min(
+                core_tcp.rx_reserve_mbufs != 0 ? core_tcp.rx_reserve_mbufs : std::max<uint32_t>(256, size / 8), size / 2);
+            const uint64_t mbufs = size > 2 * reserve ? size - 2 * reserve : size / 4;
+            core_tcp.mem_limit = mbufs * (rte_pktmbuf_data_room_size(pool) + sizeof(rte_mbuf)) /
+                                 cores_on_socket[rte_lcore_to_socket_id(s.lcores[i])];
+        }
+        s.workers.push_back(
+            std::make_unique<dpdk::Worker>(s.shared, i, mode, pool, core_tcp, net, worker_port[i], queue));
         s.workers.back()->engine.set_bulk_pool(s.bulk_pools[rte_lcore_to_socket_id(s.lcores[i])]);
         s.worker_ptrs.push_back(s.workers.back().get());
     }
@@ -446,6 +458,7 @@ std::string Stack::counters_report() const {
            << l.reordered << " no_mbuf " << l.no_mbuf << "\n";
     }
     if (impl_->exception) os << impl_->exception->report();
+    os << memory_report();
     for (size_t i = 0; i < impl_->workers.size(); ++i) {
         CoreStats c = impl_->workers[i]->stats();
         os << "core" << i << " rx " << c.rx_packets << " tx " << c.tx_packets << " tx_dropped " << c.tx_dropped
@@ -462,6 +475,31 @@ std::string Stack::counters_report() const {
            << "\npcap.dropped " << dropped << "\npcap.over_limit " << over << "\n";
     }
     return os.str();
+}
+
+std::string Stack::memory_report() const {
+    std::ostringstream os;
+    auto pool_line = [&](const char* kind, unsigned socket, const rte_mempool* p) {
+        if (p == nullptr) return;
+        os << "pool." << kind << socket << " in_use " << rte_mempool_in_use_count(p) << " of " << p->size << "\n";
+    };
+    for (const auto& [socket, p] : impl_->pools) pool_line("main", socket, p);
+    for (const auto& [socket, p] : impl_->bulk_pools) pool_line("bulk", socket, p);
+    for (size_t i = 0; i < impl_->workers.size(); ++i) {
+        const tcp::Engine::MemStats m = impl_->workers[i]->engine.mem_stats();
+        os << "mem.core" << i << " used " << m.used << " limit " << m.limit << " high " << m.high << " low " << m.low
+           << " conn_rcv " << m.conn_rcv_limit << " conn_snd " << m.conn_snd_limit << " rx_reserve " << m.rx_reserve
+           << (m.pressure ? " PRESSURE" : "") << "\n";
+    }
+    return os.str();
+}
+
+uint64_t Stack::mbufs_in_use() const noexcept {
+    uint64_t n = 0;
+    for (const auto& [socket, p] : impl_->pools) n += rte_mempool_in_use_count(p);
+    for (const auto& [socket, p] : impl_->bulk_pools)
+        if (p != nullptr) n += rte_mempool_in_use_count(p);
+    return n;
 }
 
 // ---- Core: the user calls, forwarded to the owning worker's engine ----

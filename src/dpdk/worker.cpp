@@ -210,8 +210,7 @@ void Worker::run(const App& app) {
     auto on_event = [&](const Event& ev) {
         track(ev);
         if (app.on_event) app.on_event(core, ev, app.ctx);
-        if (ev.type == EventType::closed || ev.type == EventType::reset || ev.type == EventType::timed_out)
-            untrack(ev.conn);
+        if (is_terminal(ev.type)) untrack(ev.conn);
     };
     running.store(true, std::memory_order_release);
     while (!shared.stop.load(std::memory_order_relaxed)) {
@@ -234,17 +233,39 @@ void Worker::run(const App& app) {
                 next_stats += o.stats_ms * shared.hz / 1000;
                 CoreStats t{};
                 uint32_t conns = 0, time_wait = 0;
+                uint64_t mem_used = 0, mem_limit = 0, in_use = 0;
+                unsigned pressured = 0;
+                tcp::EngineCounters tc{};
+                net::NetCounters nc{};
+                const rte_mempool* last_pool = nullptr;
                 for (unsigned w = 0; w < shared.workers; ++w) {
-                    CoreStats s = shared.all[w]->stats();
+                    const Worker& wk = *shared.all[w];
+                    CoreStats s = wk.stats();
                     t.rx_packets += s.rx_packets;
                     t.tx_packets += s.tx_packets;
                     t.connections_opened += s.connections_opened;
-                    conns += shared.all[w]->engine.connections();  // racy reads of plain counters: a report only
-                    time_wait += shared.all[w]->engine.time_wait_count();
+                    conns += wk.engine.connections();  // racy reads of plain counters: a report only
+                    time_wait += wk.engine.time_wait_count();
+                    const tcp::Engine::MemStats m = wk.engine.mem_stats();
+                    mem_used += m.used;
+                    mem_limit += m.limit;
+                    pressured += m.pressure ? 1 : 0;
+                    if (wk.pool != last_pool) {  // cores of one socket share its pools, and come in a row
+                        in_use += rte_mempool_in_use_count(wk.pool);
+                        if (wk.engine.bulk_pool() != nullptr) in_use += rte_mempool_in_use_count(wk.engine.bulk_pool());
+                    }
+                    last_pool = wk.pool;
+                    wk.add_counters(tc, nc);
                 }
-                std::printf("[synack] t=%.1fs rx=%lu tx=%lu opened=%lu conns=%u time_wait=%u\n",
+                std::printf("[synack] t=%.1fs rx=%lu tx=%lu opened=%lu conns=%u time_wait=%u mbufs_in_use=%lu "
+                            "mem=%lu/%lu pressure=%u mem_dropped=%lu ooo_pruned=%lu snd_refused=%lu "
+                            "aborted_mem=%lu persist_to=%lu user_to=%lu collapsed=%lu tx_deferred=%lu "
+                            "half_open_to=%lu fin_wait_2_to=%lu\n",
                             static_cast<double>(now - start) / static_cast<double>(shared.hz), t.rx_packets,
-                            t.tx_packets, t.connections_opened, conns, time_wait);
+                            t.tx_packets, t.connections_opened, conns, time_wait, in_use, mem_used, mem_limit,
+                            pressured, tc.rx_mem_dropped, tc.ooo_pruned, tc.snd_refused_mem, tc.conn_aborted_memory,
+                            tc.conn_persist_timed_out, tc.conn_user_timed_out, tc.mbufs_collapsed,
+                            tc.tx_deferred_reserve, tc.half_open_timed_out, tc.fin_wait_2_timed_out);
                 std::fflush(stdout);
             }
         }
@@ -368,7 +389,7 @@ CoreStats Worker::stats() const noexcept {
     s.retransmits = c.tx_retransmits;
     for (uint64_t e : c.rx_parse_errors) s.tcp_rx_dropped += e;
     s.tcp_rx_dropped += c.rx_no_connection + c.rx_rst_no_connection + c.rx_listen_dropped +
-                        c.rx_no_tcb + c.rx_unacceptable + c.rx_ooo_dropped;
+                        c.rx_no_tcb + c.rx_unacceptable + c.rx_ooo_dropped + c.rx_mem_dropped;
     return s;
 }
 

@@ -53,6 +53,19 @@ struct EngineCounters {
     uint64_t syn_cookies_stale = 0;      ///< cookie ACK whose time is past the window: RST
     uint64_t syn_cookies_forged = 0;     ///< cookie ACK whose hash does not match: RST
     uint64_t syn_table_full_evicted = 0; ///< a SYN found the connection table full: the oldest half-open made room
+    // memory (all sizes are true sizes: whole mbufs)
+    uint64_t rx_mem_dropped = 0;         ///< a segment's data refused: its connection or the engine over budget
+    uint64_t ooo_pruned = 0;             ///< out-of-order ranges dropped to free memory (RFC 2018 §8 reneging)
+    uint64_t ooo_pruned_bytes = 0;       ///< ...their payload bytes
+    uint64_t mbufs_collapsed = 0;        ///< mbufs freed by copying small held segments into full ones
+    uint64_t mem_pressure_entered = 0;   ///< times the engine crossed its high watermark
+    uint64_t snd_refused_mem = 0;        ///< SEND calls refused with -EAGAIN: memory budget or pool reserve
+    uint64_t tx_deferred_reserve = 0;    ///< data segments held back: the pool was down to the receive reserve
+    uint64_t conn_aborted_memory = 0;    ///< reset under memory pressure: most memory, least progress
+    uint64_t conn_persist_timed_out = 0; ///< zero window probed for persist_timeout_ms: reset
+    uint64_t conn_user_timed_out = 0;    ///< data unacknowledged for user_timeout_ms: given up
+    uint64_t half_open_timed_out = 0;    ///< passive SYN-RECEIVED: SYN,ACK retransmissions exhausted, dropped
+    uint64_t fin_wait_2_timed_out = 0;   ///< FIN-WAIT-2 idle for fin_wait_2_timeout_ms: closed
 };
 
 }  // namespace synack::tcp

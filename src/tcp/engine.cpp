@@ -25,6 +25,8 @@ TcpConfig checked(const TcpConfig& c) {
     if (c.delayed_ack_ms >= 500) throw std::invalid_argument("TcpConfig: delayed_ack_ms must be below 500 (MUST-40)");
     if (c.max_listeners == 0 || c.max_listeners > 65535) throw std::invalid_argument("TcpConfig: max_listeners 1..65535");
     if (c.syn_cookies > 2) throw std::invalid_argument("TcpConfig: syn_cookies must be 0, 1 or 2");
+    if (c.mem_pressure_pct < 20 || c.mem_pressure_pct > 100)
+        throw std::invalid_argument("TcpConfig: mem_pressure_pct must be in 20..100");
     return c;
 }
 
@@ -43,7 +45,8 @@ const char* to_string(State s) noexcept {
 
 const char* to_string(EventType t) noexcept {
     static constexpr const char* names[] = {"connected", "accepted", "readable", "writable",
-                                            "peer_closed", "closed", "reset", "timed_out"};
+                                            "peer_closed", "closed", "reset", "timed_out",
+                                            "persist_timed_out", "user_timed_out", "memory_aborted"};
     return names[static_cast<unsigned>(t)];
 }
 
@@ -70,6 +73,7 @@ Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_
       table_(cfg_.max_connections) {
     if (pool == nullptr) throw std::invalid_argument("Engine: no mbuf pool");
     if (tsc_hz < 1000) throw std::invalid_argument("Engine: tsc_hz must be at least 1000");
+    init_memory();
     tcbs_ = std::make_unique<Tcb[]>(cfg_.max_connections);
     for (uint32_t i = 0; i < cfg_.max_connections; ++i) tcbs_[i].next_free = i + 1 < cfg_.max_connections ? i + 1 : UINT32_MAX;
     free_head_ = 0;
@@ -123,6 +127,7 @@ Tcb* Engine::alloc_tcb(const FourTuple& t, uint32_t h) noexcept {
     tcb.rto_us = cfg_.rto_initial_ms * 1000;
     tcb.rcv_wnd = std::min<uint32_t>(cfg_.rcv_buf, 65535);
     tcb.snd_mss = 536;
+    tcb.progress_at = tcb.snd_progress_at = stamp();
     return &tcb;
 }
 
@@ -154,6 +159,7 @@ void Engine::free_tcb(Tcb& tcb) noexcept {
     tcb.snd_buf.clear();
     tcb.rcv_buf.clear();
     free_ooo(tcb);
+    recharge(tcb);
     if (tcb.state == State::syn_received && tcb.passive && tcb.listener != 0) half_open_remove(tcb);
     if (tcb.state == State::time_wait) --time_wait_;
     table_.erase(tcb.tuple, tcb.hash);
@@ -183,12 +189,12 @@ void Engine::emit(Tcb& tcb, EventType type) noexcept {
 void Engine::detach_user(Tcb& tcb) noexcept {
     tcb.user_attached = false;
     tcb.rcv_buf.clear();
+    recharge(tcb);
     ++tcb.gen;
 }
 
 void Engine::after_event(const Event& ev) noexcept {
-    const bool terminal = ev.type == EventType::closed || ev.type == EventType::reset || ev.type == EventType::timed_out;
-    if (!terminal || ev.conn.index >= cfg_.max_connections) return;
+    if (!is_terminal(ev.type) || ev.conn.index >= cfg_.max_connections) return;
     Tcb& tcb = tcbs_[ev.conn.index];
     if (tcb.in_use && tcb.gen == ev.conn.gen) detach_user(tcb);  // still lingering (TIME-WAIT): the user lets go
 }
@@ -216,12 +222,14 @@ uint32_t Engine::new_isn(const FourTuple& t) const noexcept {
     return isn_hook_ != nullptr ? isn_hook_(isn_ctx_, t) : isn_.isn(t, now_, tsc_hz_);
 }
 
-ReassemblyBlock* Engine::alloc_ooo() noexcept {
+ReassemblyBlock* Engine::alloc_ooo(const Tcb& owner) noexcept {
     ReassemblyBlock* b = ooo_free_;
     if (b != nullptr) {
         ooo_free_ = b->next_free;
         b->next_free = nullptr;
         b->count = 0;
+        b->owner = static_cast<uint32_t>(&owner - tcbs_.get());
+        ++ooo_in_use_;
     }
     return b;
 }
@@ -232,6 +240,7 @@ void Engine::free_ooo(Tcb& tcb) noexcept {
     tcb.ooo->next_free = ooo_free_;
     ooo_free_ = tcb.ooo;
     tcb.ooo = nullptr;
+    --ooo_in_use_;
 }
 
 int Engine::find_listener(uint32_t ip, uint16_t port) const noexcept {
@@ -316,9 +325,14 @@ int Engine::connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, 
     return 0;
 }
 
-uint32_t Engine::send_space(ConnId c) const noexcept {
-    const Tcb* tcb = lookup(c);
-    return tcb == nullptr || tcb->snd_buf.bytes >= cfg_.snd_buf ? 0 : cfg_.snd_buf - tcb->snd_buf.bytes;
+uint32_t Engine::send_space(ConnId c) noexcept {
+    Tcb* tcb = lookup(c);
+    if (tcb == nullptr) return 0;
+    const uint32_t mss = tcb->in(State::syn_sent | State::syn_received) ? cfg_.mss : tcb->snd_mss;
+    const uint32_t space = tcb->snd_buf.bytes >= cfg_.snd_buf ? 0 : cfg_.snd_buf - tcb->snd_buf.bytes;
+    const uint32_t n = std::min(space, send_mem_room(*tcb, mss));
+    if (n == 0) tcb->want_writable = true;
+    return n;
 }
 
 int32_t Engine::send(ConnId c, const void* data, uint32_t len) noexcept {
@@ -327,11 +341,18 @@ int32_t Engine::send(ConnId c, const void* data, uint32_t len) noexcept {
     // RFC 9293 §3.10.2: SEND is refused once the user has closed (or in states past CLOSE-WAIT).
     if (!tcb->in(kCanSend) || tcb->fin_queued) return -kErrClosing;
     const uint32_t space = tcb->snd_buf.bytes >= cfg_.snd_buf ? 0 : cfg_.snd_buf - tcb->snd_buf.bytes;
-    const uint32_t want = std::min(len, space);
-    const auto* src = static_cast<const uint8_t*>(data);
     // A main-pool mbuf holds at most one MSS so that a segment usually maps to one mbuf reference; a bulk-pool
     // mbuf is filled up and one reference covers a slice of it.
     const uint32_t mss = tcb->in(State::syn_sent | State::syn_received) ? cfg_.mss : tcb->snd_mss;
+    const uint32_t mem_room = send_mem_room(*tcb, mss);
+    if (mem_room == 0 && space > 0 && len > 0) [[unlikely]] {
+        // Memory, not the buffer, is short: backpressure the application never mistakes for data taken.
+        ++ctr_.snd_refused_mem;
+        tcb->want_writable = true;
+        return -kErrAgain;
+    }
+    const uint32_t want = std::min({len, space, mem_room});
+    const auto* src = static_cast<const uint8_t*>(data);
     auto cap = [&](const rte_mbuf* m) { return m->pool == bulk_pool_ ? uint32_t{m->buf_len} : mss; };
     uint32_t done = 0;
     while (done < want) {
@@ -344,9 +365,8 @@ int32_t Engine::send(ConnId c, const void* data, uint32_t len) noexcept {
             if (bulk_pool_ != nullptr && want - done >= kBulkWrite) m = rte_pktmbuf_alloc(bulk_pool_);
             if (m == nullptr) m = alloc_mbuf();
             if (m == nullptr) break;
-            m->next = nullptr;
-            if (t != nullptr) t->next = m; else tcb->snd_buf.head = m;
-            tcb->snd_buf.tail = t = m;
+            tcb->snd_buf.push_back_seg(m);
+            t = m;
             room = std::min<uint32_t>(cap(m), rte_pktmbuf_tailroom(m));
         }
         const uint32_t n = std::min(room, want - done);
@@ -356,8 +376,13 @@ int32_t Engine::send(ConnId c, const void* data, uint32_t len) noexcept {
         tcb->snd_buf.bytes += n;
         done += n;
     }
+    recharge(*tcb);
     if (done < len || tcb->snd_buf.bytes >= cfg_.snd_buf) tcb->want_writable = true;
-    if (done == 0 && want > 0) return -kErrNoMem;
+    if (done == 0 && want > 0) {  // the pool itself ran dry
+        ++ctr_.snd_refused_mem;
+        wake_writers_ = true;
+        return -kErrAgain;
+    }
     output(*tcb);
     return static_cast<int32_t>(done);
 }
@@ -371,7 +396,15 @@ int32_t Engine::send_chain(ConnId c, rte_mbuf* m) noexcept {
         tcb->want_writable = true;
         return -kErrAgain;
     }
+    uint32_t ts = 0;
+    for (const rte_mbuf* s = m; s != nullptr; s = s->next) ts += mbuf_truesize(s);
+    if (uint64_t{send_mem_room(*tcb, mbuf_true_)} < ts) {  // room counted in true bytes here
+        ++ctr_.snd_refused_mem;
+        tcb->want_writable = true;
+        return -kErrAgain;
+    }
     tcb->snd_buf.append_chain(m);
+    recharge(*tcb);
     if (tcb->snd_buf.bytes >= cfg_.snd_buf) tcb->want_writable = true;
     output(*tcb);
     return static_cast<int32_t>(len);
@@ -382,7 +415,10 @@ int32_t Engine::recv(ConnId c, void* buf, uint32_t len) noexcept {
     if (tcb == nullptr) return -kErrInvalid;
     tcb->readable_signalled = false;
     const uint32_t n = tcb->rcv_buf.read(buf, len);
-    if (n > 0) window_update_after_read(*tcb);
+    if (n > 0) {
+        recharge(*tcb);
+        window_update_after_read(*tcb);
+    }
     return static_cast<int32_t>(n);
 }
 
@@ -391,7 +427,10 @@ rte_mbuf* Engine::recv_chain(ConnId c) noexcept {
     if (tcb == nullptr) return nullptr;
     tcb->readable_signalled = false;
     rte_mbuf* m = tcb->rcv_buf.take_chain();
-    if (m != nullptr) window_update_after_read(*tcb);
+    if (m != nullptr) {
+        recharge(*tcb);
+        window_update_after_read(*tcb);
+    }
     return m;
 }
 

@@ -19,6 +19,7 @@
 #include "tcp/isn.hpp"
 #include "tcp/syn_cookie.hpp"
 #include "tcp/tcb.hpp"
+#include "net/mbuf_ptr.hpp"
 #include "timer/wheel.hpp"
 #include "wire/segment.hpp"
 
@@ -45,6 +46,7 @@ public:
     /// Large writes copy into mbufs from `p` (optional, big data room): fewer mbufs, allocations and references
     /// per byte sent than MSS-sized ones. Small writes, and any write when `p` runs dry, use the main pool.
     void set_bulk_pool(rte_mempool* p) noexcept { bulk_pool_ = p; }
+    rte_mempool* bulk_pool() const noexcept { return bulk_pool_; }
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
@@ -94,8 +96,19 @@ public:
     uint32_t connections() const noexcept { return table_.size(); }
     /// Connections lingering in TIME-WAIT.
     uint32_t time_wait_count() const noexcept { return time_wait_; }
-    uint32_t send_space(ConnId c) const noexcept;
+    /// Bytes SEND would take now: the send buffer's free space, less when memory is short (budgets, pool
+    /// reserve). 0 arms a `writable` event for when space frees.
+    uint32_t send_space(ConnId c) noexcept;
     const EngineCounters& counters() const noexcept { return ctr_; }
+    /// Memory held in the connections' queues, true size (whole mbufs), against the engine's budget.
+    struct MemStats {
+        uint64_t used, limit, high, low;
+        uint32_t conn_rcv_limit, conn_snd_limit, rx_reserve;
+        bool pressure;
+    };
+    MemStats mem_stats() const noexcept {
+        return {mem_used_, mem_limit_, mem_high_, mem_low_, conn_rcv_limit_, conn_snd_limit_, rx_reserve_, pressure_};
+    }
     const TcpConfig& config() const noexcept { return cfg_; }
     uint64_t now() const noexcept { return now_; }
     uint64_t ms_to_cycles(uint64_t ms) const noexcept { return ms * tsc_hz_ / 1000; }
@@ -144,20 +157,21 @@ private:
     void after_event(const Event& ev) noexcept;
 
     // input.cpp: RFC 9293 §3.10.7, one function per clause
-    void segment_arrives(rte_mbuf* m, const wire::Segment& seg, const FourTuple& t, uint32_t hash,
+    // The received packet travels in a net::MbufPtr: whichever path ends with it still held frees it.
+    void segment_arrives(net::MbufPtr m, const wire::Segment& seg, const FourTuple& t, uint32_t hash,
                          uint32_t hint) noexcept;
     void closed_arrives(const wire::Segment& seg) noexcept;
-    void listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t listener) noexcept;
-    void syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept;
-    void synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noexcept;
-    bool time_wait_syn(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept;
+    void listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_t listener) noexcept;
+    void syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) noexcept;
+    void synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) noexcept;
+    bool time_wait_syn(Tcb& tcb, const rte_mbuf* m, const wire::Segment& seg) noexcept;
     bool acceptable(const Tcb& tcb, const wire::Segment& seg) const noexcept;
     bool rst_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
     void challenge_ack(Tcb& tcb) noexcept;
     bool ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
     void process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept;
     void update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept;
-    void text_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept;
+    void text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) noexcept;
     void fin_arrives(Tcb& tcb) noexcept;
     void take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept;
     void enter_established(Tcb& tcb) noexcept;
@@ -214,16 +228,46 @@ private:
     const Tcb* lookup(ConnId c) const noexcept;
     ConnId id_of(const Tcb& tcb) const noexcept;
     uint32_t new_isn(const FourTuple& t) const noexcept;
-    ReassemblyBlock* alloc_ooo() noexcept;
+    ReassemblyBlock* alloc_ooo(const Tcb& owner) noexcept;
     void free_ooo(Tcb& tcb) noexcept;
     uint16_t pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) noexcept;
     uint64_t us_to_cycles(uint64_t us) const noexcept { return us * tsc_hz_ / 1000000; }
+    /// The clock in units of 2^stamp_shift_ cycles (0.5-1 ms), 32 bits: wraps after 24 days or more, and
+    /// intervals are compared by unsigned difference.
+    uint32_t stamp() const noexcept { return static_cast<uint32_t>(now_ >> stamp_shift_); }
+    uint32_t ms_to_stamps(uint64_t ms) const noexcept {
+        return static_cast<uint32_t>(std::min<uint64_t>(ms_to_cycles(ms) >> stamp_shift_, UINT32_MAX));
+    }
+
+    // memory.cpp: budgets, pruning, pressure
+    void init_memory() noexcept;
+    /// Brings the connection's and the engine's charge up to date with what its queues hold now.
+    void recharge(Tcb& tcb) noexcept {
+        const uint32_t rcv = tcb.rcv_buf.truesize + (tcb.ooo != nullptr ? tcb.ooo->truesize() : 0);
+        const uint32_t snd = tcb.snd_buf.truesize;
+        mem_used_ = mem_used_ + rcv + snd - tcb.mem_rcv - tcb.mem_snd;
+        tcb.mem_rcv = rcv;
+        tcb.mem_snd = snd;
+        if (mem_used_ >= mem_high_ || pressure_) [[unlikely]]
+            pressure_update();
+    }
+    void pressure_update() noexcept;
+    bool rx_admit(Tcb& tcb, uint32_t truesize) noexcept;
+    bool ooo_admit(Tcb& tcb, uint32_t seq, uint32_t truesize) noexcept;
+    void collapse(Tcb& tcb) noexcept;
+    uint32_t prune_last(Tcb& tcb) noexcept;
+    void prune_all_ooo(uint64_t target) noexcept;
+    uint32_t send_mem_room(const Tcb& tcb, uint32_t mss) noexcept;
+    void mem_check() noexcept;
+    void abort_worst(uint64_t target, uint32_t min_idle) noexcept;
+    void give_up(Tcb& tcb, EventType why, bool with_rst) noexcept;
 
     TcpConfig cfg_;
     rte_mempool* pool_;
     rte_mempool* bulk_pool_ = nullptr;
     static constexpr uint32_t kBulkWrite = 4096;  ///< writes from this size on go to bulk_pool_ mbufs
     static constexpr uint32_t kTsoMinMss = 536;   ///< below this SND.MSS, no TSO (see max_segment)
+    static constexpr uint32_t kPressureWindowSegs = 4;  ///< window offered under memory pressure, in MSS
     uint64_t tsc_hz_;
     uint64_t now_;
     IsnGenerator isn_;
@@ -260,6 +304,20 @@ private:
     uint16_t ip_id_ = 0;
     uint32_t time_wait_ = 0;
     uint16_t next_ephemeral_ = 0;
+    // memory (see memory.cpp)
+    uint64_t mem_used_ = 0, mem_limit_ = 0, mem_high_ = 0, mem_low_ = 0;
+    uint32_t conn_rcv_limit_ = 0, conn_snd_limit_ = 0;
+    uint32_t conn_min_ = 0;        ///< what a connection may still add to its send queue under pressure
+    uint32_t rx_reserve_ = 0;      ///< mbufs of pool_ left to the receive path
+    uint32_t mbuf_true_ = 0;       ///< true size of one pool_ mbuf
+    uint32_t ooo_in_use_ = 0;      ///< reassembly blocks lent out
+    uint32_t prune_cursor_ = 0;    ///< where the next engine-wide prune starts (fairness)
+    bool pressure_ = false;        ///< above mem_high_, until back below mem_low_
+    bool pool_low_ = false;        ///< pool_ had fewer than rx_reserve_ free at the last look
+    bool wake_writers_ = false;    ///< a SEND was refused for the engine's sake: wake writers once memory is back
+    uint64_t next_pool_check_ = 0, next_mem_check_ = 0;
+    uint64_t pressure_since_ = 0;  ///< cycles: when pressure_ last came on
+    uint32_t stamp_shift_ = 0;
     EngineCounters ctr_;
 };
 

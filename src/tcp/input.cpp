@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <new>
 #include <type_traits>
+#include <utility>
 
 #include <rte_prefetch.h>
 
@@ -70,12 +71,12 @@ void Engine::input_burst(rte_mbuf** pkts, uint16_t n, uint64_t now_cycles) noexc
         }
         for (uint16_t j = 0; j < k; ++j) {
             const Item& it = slots[j].item;
-            segment_arrives(it.m, it.seg, it.t, it.hash, it.hint);
+            segment_arrives(net::MbufPtr{it.m}, it.seg, it.t, it.hash, it.hint);
         }
     }
 }
 
-void Engine::segment_arrives(rte_mbuf* m, const wire::Segment& in, const FourTuple& t, uint32_t hash,
+void Engine::segment_arrives(net::MbufPtr m, const wire::Segment& in, const FourTuple& t, uint32_t hash,
                              uint32_t hint) noexcept {
     uint32_t idx = hint;
     if (idx == ConnTable::kNotFound || !tcbs_[idx].in_use || !(tcbs_[idx].tuple == t)) idx = table_.lookup(t, hash);
@@ -83,9 +84,9 @@ void Engine::segment_arrives(rte_mbuf* m, const wire::Segment& in, const FourTup
         Tcb& tcb = tcbs_[idx];
         wire::Segment seg = in;
         if (tcb.state == State::syn_sent)
-            syn_sent_arrives(tcb, m, seg);
+            syn_sent_arrives(tcb, std::move(m), seg);
         else
-            synchronized_arrives(tcb, m, seg);
+            synchronized_arrives(tcb, std::move(m), seg);
         return;
     }
     const int l = find_listener(in.dst_ip, in.dst_port);
@@ -95,10 +96,9 @@ void Engine::segment_arrives(rte_mbuf* m, const wire::Segment& in, const FourTup
         return;
     }
     if (l >= 0)
-        listen_arrives(m, in, static_cast<uint16_t>(l));
+        listen_arrives(m.get(), in, static_cast<uint16_t>(l));
     else
         closed_arrives(in);
-    rte_pktmbuf_free(m);
 }
 
 // RFC 9293 §3.10.7.1: no TCB. Never answer a RST; otherwise reset with the sequence numbers the peer will accept.
@@ -115,7 +115,7 @@ void Engine::closed_arrives(const wire::Segment& seg) noexcept {
 }
 
 // RFC 9293 §3.10.7.2: LISTEN.
-void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) noexcept {
+void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_t l) noexcept {
     if (seg.has(kRst)) {  // first: an incoming RST is ignored
         ++ctr_.rx_listen_dropped;
         return;
@@ -177,19 +177,17 @@ void Engine::listen_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) n
 }
 
 // RFC 9293 §3.10.7.3: SYN-SENT.
-void Engine::syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept {
+void Engine::syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) noexcept {
     // first: the ACK must cover our SYN and nothing beyond it
     if (seg.has(kAck) && (seq_leq(seg.ack, tcb.iss) || seq_gt(seg.ack, tcb.snd_max))) {
         ++ctr_.rx_syn_sent_dropped;
         if (!seg.has(kRst))
             send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, seg.ack,
                        0, false);
-        rte_pktmbuf_free(m);
         return;
     }
     // second: RST with an acceptable ACK resets ("connection refused"); without ACK it is dropped
     if (seg.has(kRst)) {
-        rte_pktmbuf_free(m);
         if (seg.has(kAck)) {
             ++ctr_.rx_rst_accepted;
             terminate(tcb, EventType::reset);
@@ -201,7 +199,6 @@ void Engine::syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) n
     // fifth: neither SYN nor RST: drop
     if (!seg.has(kSyn)) {
         ++ctr_.rx_syn_sent_dropped;
-        rte_pktmbuf_free(m);
         return;
     }
     // fourth: SYN
@@ -223,9 +220,7 @@ void Engine::syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) n
             rest.seq = seg.seq + 1;
             tcb.ack_now = true;
             if (rest.payload_len > 0 || rest.has(kFin))
-                text_arrives(tcb, m, rest);  // sixth step onwards: data or FIN carried on the SYN-ACK
-            else
-                rte_pktmbuf_free(m);
+                text_arrives(tcb, std::move(m), rest);  // sixth step onwards: data or FIN carried on the SYN-ACK
             if (!tcb.in_use) return;
             output(tcb);
             if (tcb.ack_now) defer_ack(tcb);
@@ -233,7 +228,6 @@ void Engine::syn_sent_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) n
         }
     }
     // Simultaneous open (RFC 9293 MUST-10): SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-    rte_pktmbuf_free(m);
     tcb.state = State::syn_received;
     tcb.passive = false;
     send_syn(tcb);
@@ -252,25 +246,23 @@ bool Engine::acceptable(const Tcb& tcb, const wire::Segment& seg) const noexcept
 
 // RFC 9293 §3.6.1 / MAY-2 and RFC 6191: a SYN whose sequence number is above what TIME-WAIT last saw may reopen
 // the 4-tuple for a listener. Returns true when it did.
-bool Engine::time_wait_syn(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept {
+bool Engine::time_wait_syn(Tcb& tcb, const rte_mbuf* m, const wire::Segment& seg) noexcept {
     if (!seq_gt(seg.seq, tcb.rcv_nxt)) return false;
     const int l = find_listener(seg.dst_ip, seg.dst_port);
     if (l < 0) return false;
     ++ctr_.rx_time_wait_reopen;
     free_tcb(tcb);
     listen_arrives(m, seg, static_cast<uint16_t>(l));
-    rte_pktmbuf_free(m);
     return true;
 }
 
-void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noexcept {
+void Engine::synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) noexcept {
     if (tcb.state == State::time_wait && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
-        time_wait_syn(tcb, m, seg))
+        time_wait_syn(tcb, m.get(), seg))
         return;
 
     // first: sequence number check
     if (!acceptable(tcb, seg)) {
-        rte_pktmbuf_free(m);
         if (seg.has(kRst)) {
             ++ctr_.rx_rst_out_of_window;
             return;
@@ -284,7 +276,6 @@ void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noe
     // second: RST, judged on the segment's own SEG.SEQ (RFC 5961 §3.2): trimming first would let a RST carrying
     // data that straddles RCV.NXT pass as exact.
     if (seg.has(kRst)) {
-        rte_pktmbuf_free(m);
         rst_arrives(tcb, seg);
         return;
     }
@@ -317,7 +308,6 @@ void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noe
         arm_timer(tcb, TimerMode::fin_wait_2, 1000ull * cfg_.fin_wait_2_timeout_ms);
     // fourth: SYN in a synchronized state (the third step, security, has no compartments here)
     if (seg.has(kSyn)) {
-        rte_pktmbuf_free(m);
         if (tcb.state == State::syn_received && tcb.passive) {
             free_tcb(tcb);  // RFC 9293: a passive open goes back to LISTEN
             return;
@@ -329,25 +319,19 @@ void Engine::synchronized_arrives(Tcb& tcb, rte_mbuf* m, wire::Segment& seg) noe
     // fifth: ACK
     if (!seg.has(kAck)) {
         ++ctr_.rx_no_ack_flag;
-        rte_pktmbuf_free(m);
         return;
     }
-    if (!ack_arrives(tcb, seg)) {
-        rte_pktmbuf_free(m);
-        return;
-    }
+    if (!ack_arrives(tcb, seg)) return;
     // sixth (URG) is not supported: RFC 6093 advises against its use; the urgent pointer is ignored.
     // seventh and eighth: text and FIN
     if (seg.payload_len > 0 || seg.has(kFin)) {
         if (tcb.in(kReceivesText)) {
-            text_arrives(tcb, m, seg);
-            m = nullptr;
+            text_arrives(tcb, std::move(m), seg);
         } else if (seg.payload_len > 0) {
             ++ctr_.rx_text_ignored;  // CLOSE-WAIT and later: the peer already sent its FIN
         }
         // A FIN in CLOSE-WAIT, CLOSING or LAST-ACK cannot be new (RCV.NXT is past it), and was trimmed as a duplicate.
     }
-    if (m != nullptr) rte_pktmbuf_free(m);
     if (!tcb.in_use) return;
     output(tcb);
     if (tcb.ack_now) defer_ack(tcb);
@@ -463,8 +447,10 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
     if (seq_gt(data_end, tcb.snd_buf_seq)) {
         tcb.snd_buf.drop_front(data_end - tcb.snd_buf_seq);
         tcb.snd_buf_seq = data_end;
+        recharge(tcb);
     }
     tcb.retransmits = 0;
+    tcb.progress_at = tcb.snd_progress_at = stamp();
     // RFC 5681 §3.1: slow start below ssthresh, then about one SMSS per RTT.
     if (tcb.cwnd < tcb.ssthresh)
         tcb.cwnd += std::min<uint32_t>(acked, tcb.snd_mss);
@@ -500,26 +486,38 @@ void Engine::update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept {
 
 // Seventh step: in-order text goes to the receive buffer (and pulls held segments after it); out-of-order text is
 // held for reassembly and answered with an immediate duplicate ACK (RFC 5681 §4.2). Eighth: an in-order FIN.
-void Engine::text_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexcept {
+void Engine::text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) noexcept {
     const uint32_t len = seg.payload_len;
     bool fin = seg.has(kFin);
+    // What holding this segment would cost: its whole mbufs, whatever their payload (a small piece may yet be
+    // copied into the tail's room, so this errs on the safe side).
+    const uint32_t ts = len > 0 ? mbuf_truesize(m.get()) * m.get()->nb_segs : 0;
     if (seg.seq != tcb.rcv_nxt) {
         ++ctr_.rx_out_of_order;
         tcb.ack_now = true;
-        if (tcb.ooo == nullptr) tcb.ooo = alloc_ooo();
-        if (tcb.ooo == nullptr ||
-            !tcb.ooo->insert(seg.seq, m, seg.payload_off, len, fin, std::min(cfg_.reassembly_segments, ReassemblyBlock::kSlots))) {
-            if (tcb.ooo == nullptr) rte_pktmbuf_free(m);
-            ++ctr_.rx_ooo_dropped;
+        if (!ooo_admit(tcb, seg.seq, ts)) {
+            ++ctr_.rx_mem_dropped;
+            return;
         }
+        if (tcb.ooo == nullptr) tcb.ooo = alloc_ooo(tcb);
+        if (tcb.ooo == nullptr ||
+            !tcb.ooo->insert(seg.seq, m.release(), seg.payload_off, len, fin, std::min(cfg_.reassembly_segments, ReassemblyBlock::kSlots)))
+            ++ctr_.rx_ooo_dropped;
+        if (tcb.ooo != nullptr && tcb.ooo->count == 0) free_ooo(tcb);
+        recharge(tcb);
         return;
+    }
+    if (tcb.mem_rcv + ts > conn_rcv_limit_ || mem_used_ + ts > mem_high_) [[unlikely]] {
+        if (!rx_admit(tcb, ts)) {
+            ++ctr_.rx_mem_dropped;
+            tcb.ack_now = true;  // tell the peer where we stand; it sends the data again
+            return;
+        }
     }
     uint32_t delivered = len;
     if (len > 0) {
-        tcb.rcv_buf.append_range(m, seg.payload_off, len);
+        tcb.rcv_buf.append_range(m.release(), seg.payload_off, len);
         ++ctr_.rx_data_segments;
-    } else {
-        rte_pktmbuf_free(m);
     }
     tcb.rcv_nxt += len;
     if (tcb.ooo != nullptr) {
@@ -531,8 +529,10 @@ void Engine::text_arrives(Tcb& tcb, rte_mbuf* m, const wire::Segment& seg) noexc
         fin = fin || held_fin;
         if (tcb.ooo->count == 0) free_ooo(tcb);
     }
+    recharge(tcb);
     ctr_.rx_data_bytes += delivered;
     if (delivered > 0) {
+        tcb.progress_at = stamp();
         if (!tcb.readable_signalled) {
             tcb.readable_signalled = true;
             emit(tcb, EventType::readable);
@@ -597,6 +597,7 @@ void Engine::enter_time_wait(Tcb& tcb) noexcept {
     wheel_.cancel(tcb.delack_timer);
     tcb.snd_buf.clear();
     free_ooo(tcb);
+    recharge(tcb);
     arm_timer(tcb, TimerMode::time_wait, 2000ull * cfg_.msl_ms);  // MUST-13: 2 MSL
     ++ctr_.conn_closed;
     emit(tcb, EventType::closed);

@@ -1,5 +1,6 @@
 #include "tcp/mbuf_queue.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace synack::tcp {
@@ -19,6 +20,7 @@ void MbufQueue::append_chain(rte_mbuf* m) noexcept {
                 head = m;
             tail = m;
             bytes += m->data_len;
+            truesize += mbuf_truesize(m);
         }
         m = next;
     }
@@ -55,6 +57,7 @@ void MbufQueue::append_range(rte_mbuf* m, uint32_t off, uint32_t len) noexcept {
                 head = m;
             tail = m;
             bytes += take;
+            truesize += mbuf_truesize(m);
         }
         m = next;
     }
@@ -70,6 +73,7 @@ void MbufQueue::drop_front(uint32_t n) noexcept {
         rte_mbuf* m = head;
         n -= m->data_len;
         bytes -= m->data_len;
+        truesize -= mbuf_truesize(m);
         head = m->next;
         m->next = nullptr;
         rte_pktmbuf_free_seg(m);
@@ -98,6 +102,7 @@ rte_mbuf* MbufQueue::take_chain() noexcept {
     h->pkt_len = bytes;
     head = tail = nullptr;
     bytes = 0;
+    truesize = 0;
     return h;
 }
 
@@ -110,6 +115,81 @@ void MbufQueue::clear() noexcept {
     }
     tail = nullptr;
     bytes = 0;
+    truesize = 0;
+}
+
+uint32_t MbufQueue::collapse(rte_mempool* pool, uint32_t min_saved) noexcept {
+    const uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+    // Segments at least half full stay as they are (a previous collapse made them, or the peer sent them so):
+    // only the rest is copied, so repeated collapses do not copy the same bytes again.
+    if (head != nullptr && head->next != nullptr && uint32_t{head->data_len} * 2 >= room) {
+        rte_mbuf* last_full = head;
+        uint32_t full_bytes = head->data_len, full_true = mbuf_truesize(head);
+        while (last_full->next != nullptr && uint32_t{last_full->next->data_len} * 2 >= room) {
+            last_full = last_full->next;
+            full_bytes += last_full->data_len;
+            full_true += mbuf_truesize(last_full);
+        }
+        if (last_full->next == nullptr) return 0;
+        MbufQueue rest{last_full->next, tail, bytes - full_bytes, truesize - full_true};
+        const uint32_t saved = rest.collapse(pool, min_saved);
+        last_full->next = rest.head;
+        tail = rest.tail;
+        bytes = full_bytes + rest.bytes;
+        truesize = full_true + rest.truesize;
+        return saved;
+    }
+    uint32_t segs = 0;
+    for (const rte_mbuf* m = head; m != nullptr; m = m->next) ++segs;
+    const uint32_t needed = (bytes + room - 1) / room;
+    if (room == 0 || segs < needed + min_saved) return 0;
+    // One old segment at a time: copied, then freed, so at most one mbuf more than before is held meanwhile.
+    MbufQueue out;
+    rte_mbuf* m = head;
+    while (m != nullptr) {
+        uint32_t off = 0;
+        while (off < m->data_len) {
+            if (out.tail == nullptr || rte_pktmbuf_tailroom(out.tail) == 0) {
+                rte_mbuf* fresh = rte_pktmbuf_alloc(pool);
+                if (fresh == nullptr) break;
+                out.push_back_seg(fresh);
+            }
+            rte_mbuf* t = out.tail;
+            const uint32_t n = std::min<uint32_t>(m->data_len - off, rte_pktmbuf_tailroom(t));
+            std::memcpy(rte_pktmbuf_mtod_offset(t, uint8_t*, t->data_len), rte_pktmbuf_mtod_offset(m, const uint8_t*, off), n);
+            t->data_len = static_cast<uint16_t>(t->data_len + n);
+            t->pkt_len = t->data_len;
+            out.bytes += n;
+            off += n;
+        }
+        if (off < m->data_len) {  // the pool ran dry: keep the rest of this segment and all after it as they are
+            rte_pktmbuf_adj(m, static_cast<uint16_t>(off));
+            bytes -= off;
+            break;
+        }
+        rte_mbuf* next = m->next;
+        m->next = nullptr;
+        truesize -= mbuf_truesize(m);
+        bytes -= off;
+        rte_pktmbuf_free_seg(m);
+        m = next;
+    }
+    // `m` onwards is what was not copied.
+    const uint32_t kept_bytes = bytes, kept_true = truesize;
+    rte_mbuf* kept_tail = m != nullptr ? tail : nullptr;
+    head = out.head;
+    tail = out.tail;
+    bytes = out.bytes;
+    truesize = out.truesize;
+    if (m != nullptr) {
+        if (tail != nullptr) tail->next = m; else head = m;
+        tail = kept_tail;
+        bytes += kept_bytes;
+        truesize += kept_true;
+    }
+    uint32_t after = 0;
+    for (const rte_mbuf* s = head; s != nullptr; s = s->next) ++after;
+    return segs > after ? segs - after : 0;
 }
 
 rte_mbuf* MbufQueue::find(uint32_t offset, uint32_t& in_seg) const noexcept {

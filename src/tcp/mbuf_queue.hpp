@@ -7,10 +7,15 @@
 
 namespace synack::tcp {
 
+/// What an mbuf pins, whatever it carries (as Linux's skb truesize): its whole buffer and its header. A one-byte
+/// segment costs as much as a full one; memory budgets count this, not payload bytes.
+inline uint32_t mbuf_truesize(const rte_mbuf* m) noexcept { return uint32_t{m->buf_len} + sizeof(rte_mbuf); }
+
 struct MbufQueue {
     rte_mbuf* head = nullptr;
     rte_mbuf* tail = nullptr;
     uint32_t bytes = 0;
+    uint32_t truesize = 0;  ///< sum of mbuf_truesize() over the segments held (fits the padding: still 24 bytes)
 
     /// Pieces up to this size are copied into the tail mbuf when it has room (see append_range).
     static constexpr uint32_t kCoalesceMax = 512;
@@ -35,6 +40,7 @@ struct MbufQueue {
             head = other.head;
         tail = other.tail;
         bytes += other.bytes;
+        truesize += other.truesize;
         other = MbufQueue{};
     }
     /// Drops `n` bytes from the front (n <= bytes), freeing whole segments.
@@ -43,8 +49,18 @@ struct MbufQueue {
     uint32_t read(void* dst, uint32_t len) noexcept;
     /// Detaches everything as one well-formed mbuf chain (pkt_len and nb_segs set); nullptr when empty.
     rte_mbuf* take_chain() noexcept;
+    /// Appends one empty single-segment mbuf (the caller then writes into it).
+    void push_back_seg(rte_mbuf* m) noexcept {
+        m->next = nullptr;
+        if (tail != nullptr) tail->next = m; else head = m;
+        tail = m;
+        truesize += mbuf_truesize(m);
+    }
     /// Frees everything.
     void clear() noexcept;
+    /// Copies the bytes into as few fresh mbufs from `pool` as they fit (Linux's collapse), when that saves at
+    /// least `min_saved` mbufs; stops where `pool` runs dry, keeping the rest as it was. Returns mbufs saved.
+    uint32_t collapse(rte_mempool* pool, uint32_t min_saved) noexcept;
     /// The segment holding byte `offset` from the front, and the offset inside it; nullptr past the end.
     rte_mbuf* find(uint32_t offset, uint32_t& in_seg) const noexcept;
 };
@@ -59,6 +75,7 @@ struct SendQueue : MbufQueue {
         MbufQueue::clear();
         hint_ = nullptr;
     }
+    uint32_t collapse(rte_mempool*, uint32_t) noexcept = delete;  // sent data is referenced by segments in flight
     // These would drop bytes behind the hint's back.
     uint32_t read(void* dst, uint32_t len) noexcept = delete;
     rte_mbuf* take_chain() noexcept = delete;

@@ -31,13 +31,16 @@ void Engine::output(Tcb& tcb) noexcept {
             if (len > tcb.snd_mss && len < unsent) len = len / tcb.snd_mss * tcb.snd_mss;
             if (len == 0) {
                 // RFC 9293 §3.8.6.1 MUST-36: a zero window with nothing in flight is probed by the persist timer.
-                if (tcb.snd_wnd == 0 && tcb.snd_una == tcb.snd_max && tcb.timer_mode != TimerMode::persist)
+                if (tcb.snd_wnd == 0 && tcb.snd_una == tcb.snd_max && tcb.timer_mode != TimerMode::persist) {
+                    tcb.persist_since = now_;
                     arm_timer(tcb, TimerMode::persist, tcb.rto_us);
+                }
                 break;
             }
             // RFC 9293 §3.8.6.2.1 sender SWS avoidance: hold a runt while data is in flight unless it is all we have.
             if (len < tcb.snd_mss && len < unsent && tcb.snd_nxt != tcb.snd_una && len < tcb.max_snd_wnd / 2) break;
             if (len < unsent && stash_len_ == 0) fill_stash();  // more segments follow this one
+            if (tcb.snd_una == tcb.snd_max) tcb.snd_progress_at = stamp();  // the first data to wait for an ACK
             uint8_t flags = kAck;
             if (len == unsent) flags |= kPsh;
             const bool with_fin = len == unsent && fin_due;
@@ -137,6 +140,12 @@ bool Engine::copy_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t 
 }
 
 bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) noexcept {
+    // Data waits while the pool is down to the receive reserve (the retransmission or persist timer sends it
+    // later); ACKs, SYNs and RSTs still go: they are what lets peers free our memory.
+    if (len > 0 && pool_low_) [[unlikely]] {
+        ++ctr_.tx_deferred_reserve;
+        return false;
+    }
     rte_mbuf* m = alloc_mbuf();
     if (m == nullptr) {
         ++ctr_.tx_dropped_no_mbuf;
@@ -205,9 +214,13 @@ void Engine::send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uin
 uint16_t Engine::receive_window(Tcb& tcb) noexcept {
     const uint32_t cap = std::min<uint32_t>(cfg_.rcv_buf, 65535);
     const uint32_t used = tcb.rcv_buf.bytes;
-    const uint32_t free_space = used >= cap ? 0 : cap - used;
+    uint32_t free_space = used >= cap ? 0 : cap - used;
     const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
+    // Under memory pressure the right edge stops moving once a few segments' worth is offered: the window
+    // shrinks as data arrives instead of inviting more (the edge itself never moves left).
+    if (pressure_) [[unlikely]]
+        free_space = std::min(free_space, std::max(cur, kPressureWindowSegs * uint32_t{cfg_.mss}));
     uint32_t wnd = cur;
     if (free_space >= cur + step || free_space == cap) wnd = std::max(free_space, cur);
     wnd = std::min(wnd, cap);
@@ -224,6 +237,7 @@ void Engine::window_update_after_read(Tcb& tcb) noexcept {
     const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t free_space = tcb.rcv_buf.bytes >= cap ? 0 : cap - tcb.rcv_buf.bytes;
     const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
+    if (pressure_) return;  // no window opening while memory is short (the next ACK says what there is)
     if (free_space >= cur + step && (cur < step * 2 || free_space >= cur * 2)) send_ack(tcb);
 }
 

@@ -122,6 +122,21 @@ uint32_t ReassemblyBlock::bytes() const noexcept {
     return n;
 }
 
+uint32_t ReassemblyBlock::truesize() const noexcept {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count; ++i) n += seg[i].data.truesize;
+    return n;
+}
+
+uint32_t ReassemblyBlock::drop_last() noexcept {
+    if (count == 0) return 0;
+    OooSegment& s = seg[--count];
+    const uint32_t freed = s.data.truesize;
+    s.data.clear();
+    s = OooSegment{};
+    return freed;
+}
+
 void ReassemblyBlock::clear() noexcept {
     for (uint32_t i = 0; i < count; ++i) seg[i].data.clear();
     count = 0;

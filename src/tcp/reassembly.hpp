@@ -28,7 +28,13 @@ struct ReassemblyBlock {
     /// whether a FIN was reached.
     uint32_t pull(uint32_t rcv_nxt, MbufQueue& out, bool& fin) noexcept;
     uint32_t bytes() const noexcept;
+    /// Sum of the held mbufs' true sizes (what the memory budgets count).
+    uint32_t truesize() const noexcept;
+    /// Drops the held range farthest from RCV.NXT, the last in sequence order (memory pruning takes the newest
+    /// data first: it is the least likely to be useful soon). Returns the true size freed, 0 when none is held.
+    uint32_t drop_last() noexcept;
     void clear() noexcept;
+    uint32_t owner = 0;  ///< index of the TCB using this block (for pruning across connections)
 };
 
 }  // namespace synack::tcp

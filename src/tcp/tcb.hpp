@@ -75,6 +75,11 @@ struct Tcb {
     uint32_t snd_buf_seq = 0;  ///< sequence number of snd_buf's first byte
     MbufQueue rcv_buf;         ///< in-order bytes the user has not read yet
     ReassemblyBlock* ooo = nullptr;
+    uint32_t mem_rcv = 0;      ///< true size charged for rcv_buf and ooo (see Engine::recharge)
+    uint32_t mem_snd = 0;      ///< true size charged for snd_buf
+    // Engine::stamp() values (~1 ms units, 32 bits), beside the buffers they describe: no cache line more per segment
+    uint32_t progress_at = 0;      ///< data last moved (acknowledged, or delivered in order): pressure aborts
+    uint32_t snd_progress_at = 0;  ///< since when the oldest unacknowledged data has waited (user timeout)
 
     timer::TimerNode rto_timer;     ///< retransmission, persist, TIME-WAIT or FIN-WAIT-2 (see timer_mode)
     timer::TimerNode delack_timer;  ///< delayed ACK (RFC 9293 §3.8.6.3)
@@ -86,6 +91,7 @@ struct Tcb {
     uint32_t half_prev = kNoTcb;    ///< passive SYN-RECEIVED: the listener's half-open list, oldest first
     uint32_t half_next = kNoTcb;
     uint64_t syn_at = 0;            ///< cycles: when a passive open's SYN arrived (a full table evicts the oldest)
+    uint64_t persist_since = 0;    ///< cycles: when the peer's window closed on queued data (persist timeout)
 
     bool in(StateSet set) const noexcept { return in_state(state, set); }
     uint32_t flight_size() const noexcept { return snd_nxt - snd_una; }

@@ -10,6 +10,8 @@ namespace synack::tcp {
 void Engine::advance(uint64_t now_cycles) noexcept {
     now_ = now_cycles;
     wheel_.advance(now_cycles, [this](timer::TimerNode& n) { on_timer(n); });
+    if (now_cycles >= next_pool_check_) [[unlikely]]
+        mem_check();
 }
 
 void Engine::on_timer(timer::TimerNode& node) noexcept {
@@ -28,7 +30,10 @@ void Engine::on_timer(timer::TimerNode& node) noexcept {
     case TimerMode::retransmit: on_rto(tcb); break;
     case TimerMode::persist: on_persist(tcb); break;
     case TimerMode::time_wait: free_tcb(tcb); break;  // 2 MSL are over: CLOSED
-    case TimerMode::fin_wait_2: terminate(tcb, EventType::closed); break;
+    case TimerMode::fin_wait_2:
+        ++ctr_.fin_wait_2_timed_out;
+        terminate(tcb, EventType::closed);
+        break;
     case TimerMode::none: break;
     }
 }
@@ -40,11 +45,18 @@ void Engine::on_rto(Tcb& tcb) noexcept {
     if (++tcb.retransmits > limit) {
         // RFC 9293 §3.8.3 R2: give up and tell the user. A half-open passive connection just disappears.
         if (tcb.state == State::syn_received && tcb.passive) {
+            ++ctr_.half_open_timed_out;
             free_tcb(tcb);
             return;
         }
         ++ctr_.conn_timed_out;
         terminate(tcb, EventType::timed_out);
+        return;
+    }
+    // RFC 5482 user timeout: data unacknowledged this long ends the connection, however the backoff stands.
+    if (!handshake && cfg_.user_timeout_ms != 0 && stamp() - tcb.snd_progress_at >= ms_to_stamps(cfg_.user_timeout_ms)) {
+        ++ctr_.conn_user_timed_out;
+        terminate(tcb, EventType::user_timed_out);
         return;
     }
     tcb.rto_us = std::min(tcb.rto_us * 2, cfg_.rto_max_ms * 1000);  // RFC 6298 §5.5: back off
@@ -78,6 +90,15 @@ void Engine::on_persist(Tcb& tcb) noexcept {
     if (++tcb.retransmits > cfg_.max_retransmits) {
         ++ctr_.conn_timed_out;
         terminate(tcb, EventType::timed_out);
+        return;
+    }
+    // A peer that answers every probe but never opens its window would pin the send buffer forever. RFC 9293
+    // MUST-37 keeps such a connection open as far as TCP itself goes; RFC 6429 clarifies that the system may still
+    // abort it to protect its resources, which is what this configurable bound is (0 turns it off, strictly
+    // MUST-37). The peer is alive, so it is told with a RST.
+    if (cfg_.persist_timeout_ms != 0 && now_ - tcb.persist_since >= ms_to_cycles(cfg_.persist_timeout_ms)) {
+        ++ctr_.conn_persist_timed_out;
+        give_up(tcb, EventType::persist_timed_out, true);
         return;
     }
     ++ctr_.zero_window_probes;

@@ -38,6 +38,10 @@ case_ "cores this machine lacks" "EAL initialisation failed.*-l must name cores"
 case_ "bad address" "--ip: expected an IPv4 address" synack-echo --no-huge "${eal[@]}" -- --ip 300.1.1.1/24 --port 7
 case_ "address without prefix" "--ip: expected A.B.C.D/LEN" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1 --port 7
 case_ "loopback address" "not a usable unicast address" synack-echo --no-huge "${eal[@]}" -- --ip 127.0.0.1/8 --port 7
+case_ "memory pressure below 20%" "--mem-pressure-pct: expected a number in 20..100" synack-echo --no-huge "${eal[@]}" \
+  -- --ip 10.1.1.1/24 --port 7 --mem-pressure-pct 5
+case_ "persist timeout not a number" "--persist-timeout-ms: expected a number" synack-echo --no-huge "${eal[@]}" \
+  -- --ip 10.1.1.1/24 --port 7 --persist-timeout-ms soon
 case_ "gateway off the subnet" "--gw 10.2.0.1 is not inside" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --gw 10.2.0.1 --port 7
 case_ "unknown option" "unknown option '--bogus'" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 7 --bogus
 case_ "missing value" "--port: missing value" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port
