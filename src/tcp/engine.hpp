@@ -185,7 +185,7 @@ private:
     bool cookies_recent() const noexcept;
     uint32_t mint_cookie(const wire::Segment& syn, const FourTuple& t) noexcept;
     void send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) noexcept;
-    bool cookie_ack_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t listener) noexcept;
+    bool cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint16_t listener) noexcept;
 
     // output.cpp
     void output(Tcb& tcb) noexcept;

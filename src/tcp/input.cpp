@@ -92,7 +92,7 @@ void Engine::segment_arrives(net::MbufPtr m, const wire::Segment& in, const Four
     const int l = find_listener(in.dst_ip, in.dst_port);
     if (l >= 0 && cookie_ack_arrives(m, in, static_cast<uint16_t>(l))) return;  // RFC 4987 §3.6 (syn_flood.cpp)
     if (l < 0 && stray_ != nullptr) {  // a port we do not serve: the exception path's (the kernel's) business
-        stray_(stray_ctx_, m);
+        stray_(stray_ctx_, m.release());
         return;
     }
     if (l >= 0)

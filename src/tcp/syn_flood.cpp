@@ -1,6 +1,7 @@
 // SYN flood defence at a listener: SYN cookies (RFC 4987 §3.6) when the backlog or the connection table is full,
 // and, when the table is full, the oldest half-open connection gives way to a new SYN.
 #include <algorithm>
+#include <utility>
 
 #include "tcp/engine.hpp"
 
@@ -80,8 +81,8 @@ void Engine::send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) n
 // handshake whose SYN got a cookie. Valid (SEG.ACK - 1 decodes, the hash matches, the time is recent): the
 // connection is built as SYN-RECEIVED would have been and the ACK then processed by the usual path, which makes
 // it ESTABLISHED, emits `accepted` and takes any data on it. Returns false when the segment is not a valid
-// cookie ACK (the caller answers it as the RFC says) and true when it consumed `m`.
-bool Engine::cookie_ack_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t l) noexcept {
+// cookie ACK (the caller answers it as the RFC says; `m` is left alone) and true when it took `m`.
+bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint16_t l) noexcept {
     if (seg.has(kSyn) || seg.has(kRst) || !seg.has(kAck) || cfg_.syn_cookies == 0) return false;
     // Like Linux, an ACK is only read as a cookie while cookies are being issued: an attacker guessing 24-bit
     // hashes at an idle listener gets plain RSTs.
@@ -94,13 +95,13 @@ bool Engine::cookie_ack_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t 
         ++(c.verdict == syn_cookie::Verdict::stale ? ctr_.syn_cookies_stale : ctr_.syn_cookies_forged);
         return false;
     }
-    const uint32_t hash = table_hash(t, m);
+    const uint32_t hash = table_hash(t, m.get());
     Tcb* tcb = alloc_tcb(t, hash);
     if (tcb == nullptr && evict_oldest_half_open()) tcb = alloc_tcb(t, hash);  // a finished handshake goes first
     if (tcb == nullptr) {
         // No room even so: drop; the peer retransmits its data (or ACK) and the cookie is tried again.
         ++ctr_.rx_no_tcb;
-        rte_pktmbuf_free(m);
+        m.reset();
         return true;
     }
     ++ctr_.syn_cookies_validated;
@@ -125,7 +126,7 @@ bool Engine::cookie_ack_arrives(rte_mbuf* m, const wire::Segment& seg, uint16_t 
     tcb->snd_wl1 = peer_isn;
     tcb->state = State::syn_received;
     wire::Segment rest = seg;
-    synchronized_arrives(*tcb, m, rest);
+    synchronized_arrives(*tcb, std::move(m), rest);
     return true;
 }
 
