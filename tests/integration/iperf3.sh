@@ -54,6 +54,7 @@ json_check "$TAP_TMP/revpar.json" 1 2; expect "reverse parallel JSON consistent"
 out=$(timeout 30 iperf3 -c $host -u -t 1 2>&1)
 echo "$out" | grep -q "not implemented"; expect "UDP refused with iperf3's 'not implemented'" $?
 timeout 30 iperf3 -c $host -t 1 >/dev/null; expect "a test after a refused one still runs" $?
+sleep 0.5  # the client exits right after sending IPERF_DONE: let the server read it
 tap_stop
 grep -q "^synack-iperf3: 5 test(s), 1 refused or broken" "$TAP_LOG"; expect "server counted 5 tests and 1 refusal" $?
 [ "$failures" -eq 0 ] || cat "$TAP_LOG"
