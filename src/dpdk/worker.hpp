@@ -53,9 +53,10 @@ public:
     Inbox inbox;
     uint64_t loop_now = 0;  ///< the TSC read once per loop iteration (rdtsc is not free, in VMs least of all)
     uint64_t rx_packets = 0, tx_packets = 0, tx_dropped = 0, rx_dispatched = 0, rx_dispatch_dropped = 0;
+    uint64_t busy_cycles = 0, loop_cycles = 0;  ///< see CoreStats
 
 private:
-    void receive(uint64_t now) noexcept;
+    uint16_t receive(uint64_t now) noexcept;  ///< packets taken (from the port or the inbox)
     void deliver(rte_mbuf* m, uint64_t now) noexcept;
     void deliver_end(uint64_t now) noexcept;
     void dispatch(rte_mbuf* m, uint64_t now) noexcept;
