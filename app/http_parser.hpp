@@ -13,7 +13,7 @@ enum class Method : uint8_t { get, head };
 
 struct Limits {
     size_t max_header_bytes = 8192;  ///< request line + fields + the empty line; beyond it: 413
-    size_t max_body_bytes = 0;       ///< a request body above this: 413 (GET and HEAD need none)
+    size_t max_body_bytes = 65536;   ///< a request body above this: 413 (skipped otherwise: GET and HEAD need none)
 };
 
 /// What parse() found at the front of the buffer.
@@ -32,8 +32,8 @@ struct Request {
     size_t length = 0;        ///< bytes of this request (head + body): where the next pipelined one starts
 };
 
-/// Parses the request at the front of `buf`. For not_allowed, `request.length` and `keep_alive` are set when the
-/// request's extent is known (so the connection may carry on); otherwise length is 0 and the connection must close.
+/// Parses the request at the front of `buf`. For not_allowed, `request.length` and `keep_alive` are set too (the
+/// body has arrived and is skipped), so the connection may carry on.
 Status parse(std::string_view buf, const Limits& limits, Request& request) noexcept;
 
 /// The file a target names under a document root: strips the query, decodes %XX, refuses (false) a ".." segment,

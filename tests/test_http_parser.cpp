@@ -87,7 +87,7 @@ TEST(HttpParser, BadRequests) {
         "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n",          // control character in a value
         "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n12",
         "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
     };
     for (const char* b : bad) EXPECT_EQ(p(b, r), Status::bad_request) << b;

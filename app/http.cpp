@@ -1,0 +1,352 @@
+// synack-http: an HTTP/1.1 server on synack, one worker per lcore (each core listens and serves the connections
+// it owns). Keep-alive, `Connection: close`, pipelining (requests are answered in order; the next is parsed only
+// once the previous answer is in the send buffer), a fixed body or files from a directory, `Date` and
+// `Content-Length`; 400/404/405/413 for bad requests.
+//
+//   synack-http [EAL] -- --ip 10.9.0.1/24 [--port 80] [--body-size N | --root DIR] [--max-header N]
+//
+// --body-size N (default 64): every GET answers N bytes of 'x' (text/plain) whatever the path, as the wrk
+// benchmarks of other stacks do. --root DIR: serves DIR's regular files (no path traversal: a ".." segment is a
+// 404, no symlink leads out of DIR either); each file is read once on its first request and kept in memory
+// (the only system calls after start-up). --max-header N bounds a request's head (default 8192), --max-body N its
+// body (default 65536, read and skipped): beyond them 413.
+// At exit: requests per status and each core's busy share (loop iterations that moved packets), with requests
+// per busy core-second.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "http_parser.hpp"
+#include "synack/stack.hpp"
+
+namespace {
+
+namespace http = synack::http;
+
+struct Config {
+    uint32_t body_size = 64;
+    std::string root;  // empty: the fixed body
+    int root_fd = -1;
+    http::Limits limits;
+};
+
+// A response on its way out: head, then body, possibly across several writable events.
+struct Pending {
+    std::string head;
+    size_t head_off = 0;
+    const std::string* body = nullptr;
+    size_t body_off = 0;
+    bool close_after = false;
+    bool active = false;
+};
+
+struct Conn {
+    std::string in;  // received bytes not yet answered (capacity kept from one connection to the next)
+    Pending out;
+    bool open = false;
+    bool peer_done = false;
+};
+
+struct alignas(64) PerCore {
+    const Config* cfg = nullptr;
+    std::vector<Conn> conns;  // by connection index
+    std::string fixed;        // the --body-size body
+    std::unordered_map<std::string, std::unique_ptr<std::string>> files;  // --root cache (per core: no locks)
+    char date[40] = {};       // "Date: ...\r\n", rebuilt once a second
+    uint64_t date_until = 0;
+    uint64_t requests = 0, by_status[6] = {};  // 200, 400, 404, 405, 413, other
+    uint64_t accepted = 0;
+    char buf[16384];
+};
+constexpr unsigned kMaxCores = 128;
+
+unsigned status_slot(int s) {
+    switch (s) {
+    case 200: return 0;
+    case 400: return 1;
+    case 404: return 2;
+    case 405: return 3;
+    case 413: return 4;
+    default: return 5;
+    }
+}
+
+// RFC 9110 §6.6.1: Date in IMF-fixdate; a second's resolution, so it is formatted once a second.
+const char* date_field(synack::Core& core, PerCore& pc) {
+    if (core.now_cycles() >= pc.date_until) {
+        const time_t t = time(nullptr);
+        tm g{};
+        gmtime_r(&t, &g);
+        strftime(pc.date, sizeof pc.date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &g);
+        pc.date_until = core.now_cycles() + core.cycles_hz() / 4;
+    }
+    return pc.date;
+}
+
+// A file under --root, read on first use; nullptr when it is not a regular file there.
+const std::string* file(PerCore& pc, const std::string& rel) {
+    auto it = pc.files.find(rel);
+    if (it != pc.files.end()) return it->second.get();
+    // RESOLVE_BENEATH: the kernel refuses any path (symlinks included) that would leave the root.
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    const int fd = static_cast<int>(syscall(SYS_openat2, pc.cfg->root_fd, rel.c_str(), &how, sizeof how));
+    std::unique_ptr<std::string> data;
+    if (fd >= 0) {
+        struct stat st {};
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (256 << 20)) {
+            data = std::make_unique<std::string>(static_cast<size_t>(st.st_size), '\0');
+            size_t got = 0;
+            while (got < data->size()) {
+                const ssize_t n = read(fd, data->data() + got, data->size() - got);
+                if (n <= 0) break;
+                got += static_cast<size_t>(n);
+            }
+            if (got != data->size()) data.reset();
+        }
+        ::close(fd);
+    }
+    const std::string* p = data.get();
+    if (p != nullptr) pc.files.emplace(rel, std::move(data));  // misses are not cached: files may appear later
+    return p;
+}
+
+void respond(synack::Core& core, PerCore& pc, Conn& c, int status, const std::string* body, bool head_only,
+             bool keep_alive) {
+    static const std::string kErrorBodies[] = {"", "bad request\n", "not found\n", "method not allowed\n",
+                                               "content too large\n", "error\n"};
+    if (status != 200) body = &kErrorBodies[status_slot(status)];
+    char h[512];
+    const int n = std::snprintf(h, sizeof h,
+                                "HTTP/1.1 %d %s\r\nServer: synack\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
+                                status, http::reason(status), date_field(core, pc),
+                                status == 200 && !pc.cfg->root.empty() ? "application/octet-stream" : "text/plain",
+                                body->size(), status == 405 ? "Allow: GET, HEAD\r\n" : "",
+                                keep_alive ? "" : "Connection: close\r\n");
+    c.out.head.assign(h, static_cast<size_t>(n));
+    c.out.head_off = 0;
+    c.out.body = head_only ? nullptr : body;
+    c.out.body_off = 0;
+    c.out.close_after = !keep_alive;
+    c.out.active = true;
+    ++pc.requests;
+    ++pc.by_status[status_slot(status)];
+}
+
+// Moves what fits of the pending response into the send buffer; true when all of it went.
+bool push(synack::Core& core, synack::ConnId id, Conn& c) {
+    Pending& o = c.out;
+    while (o.head_off < o.head.size()) {
+        const int32_t n = core.send(id, o.head.data() + o.head_off, static_cast<uint32_t>(o.head.size() - o.head_off));
+        if (n <= 0) return false;
+        o.head_off += static_cast<size_t>(n);
+    }
+    while (o.body != nullptr && o.body_off < o.body->size()) {
+        const size_t left = o.body->size() - o.body_off;
+        const int32_t n = core.send(id, o.body->data() + o.body_off, static_cast<uint32_t>(std::min<size_t>(left, 1u << 20)));
+        if (n <= 0) return false;
+        o.body_off += static_cast<size_t>(n);
+    }
+    o.active = false;
+    return true;
+}
+
+void answer(synack::Core& core, PerCore& pc, Conn& c, const http::Request& r) {
+    const bool head_only = r.method == http::Method::head;
+    if (pc.cfg->root.empty()) return respond(core, pc, c, 200, &pc.fixed, head_only, r.keep_alive);
+    std::string rel;
+    const std::string* f = http::safe_path(r.target, rel) ? file(pc, rel) : nullptr;
+    respond(core, pc, c, f ? 200 : 404, f, head_only, r.keep_alive);
+}
+
+// Answers the requests waiting in c.in, in order, as far as the send buffer allows.
+void serve(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c) {
+    for (;;) {
+        if (c.out.active && !push(core, id, c)) return;  // a writable event brings us back
+        if (c.out.close_after) {
+            c.in.clear();
+            core.close(id);
+            c.open = false;
+            return;
+        }
+        if (c.in.empty()) break;
+        http::Request r;
+        const http::Status st = http::parse(c.in, pc.cfg->limits, r);
+        if (st == http::Status::incomplete) break;
+        switch (st) {
+        case http::Status::complete:
+            answer(core, pc, c, r);
+            c.in.erase(0, r.length);
+            break;
+        case http::Status::not_allowed:
+            respond(core, pc, c, 405, nullptr, false, r.keep_alive);
+            c.in.erase(0, r.length);
+            break;
+        default:  // 400 and 413: the rest of the stream cannot be trusted; answer and close
+            respond(core, pc, c, st == http::Status::too_large ? 413 : 400, nullptr, false, false);
+            c.in.clear();
+            break;
+        }
+    }
+    if (c.peer_done && !c.out.active) {  // the client half-closed and every request is answered
+        core.close(id);
+        c.open = false;
+    }
+}
+
+// Reads what arrived, but never more than one head limit beyond what waits: the parser says 413 before that.
+void receive(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c) {
+    const size_t cap = pc.cfg->limits.max_header_bytes + pc.cfg->limits.max_body_bytes + sizeof pc.buf;
+    while (c.in.size() < cap) {
+        const int32_t n = core.recv(id, pc.buf, sizeof pc.buf);
+        if (n <= 0) break;
+        c.in.append(pc.buf, static_cast<size_t>(n));
+    }
+}
+
+void on_start(synack::Core& core, void* ctx) {
+    PerCore& pc = static_cast<PerCore*>(ctx)[core.index()];
+    pc.conns.resize(core.options().tcp.max_connections);
+    pc.fixed.assign(pc.cfg->body_size, 'x');
+    if (core.listen(core.options().port) < 0) {
+        std::fprintf(stderr, "synack-http: listen on port %u failed\n", core.options().port);
+        core.stop();
+        return;
+    }
+    if (core.index() == 0) {
+        std::printf("synack-http: listening on %s:%u with %u core(s), %s\n",
+                    synack::ip_to_string(core.options().ip).c_str(), core.options().port, core.workers(),
+                    pc.cfg->root.empty() ? ("a " + std::to_string(pc.cfg->body_size) + "-byte body").c_str()
+                                         : ("files from " + pc.cfg->root).c_str());
+        std::fflush(stdout);
+    }
+}
+
+void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
+    PerCore& pc = static_cast<PerCore*>(ctx)[core.index()];
+    if (ev.conn.index >= pc.conns.size()) return;
+    Conn& c = pc.conns[ev.conn.index];
+    switch (ev.type) {
+    case synack::EventType::accepted:
+        ++pc.accepted;
+        c.in.clear();
+        c.out = Pending{};
+        c.open = true;
+        c.peer_done = false;
+        break;
+    case synack::EventType::readable:
+    case synack::EventType::writable:
+    case synack::EventType::peer_closed:
+        if (!c.open) {  // closed by us (after Connection: close or an error): drop whatever still comes
+            if (rte_mbuf* m = core.recv_chain(ev.conn)) rte_pktmbuf_free(m);
+            break;
+        }
+        if (ev.type == synack::EventType::peer_closed) c.peer_done = true;
+        receive(core, pc, ev.conn, c);
+        serve(core, pc, ev.conn, c);
+        break;
+    default:  // closed, reset, timed out: the slot is free again
+        c.open = false;
+        c.out = Pending{};
+        c.in.clear();
+        break;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+            std::printf("usage: synack-http [EAL options] -- --ip A.B.C.D/LEN [--port N] [--body-size N | --root DIR] "
+                        "[--max-header N] [--max-body N]\n%s",
+                        synack::options_help());
+            return 0;
+        }
+    try {
+        const synack::Options pre = synack::Stack::options_from(argc, argv);  // checked before EAL starts
+        Config cfg;
+        const auto& extra = pre.extra;
+        auto value = [&](size_t& i) -> std::string {
+            if (i + 1 >= extra.size()) throw std::invalid_argument(extra[i] + ": missing value");
+            return extra[++i];
+        };
+        auto number = [&](size_t& i, uint32_t lo, uint32_t hi) {
+            const std::string opt = extra[i], v = value(i);
+            char* end = nullptr;
+            const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+            if (v.empty() || *end || n < lo || n > hi)
+                throw std::invalid_argument(opt + ": expected " + std::to_string(lo) + ".." + std::to_string(hi));
+            return static_cast<uint32_t>(n);
+        };
+        bool sized = false;
+        for (size_t i = 0; i < extra.size(); ++i) {
+            const std::string& a = extra[i];
+            if (a == "--body-size") {
+                cfg.body_size = number(i, 0, 64u << 20);
+                sized = true;
+            } else if (a == "--root") {
+                cfg.root = value(i);
+            } else if (a == "--max-header") {
+                cfg.limits.max_header_bytes = number(i, 256, 1u << 20);
+            } else if (a == "--max-body") {
+                cfg.limits.max_body_bytes = number(i, 0, 16u << 20);
+            } else {
+                throw std::invalid_argument("unknown option '" + a + "' (see --help)");
+            }
+        }
+        if (sized && !cfg.root.empty()) throw std::invalid_argument("say either --body-size or --root");
+        if (!cfg.root.empty()) {
+            cfg.root_fd = open(cfg.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (cfg.root_fd < 0)
+                throw std::invalid_argument("--root " + cfg.root + ": " + std::strerror(errno));
+        }
+        if (pre.port == 0) throw std::invalid_argument("--port N is required");
+        synack::Stack stack(argc, argv);
+        static PerCore per_core[kMaxCores];
+        for (PerCore& pc : per_core) pc.cfg = &cfg;
+        synack::App app{per_core, on_start, on_event, nullptr};
+        stack.run(app);
+
+        uint64_t req = 0, acc = 0, st[6] = {};
+        for (const PerCore& pc : per_core) {
+            req += pc.requests;
+            acc += pc.accepted;
+            for (int i = 0; i < 6; ++i) st[i] += pc.by_status[i];
+        }
+        std::printf("synack-http: %" PRIu64 " connections, %" PRIu64 " requests (200: %" PRIu64 ", 400: %" PRIu64
+                    ", 404: %" PRIu64 ", 405: %" PRIu64 ", 413: %" PRIu64 ")\n",
+                    acc, req, st[0], st[1], st[2], st[3], st[4]);
+        const synack::CoreStats t = stack.totals();
+        const double hz = static_cast<double>(rte_get_tsc_hz());
+        const double busy_s = static_cast<double>(t.busy_cycles) / hz;
+        std::printf("synack-http: busy %.3f s of %.3f core-s (%.1f%%), %.0f requests per busy core-second\n", busy_s,
+                    static_cast<double>(t.loop_cycles) / hz,
+                    t.loop_cycles ? 100.0 * static_cast<double>(t.busy_cycles) / static_cast<double>(t.loop_cycles) : 0.0,
+                    busy_s > 0 ? static_cast<double>(req) / busy_s : 0.0);
+        if (stack.options().verbose) std::printf("%s", stack.counters_report().c_str());
+        if (cfg.root_fd >= 0) close(cfg.root_fd);
+        return 0;
+    } catch (const std::exception& ex) {
+        std::fprintf(stderr, "synack-http: error: %s\n", ex.what());
+        return 1;
+    }
+}
