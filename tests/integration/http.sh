@@ -22,6 +22,14 @@ echo "hello from synack" >"$root/index.html"
 ln -s /etc "$root/etc-link"
 host=10.95.5.1 url=http://10.95.5.1:8080
 
+echo "== bad starts are refused with one clear line"
+for bad in "--root $TAP_TMP/none:--root $TAP_TMP/none: No such file" "--body-size 1 --root $root:either --body-size or --root" \
+           "--max-header 10:--max-header: expected 256"; do
+  out=$(timeout 20 "$build/app/synack-http" --no-huge -- --ip $host/24 --port 80 ${bad%%:*} 2>&1); rc=$?
+  [ $rc -eq 1 ] && echo "$out" | grep -q "^synack-http: error: .*${bad#*:}"
+  expect "synack-http ${bad%%:*} -> ${bad#*:}" $?
+done
+
 echo "== synack-http --root on one lcore ($host)"
 tap_start "$build" sk-t-http 10.95.5 1 synack-http --port 8080 --root "$root" --duration-s 120 || exit 1
 out=$(curl -s -m 5 -w '%{http_code} %{num_connects}\n' -o /dev/null "$url/" -o /dev/null "$url/index.html" \

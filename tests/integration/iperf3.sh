@@ -37,6 +37,13 @@ PY
 }
 
 subnet=10.95.3 host=10.95.3.1
+echo "== bad starts are refused with one clear line"
+out=$(timeout 20 "$build/app/synack-iperf3" --no-huge -- --ip $host/24 -R 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "^synack-iperf3: error: -R and --json are client options"
+expect "-R without --client refused" $?
+out=$(timeout 20 "$build/app/synack-iperf3" --no-huge -- --ip $host/24 --client 10.95.3.2 -P 0 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "^synack-iperf3: error: -P: expected 1..128"
+expect "-P 0 refused" $?
 echo "== stock iperf3 client -> synack-iperf3 ($host)"
 tap_start "$build" sk-t-ip3 "$subnet" 1 synack-iperf3 --port 5201 --duration-s 120 || exit 1
 timeout 30 iperf3 -c $host -t 2 -J >"$TAP_TMP/fwd.json"
