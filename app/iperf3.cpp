@@ -15,7 +15,9 @@
 // - Stream ids in the results are 1, 3, 4, 5 ... in the order the streams connect (iperf3 skips 2).
 // - A second client while a test runs reads ACCESS_DENIED; an unsupported request reads SERVER_ERROR followed by
 //   two 4-byte big-endian numbers (iperf3's error code and an errno).
-// One test at a time, on one lcore (control and data connections must meet on the same core).
+// One test at a time, on one lcore (control and data connections must meet on the same core). A test whose client
+// stalls before it starts, or that runs --grace-s (30) seconds past its time, is ended (its connections reset) so
+// that the next client is served.
 #include <sys/resource.h>
 
 #include <rte_cycles.h>
@@ -88,6 +90,7 @@ enum class Phase : uint8_t {
 };
 
 struct Config {
+    uint32_t grace_s = 30;  // --grace-s: a test that overruns its time by this much (or stalls before starting) ends
     bool client = false;
     uint32_t server_ip = 0;
     Params want;
@@ -109,6 +112,7 @@ struct Iperf {
     Params p;
     std::vector<Stream> streams;
     uint64_t start = 0, end = 0, deadline = 0;
+    uint64_t watchdog = UINT64_MAX;  // server: when a stalled or overrunning test is ended
     uint64_t retrans_at_start = 0;
     rusage ru_start{};
     uint64_t tests = 0, errors = 0;
@@ -224,9 +228,14 @@ void end_running(synack::Core& core, Iperf& s) {
 
 // ---- server ----
 
-void server_reset(synack::Core& core, Iperf& s) {
+void server_reset(synack::Core& core, Iperf& s, bool abort = false) {
+    if (abort) {
+        for (Stream& st : s.streams)
+            if (st.open) core.abort(st.conn);
+        if (s.ctrl_open) core.abort(s.ctrl);
+    }
     close_streams(core, s);
-    if (s.ctrl_open) core.close(s.ctrl);
+    if (s.ctrl_open && !abort) core.close(s.ctrl);
     for (const Stream& st : s.streams)
         if (valid(s, st.conn) && s.role[st.conn.index] == Role::stream) s.role[st.conn.index] = Role::none;
     if (s.ctrl_open) s.role[s.ctrl.index] = Role::none;
@@ -234,6 +243,7 @@ void server_reset(synack::Core& core, Iperf& s) {
     s.in.clear();
     s.ctrl_open = false;
     s.phase = Phase::idle;
+    s.watchdog = UINT64_MAX;
 }
 
 void server_error(synack::Core& core, Iperf& s, int32_t ie, const char* why) {
@@ -260,6 +270,8 @@ void server_params(synack::Core& core, Iperf& s, const boost::property_tree::ptr
     if (j.get<uint32_t>("window", 0) != 0 && core.options().verbose)
         std::printf("synack-iperf3: -w %u asked; synack's buffers are --rcv-buf/--snd-buf\n", j.get<uint32_t>("window"));
     s.phase = Phase::streams;
+    s.watchdog = core.now_cycles() + (static_cast<uint64_t>(s.p.time_s) + j.get<uint64_t>("omit", 0) + s.cfg->grace_s) *
+                                         core.cycles_hz();
     send_state(core, s, kCreateStreams);
 }
 
@@ -325,6 +337,7 @@ void server_cookie(synack::Core& core, Iperf& s, synack::ConnId c) {
         s.ctrl_open = true;
         s.p = Params{};
         s.phase = Phase::params;
+        s.watchdog = core.now_cycles() + s.cfg->grace_s * core.cycles_hz();
         send_state(core, s, kParamExchange);
     } else if (s.phase == Phase::streams && std::memcmp(s.cookie, ck.data(), kCookieSize) == 0 &&
                s.streams.size() < s.p.parallel) {
@@ -610,6 +623,13 @@ void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
 
 void on_poll(synack::Core& core, void* ctx) {
     Iperf& s = *static_cast<Iperf*>(ctx);
+    if (!s.cfg->client && core.now_cycles() >= s.watchdog) {  // the client went quiet: free the server for others
+        std::printf("synack-iperf3: test stalled or overran by %u s: ended\n", s.cfg->grace_s);
+        std::fflush(stdout);
+        ++s.errors;
+        server_reset(core, s, true);
+        return;
+    }
     if (!s.cfg->client || s.phase != Phase::running || core.now_cycles() < s.deadline) return;
     end_running(core, s);
     s.phase = Phase::ending;  // writable events no longer fill; the server answers with EXCHANGE_RESULTS
@@ -622,7 +642,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::printf("usage: synack-iperf3 [EAL options] -- --ip A.B.C.D/LEN [--port N] [--client IP [-t S] "
-                        "[-P N] [-R] [-l BYTES] [--json FILE]]\n%s",
+                        "[-P N] [-R] [-l BYTES] [--json FILE]] [--grace-s N]\n%s",
                         synack::options_help());
             return 0;
         }
@@ -657,6 +677,8 @@ int main(int argc, char** argv) {
                 cfg.want.len = number(i, 1, 1u << 20);
             } else if (a == "--json") {
                 cfg.json = value(i);
+            } else if (a == "--grace-s") {
+                cfg.grace_s = number(i, 1, 3600);
             } else {
                 throw std::invalid_argument("unknown option '" + a + "' (see --help)");
             }

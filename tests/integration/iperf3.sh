@@ -45,7 +45,7 @@ out=$(timeout 20 "$build/app/synack-iperf3" --no-huge -- --ip $host/24 --client 
 [ $rc -eq 1 ] && echo "$out" | grep -q "^synack-iperf3: error: -P: expected 1..128"
 expect "-P 0 refused" $?
 echo "== stock iperf3 client -> synack-iperf3 ($host)"
-tap_start "$build" sk-t-ip3 "$subnet" 1 synack-iperf3 --port 5201 --duration-s 120 || exit 1
+tap_start "$build" sk-t-ip3 "$subnet" 1 synack-iperf3 --port 5201 --grace-s 2 --duration-s 120 || exit 1
 timeout 30 iperf3 -c $host -t 2 -J >"$TAP_TMP/fwd.json"
 expect "iperf3 -c (client sends)" $?
 json_check "$TAP_TMP/fwd.json" 0 1; expect "forward JSON consistent" $?
@@ -61,9 +61,38 @@ json_check "$TAP_TMP/revpar.json" 1 2; expect "reverse parallel JSON consistent"
 out=$(timeout 30 iperf3 -c $host -u -t 1 2>&1)
 echo "$out" | grep -q "not implemented"; expect "UDP refused with iperf3's 'not implemented'" $?
 timeout 30 iperf3 -c $host -t 1 >/dev/null; expect "a test after a refused one still runs" $?
+# Hostile control connections: malformed JSON, an absurd length, and a client that stalls after its cookie (a
+# second client meanwhile reads ACCESS_DENIED; --grace-s 2 later the server is free again).
+/usr/bin/python3 - $host <<'PY'
+import socket, struct, subprocess, sys, time
+host = sys.argv[1]
+def ctrl(cookie=b"a" * 36 + b"\0"):
+    s = socket.create_connection((host, 5201), timeout=5)
+    s.sendall(cookie)
+    assert s.recv(1) == b"\x09", "PARAM_EXCHANGE expected"
+    return s
+for payload in (struct.pack("!I", 4) + b"{bad", struct.pack("!I", 0x7fffffff)):
+    s = ctrl()
+    s.sendall(payload)
+    s.settimeout(5)
+    try:
+        assert s.recv(16) == b"", "server should hang up"
+    except ConnectionResetError:
+        pass
+    s.close()
+stalled = ctrl()
+r = subprocess.run(["iperf3", "-c", host, "-t", "1"], capture_output=True, text=True, timeout=20)
+assert r.returncode != 0 and "busy" in (r.stdout + r.stderr), "second client should be denied: " + r.stdout + r.stderr
+time.sleep(3)
+r = subprocess.run(["iperf3", "-c", host, "-t", "1"], capture_output=True, text=True, timeout=20)
+assert r.returncode == 0, "the server should be free after --grace-s: " + r.stdout + r.stderr
+stalled.close()
+print("    malformed JSON and absurd length refused, busy while stalled, free after the grace")
+PY
+expect "hostile control connections end their test only" $?
 sleep 0.5  # the client exits right after sending IPERF_DONE: let the server read it
 tap_stop
-grep -q "^synack-iperf3: 5 test(s), 1 refused or broken" "$TAP_LOG"; expect "server counted 5 tests and 1 refusal" $?
+grep -q "^synack-iperf3: 6 test(s), 4 refused or broken" "$TAP_LOG"; expect "server counted 6 tests and 4 refused or broken" $?
 [ "$failures" -eq 0 ] || cat "$TAP_LOG"
 tap_cleanup
 
