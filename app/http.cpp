@@ -260,8 +260,14 @@ void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
             break;
         }
         if (ev.type == synack::EventType::peer_closed) c.peer_done = true;
-        receive(core, pc, ev.conn, c);
-        serve(core, pc, ev.conn, c);
+        // receive() stops at a bound; what it left in the receive buffer raises no new readable event (the engine
+        // signals new data only), so once those requests are answered take the rest now. Each round answers at
+        // least one request or closes.
+        for (int round = 0; round < 64; ++round) {
+            receive(core, pc, ev.conn, c);
+            serve(core, pc, ev.conn, c);
+            if (!c.open || c.out.active || core.readable_bytes(ev.conn) == 0) break;
+        }
         break;
     default:  // closed, reset, timed out: the slot is free again
         c.open = false;

@@ -375,7 +375,14 @@ void server_event(synack::Core& core, const synack::Event& ev, Iperf& s) {
     case EventType::readable:
     case EventType::writable:
     case EventType::peer_closed:
-        if (r == Role::pending) server_cookie(core, s, c);
+        if (r == Role::pending) {
+            server_cookie(core, s, c);
+            if (r == Role::pending && ev.type == EventType::peer_closed) {  // gone before its cookie was complete
+                core.close(c);
+                r = Role::none;
+                break;
+            }
+        }
         if (r == Role::control) {
             int32_t n;
             while ((n = core.recv(c, s.buf, sizeof s.buf)) > 0) s.in.append(s.buf, static_cast<size_t>(n));

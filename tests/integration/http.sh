@@ -62,14 +62,34 @@ expect "busy share between 1% and 99%" $?
 tap_cleanup
 
 echo "== synack-http --body-size 1000 on two lcores (software RSS)"
-tap_start "$build" sk-t-http 10.95.5 0,1 synack-http --port 8080 --body-size 1000 --duration-s 120 || exit 1
+tap_start "$build" sk-t-http 10.95.5 0,1 synack-http --port 8080 --body-size 1000 --max-header 1024 --max-body 0 \
+  --duration-s 120 || exit 1
+# With small limits the server reads less at once (17 KB) than the receive window holds (64 KB): 40 KB of pipelined
+# HEADs must all be answered. (Whether the unread rest ever sits in the buffer with no segment behind it depends on
+# how the segments are batched, so this does not reliably reproduce that case; http.cpp handles it anyway.)
+timeout 30 /usr/bin/python3 - $host <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], 8080), timeout=10)
+req = b"HEAD /x HTTP/1.1\r\nHost: t\r\n\r\n"
+s.sendall(req * 999 + b"HEAD /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+data = b""
+try:
+    while chunk := s.recv(1 << 16):
+        data += chunk
+except socket.timeout:
+    pass
+n = data.count(b"HTTP/1.1 200 OK\r\n")
+print(f"    {n} answers to 1000 pipelined HEADs")
+sys.exit(0 if n == 1000 else 1)
+PY
+expect "1000 pipelined HEADs beyond the read bound all answered" $?
 ok=0
 for i in $(seq 100); do
   [ "$(curl -s -m 5 -o /dev/null -w '%{http_code} %{size_download}' "$url/x$i")" = "200 1000" ] && ok=$((ok + 1))
 done
 [ "$ok" = 100 ]; expect "100 fresh connections answered with 1000 bytes ($ok/100)" $?
 tap_stop
-grep -q "^synack-http: 100 connections, 100 requests" "$TAP_LOG"; expect "server counted 100 connections" $?
+grep -q "^synack-http: 101 connections, 1100 requests" "$TAP_LOG"; expect "server counted 101 connections, 1100 requests" $?
 grep -E '^core[01] ' "$TAP_LOG" || true
 [ "$failures" -eq 0 ] || cat "$TAP_LOG"
 echo "http: $failures failure(s)"

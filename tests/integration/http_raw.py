@@ -109,5 +109,21 @@ for piece in (b"GE", b"T /index.html HTTP/1.1\r", b"\nHost: t\r\n", b"\r\n"):
 resp = s.recv(65536)
 s.close()
 check(f"request split in 4 segments -> 200 ({resp[:15]!r})", resp.startswith(b"HTTP/1.1 200 OK"))
+# A pipelined flood larger than what the server reads at once: every answer still comes, in order.
+N = 5000
+s = socket.create_connection((HOST, PORT), timeout=10)
+s.sendall((G % b"/index.html") * (N - 1) + b"GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+data = b""
+try:
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            break
+        data += chunk
+except socket.timeout:
+    pass
+s.close()
+got = data.count(b"HTTP/1.1 200 OK\r\n")
+check(f"{N} pipelined requests in one burst -> {N} answers and a close (got {got})", got == N)
 print(f"http_raw: {failures} failure(s)")
 sys.exit(1 if failures else 0)
