@@ -47,13 +47,12 @@ struct Config {
     http::Limits limits;
 };
 
-// A response on its way out: head, then body, possibly across several writable events.
+// What the send buffer did not take yet: copied bytes first, then the rest of a large body (files stay in place).
 struct Pending {
-    std::string head;
-    size_t head_off = 0;
+    std::string spill;
+    size_t spill_off = 0;
     const std::string* body = nullptr;
     size_t body_off = 0;
-    bool close_after = false;
     bool active = false;
 };
 
@@ -62,6 +61,7 @@ struct Conn {
     Pending out;
     bool open = false;
     bool peer_done = false;
+    bool close_after = false;  // the last answer composed said Connection: close
 };
 
 struct alignas(64) PerCore {
@@ -74,8 +74,14 @@ struct alignas(64) PerCore {
     uint64_t requests = 0, by_status[6] = {};  // 200, 400, 404, 405, 413, other
     uint64_t accepted = 0;
     char buf[16384];
+    // Answers are gathered here and handed to the connection with one send: a pipelined burst (and a head with its
+    // small body) leaves in as few segments as the MSS allows, not one per write.
+    static constexpr size_t kGather = 32768;
+    size_t wlen = 0;
+    char wbuf[kGather];
 };
 constexpr unsigned kMaxCores = 128;
+constexpr size_t kInlineBody = 4096;  // larger bodies are sent from where they are
 
 unsigned status_slot(int s) {
     switch (s) {
@@ -129,8 +135,30 @@ const std::string* file(PerCore& pc, const std::string& rel) {
     return p;
 }
 
-void respond(synack::Core& core, PerCore& pc, Conn& c, int status, const std::string* body, bool head_only,
-             bool keep_alive) {
+// Hands the gathered answers to the connection; what does not fit waits in c.out for a writable event.
+void flush(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c) {
+    if (pc.wlen == 0) return;
+    const int32_t n = std::max<int32_t>(0, core.send(id, pc.wbuf, static_cast<uint32_t>(pc.wlen)));
+    if (static_cast<size_t>(n) < pc.wlen) {
+        c.out.spill.append(pc.wbuf + n, pc.wlen - static_cast<size_t>(n));
+        c.out.active = true;
+    }
+    pc.wlen = 0;
+}
+
+void emit(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, const char* p, size_t n) {
+    if (!c.out.active && pc.wlen + n > PerCore::kGather) flush(core, pc, id, c);
+    if (c.out.active || n > PerCore::kGather) {
+        c.out.spill.append(p, n);  // rare: the send buffer is full, or one piece larger than the gather buffer
+        c.out.active = true;
+        return;
+    }
+    std::memcpy(pc.wbuf + pc.wlen, p, n);
+    pc.wlen += n;
+}
+
+void respond(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, int status, const std::string* body,
+             bool head_only, bool keep_alive) {
     static const std::string kErrorBodies[] = {"", "bad request\n", "not found\n", "method not allowed\n",
                                                "content too large\n", "error\n"};
     if (status != 200) body = &kErrorBodies[status_slot(status)];
@@ -141,72 +169,84 @@ void respond(synack::Core& core, PerCore& pc, Conn& c, int status, const std::st
                                 status == 200 && !pc.cfg->root.empty() ? "application/octet-stream" : "text/plain",
                                 body->size(), status == 405 ? "Allow: GET, HEAD\r\n" : "",
                                 keep_alive ? "" : "Connection: close\r\n");
-    c.out.head.assign(h, static_cast<size_t>(n));
-    c.out.head_off = 0;
-    c.out.body = head_only ? nullptr : body;
-    c.out.body_off = 0;
-    c.out.close_after = !keep_alive;
-    c.out.active = true;
+    emit(core, pc, id, c, h, static_cast<size_t>(n));
+    if (!head_only && body->size() <= kInlineBody) {
+        emit(core, pc, id, c, body->data(), body->size());
+    } else if (!head_only) {
+        flush(core, pc, id, c);
+        c.out.body = body;
+        c.out.body_off = 0;
+        c.out.active = true;  // push() sends it after whatever spilled
+    }
+    c.close_after = !keep_alive;
     ++pc.requests;
     ++pc.by_status[status_slot(status)];
 }
 
-// Moves what fits of the pending response into the send buffer; true when all of it went.
+// Moves what waits in c.out into the send buffer; true when all of it went.
 bool push(synack::Core& core, synack::ConnId id, Conn& c) {
     Pending& o = c.out;
-    while (o.head_off < o.head.size()) {
-        const int32_t n = core.send(id, o.head.data() + o.head_off, static_cast<uint32_t>(o.head.size() - o.head_off));
+    while (o.spill_off < o.spill.size()) {
+        const int32_t n = core.send(id, o.spill.data() + o.spill_off, static_cast<uint32_t>(o.spill.size() - o.spill_off));
         if (n <= 0) return false;
-        o.head_off += static_cast<size_t>(n);
+        o.spill_off += static_cast<size_t>(n);
     }
+    o.spill.clear();
+    o.spill_off = 0;
     while (o.body != nullptr && o.body_off < o.body->size()) {
         const size_t left = o.body->size() - o.body_off;
         const int32_t n = core.send(id, o.body->data() + o.body_off, static_cast<uint32_t>(std::min<size_t>(left, 1u << 20)));
         if (n <= 0) return false;
         o.body_off += static_cast<size_t>(n);
     }
+    o.body = nullptr;
     o.active = false;
     return true;
 }
 
-void answer(synack::Core& core, PerCore& pc, Conn& c, const http::Request& r) {
+void answer(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, const http::Request& r) {
     const bool head_only = r.method == http::Method::head;
-    if (pc.cfg->root.empty()) return respond(core, pc, c, 200, &pc.fixed, head_only, r.keep_alive);
+    if (pc.cfg->root.empty()) return respond(core, pc, id, c, 200, &pc.fixed, head_only, r.keep_alive);
     std::string rel;
     const std::string* f = http::safe_path(r.target, rel) ? file(pc, rel) : nullptr;
-    respond(core, pc, c, f ? 200 : 404, f, head_only, r.keep_alive);
+    respond(core, pc, id, c, f ? 200 : 404, f, head_only, r.keep_alive);
+}
+
+// Composes the answers to the complete requests in c.in, until one must wait for send space or says close.
+void answer_all(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c) {
+    while (!c.close_after && !c.out.active && !c.in.empty()) {
+        http::Request r;
+        const http::Status st = http::parse(c.in, pc.cfg->limits, r);
+        if (st == http::Status::incomplete) break;
+        switch (st) {
+        case http::Status::complete:
+            answer(core, pc, id, c, r);
+            c.in.erase(0, r.length);
+            break;
+        case http::Status::not_allowed:
+            respond(core, pc, id, c, 405, nullptr, false, r.keep_alive);
+            c.in.erase(0, r.length);
+            break;
+        default:  // 400 and 413: the rest of the stream cannot be trusted; answer and close
+            respond(core, pc, id, c, st == http::Status::too_large ? 413 : 400, nullptr, false, false);
+            c.in.clear();
+            break;
+        }
+    }
 }
 
 // Answers the requests waiting in c.in, in order, as far as the send buffer allows.
 void serve(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c) {
     for (;;) {
         if (c.out.active && !push(core, id, c)) return;  // a writable event brings us back
-        if (c.out.close_after) {
-            c.in.clear();
-            core.close(id);
-            c.open = false;
-            return;
-        }
-        if (c.in.empty()) break;
-        http::Request r;
-        const http::Status st = http::parse(c.in, pc.cfg->limits, r);
-        if (st == http::Status::incomplete) break;
-        switch (st) {
-        case http::Status::complete:
-            answer(core, pc, c, r);
-            c.in.erase(0, r.length);
-            break;
-        case http::Status::not_allowed:
-            respond(core, pc, c, 405, nullptr, false, r.keep_alive);
-            c.in.erase(0, r.length);
-            break;
-        default:  // 400 and 413: the rest of the stream cannot be trusted; answer and close
-            respond(core, pc, c, st == http::Status::too_large ? 413 : 400, nullptr, false, false);
-            c.in.clear();
-            break;
-        }
+        answer_all(core, pc, id, c);
+        flush(core, pc, id, c);
+        if (!c.out.active) break;  // else: a large body or a spill waits; push it before parsing on
     }
-    if (c.peer_done && !c.out.active) {  // the client half-closed and every request is answered
+    // Closing after the last answer, or once the client half-closed and every complete request it sent is answered
+    // (a partial one left in c.in will never be completed).
+    if (c.close_after || (c.peer_done && core.readable_bytes(id) == 0)) {
+        c.in.clear();
         core.close(id);
         c.open = false;
     }
@@ -251,6 +291,7 @@ void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
         c.out = Pending{};
         c.open = true;
         c.peer_done = false;
+        c.close_after = false;
         break;
     case synack::EventType::readable:
     case synack::EventType::writable:
