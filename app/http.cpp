@@ -69,6 +69,7 @@ struct alignas(64) PerCore {
     std::vector<Conn> conns;  // by connection index
     std::string fixed;        // the --body-size body
     std::unordered_map<std::string, std::unique_ptr<std::string>> files;  // --root cache (per core: no locks)
+    std::string rel, scratch;  // --root: the path asked for, kept to reuse their capacity
     char date[40] = {};       // "Date: ...\r\n", rebuilt once a second
     uint64_t date_until = 0;
     uint64_t requests = 0, by_status[6] = {};  // 200, 400, 404, 405, 413, other
@@ -207,32 +208,33 @@ bool push(synack::Core& core, synack::ConnId id, Conn& c) {
 void answer(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, const http::Request& r) {
     const bool head_only = r.method == http::Method::head;
     if (pc.cfg->root.empty()) return respond(core, pc, id, c, 200, &pc.fixed, head_only, r.keep_alive);
-    std::string rel;
-    const std::string* f = http::safe_path(r.target, rel) ? file(pc, rel) : nullptr;
+    const std::string* f = http::safe_path(r.target, pc.rel, pc.scratch) ? file(pc, pc.rel) : nullptr;
     respond(core, pc, id, c, f ? 200 : 404, f, head_only, r.keep_alive);
 }
 
 // Composes the answers to the complete requests in c.in, until one must wait for send space or says close.
 void answer_all(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c) {
-    while (!c.close_after && !c.out.active && !c.in.empty()) {
+    size_t off = 0;  // consumed requests are erased once at the end, not one memmove each
+    while (!c.close_after && !c.out.active && off < c.in.size()) {
         http::Request r;
-        const http::Status st = http::parse(c.in, pc.cfg->limits, r);
+        const http::Status st = http::parse(std::string_view(c.in).substr(off), pc.cfg->limits, r);
         if (st == http::Status::incomplete) break;
         switch (st) {
         case http::Status::complete:
             answer(core, pc, id, c, r);
-            c.in.erase(0, r.length);
+            off += r.length;
             break;
         case http::Status::not_allowed:
             respond(core, pc, id, c, 405, nullptr, false, r.keep_alive);
-            c.in.erase(0, r.length);
+            off += r.length;
             break;
         default:  // 400 and 413: the rest of the stream cannot be trusted; answer and close
             respond(core, pc, id, c, st == http::Status::too_large ? 413 : 400, nullptr, false, false);
-            c.in.clear();
+            off = c.in.size();
             break;
         }
     }
+    c.in.erase(0, off);
 }
 
 // Answers the requests waiting in c.in, in order, as far as the send buffer allows.

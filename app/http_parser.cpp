@@ -174,12 +174,16 @@ Status parse(std::string_view buf, const Limits& limits, Request& req) noexcept 
 }
 
 bool safe_path(std::string_view target, std::string& out) {
+    std::string decoded;
+    return safe_path(target, out, decoded);
+}
+
+bool safe_path(std::string_view target, std::string& out, std::string& decoded) {
     out.clear();
+    decoded.clear();
     if (target.empty() || target[0] != '/') return false;
     const size_t q = target.find_first_of("?#");
     if (q != std::string_view::npos) target = target.substr(0, q);
-    std::string decoded;
-    decoded.reserve(target.size());
     for (size_t i = 0; i < target.size(); ++i) {
         char c = target[i];
         if (c == '%') {

@@ -40,6 +40,8 @@ Status parse(std::string_view buf, const Limits& limits, Request& request) noexc
 /// NUL, a backslash, malformed escapes or a target not starting with '/'. "/" and names ending in '/' get
 /// "index.html". `out` is relative (no leading '/').
 bool safe_path(std::string_view target, std::string& out);
+/// The same with a caller-owned scratch string for the decoded target (no allocation once both have capacity).
+bool safe_path(std::string_view target, std::string& out, std::string& decoded);
 
 const char* reason(int status) noexcept;
 

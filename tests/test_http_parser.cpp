@@ -145,3 +145,12 @@ TEST(HttpParser, SafePathNormalises) {
     ASSERT_TRUE(safe_path("/a%20b..c", out));
     EXPECT_EQ(out, "a b..c");
 }
+
+TEST(HttpParser, SafePathWithReusedBuffersKeepsNothingFromBefore) {
+    std::string out = "stale/out", scratch = "/stale/../scratch";
+    ASSERT_TRUE(safe_path("/a/b.txt", out, scratch));
+    EXPECT_EQ(out, "a/b.txt");
+    EXPECT_FALSE(safe_path("/a/../../x", out, scratch));
+    ASSERT_TRUE(safe_path("/c", out, scratch));
+    EXPECT_EQ(out, "c");
+}
