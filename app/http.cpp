@@ -1,14 +1,16 @@
 // synack-http: an HTTP/1.1 server on synack, one worker per lcore (each core listens and serves the connections
-// it owns). Keep-alive, `Connection: close`, pipelining (requests are answered in order; the next is parsed only
-// once the previous answer is in the send buffer), a fixed body or files from a directory, `Date` and
+// it owns). Keep-alive, `Connection: close`, pipelining (answers in order, gathered and handed over with one send;
+// parsing pauses while the send buffer is full), a fixed body or files from a directory, `Date` and
 // `Content-Length`; 400/404/405/413 for bad requests.
 //
-//   synack-http [EAL] -- --ip 10.9.0.1/24 [--port 80] [--body-size N | --root DIR] [--max-header N]
+//   synack-http [EAL] -- --ip 10.9.0.1/24 [--port 80] [--body-size N | --root DIR] [--max-header N] [--max-body N]
+//                        [--cache-mb N]
 //
 // --body-size N (default 64): every GET answers N bytes of 'x' (text/plain) whatever the path, as the wrk
 // benchmarks of other stacks do. --root DIR: serves DIR's regular files (no path traversal: a ".." segment is a
 // 404, no symlink leads out of DIR either); each file is read once on its first request and kept in memory
-// (the only system calls after start-up). --max-header N bounds a request's head (default 8192), --max-body N its
+// (the only system calls after start-up), up to --cache-mb (256) per core: a file beyond that is a 500, counted.
+// --max-header N bounds a request's head (default 8192), --max-body N its
 // body (default 65536, read and skipped): beyond them 413.
 // At exit: requests per status and each core's busy share (loop iterations that moved packets), with requests
 // per busy core-second.
@@ -44,6 +46,7 @@ struct Config {
     uint32_t body_size = 64;
     std::string root;  // empty: the fixed body
     int root_fd = -1;
+    uint64_t cache_bytes = 256ull << 20;  // --cache-mb: files held in memory per core
     http::Limits limits;
 };
 
@@ -70,6 +73,7 @@ struct alignas(64) PerCore {
     std::string fixed;        // the --body-size body
     std::unordered_map<std::string, std::unique_ptr<std::string>> files;  // --root cache (per core: no locks)
     std::string rel, scratch;  // --root: the path asked for, kept to reuse their capacity
+    uint64_t cached_bytes = 0, cache_full = 0;
     char date[40] = {};       // "Date: ...\r\n", rebuilt once a second
     uint64_t date_until = 0;
     uint64_t requests = 0, by_status[6] = {};  // 200, 400, 404, 405, 413, other
@@ -107,7 +111,10 @@ const char* date_field(synack::Core& core, PerCore& pc) {
     return pc.date;
 }
 
-// A file under --root, read on first use; nullptr when it is not a regular file there.
+const std::string kCacheFull;  // file()'s answer for a file that exists but cannot be held
+
+// A file under --root, read on first use; nullptr when it is not a regular file there, &kCacheFull when it is one
+// that could not be read or would take the core's cache beyond --cache-mb.
 const std::string* file(PerCore& pc, const std::string& rel) {
     auto it = pc.files.find(rel);
     if (it != pc.files.end()) return it->second.get();
@@ -117,9 +124,11 @@ const std::string* file(PerCore& pc, const std::string& rel) {
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     const int fd = static_cast<int>(syscall(SYS_openat2, pc.cfg->root_fd, rel.c_str(), &how, sizeof how));
     std::unique_ptr<std::string> data;
+    bool regular = false;
     if (fd >= 0) {
         struct stat st {};
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (256 << 20)) {
+        regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (regular && pc.cached_bytes + static_cast<uint64_t>(st.st_size) <= pc.cfg->cache_bytes) {
             data = std::make_unique<std::string>(static_cast<size_t>(st.st_size), '\0');
             size_t got = 0;
             while (got < data->size()) {
@@ -132,7 +141,13 @@ const std::string* file(PerCore& pc, const std::string& rel) {
         ::close(fd);
     }
     const std::string* p = data.get();
-    if (p != nullptr) pc.files.emplace(rel, std::move(data));  // misses are not cached: files may appear later
+    if (p != nullptr) {
+        pc.cached_bytes += p->size();
+        pc.files.emplace(rel, std::move(data));  // misses are not cached: files may appear later
+    } else if (regular) {
+        ++pc.cache_full;  // a file there, but not readable or beyond the cache: 500, counted
+        return &kCacheFull;
+    }
     return p;
 }
 
@@ -209,7 +224,7 @@ void answer(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, const h
     const bool head_only = r.method == http::Method::head;
     if (pc.cfg->root.empty()) return respond(core, pc, id, c, 200, &pc.fixed, head_only, r.keep_alive);
     const std::string* f = http::safe_path(r.target, pc.rel, pc.scratch) ? file(pc, pc.rel) : nullptr;
-    respond(core, pc, id, c, f ? 200 : 404, f, head_only, r.keep_alive);
+    respond(core, pc, id, c, f == nullptr ? 404 : f == &kCacheFull ? 500 : 200, f, head_only, r.keep_alive);
 }
 
 // Composes the answers to the complete requests in c.in, until one must wait for send space or says close.
@@ -316,6 +331,7 @@ void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
         c.open = false;
         c.out = Pending{};
         c.in.clear();
+        if (c.in.capacity() > PerCore::kGather) std::string().swap(c.in);  // a large burst's buffer is not kept
         break;
     }
 }
@@ -326,7 +342,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::printf("usage: synack-http [EAL options] -- --ip A.B.C.D/LEN [--port N] [--body-size N | --root DIR] "
-                        "[--max-header N] [--max-body N]\n%s",
+                        "[--max-header N] [--max-body N] [--cache-mb N]\n%s",
                         synack::options_help());
             return 0;
         }
@@ -356,6 +372,8 @@ int main(int argc, char** argv) {
                 cfg.root = value(i);
             } else if (a == "--max-header") {
                 cfg.limits.max_header_bytes = number(i, 256, 1u << 20);
+            } else if (a == "--cache-mb") {
+                cfg.cache_bytes = static_cast<uint64_t>(number(i, 1, 1u << 20)) << 20;
             } else if (a == "--max-body") {
                 cfg.limits.max_body_bytes = number(i, 0, 16u << 20);
             } else {
@@ -382,8 +400,8 @@ int main(int argc, char** argv) {
             for (int i = 0; i < 6; ++i) st[i] += pc.by_status[i];
         }
         std::printf("synack-http: %" PRIu64 " connections, %" PRIu64 " requests (200: %" PRIu64 ", 400: %" PRIu64
-                    ", 404: %" PRIu64 ", 405: %" PRIu64 ", 413: %" PRIu64 ")\n",
-                    acc, req, st[0], st[1], st[2], st[3], st[4]);
+                    ", 404: %" PRIu64 ", 405: %" PRIu64 ", 413: %" PRIu64 ", 500: %" PRIu64 ")\n",
+                    acc, req, st[0], st[1], st[2], st[3], st[4], st[5]);
         const synack::CoreStats t = stack.totals();
         const double hz = static_cast<double>(rte_get_tsc_hz());
         const double busy_s = static_cast<double>(t.busy_cycles) / hz;

@@ -31,7 +31,8 @@ for bad in "--root $TAP_TMP/none:--root $TAP_TMP/none: No such file" "--body-siz
 done
 
 echo "== synack-http --root on one lcore ($host)"
-tap_start "$build" sk-t-http 10.95.5 1 synack-http --port 8080 --root "$root" --duration-s 120 || exit 1
+head -c 2000000 /dev/zero >"$root/big.bin"
+tap_start "$build" sk-t-http 10.95.5 1 synack-http --port 8080 --root "$root" --cache-mb 1 --duration-s 120 || exit 1
 out=$(curl -s -m 5 -w '%{http_code} %{num_connects}\n' -o /dev/null "$url/" -o /dev/null "$url/index.html" \
   -o /dev/null "$url/sub/blob.bin")
 echo "$out" | tr '\n' ' '; echo
@@ -44,6 +45,10 @@ echo "$hdr" | grep -q '^Connection: close$' && echo "$hdr" | grep -q '^Content-L
 expect "Connection: close echoed, Content-Length and Date present" $?
 [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$url/etc-link/passwd")" = 404 ]
 expect "a symlink out of the root -> 404" $?
+[ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$url/big.bin")" = 500 ]
+expect "a 2 MB file beyond --cache-mb 1 -> 500" $?
+[ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$url/sub")" = 404 ]
+expect "a directory -> 404" $?
 [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST -d abc "$url/")" = 405 ]
 expect "POST -> 405 (curl)" $?
 timeout 60 /usr/bin/python3 tests/integration/http_raw.py $host 8080 300000
@@ -54,7 +59,7 @@ grep -q "requests in" "$TAP_TMP/wrk.txt" && ! grep -qE "Socket errors|Non-2xx" "
 expect "wrk -c4 2 s without errors" $?
 tap_stop
 grep '^synack-http:' "$TAP_LOG"
-grep -qE '^synack-http: .* requests \(200: [1-9][0-9]*, 400: [1-9], 404: [1-9], 405: [1-9], 413: [1-9]\)' "$TAP_LOG"
+grep -qE '^synack-http: .* requests \(200: [1-9][0-9]*, 400: [1-9], 404: [1-9], 405: [1-9], 413: [1-9], 500: 1\)' "$TAP_LOG"
 expect "server counted every status" $?
 grep -qE '^synack-http: busy [0-9.]+ s of [0-9.]+ core-s \(([1-9]|[1-9][0-9])\.[0-9]%\)' "$TAP_LOG"
 expect "busy share between 1% and 99%" $?
