@@ -106,6 +106,9 @@ struct CoreStats {
     uint64_t connections_opened = 0, connections_closed = 0, connections_reset = 0, connections_timed_out = 0;
     uint64_t tcp_rx_dropped = 0, net_rx_dropped = 0;      ///< sums of the per-reason drop counters
     uint64_t retransmits = 0;
+    /// TSC cycles of loop iterations that received or sent a packet (busy) and of all iterations: busy_cycles /
+    /// loop_cycles is the core's busy share, requests / (busy_cycles / hz) the work per busy core-second.
+    uint64_t busy_cycles = 0, loop_cycles = 0;
 };
 
 /// What Core::info() tells about one connection: Linux's TCP_INFO for synack (RFC 9293 §3.3.1 names).

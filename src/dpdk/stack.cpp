@@ -463,7 +463,9 @@ std::string Stack::counters_report() const {
         CoreStats c = impl_->workers[i]->stats();
         os << "core" << i << " rx " << c.rx_packets << " tx " << c.tx_packets << " tx_dropped " << c.tx_dropped
            << " dispatched " << c.rx_dispatched << " dispatch_dropped " << c.rx_dispatch_dropped << " opened "
-           << c.connections_opened << "\n";
+           << c.connections_opened << " busy_pct "
+           << (c.loop_cycles ? 100.0 * static_cast<double>(c.busy_cycles) / static_cast<double>(c.loop_cycles) : 0.0)
+           << "\n";
     }
     if (impl_->capture) {
         uint64_t dropped = 0, over = impl_->capture->discarded();

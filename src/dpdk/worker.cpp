@@ -131,8 +131,9 @@ void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
     }
 }
 
-void Worker::receive(uint64_t now) noexcept {
+uint16_t Worker::receive(uint64_t now) noexcept {
     rte_mbuf* pkts[kBurst];
+    uint16_t taken = 0;
     switch (mode) {
     case RxMode::own_queue: {
         const uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
@@ -145,6 +146,7 @@ void Worker::receive(uint64_t now) noexcept {
                 pkts[i]->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
         for (uint16_t i = 0; i < n; ++i) deliver(pkts[i], now);
         deliver_end(now);
+        taken = n;
         break;
     }
     case RxMode::dispatcher:
@@ -155,6 +157,7 @@ void Worker::receive(uint64_t now) noexcept {
             for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
             for (uint16_t i = 0; i < n; ++i) dispatch(pkts[i], now);
             deliver_end(now);
+            taken = static_cast<uint16_t>(taken + n);
         }
         break;
     case RxMode::own_port_forward: {
@@ -172,9 +175,11 @@ void Worker::receive(uint64_t now) noexcept {
         for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
         for (uint16_t i = 0; i < n; ++i) deliver(pkts[i], now);
         deliver_end(now);
+        taken = n;
         break;
     }
     }
+    return taken;
 }
 
 void Worker::flush(uint64_t now) noexcept {
@@ -213,9 +218,17 @@ void Worker::run(const App& app) {
         if (is_terminal(ev.type)) untrack(ev.conn);
     };
     running.store(true, std::memory_order_release);
+    // Busy share: an iteration that took or sent a packet was busy; its cycles are charged when the next one
+    // reads the TSC (no extra rdtsc).
+    bool busy = false;
+    uint64_t prev = now;
     while (!shared.stop.load(std::memory_order_relaxed)) {
         now = loop_now = rte_rdtsc();
-        receive(now);
+        loop_cycles += now - prev;
+        if (busy) busy_cycles += now - prev;
+        prev = now;
+        const uint64_t sent_before = tx_packets;
+        busy = receive(now) != 0;
         engine.advance(now);
         iface.poll(now);
         engine.dispatch(on_event);
@@ -227,6 +240,7 @@ void Worker::run(const App& app) {
         if (shared.exception != nullptr) shared.exception->service(index, port_id, queue);
         if (!partial_cksum_explained) [[unlikely]]
             explain_partial_checksums();
+        busy |= tx_packets != sent_before;
         if (index == 0) {
             if (now >= end) shared.stop.store(true, std::memory_order_relaxed);
             if (now >= next_stats) {
@@ -387,6 +401,8 @@ CoreStats Worker::stats() const noexcept {
     s.connections_reset = c.conn_reset;
     s.connections_timed_out = c.conn_timed_out;
     s.retransmits = c.tx_retransmits;
+    s.busy_cycles = busy_cycles;
+    s.loop_cycles = loop_cycles;
     for (uint64_t e : c.rx_parse_errors) s.tcp_rx_dropped += e;
     s.tcp_rx_dropped += c.rx_no_connection + c.rx_rst_no_connection + c.rx_listen_dropped +
                         c.rx_no_tcb + c.rx_unacceptable + c.rx_ooo_dropped + c.rx_mem_dropped;

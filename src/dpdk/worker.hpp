@@ -89,9 +89,10 @@ public:
     bool serve_snapshot() noexcept;
     /// Fills `out` from the TCB of `c`; false for a stale handle. On the owning core only.
     bool info(ConnId c, ConnInfo& out) const noexcept;
+    uint64_t busy_cycles = 0, loop_cycles = 0;  ///< see CoreStats
 
 private:
-    void receive(uint64_t now) noexcept;
+    uint16_t receive(uint64_t now) noexcept;  ///< packets taken (from the port or the inbox)
     void deliver(rte_mbuf* m, uint64_t now) noexcept;
     void deliver_end(uint64_t now) noexcept;
     void dispatch(rte_mbuf* m, uint64_t now) noexcept;
