@@ -13,6 +13,7 @@
 //                    with 3000 bytes of ours in flight
 //           bit 2:   the peer's SYN offers window scale 7, SACK-permitted and timestamps
 //           bit 3:   a small receive buffer (2000 bytes), for zero windows
+//           bit 4:   checksum offload and TSO (up to 64 KB, at most 8 mbufs a packet), as on a NIC
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -251,6 +252,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     TcpConfig cfg = test_config();
     cfg.max_connections = 64;
     if (how & 8) cfg.rcv_buf = 2000;
+    if (how & 16) {
+        cfg.tx_checksum_offload = true;
+        cfg.tso_max = 65000;
+        cfg.tso_max_segs = 8;
+    }
     {
         Driver d(cfg);
         d.setup(how, peer_isn);

@@ -149,6 +149,8 @@ def engine_seeds():
     yield "seq_wrap", b"\x01" + wrap + b"".join(seg(A, i * 1397, length=0xFF) for i in range(3)) + recv
     yield "abort", b"\x01" + isn + send(3000) + abort
     yield "time_wait_syn", b"\x01" + isn + close + seg(F | A, 0, 1) + seg(S, 100, kind=0) + adv(65000)
+    yield "tso_send", b"\x11" + isn + send(8000) + seg(A, 0, 2920) + adv(300) + seg(A, 0, 8000)
+    yield "tso_in_flight_loss", b"\x13" + isn + send(6000) + seg(A) + seg(A) + seg(A) + adv(1000) + seg(A, 0, 9000)
     yield "new_conns", b"\x00" + isn + b"".join(seg(S, 0, 0, kind=2) + seg(A, 1, 1, kind=2) for _ in range(3))
 
 
