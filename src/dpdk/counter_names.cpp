@@ -16,6 +16,7 @@ const char* const kTcpCounterNames[] = {
     "tcp.rx_parse.bad_tcp_header_len",
     "tcp.rx_parse.bad_tcp_checksum",
     "tcp.rx_parse.bad_tcp_options",
+    "tcp.rx_parse.bad_ip6_ext_header",
     "tcp.rx_no_connection",
     "tcp.rx_rst_no_connection",
     "tcp.rx_listen_dropped",

@@ -21,6 +21,7 @@ const char* to_string(ParseStatus s) noexcept {
     case ParseStatus::bad_tcp_header_len: return "bad_tcp_header_len";
     case ParseStatus::bad_tcp_checksum: return "bad_tcp_checksum";
     case ParseStatus::bad_tcp_options: return "bad_tcp_options";
+    case ParseStatus::bad_ip6_ext_header: return "bad_ip6_ext_header";
     case ParseStatus::count_: break;
     }
     return "?";

@@ -37,6 +37,7 @@ enum class ParseStatus : uint8_t {
     bad_tcp_header_len, ///< data offset < 5 or beyond the IP payload
     bad_tcp_checksum,
     bad_tcp_options,    ///< malformed option lengths
+    bad_ip6_ext_header, ///< IPv6 extension header chain refused (wire::Ip6Status says why)
     count_
 };
 const char* to_string(ParseStatus s) noexcept;
