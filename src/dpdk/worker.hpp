@@ -53,6 +53,7 @@ public:
     Inbox inbox;
     uint64_t loop_now = 0;  ///< the TSC read once per loop iteration (rdtsc is not free, in VMs least of all)
     uint64_t rx_packets = 0, tx_packets = 0, tx_dropped = 0, rx_dispatched = 0, rx_dispatch_dropped = 0;
+    uint64_t rx_tcp6_no_engine = 0;  ///< TCP over IPv6 from the interface, dropped: the engine is IPv4-only so far
 
 private:
     void receive(uint64_t now) noexcept;
