@@ -187,9 +187,11 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     net.ip = s.options.ip;
     net.prefix_len = s.options.prefix_len;
     net.gateway = s.options.gateway;
-    net.ip6 = ip6.ip6;
-    net.prefix6_len = ip6.prefix6_len;
-    net.gw6 = ip6.gw6;
+    if (!s.options.loopback) {  // --loopback gives both stacks addresses of their own: IPv4 only so far
+        net.ip6 = ip6.ip6;
+        net.prefix6_len = ip6.prefix6_len;
+        net.gw6 = ip6.gw6;
+    }
     net.mac = s.shared.port.mac;
     net.mtu = s.shared.port.mtu;
 
