@@ -487,6 +487,25 @@ TEST_F(Net6, NdMessagesWithoutHopLimit255AreDropped) {
     EXPECT_EQ(ifc().counters().rx_ip6_not_for_us, 1u);
 }
 
+TEST_F(Net6, DuplicateAddressProbeForOurAddressIsDefendedToAllNodes) {
+    // RFC 4862 §5.4.3 / RFC 4861 §7.2.4: from ::, to the solicited-node group, no source link-layer option; the
+    // answer goes to all nodes with S clear, and nobody is learned.
+    const Ip6Addr group = wire::solicited_node(kOur);
+    const rte_ether_addr gmac{{0x33, 0x33, 0xff, 0, 0, 1}};
+    in(icmp_frame(Ip6Addr{}, group, nd(135, 0, kOur, 0, kPeerMac, Ip6Addr{}, group), 255, gmac));
+    auto out = sent();
+    ASSERT_EQ(out.size(), 1u);
+    expect_nd(out[0], {{0x33, 0x33, 0, 0, 0, 1}}, kOur, v6("ff02::1"), 136, 0x20, kOur, 2);
+    EXPECT_EQ(ifc().counters().nd_unsolicited_na_sent, 1u);
+    // The same probe carrying a source link-layer option is invalid (§7.1.1); so is an NA to a group with S set.
+    in(icmp_frame(Ip6Addr{}, group, nd(135, 0, kOur, 1, kPeerMac, Ip6Addr{}, group), 255, gmac));
+    const Ip6Addr all = v6("ff02::1");
+    in(icmp_frame(kPeer, all, nd(136, 0x60, kPeer, 2, kPeerMac, kPeer, all), 255, {{0x33, 0x33, 0, 0, 0, 1}}));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(ifc().counters().rx_nd_bad, 2u);
+    EXPECT_EQ(ifc().nd_lookup(kPeer), nullptr);
+}
+
 TEST_F(Net6, EchoRequestIsAnsweredExactly) {
     Bytes req{128, 0, 0, 0, 0x12, 0x34, 0x00, 0x07, 'p', 'i', 'n', 'g'};
     fill_cksum(req, 2, kPeer, kOur, 58);
