@@ -331,7 +331,11 @@ int main(int argc, char** argv) {
                 cfg.server = true;
             } else if (a == "--client") {
                 client = true;
-                if (!synack::parse_ip(value(i), cfg.server_ip)) throw std::invalid_argument("--client: bad IPv4 address");
+                const std::string v = value(i);
+                if (!synack::parse_ip(v, cfg.server_ip))
+                    throw std::invalid_argument(v.find(':') != std::string::npos
+                                                    ? "--client: TCP over IPv6 is not supported yet"
+                                                    : "--client: bad IPv4 address");
             } else if (a == "--test") {
                 const std::string t = value(i);
                 if (t == "bulk") cfg.test = Test::bulk;

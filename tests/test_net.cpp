@@ -50,7 +50,7 @@ constexpr rte_ether_addr kZeroMac{};
     X(arp_evicted) X(arp_cache_full) X(arp_pending_overflow) X(arp_pending_dropped) X(rx_ipv4)                     \
     X(rx_ip_bad_version) X(rx_ip_bad_header_len) X(rx_ip_bad_total_len) X(rx_ip_bad_checksum)                     \
     X(rx_ip_not_for_us) X(rx_ip_bad_src) X(rx_ip_fragment) X(rx_ip_options) X(rx_ip_unknown_proto) X(rx_icmp)      \
-    X(rx_icmp_bad) X(rx_icmp_unhandled) X(rx_icmp_unusable) X(icmp_echo_replies) X(rx_tcp) X(tx_frames)            \
+    X(rx_icmp_bad) X(rx_icmp_unhandled) X(rx_icmp_unusable) X(icmp_echo_replies) X(rx_tcp) X(rx_ipv6) X(rx_ip6_no_ipv6) X(rx_ip6_headers_split) X(rx_ip6_bad_version) X(rx_ip6_bad_payload_len) X(rx_ip6_ext_past_payload) X(rx_ip6_ext_chain_too_long) X(rx_ip6_hop_by_hop_not_first) X(rx_ip6_bad_option) X(rx_ip6_option_discard) X(rx_ip6_option_param_problem) X(rx_ip6_routing_type0) X(rx_ip6_routing_segments_left) X(rx_ip6_fragment) X(rx_ip6_not_for_us) X(rx_ip6_bad_src) X(rx_ip6_unknown_proto) X(rx_ip6_atomic_fragment) X(rx_icmp6) X(rx_icmp6_bad) X(rx_icmp6_unhandled) X(rx_icmp6_unusable) X(icmp6_echo_replies) X(rx_icmp6_errors) X(rx_icmp6_packet_too_big) X(rx_nd_bad) X(rx_ns) X(rx_na) X(rx_ra) X(nd_ns_sent) X(nd_na_sent) X(nd_unsolicited_na_sent) X(nd_learned) X(nd_updated) X(nd_resolved) X(nd_failed) X(nd_expired) X(nd_evicted) X(nd_cache_full) X(nd_pending_overflow) X(nd_pending_dropped) X(nd_router_learned) X(nd_router_expired) X(rx_tcp6) X(tx_frames)            \
     X(tx_no_route) X(tx_malformed) X(tx_no_headroom) X(tx_too_big) X(tx_queue_full) X(tx_alloc_failed)
 #define COUNT_ONE(f) +1
 static_assert(sizeof(NetCounters) == (0 NET_COUNTERS(COUNT_ONE)) * sizeof(uint64_t), "list every counter here");
@@ -604,7 +604,8 @@ std::vector<DropCase> drop_cases() {
     v.push_back({"multicast src MAC",
                  ether(kOurMac, rte_ether_addr{{0x01, 0x00, 0x5e, 0, 0, 1}}, RTE_ETHER_TYPE_IPV4, ipv4({})),
                  "rx_bad_src_mac", {}});
-    v.push_back({"IPv6", ether(kOurMac, kPeerMac, RTE_ETHER_TYPE_IPV6, Bytes(40)), "rx_unknown_ethertype", {}});
+    v.push_back({"IPv6 with IPv6 off", ether(kOurMac, kPeerMac, RTE_ETHER_TYPE_IPV6, Bytes(40)), "rx_ip6_no_ipv6",
+                 {{"rx_ipv6", 1}}});
     v.push_back({"VLAN tag", ether(kOurMac, kPeerMac, RTE_ETHER_TYPE_VLAN, Bytes(46)), "rx_unknown_ethertype", {}});
     {
         Ipv4Spec s;
@@ -814,7 +815,9 @@ TEST_F(NetTest, OutputRefusesWhatItCannotSend) {
     rte_mbuf* tiny = to_mbuf(Bytes(10, 0x45));
     ifc().output(tiny, 0);
     rte_mbuf* v6 = to_mbuf(Bytes(40, 0x60));
-    ifc().output(v6, 0);
+    ifc().output(v6, 0);  // IPv6 is off in this configuration: no route
+    rte_mbuf* v5 = to_mbuf(Bytes(40, 0x50));
+    ifc().output(v5, 0);
     rte_mbuf* cramped = rte_pktmbuf_alloc(synack::test::pool());
     cramped->data_off = 8;  // less than 14 bytes of headroom
     rte_mbuf* model = ip_packet(kPeerIp);
@@ -824,7 +827,7 @@ TEST_F(NetTest, OutputRefusesWhatItCannotSend) {
     ifc().output(cramped, 0);
     EXPECT_TRUE(sent().empty());
     EXPECT_EQ(nonzero(ifc().counters()),
-              (Counts{{"tx_no_route", 4}, {"tx_too_big", 1}, {"tx_malformed", 2}, {"tx_no_headroom", 1}}));
+              (Counts{{"tx_no_route", 5}, {"tx_too_big", 1}, {"tx_malformed", 2}, {"tx_no_headroom", 1}}));
 }
 
 TEST_F(NetTest, TsoPacketMayExceedTheMtu) {

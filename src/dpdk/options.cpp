@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dpdk/ip6_options.hpp"
 #include "synack/stack.hpp"
 
 namespace synack {
@@ -27,7 +28,53 @@ uint32_t address(const std::string& opt, const std::string& v) {
     return ip;
 }
 
+wire::Ip6Addr address6(const std::string& opt, const std::string& v) {
+    wire::Ip6Addr a;
+    if (inet_pton(AF_INET6, v.c_str(), a.b) != 1)
+        throw std::invalid_argument(opt + ": expected an IPv6 address such as fd00::1, got '" + v + "'");
+    return a;
+}
+
 }  // namespace
+
+namespace dpdk {
+
+Ip6Options parse_ip6_options(int argc, char** argv) {
+    Ip6Options o;
+    for (int i = 0; i < argc; ++i) {
+        const std::string a = argv[i];
+        const auto eq = a.find('=');
+        const std::string name = eq == std::string::npos ? a : a.substr(0, eq);
+        if (name != "--ip6" && name != "--gw6") continue;
+        std::string v;
+        if (eq != std::string::npos)
+            v = a.substr(eq + 1);
+        else if (i + 1 < argc)
+            v = argv[++i];
+        else
+            throw std::invalid_argument(a + ": missing value");
+        if (name == "--gw6") {
+            o.gw6 = address6("--gw6", v);
+            continue;
+        }
+        const auto slash = v.find('/');
+        if (slash == std::string::npos) throw std::invalid_argument("--ip6: expected ADDR/LEN, got '" + v + "'");
+        o.ip6 = address6("--ip6", v.substr(0, slash));
+        o.prefix6_len = static_cast<uint8_t>(number("--ip6 prefix length", v.substr(slash + 1), 1, 128));
+        if (o.ip6.is_unspecified() || o.ip6.is_multicast() || o.ip6.is_loopback() || o.ip6.is_v4_mapped() ||
+            o.ip6.is_link_local())
+            throw std::invalid_argument("--ip6: " + v + " is not a usable global or unique-local unicast address");
+    }
+    if (!o.gw6.is_unspecified()) {
+        if (o.ip6.is_unspecified()) throw std::invalid_argument("--gw6 needs --ip6");
+        if (o.gw6.is_multicast() || o.gw6.is_unspecified() || o.gw6 == o.ip6 ||
+            (!o.gw6.is_link_local() && !wire::same_prefix(o.gw6, o.ip6, o.prefix6_len)))
+            throw std::invalid_argument("--gw6: must be a link-local address or one inside the --ip6 prefix");
+    }
+    return o;
+}
+
+}  // namespace dpdk
 
 bool parse_ip(const std::string& s, uint32_t& out) noexcept {
     in_addr a{};
@@ -45,6 +92,9 @@ const char* options_help() noexcept {
     return "synack options (after --):\n"
            "  --ip A.B.C.D/LEN     our address and subnet (required)\n"
            "  --gw A.B.C.D         default gateway\n"
+           "  --ip6 ADDR/LEN       our IPv6 address and prefix (either or both of --ip and --ip6; with --ip6\n"
+           "                       alone, neighbour discovery and ping -6 work, TCP over IPv6 does not yet)\n"
+           "  --gw6 ADDR           default IPv6 router (default: the one router advertisements name)\n"
            "  --port N             TCP port of the program\n"
            "  --eth-port N         DPDK port id (default 0)\n"
            "  --msl-ms N           MSL; TIME-WAIT lasts 2*MSL (default 30000)\n"
@@ -113,6 +163,8 @@ Options parse_options(int argc, char** argv) {
             if (o.ip == 0 || (o.ip >> 24) == 127 || (o.ip >> 28) >= 14)
                 throw std::invalid_argument("--ip: " + v + " is not a usable unicast address");
             have_ip = true;
+        } else if (name == "--ip6" || name == "--gw6") {
+            if (eq == std::string::npos) ++i;  // checked by dpdk::parse_ip6_options below
         } else if (name == "--gw") {
             o.gateway = address("--gw", value());
         } else if (name == "--port") {
@@ -170,9 +222,12 @@ Options parse_options(int argc, char** argv) {
             o.extra.push_back(a);
         }
     }
-    if (!have_ip) throw std::invalid_argument("--ip A.B.C.D/LEN is required");
+    const bool have_ip6 = !dpdk::parse_ip6_options(argc, argv).ip6.is_unspecified();
+    if (!have_ip && !have_ip6) throw std::invalid_argument("--ip A.B.C.D/LEN or --ip6 ADDR/LEN is required");
+    if (!have_ip && o.loopback) throw std::invalid_argument("--loopback needs --ip (it is IPv4 only so far)");
     if (o.impair.enabled() && !o.loopback) throw std::invalid_argument("--impair works on the --loopback link only");
-    if (o.gateway != 0) {
+    if (!have_ip && o.gateway != 0) throw std::invalid_argument("--gw needs --ip");
+    if (have_ip && o.gateway != 0) {
         const uint32_t mask = ~0u << (32 - o.prefix_len);
         if ((o.gateway & mask) != (o.ip & mask))
             throw std::invalid_argument("--gw " + ip_to_string(o.gateway) + " is not inside " + ip_to_string(o.ip) +

@@ -26,6 +26,7 @@
 #include "dpdk/exception_path.hpp"
 #include "dpdk/impair.hpp"
 #include "dpdk/telemetry.hpp"
+#include "dpdk/ip6_options.hpp"
 #include "dpdk/worker.hpp"
 #include "synack/stack.hpp"
 #include "wire/segment.hpp"
@@ -200,6 +201,11 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     const int split = eal_argc(argc, argv);
     Impl& s = *impl_;
     s.options = options_from(argc, argv);
+    const dpdk::Ip6Options ip6 =
+        dpdk::parse_ip6_options(split < argc ? argc - split - 1 : 0, argv + std::min(split + 1, argc));
+    if (s.options.ip == 0)
+        std::fprintf(stderr, "synack: IPv6 only: neighbour discovery and ping -6 are answered; TCP over IPv6 is not "
+                             "supported yet (its segments are dropped and counted as tcp6_no_engine)\n");
 
     // Read before rte_eal_init(), which reorders argv.
     const bool vdev_given = has_arg(split, argv, "--vdev");
@@ -305,6 +311,11 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     net.ip = s.options.ip;
     net.prefix_len = s.options.prefix_len;
     net.gateway = s.options.gateway;
+    if (!s.options.loopback) {  // --loopback gives both stacks addresses of their own: IPv4 only so far
+        net.ip6 = ip6.ip6;
+        net.prefix6_len = ip6.prefix6_len;
+        net.gw6 = ip6.gw6;
+    }
     net.mac = s.shared.port.mac;
     net.mtu = s.shared.port.mtu;
 
@@ -465,7 +476,7 @@ std::string Stack::counters_report() const {
            << " dispatched " << c.rx_dispatched << " dispatch_dropped " << c.rx_dispatch_dropped << " opened "
            << c.connections_opened << " busy_pct "
            << (c.loop_cycles ? 100.0 * static_cast<double>(c.busy_cycles) / static_cast<double>(c.loop_cycles) : 0.0)
-           << "\n";
+           << " tcp6_no_engine " << impl_->workers[i]->rx_tcp6_no_engine << "\n";
     }
     if (impl_->capture) {
         uint64_t dropped = 0, over = impl_->capture->discarded();
@@ -508,6 +519,7 @@ uint64_t Stack::mbufs_in_use() const noexcept {
 
 int Core::listen(uint16_t port, uint32_t backlog) noexcept { return w_->engine.listen(w_->iface.config().ip, port, backlog); }
 int Core::connect(uint32_t ip, uint16_t port, uint64_t user, ConnId& out) noexcept {
+    if (w_->iface.config().ip == 0) return -EAFNOSUPPORT;  // IPv6 only: no IPv4 source address to connect from
     return w_->engine.connect(w_->iface.config().ip, 0, ip, port, user, out);
 }
 int32_t Core::send(ConnId c, const void* data, uint32_t len) noexcept { return w_->engine.send(c, data, len); }

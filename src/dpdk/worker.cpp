@@ -69,6 +69,11 @@ bool Worker::port_filter(void* ctx, const tcp::FourTuple& t) {
 // L2/L3 first, one frame at a time; the TCP segments it yields go to the engine as one burst (deliver_end).
 void Worker::deliver(rte_mbuf* m, uint64_t now) noexcept {
     if (rte_mbuf* ip = iface.input(m, now)) {
+        if ((*rte_pktmbuf_mtod(ip, const uint8_t*) >> 4) == 6) [[unlikely]] {  // version nibble: TCP over IPv6
+            ++rx_tcp6_no_engine;
+            rte_pktmbuf_free(ip);
+            return;
+        }
         tcp_burst_[tcp_burst_len_++] = ip;
         if (tcp_burst_len_ == kBurst) deliver_end(now);
     }
@@ -209,7 +214,7 @@ void Worker::run(const App& app) {
     const uint64_t end = o.duration_s ? start + o.duration_s * shared.hz : UINT64_MAX;
     uint64_t next_stats = o.stats_ms ? start + o.stats_ms * shared.hz / 1000 : UINT64_MAX;
     engine.advance(now);
-    if (index == 0) iface.send_gratuitous_arp(now);
+    if (index == 0) iface.announce(now);
     if (app.on_start) app.on_start(core, app.ctx);
     flush(now);
     auto on_event = [&](const Event& ev) {

@@ -90,6 +90,7 @@ public:
     /// Fills `out` from the TCB of `c`; false for a stale handle. On the owning core only.
     bool info(ConnId c, ConnInfo& out) const noexcept;
     uint64_t busy_cycles = 0, loop_cycles = 0;  ///< see CoreStats
+    uint64_t rx_tcp6_no_engine = 0;  ///< TCP over IPv6 from the interface, dropped: the engine is IPv4-only so far
 
 private:
     uint16_t receive(uint64_t now) noexcept;  ///< packets taken (from the port or the inbox)

@@ -15,10 +15,25 @@ namespace {
 void validate(const NetConfig& cfg) {
     if (cfg.prefix_len > 32) fail("prefix_len must be 0..32, got " + std::to_string(cfg.prefix_len));
     const uint32_t mask = prefix_mask(cfg.prefix_len);
-    if (cfg.ip == 0 || is_multicast_or_reserved(cfg.ip) || is_loopback(cfg.ip) ||
-        is_subnet_broadcast(cfg.ip, cfg.ip, mask))
+    const bool v6 = !cfg.ip6.is_unspecified();
+    if (cfg.ip == 0 && !v6) fail("ip or ip6 must be set");
+    if (cfg.ip != 0 && (is_multicast_or_reserved(cfg.ip) || is_loopback(cfg.ip) ||
+                        is_subnet_broadcast(cfg.ip, cfg.ip, mask)))
         fail("ip must be a unicast, non-loopback address");
-    if (cfg.gateway != 0) {
+    if (cfg.ip == 0 && cfg.gateway != 0) fail("gateway needs ip");
+    if (v6 && (cfg.ip6.is_multicast() || cfg.ip6.is_loopback() || cfg.ip6.is_v4_mapped()))
+        fail("ip6 must be a unicast, non-loopback, non-IPv4-mapped address");
+    if (cfg.prefix6_len == 0 || cfg.prefix6_len > 128)
+        fail("prefix6_len must be 1..128, got " + std::to_string(cfg.prefix6_len));
+    if (!cfg.gw6.is_unspecified()) {
+        if (!v6) fail("gw6 needs ip6");
+        if (cfg.gw6.is_multicast() || cfg.gw6.is_loopback() || cfg.gw6.is_v4_mapped() || cfg.gw6 == cfg.ip6)
+            fail("gw6 must be another unicast address");
+        if (!cfg.gw6.is_link_local() && !wire::same_prefix(cfg.gw6, cfg.ip6, cfg.prefix6_len))
+            fail("gw6 must be link-local or inside ip6's prefix");
+    }
+    if (cfg.nd_reachable_ms == 0 || cfg.nd_delay_ms == 0) fail("nd_reachable_ms and nd_delay_ms must be positive");
+    if (cfg.gateway != 0 && cfg.ip != 0) {
         if ((cfg.gateway & mask) != (cfg.ip & mask)) fail("gateway must be on the local subnet");
         if (cfg.gateway == cfg.ip) fail("gateway must not be our own address");
         if (is_invalid_source(cfg.gateway, cfg.ip, mask)) fail("gateway must be a unicast address");

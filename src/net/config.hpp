@@ -5,12 +5,18 @@
 
 #include <rte_ether.h>
 
+#include "wire/ipv6.hpp"
+
 namespace synack::net {
 
 struct NetConfig {
-    uint32_t ip = 0;                    ///< our IPv4 address, host byte order
+    uint32_t ip = 0;                    ///< our IPv4 address, host byte order; 0 = no IPv4 (then ip6 is required)
     uint8_t prefix_len = 24;            ///< on-link subnet, 0..32
     uint32_t gateway = 0;               ///< 0 = none: off-subnet destinations are dropped (tx_no_route)
+    wire::Ip6Addr ip6{};                ///< our IPv6 address; unspecified = no IPv6 (a link-local one is always
+                                        ///< derived from mac, RFC 4291 App. A, when IPv6 is on)
+    uint8_t prefix6_len = 64;           ///< on-link prefix of ip6, 1..128
+    wire::Ip6Addr gw6{};                ///< default router; unspecified = the one router advertisements name
     rte_ether_addr mac{};               ///< our unicast MAC
     uint16_t mtu = 1500;                ///< largest IPv4 packet sent without TSO (RFC 791: at least 68)
     uint32_t arp_ttl_ms = 60000;        ///< a reachable entry is forgotten this long after it was learned/refreshed
@@ -18,6 +24,8 @@ struct NetConfig {
     uint32_t arp_max_retries = 3;       ///< requests after the first; one more interval of silence fails the entry
     uint32_t arp_pending_max = 16;      ///< packets held per unresolved next hop; beyond it the oldest is dropped
     uint32_t arp_cache_size = 1024;     ///< entries, allocated at construction
+    uint32_t nd_reachable_ms = 30000;   ///< RFC 4861 §10 REACHABLE_TIME (ARP's retry, retries and bounds apply too)
+    uint32_t nd_delay_ms = 5000;        ///< RFC 4861 §10 DELAY_FIRST_PROBE_TIME
     uint32_t tx_ring_size = 1024;       ///< frames awaiting drain_tx(), allocated at construction
 };
 

@@ -3,7 +3,7 @@
 ///
 /// Every received frame lands in exactly one of the rx_* buckets of its layer:
 ///   rx_frames = rx_truncated + rx_headers_split + rx_not_for_us + rx_bad_src_mac + rx_unknown_ethertype
-///               + rx_arp + rx_ipv4
+///               + rx_arp + rx_ipv4 + rx_ipv6
 ///   rx_ipv4   = rx_ip_bad_version + rx_ip_bad_header_len + rx_ip_bad_total_len + rx_ip_bad_checksum
 ///               + rx_ip_not_for_us + rx_ip_bad_src + rx_ip_fragment + rx_ip_options + rx_ip_unknown_proto
 ///               + rx_icmp + rx_tcp
@@ -12,6 +12,10 @@
 /// With an exception path (--exception-tap) the frames of rx_unknown_ethertype, rx_not_for_us (multicast only),
 /// rx_ip_not_for_us, rx_ip_fragment, rx_ip_options, rx_ip_unknown_proto and rx_icmp_unhandled go to the kernel
 /// instead of being dropped, and are counted once more there (exception.to_kernel.*).
+///   rx_ipv6   = rx_ip6_* (each refusal: headers_split .. fragment, not_for_us, bad_src, unknown_proto)
+///               + rx_icmp6 + rx_tcp6 + rx_ip6_no_ipv6
+///   rx_icmp6  = rx_icmp6_bad + rx_icmp6_unhandled + rx_icmp6_unusable + icmp6_echo_replies + rx_icmp6_errors
+///               + rx_icmp6_packet_too_big + rx_nd_bad + rx_ns + rx_na + rx_ra
 #pragma once
 #include <cstdint>
 
@@ -24,7 +28,7 @@ struct NetCounters {
     uint64_t rx_headers_split = 0;       ///< headers not all in the first segment (we never gather them)
     uint64_t rx_not_for_us = 0;          ///< destination MAC neither ours nor broadcast
     uint64_t rx_bad_src_mac = 0;         ///< group (multicast/broadcast) source MAC: invalid on Ethernet
-    uint64_t rx_unknown_ethertype = 0;   ///< neither ARP nor IPv4 (VLAN tags, IPv6, ...)
+    uint64_t rx_unknown_ethertype = 0;   ///< neither ARP, IPv4 nor IPv6 (VLAN tags, ...), or ARP/IPv4 with no --ip
 
     // ARP (RFC 826)
     uint64_t rx_arp = 0;                 ///< ARP frames received (then one of the arp outcomes below)
@@ -66,10 +70,61 @@ struct NetCounters {
     // TCP handoff
     uint64_t rx_tcp = 0;                 ///< returned by input() to the TCP engine
 
+    // IPv6 (RFC 8200)
+    uint64_t rx_ipv6 = 0;                ///< IPv6 frames received (then one of the outcomes below)
+    uint64_t rx_ip6_no_ipv6 = 0;         ///< IPv6 is off (no ip6 configured)
+    uint64_t rx_ip6_headers_split = 0;   ///< an extension header beyond the first segment
+    uint64_t rx_ip6_bad_version = 0;
+    uint64_t rx_ip6_bad_payload_len = 0; ///< payload length 0 or beyond the frame
+    uint64_t rx_ip6_ext_past_payload = 0;///< an extension header running past the payload
+    uint64_t rx_ip6_ext_chain_too_long = 0; ///< more than wire::kMaxIpv6ExtHeaders extension headers
+    uint64_t rx_ip6_hop_by_hop_not_first = 0; ///< RFC 8200 §4.3
+    uint64_t rx_ip6_bad_option = 0;      ///< an option running past its header
+    uint64_t rx_ip6_option_discard = 0;  ///< unknown option, action 01 (RFC 8200 §4.2)
+    uint64_t rx_ip6_option_param_problem = 0; ///< unknown option, action 10/11 (no Parameter Problem sent)
+    uint64_t rx_ip6_routing_type0 = 0;   ///< RFC 5095
+    uint64_t rx_ip6_routing_segments_left = 0; ///< we are not a router (RFC 8200 §4.4)
+    uint64_t rx_ip6_fragment = 0;        ///< no reassembly (an atomic fragment is processed, RFC 6946)
+    uint64_t rx_ip6_not_for_us = 0;      ///< destination neither our addresses nor a group we joined
+    uint64_t rx_ip6_bad_src = 0;         ///< source multicast, loopback, IPv4-mapped, ours, or unspecified (not DAD)
+    uint64_t rx_ip6_unknown_proto = 0;   ///< neither ICMPv6 nor TCP (ESP, No Next Header, ...)
+    uint64_t rx_ip6_atomic_fragment = 0; ///< not a bucket: of the accepted, those with an atomic fragment header
+
+    // ICMPv6 (RFC 4443) and neighbour discovery (RFC 4861)
+    uint64_t rx_icmp6 = 0;
+    uint64_t rx_icmp6_bad = 0;           ///< shorter than 4 bytes or bad checksum
+    uint64_t rx_icmp6_unhandled = 0;     ///< informational types we do not take (echo reply, RS, redirect, MLD, ...)
+    uint64_t rx_icmp6_unusable = 0;      ///< echo request we cannot answer (to a group, shared mbuf, ext headers, MTU)
+    uint64_t icmp6_echo_replies = 0;
+    uint64_t rx_icmp6_errors = 0;        ///< destination unreachable, time exceeded, parameter problem: counted
+    uint64_t rx_icmp6_packet_too_big = 0;///< packet too big quoting TCP from us: handed to the hook (RFC 8201)
+    uint64_t rx_nd_bad = 0;              ///< ND message failing RFC 4861 validation (hop limit 255, code, lengths,
+                                         ///< options, addresses), or a PTB without a usable quote
+    uint64_t rx_ns = 0;                  ///< valid neighbour solicitations (for us: answered; else ignored)
+    uint64_t rx_na = 0;                  ///< valid neighbour advertisements
+    uint64_t rx_ra = 0;                  ///< valid router advertisements
+    uint64_t nd_ns_sent = 0;             ///< multicast (resolution) and unicast (probe) solicitations
+    uint64_t nd_na_sent = 0;             ///< solicited advertisements
+    uint64_t nd_unsolicited_na_sent = 0; ///< RFC 4861 §7.2.6, at start
+    uint64_t nd_learned = 0;             ///< new STALE entry from a solicitation's source link-layer option
+    uint64_t nd_updated = 0;             ///< existing entry changed by an NS, NA or RA
+    uint64_t nd_resolved = 0;            ///< incomplete entry answered; its held packets sent
+    uint64_t nd_failed = 0;              ///< incomplete or probed entry gave up (held packets dropped)
+    uint64_t nd_expired = 0;             ///< stale entry aged out
+    uint64_t nd_evicted = 0;             ///< entry displaced because the cache was full
+    uint64_t nd_cache_full = 0;          ///< no entry free or evictable: the packet or learning was dropped
+    uint64_t nd_pending_overflow = 0;    ///< oldest held packet dropped to keep the newest
+    uint64_t nd_pending_dropped = 0;     ///< held packets dropped because resolution failed
+    uint64_t nd_router_learned = 0;      ///< default router taken from a router advertisement
+    uint64_t nd_router_expired = 0;      ///< its lifetime ran out or it advertised lifetime 0
+
+    // TCP over IPv6 handoff
+    uint64_t rx_tcp6 = 0;                ///< returned by input(): TCP over IPv6 for our address
+
     // Transmit
     uint64_t tx_frames = 0;              ///< frames put on the TX ring
     uint64_t tx_no_route = 0;            ///< off-subnet without gateway, or a destination we never send to
-    uint64_t tx_malformed = 0;           ///< output() given no valid IPv4 header
+    uint64_t tx_malformed = 0;           ///< output() given no valid IPv4 or IPv6 header
     uint64_t tx_no_headroom = 0;         ///< less than 14 bytes before the IPv4 header
     uint64_t tx_too_big = 0;             ///< longer than the MTU without TSO
     uint64_t tx_queue_full = 0;          ///< TX ring full

@@ -37,15 +37,30 @@ Interface::Interface(const NetConfig& cfg, rte_mempool* pool, uint64_t tsc_hz)
       ttl_cycles_(ms_to_cycles(tsc_hz, cfg.arp_ttl_ms)),
       announce_interval_cycles_(ms_to_cycles(tsc_hz, kAnnounceIntervalMs)),
       arp_(cfg.arp_cache_size, cfg.arp_pending_max),
-      tx_(cfg.tx_ring_size) {}
+      nd_(cfg.ip6.is_unspecified() ? 1 : cfg.arp_cache_size, cfg.arp_pending_max),
+      nd_reachable_cycles_(ms_to_cycles(tsc_hz, cfg.nd_reachable_ms)),
+      nd_delay_cycles_(ms_to_cycles(tsc_hz, cfg.nd_delay_ms)),
+      hz_(tsc_hz),
+      tx_(cfg.tx_ring_size) {
+    if (cfg.ip6.is_unspecified()) return;
+    // RFC 4291 App. A / RFC 4862 §5.3: fe80::/64 and the modified EUI-64 of the MAC (universal/local bit flipped).
+    const uint8_t* mac = cfg.mac.addr_bytes;
+    const uint8_t ll[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(mac[0] ^ 0x02), mac[1], mac[2], 0xff,
+                            0xfe, mac[3], mac[4], mac[5]};
+    link_local_ = wire::Ip6Addr::from(ll);
+    router_ = cfg.gw6;
+}
 
 rte_mbuf* Interface::input(rte_mbuf* m, uint64_t now_cycles) noexcept {
     ++counters_.rx_frames;
     if (!headers_in_first_seg(m, RTE_ETHER_HDR_LEN, counters_)) return nullptr;
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-    // Ours or broadcast; we join no multicast group. The source MAC may equal ours (a tap's kernel side shares
-    // it), so it is never a reason to drop; a group source is (IEEE 802.3: the I/G bit of a source is 0).
-    if (!rte_is_same_ether_addr(&eth->dst_addr, &cfg_.mac) && !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+    // Ours, broadcast, or (with IPv6) an IPv6 group MAC, 33:33 + the group's low 32 bits (RFC 2464 §7): which
+    // group is checked on the IPv6 destination. Other multicast goes to the exception path if there is one. The
+    // source MAC may equal ours (a tap's kernel side shares it), so it is never a reason to drop; a group source is
+    // (IEEE 802.3: the I/G bit of a source is 0).
+    if (!rte_is_same_ether_addr(&eth->dst_addr, &cfg_.mac) && !rte_is_broadcast_ether_addr(&eth->dst_addr) &&
+        !(eth->dst_addr.addr_bytes[0] == 0x33 && eth->dst_addr.addr_bytes[1] == 0x33 && !link_local_.is_unspecified())) {
         if (rte_is_multicast_ether_addr(&eth->dst_addr)) return not_ours(m, counters_.rx_not_for_us, Stray::multicast);
         return dropped(m, counters_.rx_not_for_us);
     }
@@ -53,8 +68,14 @@ rte_mbuf* Interface::input(rte_mbuf* m, uint64_t now_cycles) noexcept {
         return dropped(m, counters_.rx_bad_src_mac);
     switch (eth->ether_type) {
     case RTE_BE16(RTE_ETHER_TYPE_IPV4):
+        if (cfg_.ip == 0) [[unlikely]]
+            return dropped(m, counters_.rx_unknown_ethertype);
         return ipv4_input(m);
+    case RTE_BE16(RTE_ETHER_TYPE_IPV6):
+        return ipv6_input(m, now_cycles);
     case RTE_BE16(RTE_ETHER_TYPE_ARP):
+        if (cfg_.ip == 0) [[unlikely]]
+            return dropped(m, counters_.rx_unknown_ethertype);
         if (stray_ != nullptr) {  // the kernel behind the exception path needs its neighbours' addresses too
             if (rte_mbuf* copy = rte_pktmbuf_copy(m, pool_, 0, UINT32_MAX)) stray_(stray_ctx_, copy, Stray::arp_copy);
         }
@@ -122,8 +143,12 @@ void Interface::output(rte_mbuf* m, uint64_t now_cycles) noexcept {
     if (rte_pktmbuf_data_len(m) < sizeof(rte_ipv4_hdr)) [[unlikely]]
         return drop(m, c.tx_malformed);
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
-    if ((ip->version_ihl >> 4) != IPVERSION) [[unlikely]]
+    if ((ip->version_ihl >> 4) != IPVERSION) [[unlikely]] {
+        if ((ip->version_ihl >> 4) == 6) return output6(m, now_cycles);
         return drop(m, c.tx_malformed);
+    }
+    if (cfg_.ip == 0) [[unlikely]]
+        return drop(m, c.tx_no_route);
     if (rte_pktmbuf_headroom(m) < RTE_ETHER_HDR_LEN) [[unlikely]]
         return drop(m, c.tx_no_headroom);
     if (rte_pktmbuf_pkt_len(m) > cfg_.mtu && (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) == 0) [[unlikely]]
@@ -159,11 +184,11 @@ void Interface::output(rte_mbuf* m, uint64_t now_cycles) noexcept {
     if (rte_mbuf* old = arp_.hold(*e, m)) drop(old, c.arp_pending_overflow);
 }
 
-void Interface::emit(rte_mbuf* m, const rte_ether_addr& dst) noexcept {
+void Interface::emit(rte_mbuf* m, const rte_ether_addr& dst, rte_be16_t type) noexcept {
     auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN));  // room checked
     rte_ether_addr_copy(&dst, &eth->dst_addr);
     rte_ether_addr_copy(&cfg_.mac, &eth->src_addr);
-    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    eth->ether_type = type;
     m->l2_len = RTE_ETHER_HDR_LEN;
     transmit(m);
 }

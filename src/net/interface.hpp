@@ -1,6 +1,8 @@
 /// @file
 /// The L2/L3 layer between one DPDK port queue and the TCP engine: Ethernet, ARP (RFC 826), IPv4 (RFC 791,
-/// RFC 1122) and ICMP echo (RFC 792). One instance per core per port, touched by that core only (no locks).
+/// RFC 1122), ICMP echo (RFC 792), IPv6 (RFC 8200), ICMPv6 (RFC 4443) and neighbour discovery (RFC 4861).
+/// One instance per core per port, touched by that core only (no locks). Either family may be off (NetConfig ip or
+/// ip6 unset); with IPv6 on, the interface also owns the link-local address derived from its MAC.
 ///
 /// Mbuf ownership: input() and output() take the mbuf; input() may give it back (TCP). drain_tx() hands frames to
 /// the caller, who passes them to rte_eth_tx_burst and frees what the port refused.
@@ -16,6 +18,7 @@
 #include "net/mbuf_ring.hpp"
 
 struct rte_ipv4_hdr;
+struct rte_ipv6_hdr;
 
 namespace synack::net {
 
@@ -31,6 +34,15 @@ enum class Stray : uint8_t {
     tcp_no_listener,  ///< TCP with neither a connection nor a listener (tcp::Engine::set_stray_handler)
     count
 };
+/// An ICMPv6 Packet Too Big about a TCP segment we sent (RFC 4443 §3.2): the quoted packet's addresses and ports
+/// (src is ours) and the MTU of the link it did not fit, for path MTU discovery (RFC 8201).
+struct PacketTooBig {
+    wire::Ip6Pair quoted;
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+    uint32_t mtu = 0;
+};
+using PacketTooBigHook = void (*)(void* ctx, const PacketTooBig& ptb);
 
 class Interface {
 public:
@@ -44,21 +56,24 @@ public:
     /// Classifies one received Ethernet frame (headers must sit in its first segment).
     /// Returns m when it carries TCP for our address: data start moved to the IPv4 header, which is validated
     /// (version, IHL == 5, total length within the frame, checksum unless the port vouched for it, not a fragment,
-    /// destination ours, source a valid unicast), and the packet trimmed to the IPv4 total length.
+    /// destination ours, source a valid unicast), and the packet trimmed to the IPv4 total length. Or, for IPv6,
+    /// data start at the IPv6 header, the extension headers walked (wire::ipv6_walk), destination one of our unicast
+    /// addresses, source a valid unicast, trimmed to 40 + payload length (version nibble 6 tells the two apart).
     /// Otherwise returns nullptr and m is consumed: ARP handled, ICMP echo answered (reply queued on the TX ring),
     /// or dropped with a counter.
     rte_mbuf* input(rte_mbuf* m, uint64_t now_cycles) noexcept;
 
-    /// Sends one IPv4 packet: m holds it at its data start (header filled in, checksums done or offload flags set)
-    /// with >= 14 bytes headroom. Picks the next hop (on-link, or the gateway), prepends Ethernet and queues the
-    /// frame, or holds it while the next hop is resolved (sending an ARP request). Sets m->l2_len. Consumes m.
+    /// Sends one IPv4 or IPv6 packet: m holds it at its data start (header filled in, checksums done or offload
+    /// flags set) with >= 14 bytes headroom. Picks the next hop (on-link, or the gateway / default router),
+    /// prepends Ethernet and queues the frame, or holds it while the next hop is resolved (ARP request, or neighbour
+    /// solicitation, RFC 4861 §7.2.2). Sets m->l2_len. Consumes m.
     void output(rte_mbuf* m, uint64_t now_cycles) noexcept;
 
     /// Moves up to n frames ready for rte_eth_tx_burst into out, oldest first; returns how many.
     uint16_t drain_tx(rte_mbuf** out, uint16_t n) noexcept { return tx_.pop_burst(out, n); }
 
-    /// ARP timers: request retries, failures (held packets dropped), aging, the second announcement.
-    /// Cheap when nothing is due.
+    /// ARP and ND timers: request retries, failures (held packets dropped), aging, neighbour state changes, the
+    /// default router's lifetime, the second announcement. Cheap when nothing is due.
     void poll(uint64_t now_cycles) noexcept;
 
     /// RFC 5227 §2.3 announcement: an ARP request with sender and target IP ours, now and once more 2 s later
@@ -72,16 +87,50 @@ public:
         stray_ = fn;
         stray_ctx_ = ctx;
     }
+    /// At start: the gratuitous ARP (with ip) and unsolicited neighbour advertisements for ip6 and the link-local
+    /// address to all nodes (RFC 4861 §7.2.6, with ip6).
+    void announce(uint64_t now_cycles) noexcept;
+
+    /// Called for every Packet Too Big quoting a TCP segment from us; none by default (counted only).
+    void set_packet_too_big_hook(PacketTooBigHook hook, void* ctx) noexcept {
+        ptb_hook_ = hook;
+        ptb_ctx_ = ctx;
+    }
 
     const NetCounters& counters() const noexcept { return counters_; }
     const NetConfig& config() const noexcept { return cfg_; }
     /// The ARP entry for ip (host byte order), or nullptr; for diagnostics and tests.
     const ArpEntry* arp_lookup(uint32_t ip) const noexcept { return arp_.find(ip); }
+    /// The neighbour cache entry for a, or nullptr; for diagnostics and tests.
+    const NdEntry* nd_lookup(const wire::Ip6Addr& a) const noexcept { return nd_.find(a); }
+    /// Our link-local address (fe80::/64 with the modified EUI-64 of our MAC); unspecified with IPv6 off.
+    const wire::Ip6Addr& link_local() const noexcept { return link_local_; }
+    /// The default router: gw6, or the last one a router advertisement named; unspecified when none.
+    const wire::Ip6Addr& default_router() const noexcept { return router_; }
 
 private:
     void arp_input(rte_mbuf* m, uint64_t now) noexcept;
     rte_mbuf* ipv4_input(rte_mbuf* m) noexcept;
     void icmp_input(rte_mbuf* m, rte_ipv4_hdr* ip) noexcept;
+
+    rte_mbuf* ipv6_input(rte_mbuf* m, uint64_t now) noexcept;
+    void icmp6_input(rte_mbuf* m, uint32_t l4, uint32_t len, uint64_t now) noexcept;
+    void icmp6_echo(rte_mbuf* m, uint32_t l4, uint32_t len) noexcept;
+    void icmp6_packet_too_big(rte_mbuf* m, uint32_t l4, uint32_t len) noexcept;
+    void nd_ns_input(rte_mbuf* m, uint32_t l4, uint32_t len, uint64_t now) noexcept;
+    void nd_na_input(rte_mbuf* m, uint32_t l4, uint32_t len, uint64_t now) noexcept;
+    void nd_ra_input(rte_mbuf* m, uint32_t l4, uint32_t len, uint64_t now) noexcept;
+    void output6(rte_mbuf* m, uint64_t now) noexcept;
+    bool is_our_ip6(const uint8_t* a) const noexcept;
+    void nd_send_ns(NdEntry& e, bool multicast, uint64_t now) noexcept;
+    bool send_na(const wire::Ip6Addr& dst, const rte_ether_addr& eth_dst, const wire::Ip6Addr& target,
+                 bool solicited) noexcept;
+    bool send_icmp6(const wire::Ip6Addr& src, const wire::Ip6Addr& dst, const rte_ether_addr& eth_dst,
+                    uint8_t type, uint8_t flags, const wire::Ip6Addr& target, uint8_t lla_option) noexcept;
+    void nd_set_state(NdEntry& e, NeighborState s, uint64_t now) noexcept;
+    void nd_release(NdEntry& e) noexcept;
+    void nd_fail(NdEntry& e) noexcept;
+    uint64_t nd_poll(uint64_t now) noexcept;
 
     void arp_merge(ArpEntry& e, const rte_ether_addr& mac, uint64_t now) noexcept;
     void arp_send_request(ArpEntry& e, uint64_t now) noexcept;
@@ -98,7 +147,8 @@ private:
         else rte_pktmbuf_free(m);
         return nullptr;
     }
-    void emit(rte_mbuf* m, const rte_ether_addr& dst) noexcept;  // prepend Ethernet (IPv4) and transmit
+    void emit(rte_mbuf* m, const rte_ether_addr& dst,
+              rte_be16_t type = RTE_BE16(RTE_ETHER_TYPE_IPV4)) noexcept;  // prepend Ethernet and transmit
     void transmit(rte_mbuf* m) noexcept;                          // onto the TX ring, or drop
 
     NetConfig cfg_;
@@ -112,6 +162,16 @@ private:
     uint64_t announce_at_ = 0;
     uint32_t announcements_left_ = 0;
     ArpCache arp_;
+    NdCache nd_;
+    wire::Ip6Addr link_local_{};
+    wire::Ip6Addr router_{};          // default router (gw6 or learned); unspecified = none
+    bool router_learned_ = false;     // router_ came from an RA (and expires at router_deadline_)
+    uint64_t router_deadline_ = 0;
+    uint64_t nd_reachable_cycles_;
+    uint64_t nd_delay_cycles_;
+    uint64_t hz_;
+    PacketTooBigHook ptb_hook_ = nullptr;
+    void* ptb_ctx_ = nullptr;
     MbufRing tx_;
     NetCounters counters_{};
     StrayHandler stray_ = nullptr;

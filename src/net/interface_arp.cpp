@@ -1,5 +1,5 @@
 // Interface, ARP side (RFC 826): answering requests, learning senders, resolving next hops, the ARP timers,
-// and RFC 5227 announcements.
+// RFC 5227 announcements, and the timer scan of both neighbour tables.
 #include <rte_arp.h>
 
 #include "net/frame_check.hpp"
@@ -159,6 +159,10 @@ void Interface::poll(uint64_t now_cycles) noexcept {
             arp_send_request(e, now_cycles);
         }
         if (e.deadline < next) next = e.deadline;
+    }
+    if (!link_local_.is_unspecified()) {
+        const uint64_t nd_next = nd_poll(now_cycles);
+        if (nd_next < next) next = nd_next;
     }
     next_timer_ = next;
 }

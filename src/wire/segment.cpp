@@ -22,6 +22,7 @@ const char* to_string(ParseStatus s) noexcept {
     case ParseStatus::bad_tcp_checksum: return "bad_tcp_checksum";
     case ParseStatus::bad_tcp_options: return "bad_tcp_options";
     case ParseStatus::partial_tcp_checksum: return "partial_tcp_checksum";
+    case ParseStatus::bad_ip6_ext_header: return "bad_ip6_ext_header";
     case ParseStatus::count_: break;
     }
     return "?";

@@ -41,6 +41,7 @@ enum class ParseStatus : uint8_t {
     /// CHECKSUM_PARTIAL) and no NIC on the way, e.g. a veth peer with TX checksum offload on, seen by AF_XDP or
     /// AF_PACKET. Dropped like any bad checksum; told apart so that the log can say `ethtool -K PEER tx off`.
     partial_tcp_checksum,
+    bad_ip6_ext_header, ///< IPv6 extension header chain refused (wire::Ip6Status says why)
     count_
 };
 const char* to_string(ParseStatus s) noexcept;

@@ -47,7 +47,13 @@ case_ "unknown option" "unknown option '--bogus'" synack-echo --no-huge "${eal[@
 case_ "missing value" "--port: missing value" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port
 case_ "number out of range" "--port: expected a number in 1..65535" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 70000
 case_ "syncookies out of range" "--syncookies: expected a number in 0..2" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 7 --syncookies 3
-case_ "no --ip" "--ip A.B.C.D/LEN is required" synack-echo --no-huge "${eal[@]}" -- --port 7
+case_ "no --ip" "--ip A.B.C.D/LEN or --ip6 ADDR/LEN is required" synack-echo --no-huge "${eal[@]}" -- --port 7
+case_ "bad IPv6 address" "--ip6: expected an IPv6 address" synack-echo --no-huge "${eal[@]}" -- --ip6 fd00::g/64 --port 7
+case_ "IPv6 address without prefix" "--ip6: expected ADDR/LEN" synack-echo --no-huge "${eal[@]}" -- --ip6 fd00::1 --port 7
+case_ "IPv6 multicast address" "--ip6: ff02::1/64 is not a usable" synack-echo --no-huge "${eal[@]}" -- --ip6 ff02::1/64 --port 7
+case_ "--gw6 without --ip6" "--gw6 needs --ip6" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --gw6 fe80::1 --port 7
+case_ "--gw6 off the prefix" "--gw6: must be a link-local address or one inside" synack-echo --no-huge "${eal[@]}" -- --ip6 fd00::1/64 --gw6 fd01::1 --port 7
+case_ "perf client over IPv6" "--client: TCP over IPv6 is not supported yet" synack-perf --no-huge "${eal[@]}" -- --ip6 fd00::1/64 --port 5201 --client fd00::2
 case_ "perf without a role" "say either --server or --client" synack-perf --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 5201
 case_ "perf bad test" "--test: bulk, cps or rr" synack-perf --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 5201 --client 10.1.1.2 --test x
 echo "cli_errors: $failures failure(s)"

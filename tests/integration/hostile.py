@@ -422,19 +422,20 @@ class Hostile:
         frames += [eth("33:33:00:00:00:01", self.peer_mac, 0x86DD, os.urandom(60)) for _ in range(5)]
         self.want("net.rx_not_for_us", "ge", n + 10)
 
-        junk = 0  # broadcast junk with random ethertypes (neither IPv4 nor ARP), then unicast junk
+        junk = 0  # broadcast junk with random ethertypes (neither IPv4, ARP nor IPv6), then unicast junk
         for i in range(40):
             et = self.rng.choice([0x0000, 0x0600, 0x86DD, 0x8100, 0x88CC, 0x8847, 0x9000, 0xFFFF,
                                   self.rng.randrange(0x0601, 0xFFFF)])
-            if et in (0x0800, 0x0806):
+            if et in (0x0800, 0x0806, 0x86DD):
                 et = 0x88B5
             frames.append(eth("ff:ff:ff:ff:ff:ff", self.peer_mac, et, os.urandom(self.rng.randrange(0, 200))))
             junk += 1
         frames.append(raw(Ether(dst=self.mac, src=self.peer_mac) / Dot1Q(vlan=5) / IP(src=self.peer, dst=self.host)
                           / TCP(dport=7, flags="S")))
-        frames.append(eth(self.mac, self.peer_mac, 0x86DD, os.urandom(80)))
-        junk += 2
+        junk += 1
         self.want("net.rx_unknown_ethertype", "eq", junk)
+        frames.append(eth(self.mac, self.peer_mac, 0x86DD, os.urandom(80)))  # IPv6 with no --ip6: counted as such
+        self.want("net.rx_ip6_no_ipv6", "ge", 1)
 
         bad_src = [eth(self.mac, "01:00:5e:00:00:05", 0x0800, good_ip()) for _ in range(5)]
         bad_src += [eth(self.mac, "ff:ff:ff:ff:ff:ff", 0x0800, good_ip()) for _ in range(5)]
@@ -1268,7 +1269,7 @@ def cmd_verify(a):
     check(not bad, f"{len(total)} drop counters in synack's exit report match what was sent"
                    f"{': ' + ', '.join(bad) if bad else ''}")
     eth_sum = sum(g("net." + k) for k in ("rx_truncated", "rx_headers_split", "rx_not_for_us", "rx_bad_src_mac",
-                                          "rx_unknown_ethertype", "rx_arp", "rx_ipv4"))
+                                          "rx_unknown_ethertype", "rx_arp", "rx_ipv4", "rx_ipv6"))
     check(g("net.rx_frames") == eth_sum, f"net.rx_frames ({g('net.rx_frames')}) = sum of its Ethernet outcomes "
                                          f"({eth_sum})")
     ip_sum = sum(g("net." + k) for k in ("rx_ip_bad_version", "rx_ip_bad_header_len", "rx_ip_bad_total_len",
