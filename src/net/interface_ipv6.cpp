@@ -54,7 +54,7 @@ rte_mbuf* Interface::ipv6_input(rte_mbuf* m, uint64_t now) noexcept {
     NetCounters& c = counters_;
     ++c.rx_ipv6;
     if (link_local_.is_unspecified()) [[unlikely]]
-        return dropped(m, c.rx_ip6_no_ipv6);
+        return not_ours(m, c.rx_ip6_no_ipv6, Stray::other_ethertype);  // the kernel's, with an exception path
     const auto* base = rte_pktmbuf_mtod_offset(m, const uint8_t*, l3);
     wire::Ip6Walk w;
     const Ip6Status st = wire::ipv6_walk(base, rte_pktmbuf_data_len(m) - l3, rte_pktmbuf_pkt_len(m) - l3, w);
