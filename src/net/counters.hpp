@@ -17,63 +17,69 @@
 
 namespace synack::net {
 
+/// Every interface counter, one line each: X(field, kind, "incremented when"). The field is NetCounters::field, its
+/// report and telemetry name net.field (src/dpdk/counter_names.hpp), its line in docs/counters.md the meaning.
+/// kind: `drop` (a received frame discarded, or given to the kernel by the exception path: summed into
+/// CoreStats::net_rx_dropped), `count` (anything else, transmit drops included).
+/// To add a counter: append one X(name, count|drop, "incremented when ...") line in its layer's group,
+///   then run tools/counter-table and paste its table into docs/counters.md (CI checks it).
+#define SYNACK_NET_COUNTERS(X) \
+    /* Ethernet (input) */ \
+    X(rx_frames, count, "frames given to input()") \
+    X(rx_truncated, drop, "shorter than the headers it announces") \
+    X(rx_headers_split, drop, "headers not all in the first segment (we never gather them)") \
+    X(rx_not_for_us, drop, "destination MAC neither ours nor broadcast") \
+    X(rx_bad_src_mac, drop, "group (multicast/broadcast) source MAC: invalid on Ethernet") \
+    X(rx_unknown_ethertype, drop, "neither ARP nor IPv4 (VLAN tags, IPv6, ...)") \
+    /* ARP (RFC 826) */ \
+    X(rx_arp, count, "ARP frames received (then one of the arp outcomes below)") \
+    X(rx_arp_bad, drop, "not Ethernet/IPv4, unknown opcode, group sender MAC, bad sender IP") \
+    X(rx_arp_not_for_us, count, "target IP is not ours (only merged into an existing entry)") \
+    X(rx_arp_conflict, drop, "someone else claims our IP (RFC 5227 §2.4); ignored") \
+    X(arp_requests_sent, count, "ARP requests sent to resolve a next hop") \
+    X(arp_replies_sent, count, "ARP replies sent for our address") \
+    X(arp_announcements_sent, count, "gratuitous ARP (RFC 5227 §3)") \
+    X(arp_learned, count, "new entry from an ARP addressed to us (RFC 826 merge, not found)") \
+    X(arp_updated, count, "existing entry refreshed by an ARP packet") \
+    X(arp_resolved, count, "incomplete entry answered; its held packets sent") \
+    X(arp_failed, count, "incomplete entry gave up after arp_max_retries") \
+    X(arp_expired, count, "reachable entry aged out (arp_ttl_ms)") \
+    X(arp_evicted, count, "reachable entry displaced because the cache was full") \
+    X(arp_cache_full, count, "no entry free or evictable: the packet or learning was dropped") \
+    X(arp_pending_overflow, count, "oldest held packet dropped to keep the newest (bound arp_pending_max)") \
+    X(arp_pending_dropped, count, "held packets dropped because resolution failed") \
+    /* IPv4 (RFC 791, RFC 1122 §3.2.1) */ \
+    X(rx_ipv4, count, "IPv4 frames received (then one of the outcomes below)") \
+    X(rx_ip_bad_version, drop, "IP version is not 4") \
+    X(rx_ip_bad_header_len, drop, "IHL < 5 or header beyond the frame") \
+    X(rx_ip_bad_total_len, drop, "total length < header or > frame") \
+    X(rx_ip_bad_checksum, drop, "IPv4 header checksum wrong") \
+    X(rx_ip_not_for_us, drop, "destination is not our address") \
+    X(rx_ip_bad_src, drop, "source 0, broadcast, multicast, class E or loopback") \
+    X(rx_ip_fragment, drop, "MF set or offset != 0: no reassembly") \
+    X(rx_ip_options, drop, "IHL > 5: options not supported") \
+    X(rx_ip_unknown_proto, drop, "neither ICMP nor TCP") \
+    /* ICMP (RFC 792) */ \
+    X(rx_icmp, count, "ICMP packets received (then one of the ICMP outcomes)") \
+    X(rx_icmp_bad, drop, "shorter than 8 bytes or bad checksum") \
+    X(rx_icmp_unhandled, drop, "any type but echo request") \
+    X(rx_icmp_unusable, drop, "echo request we cannot answer: shared mbuf, header not in segment 1, beyond our MTU") \
+    X(icmp_echo_replies, count, "echo replies handed to the TX ring") \
+    /* TCP handoff */ \
+    X(rx_tcp, count, "returned by input() to the TCP engine") \
+    /* Transmit */ \
+    X(tx_frames, count, "frames put on the TX ring") \
+    X(tx_no_route, count, "off-subnet without gateway, or a destination we never send to") \
+    X(tx_malformed, count, "output() given no valid IPv4 header") \
+    X(tx_no_headroom, count, "less than 14 bytes before the IPv4 header") \
+    X(tx_too_big, count, "longer than the MTU without TSO") \
+    X(tx_queue_full, count, "TX ring full") \
+    X(tx_alloc_failed, count, "no mbuf for an ARP frame")
+
+#define SYNACK_NET_COUNTER_FIELD(field, kind, meaning) uint64_t field = 0;
+
 struct NetCounters {
-    // Ethernet (input)
-    uint64_t rx_frames = 0;              ///< frames given to input()
-    uint64_t rx_truncated = 0;           ///< shorter than the headers it announces
-    uint64_t rx_headers_split = 0;       ///< headers not all in the first segment (we never gather them)
-    uint64_t rx_not_for_us = 0;          ///< destination MAC neither ours nor broadcast
-    uint64_t rx_bad_src_mac = 0;         ///< group (multicast/broadcast) source MAC: invalid on Ethernet
-    uint64_t rx_unknown_ethertype = 0;   ///< neither ARP nor IPv4 (VLAN tags, IPv6, ...)
-
-    // ARP (RFC 826)
-    uint64_t rx_arp = 0;                 ///< ARP frames received (then one of the arp outcomes below)
-    uint64_t rx_arp_bad = 0;             ///< not Ethernet/IPv4, unknown opcode, group sender MAC, bad sender IP
-    uint64_t rx_arp_not_for_us = 0;      ///< target IP is not ours (only merged into an existing entry)
-    uint64_t rx_arp_conflict = 0;        ///< someone else claims our IP (RFC 5227 §2.4); ignored
-    uint64_t arp_requests_sent = 0;
-    uint64_t arp_replies_sent = 0;
-    uint64_t arp_announcements_sent = 0; ///< gratuitous ARP (RFC 5227 §3)
-    uint64_t arp_learned = 0;            ///< new entry from an ARP addressed to us (RFC 826 merge, not found)
-    uint64_t arp_updated = 0;            ///< existing entry refreshed by an ARP packet
-    uint64_t arp_resolved = 0;           ///< incomplete entry answered; its held packets sent
-    uint64_t arp_failed = 0;             ///< incomplete entry gave up after arp_max_retries
-    uint64_t arp_expired = 0;            ///< reachable entry aged out (arp_ttl_ms)
-    uint64_t arp_evicted = 0;            ///< reachable entry displaced because the cache was full
-    uint64_t arp_cache_full = 0;         ///< no entry free or evictable: the packet or learning was dropped
-    uint64_t arp_pending_overflow = 0;   ///< oldest held packet dropped to keep the newest (bound arp_pending_max)
-    uint64_t arp_pending_dropped = 0;    ///< held packets dropped because resolution failed
-
-    // IPv4 (RFC 791, RFC 1122 §3.2.1)
-    uint64_t rx_ipv4 = 0;                ///< IPv4 frames received (then one of the outcomes below)
-    uint64_t rx_ip_bad_version = 0;
-    uint64_t rx_ip_bad_header_len = 0;   ///< IHL < 5 or header beyond the frame
-    uint64_t rx_ip_bad_total_len = 0;    ///< total length < header or > frame
-    uint64_t rx_ip_bad_checksum = 0;
-    uint64_t rx_ip_not_for_us = 0;       ///< destination is not our address
-    uint64_t rx_ip_bad_src = 0;          ///< source 0, broadcast, multicast, class E or loopback
-    uint64_t rx_ip_fragment = 0;         ///< MF set or offset != 0: no reassembly
-    uint64_t rx_ip_options = 0;          ///< IHL > 5: options not supported
-    uint64_t rx_ip_unknown_proto = 0;    ///< neither ICMP nor TCP
-
-    // ICMP (RFC 792)
-    uint64_t rx_icmp = 0;
-    uint64_t rx_icmp_bad = 0;            ///< shorter than 8 bytes or bad checksum
-    uint64_t rx_icmp_unhandled = 0;      ///< any type but echo request
-    uint64_t rx_icmp_unusable = 0;       ///< echo request we cannot answer: shared mbuf, header not in segment 1, beyond our MTU
-    uint64_t icmp_echo_replies = 0;      ///< echo replies handed to the TX ring
-
-    // TCP handoff
-    uint64_t rx_tcp = 0;                 ///< returned by input() to the TCP engine
-
-    // Transmit
-    uint64_t tx_frames = 0;              ///< frames put on the TX ring
-    uint64_t tx_no_route = 0;            ///< off-subnet without gateway, or a destination we never send to
-    uint64_t tx_malformed = 0;           ///< output() given no valid IPv4 header
-    uint64_t tx_no_headroom = 0;         ///< less than 14 bytes before the IPv4 header
-    uint64_t tx_too_big = 0;             ///< longer than the MTU without TSO
-    uint64_t tx_queue_full = 0;          ///< TX ring full
-    uint64_t tx_alloc_failed = 0;        ///< no mbuf for an ARP frame
+    SYNACK_NET_COUNTERS(SYNACK_NET_COUNTER_FIELD)
 };
 
 }  // namespace synack::net
