@@ -99,13 +99,24 @@ struct App {
     void (*on_poll)(Core& core, void* ctx) = nullptr;
 };
 
-/// Counters of one core, summed by Stack::totals().
+/// Counters of one core, summed by Stack::totals(). The tcp.* and net.* counters named below are in
+/// docs/counters.md; the drop sums follow the `drop` kind of their X lists, so a new drop counter is in them.
 struct CoreStats {
-    uint64_t rx_packets = 0, tx_packets = 0, tx_dropped = 0;
-    uint64_t rx_dispatched = 0, rx_dispatch_dropped = 0;  ///< software RSS hand-offs
-    uint64_t connections_opened = 0, connections_closed = 0, connections_reset = 0, connections_timed_out = 0;
-    uint64_t tcp_rx_dropped = 0, net_rx_dropped = 0;      ///< sums of the per-reason drop counters
-    uint64_t retransmits = 0;
+    uint64_t rx_packets = 0;           ///< frames this core read from its port queue
+    uint64_t tx_packets = 0;           ///< frames the port took
+    uint64_t tx_dropped = 0;           ///< frames the port refused (freed)
+    uint64_t rx_dispatched = 0, rx_dispatch_dropped = 0;  ///< software RSS hand-offs to other cores, and those lost
+    uint64_t connections_opened = 0;   ///< tcp.conn_opened_active + tcp.conn_opened_passive
+    uint64_t connections_closed = 0;   ///< tcp.conn_closed
+    uint64_t connections_reset = 0;    ///< tcp.conn_reset
+    uint64_t connections_timed_out = 0;  ///< tcp.conn_timed_out
+    /// The sum of every counter of kind `drop` in SYNACK_TCP_COUNTERS (src/tcp/counters.hpp) and of every
+    /// tcp.rx_parse.STATUS but ok: received segments the engine discarded (dpdk::tcp_rx_dropped()).
+    uint64_t tcp_rx_dropped = 0;
+    /// The sum of every counter of kind `drop` in SYNACK_NET_COUNTERS (src/net/counters.hpp): received frames
+    /// the interface discarded or, with an exception path, gave to the kernel (dpdk::net_rx_dropped()).
+    uint64_t net_rx_dropped = 0;
+    uint64_t retransmits = 0;          ///< tcp.tx_retransmits
     /// TSC cycles of loop iterations that received or sent a packet (busy) and of all iterations: busy_cycles /
     /// loop_cycles is the core's busy share, requests / (busy_cycles / hz) the work per busy core-second.
     uint64_t busy_cycles = 0, loop_cycles = 0;

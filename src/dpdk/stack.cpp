@@ -456,10 +456,10 @@ std::string Stack::counters_report() const {
     std::ostringstream os;
     const auto* t = reinterpret_cast<const uint64_t*>(&tc);
     for (size_t i = 0; i < dpdk::kTcpCounterCount; ++i)
-        if (t[i] != 0) os << dpdk::kTcpCounterNames[i] << " " << t[i] << "\n";
+        if (t[i] != 0) os << dpdk::kTcpCounters[i].name << " " << t[i] << "\n";
     const auto* n = reinterpret_cast<const uint64_t*>(&nc);
     for (size_t i = 0; i < dpdk::kNetCounterCount; ++i)
-        if (n[i] != 0) os << dpdk::kNetCounterNames[i] << " " << n[i] << "\n";
+        if (n[i] != 0) os << dpdk::kNetCounters[i].name << " " << n[i] << "\n";
     for (int d = 0; d < 2; ++d) {
         if (!impl_->links[d]) continue;
         const dpdk::ImpairLink::Stats& l = impl_->links[d]->stats();

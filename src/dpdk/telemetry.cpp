@@ -107,9 +107,9 @@ int on_stats(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "time_wait", time_wait);
     add_core_stats(d, cs);
     const auto* t = reinterpret_cast<const uint64_t*>(&tc);
-    for (size_t k = 0; k < kTcpCounterCount; ++k) rte_tel_data_add_dict_u64(d, key(kTcpCounterNames[k]).c_str(), t[k]);
+    for (size_t k = 0; k < kTcpCounterCount; ++k) rte_tel_data_add_dict_u64(d, key(kTcpCounters[k].name).c_str(), t[k]);
     const auto* n = reinterpret_cast<const uint64_t*>(&nc);
-    for (size_t k = 0; k < kNetCounterCount; ++k) rte_tel_data_add_dict_u64(d, key(kNetCounterNames[k]).c_str(), n[k]);
+    for (size_t k = 0; k < kNetCounterCount; ++k) rte_tel_data_add_dict_u64(d, key(kNetCounters[k].name).c_str(), n[k]);
     if (g_capture != nullptr) {
         rte_tel_data_add_dict_u64(d, "pcap/packets", g_capture->packets_written());
         rte_tel_data_add_dict_u64(d, "pcap/bytes", g_capture->bytes_written());

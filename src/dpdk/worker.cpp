@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dpdk/counter_names.hpp"
 #include "dpdk/exception_path.hpp"
 #include "dpdk/flow_hash.hpp"
 
@@ -263,6 +264,8 @@ void Worker::run(const App& app) {
                     t.rx_packets += s.rx_packets;
                     t.tx_packets += s.tx_packets;
                     t.connections_opened += s.connections_opened;
+                    t.tcp_rx_dropped += s.tcp_rx_dropped;
+                    t.net_rx_dropped += s.net_rx_dropped;
                     conns += wk.engine.connections();  // racy reads of plain counters: a report only
                     time_wait += wk.engine.time_wait_count();
                     const tcp::Engine::MemStats m = wk.engine.mem_stats();
@@ -279,12 +282,13 @@ void Worker::run(const App& app) {
                 std::printf("[synack] t=%.1fs rx=%lu tx=%lu opened=%lu conns=%u time_wait=%u mbufs_in_use=%lu "
                             "mem=%lu/%lu pressure=%u mem_dropped=%lu ooo_pruned=%lu snd_refused=%lu "
                             "aborted_mem=%lu persist_to=%lu user_to=%lu collapsed=%lu tx_deferred=%lu "
-                            "half_open_to=%lu fin_wait_2_to=%lu\n",
+                            "half_open_to=%lu fin_wait_2_to=%lu tcp_rx_dropped=%lu net_rx_dropped=%lu\n",
                             static_cast<double>(now - start) / static_cast<double>(shared.hz), t.rx_packets,
                             t.tx_packets, t.connections_opened, conns, time_wait, in_use, mem_used, mem_limit,
                             pressured, tc.rx_mem_dropped, tc.ooo_pruned, tc.snd_refused_mem, tc.conn_aborted_memory,
                             tc.conn_persist_timed_out, tc.conn_user_timed_out, tc.mbufs_collapsed,
-                            tc.tx_deferred_reserve, tc.half_open_timed_out, tc.fin_wait_2_timed_out);
+                            tc.tx_deferred_reserve, tc.half_open_timed_out, tc.fin_wait_2_timed_out, t.tcp_rx_dropped,
+                            t.net_rx_dropped);
                 std::fflush(stdout);
             }
         }
@@ -408,9 +412,8 @@ CoreStats Worker::stats() const noexcept {
     s.retransmits = c.tx_retransmits;
     s.busy_cycles = busy_cycles;
     s.loop_cycles = loop_cycles;
-    for (uint64_t e : c.rx_parse_errors) s.tcp_rx_dropped += e;
-    s.tcp_rx_dropped += c.rx_no_connection + c.rx_rst_no_connection + c.rx_listen_dropped +
-                        c.rx_no_tcb + c.rx_unacceptable + c.rx_ooo_dropped + c.rx_mem_dropped;
+    s.tcp_rx_dropped = tcp_rx_dropped(c);
+    s.net_rx_dropped = net_rx_dropped(iface.counters());
     return s;
 }
 

@@ -21,114 +21,116 @@
 
 namespace synack::net {
 
+/// Every interface counter, one line each: X(field, kind, "incremented when"). The field is NetCounters::field, its
+/// report and telemetry name net.field (src/dpdk/counter_names.hpp), its line in docs/counters.md the meaning.
+/// kind: `drop` (a received frame discarded, or given to the kernel by the exception path: summed into
+/// CoreStats::net_rx_dropped), `count` (anything else, transmit drops included).
+/// To add a counter: append one X(name, count|drop, "incremented when ...") line in its layer's group,
+///   then run tools/counter-table and paste its table into docs/counters.md (CI checks it).
+#define SYNACK_NET_COUNTERS(X) \
+    /* Ethernet (input) */ \
+    X(rx_frames, count, "frames given to input()") \
+    X(rx_truncated, drop, "shorter than the headers it announces") \
+    X(rx_headers_split, drop, "headers not all in the first segment (we never gather them)") \
+    X(rx_not_for_us, drop, "destination MAC neither ours nor broadcast") \
+    X(rx_bad_src_mac, drop, "group (multicast/broadcast) source MAC: invalid on Ethernet") \
+    X(rx_unknown_ethertype, drop, "neither ARP, IPv4 nor IPv6 (VLAN tags, ...), or ARP/IPv4 with no --ip") \
+    /* ARP (RFC 826) */ \
+    X(rx_arp, count, "ARP frames received (then one of the arp outcomes below)") \
+    X(rx_arp_bad, drop, "not Ethernet/IPv4, unknown opcode, group sender MAC, bad sender IP") \
+    X(rx_arp_not_for_us, count, "target IP is not ours (only merged into an existing entry)") \
+    X(rx_arp_conflict, drop, "someone else claims our IP (RFC 5227 §2.4); ignored") \
+    X(arp_requests_sent, count, "ARP requests sent to resolve a next hop") \
+    X(arp_replies_sent, count, "ARP replies sent for our address") \
+    X(arp_announcements_sent, count, "gratuitous ARP (RFC 5227 §3)") \
+    X(arp_learned, count, "new entry from an ARP addressed to us (RFC 826 merge, not found)") \
+    X(arp_updated, count, "existing entry refreshed by an ARP packet") \
+    X(arp_resolved, count, "incomplete entry answered; its held packets sent") \
+    X(arp_failed, count, "incomplete entry gave up after arp_max_retries") \
+    X(arp_expired, count, "reachable entry aged out (arp_ttl_ms)") \
+    X(arp_evicted, count, "reachable entry displaced because the cache was full") \
+    X(arp_cache_full, count, "no entry free or evictable: the packet or learning was dropped") \
+    X(arp_pending_overflow, count, "oldest held packet dropped to keep the newest (bound arp_pending_max)") \
+    X(arp_pending_dropped, count, "held packets dropped because resolution failed") \
+    /* IPv4 (RFC 791, RFC 1122 §3.2.1) */ \
+    X(rx_ipv4, count, "IPv4 frames received (then one of the outcomes below)") \
+    X(rx_ip_bad_version, drop, "IP version is not 4") \
+    X(rx_ip_bad_header_len, drop, "IHL < 5 or header beyond the frame") \
+    X(rx_ip_bad_total_len, drop, "total length < header or > frame") \
+    X(rx_ip_bad_checksum, drop, "IPv4 header checksum wrong") \
+    X(rx_ip_not_for_us, drop, "destination is not our address") \
+    X(rx_ip_bad_src, drop, "source 0, broadcast, multicast, class E or loopback") \
+    X(rx_ip_fragment, drop, "MF set or offset != 0: no reassembly") \
+    X(rx_ip_options, drop, "IHL > 5: options not supported") \
+    X(rx_ip_unknown_proto, drop, "neither ICMP nor TCP") \
+    /* ICMP (RFC 792) */ \
+    X(rx_icmp, count, "ICMP packets received (then one of the ICMP outcomes)") \
+    X(rx_icmp_bad, drop, "shorter than 8 bytes or bad checksum") \
+    X(rx_icmp_unhandled, drop, "any type but echo request") \
+    X(rx_icmp_unusable, drop, "echo request we cannot answer: shared mbuf, header not in segment 1, beyond our MTU") \
+    X(icmp_echo_replies, count, "echo replies handed to the TX ring") \
+    /* TCP handoff */ \
+    X(rx_tcp, count, "returned by input() to the TCP engine") \
+    /* IPv6 (RFC 8200) */ \
+    X(rx_ipv6, count, "IPv6 frames received (then one of the outcomes below)") \
+    X(rx_ip6_no_ipv6, drop, "IPv6 is off (no ip6 configured)") \
+    X(rx_ip6_headers_split, drop, "an extension header beyond the first segment") \
+    X(rx_ip6_bad_version, drop, "IP version is not 6") \
+    X(rx_ip6_bad_payload_len, drop, "payload length 0 or beyond the frame") \
+    X(rx_ip6_ext_past_payload, drop, "an extension header running past the payload") \
+    X(rx_ip6_ext_chain_too_long, drop, "more than wire::kMaxIpv6ExtHeaders extension headers") \
+    X(rx_ip6_hop_by_hop_not_first, drop, "RFC 8200 §4.3") \
+    X(rx_ip6_bad_option, drop, "an option running past its header") \
+    X(rx_ip6_option_discard, drop, "unknown option, action 01 (RFC 8200 §4.2)") \
+    X(rx_ip6_option_param_problem, drop, "unknown option, action 10/11 (no Parameter Problem sent)") \
+    X(rx_ip6_routing_type0, drop, "RFC 5095") \
+    X(rx_ip6_routing_segments_left, drop, "we are not a router (RFC 8200 §4.4)") \
+    X(rx_ip6_fragment, drop, "no reassembly (an atomic fragment is processed, RFC 6946)") \
+    X(rx_ip6_not_for_us, drop, "destination neither our addresses nor a group we joined") \
+    X(rx_ip6_bad_src, drop, "source multicast, loopback, IPv4-mapped, ours, or unspecified (not DAD)") \
+    X(rx_ip6_unknown_proto, drop, "neither ICMPv6 nor TCP (ESP, No Next Header, ...)") \
+    X(rx_ip6_atomic_fragment, count, "not a bucket: of the accepted, those with an atomic fragment header") \
+    /* ICMPv6 (RFC 4443) and neighbour discovery (RFC 4861) */ \
+    X(rx_icmp6, count, "ICMPv6 packets received (then one of the ICMPv6 outcomes)") \
+    X(rx_icmp6_bad, drop, "shorter than 4 bytes or bad checksum") \
+    X(rx_icmp6_unhandled, drop, "informational types we do not take (echo reply, RS, redirect, MLD, ...)") \
+    X(rx_icmp6_unusable, drop, "echo request we cannot answer (to a group, shared mbuf, ext headers, MTU)") \
+    X(icmp6_echo_replies, count, "echo replies handed to the TX ring") \
+    X(rx_icmp6_errors, count, "destination unreachable, time exceeded, parameter problem: counted") \
+    X(rx_icmp6_packet_too_big, count, "packet too big quoting TCP from us: handed to the hook (RFC 8201)") \
+    X(rx_nd_bad, drop, "ND message failing RFC 4861 validation (hop limit 255, code, lengths, options, addresses), or a PTB without a usable quote") \
+    X(rx_ns, count, "valid neighbour solicitations (for us: answered; else ignored)") \
+    X(rx_na, count, "valid neighbour advertisements") \
+    X(rx_ra, count, "valid router advertisements") \
+    X(nd_ns_sent, count, "multicast (resolution) and unicast (probe) solicitations") \
+    X(nd_na_sent, count, "solicited advertisements") \
+    X(nd_unsolicited_na_sent, count, "RFC 4861 §7.2.6, at start") \
+    X(nd_learned, count, "new STALE entry from a solicitation's source link-layer option") \
+    X(nd_updated, count, "existing entry changed by an NS, NA or RA") \
+    X(nd_resolved, count, "incomplete entry answered; its held packets sent") \
+    X(nd_failed, count, "incomplete or probed entry gave up (held packets dropped)") \
+    X(nd_expired, count, "stale entry aged out") \
+    X(nd_evicted, count, "entry displaced because the cache was full") \
+    X(nd_cache_full, count, "no entry free or evictable: the packet or learning was dropped") \
+    X(nd_pending_overflow, count, "oldest held packet dropped to keep the newest") \
+    X(nd_pending_dropped, count, "held packets dropped because resolution failed") \
+    X(nd_router_learned, count, "default router taken from a router advertisement") \
+    X(nd_router_expired, count, "its lifetime ran out or it advertised lifetime 0") \
+    /* TCP over IPv6 handoff */ \
+    X(rx_tcp6, count, "returned by input(): TCP over IPv6 for our address") \
+    /* Transmit */ \
+    X(tx_frames, count, "frames put on the TX ring") \
+    X(tx_no_route, count, "off-subnet without gateway, or a destination we never send to") \
+    X(tx_malformed, count, "output() given no valid IPv4 or IPv6 header") \
+    X(tx_no_headroom, count, "less than 14 bytes before the IPv4 header") \
+    X(tx_too_big, count, "longer than the MTU without TSO") \
+    X(tx_queue_full, count, "TX ring full") \
+    X(tx_alloc_failed, count, "no mbuf for an ARP frame")
+
+#define SYNACK_NET_COUNTER_FIELD(field, kind, meaning) uint64_t field = 0;
+
 struct NetCounters {
-    // Ethernet (input)
-    uint64_t rx_frames = 0;              ///< frames given to input()
-    uint64_t rx_truncated = 0;           ///< shorter than the headers it announces
-    uint64_t rx_headers_split = 0;       ///< headers not all in the first segment (we never gather them)
-    uint64_t rx_not_for_us = 0;          ///< destination MAC neither ours nor broadcast
-    uint64_t rx_bad_src_mac = 0;         ///< group (multicast/broadcast) source MAC: invalid on Ethernet
-    uint64_t rx_unknown_ethertype = 0;   ///< neither ARP, IPv4 nor IPv6 (VLAN tags, ...), or ARP/IPv4 with no --ip
-
-    // ARP (RFC 826)
-    uint64_t rx_arp = 0;                 ///< ARP frames received (then one of the arp outcomes below)
-    uint64_t rx_arp_bad = 0;             ///< not Ethernet/IPv4, unknown opcode, group sender MAC, bad sender IP
-    uint64_t rx_arp_not_for_us = 0;      ///< target IP is not ours (only merged into an existing entry)
-    uint64_t rx_arp_conflict = 0;        ///< someone else claims our IP (RFC 5227 §2.4); ignored
-    uint64_t arp_requests_sent = 0;
-    uint64_t arp_replies_sent = 0;
-    uint64_t arp_announcements_sent = 0; ///< gratuitous ARP (RFC 5227 §3)
-    uint64_t arp_learned = 0;            ///< new entry from an ARP addressed to us (RFC 826 merge, not found)
-    uint64_t arp_updated = 0;            ///< existing entry refreshed by an ARP packet
-    uint64_t arp_resolved = 0;           ///< incomplete entry answered; its held packets sent
-    uint64_t arp_failed = 0;             ///< incomplete entry gave up after arp_max_retries
-    uint64_t arp_expired = 0;            ///< reachable entry aged out (arp_ttl_ms)
-    uint64_t arp_evicted = 0;            ///< reachable entry displaced because the cache was full
-    uint64_t arp_cache_full = 0;         ///< no entry free or evictable: the packet or learning was dropped
-    uint64_t arp_pending_overflow = 0;   ///< oldest held packet dropped to keep the newest (bound arp_pending_max)
-    uint64_t arp_pending_dropped = 0;    ///< held packets dropped because resolution failed
-
-    // IPv4 (RFC 791, RFC 1122 §3.2.1)
-    uint64_t rx_ipv4 = 0;                ///< IPv4 frames received (then one of the outcomes below)
-    uint64_t rx_ip_bad_version = 0;
-    uint64_t rx_ip_bad_header_len = 0;   ///< IHL < 5 or header beyond the frame
-    uint64_t rx_ip_bad_total_len = 0;    ///< total length < header or > frame
-    uint64_t rx_ip_bad_checksum = 0;
-    uint64_t rx_ip_not_for_us = 0;       ///< destination is not our address
-    uint64_t rx_ip_bad_src = 0;          ///< source 0, broadcast, multicast, class E or loopback
-    uint64_t rx_ip_fragment = 0;         ///< MF set or offset != 0: no reassembly
-    uint64_t rx_ip_options = 0;          ///< IHL > 5: options not supported
-    uint64_t rx_ip_unknown_proto = 0;    ///< neither ICMP nor TCP
-
-    // ICMP (RFC 792)
-    uint64_t rx_icmp = 0;
-    uint64_t rx_icmp_bad = 0;            ///< shorter than 8 bytes or bad checksum
-    uint64_t rx_icmp_unhandled = 0;      ///< any type but echo request
-    uint64_t rx_icmp_unusable = 0;       ///< echo request we cannot answer: shared mbuf, header not in segment 1, beyond our MTU
-    uint64_t icmp_echo_replies = 0;      ///< echo replies handed to the TX ring
-
-    // TCP handoff
-    uint64_t rx_tcp = 0;                 ///< returned by input() to the TCP engine
-
-    // IPv6 (RFC 8200)
-    uint64_t rx_ipv6 = 0;                ///< IPv6 frames received (then one of the outcomes below)
-    uint64_t rx_ip6_no_ipv6 = 0;         ///< IPv6 is off (no ip6 configured)
-    uint64_t rx_ip6_headers_split = 0;   ///< an extension header beyond the first segment
-    uint64_t rx_ip6_bad_version = 0;
-    uint64_t rx_ip6_bad_payload_len = 0; ///< payload length 0 or beyond the frame
-    uint64_t rx_ip6_ext_past_payload = 0;///< an extension header running past the payload
-    uint64_t rx_ip6_ext_chain_too_long = 0; ///< more than wire::kMaxIpv6ExtHeaders extension headers
-    uint64_t rx_ip6_hop_by_hop_not_first = 0; ///< RFC 8200 §4.3
-    uint64_t rx_ip6_bad_option = 0;      ///< an option running past its header
-    uint64_t rx_ip6_option_discard = 0;  ///< unknown option, action 01 (RFC 8200 §4.2)
-    uint64_t rx_ip6_option_param_problem = 0; ///< unknown option, action 10/11 (no Parameter Problem sent)
-    uint64_t rx_ip6_routing_type0 = 0;   ///< RFC 5095
-    uint64_t rx_ip6_routing_segments_left = 0; ///< we are not a router (RFC 8200 §4.4)
-    uint64_t rx_ip6_fragment = 0;        ///< no reassembly (an atomic fragment is processed, RFC 6946)
-    uint64_t rx_ip6_not_for_us = 0;      ///< destination neither our addresses nor a group we joined
-    uint64_t rx_ip6_bad_src = 0;         ///< source multicast, loopback, IPv4-mapped, ours, or unspecified (not DAD)
-    uint64_t rx_ip6_unknown_proto = 0;   ///< neither ICMPv6 nor TCP (ESP, No Next Header, ...)
-    uint64_t rx_ip6_atomic_fragment = 0; ///< not a bucket: of the accepted, those with an atomic fragment header
-
-    // ICMPv6 (RFC 4443) and neighbour discovery (RFC 4861)
-    uint64_t rx_icmp6 = 0;
-    uint64_t rx_icmp6_bad = 0;           ///< shorter than 4 bytes or bad checksum
-    uint64_t rx_icmp6_unhandled = 0;     ///< informational types we do not take (echo reply, RS, redirect, MLD, ...)
-    uint64_t rx_icmp6_unusable = 0;      ///< echo request we cannot answer (to a group, shared mbuf, ext headers, MTU)
-    uint64_t icmp6_echo_replies = 0;
-    uint64_t rx_icmp6_errors = 0;        ///< destination unreachable, time exceeded, parameter problem: counted
-    uint64_t rx_icmp6_packet_too_big = 0;///< packet too big quoting TCP from us: handed to the hook (RFC 8201)
-    uint64_t rx_nd_bad = 0;              ///< ND message failing RFC 4861 validation (hop limit 255, code, lengths,
-                                         ///< options, addresses), or a PTB without a usable quote
-    uint64_t rx_ns = 0;                  ///< valid neighbour solicitations (for us: answered; else ignored)
-    uint64_t rx_na = 0;                  ///< valid neighbour advertisements
-    uint64_t rx_ra = 0;                  ///< valid router advertisements
-    uint64_t nd_ns_sent = 0;             ///< multicast (resolution) and unicast (probe) solicitations
-    uint64_t nd_na_sent = 0;             ///< solicited advertisements
-    uint64_t nd_unsolicited_na_sent = 0; ///< RFC 4861 §7.2.6, at start
-    uint64_t nd_learned = 0;             ///< new STALE entry from a solicitation's source link-layer option
-    uint64_t nd_updated = 0;             ///< existing entry changed by an NS, NA or RA
-    uint64_t nd_resolved = 0;            ///< incomplete entry answered; its held packets sent
-    uint64_t nd_failed = 0;              ///< incomplete or probed entry gave up (held packets dropped)
-    uint64_t nd_expired = 0;             ///< stale entry aged out
-    uint64_t nd_evicted = 0;             ///< entry displaced because the cache was full
-    uint64_t nd_cache_full = 0;          ///< no entry free or evictable: the packet or learning was dropped
-    uint64_t nd_pending_overflow = 0;    ///< oldest held packet dropped to keep the newest
-    uint64_t nd_pending_dropped = 0;     ///< held packets dropped because resolution failed
-    uint64_t nd_router_learned = 0;      ///< default router taken from a router advertisement
-    uint64_t nd_router_expired = 0;      ///< its lifetime ran out or it advertised lifetime 0
-
-    // TCP over IPv6 handoff
-    uint64_t rx_tcp6 = 0;                ///< returned by input(): TCP over IPv6 for our address
-
-    // Transmit
-    uint64_t tx_frames = 0;              ///< frames put on the TX ring
-    uint64_t tx_no_route = 0;            ///< off-subnet without gateway, or a destination we never send to
-    uint64_t tx_malformed = 0;           ///< output() given no valid IPv4 or IPv6 header
-    uint64_t tx_no_headroom = 0;         ///< less than 14 bytes before the IPv4 header
-    uint64_t tx_too_big = 0;             ///< longer than the MTU without TSO
-    uint64_t tx_queue_full = 0;          ///< TX ring full
-    uint64_t tx_alloc_failed = 0;        ///< no mbuf for an ARP frame
+    SYNACK_NET_COUNTERS(SYNACK_NET_COUNTER_FIELD)
 };
 
 }  // namespace synack::net

@@ -6,66 +6,82 @@
 
 namespace synack::tcp {
 
+/// Every engine counter, one line each: X(field, kind, "incremented when"). The field is EngineCounters::field, its
+/// report and telemetry name tcp.field (src/dpdk/counter_names.hpp), its line in docs/counters.md the meaning.
+/// kind: `drop` (a received segment discarded: summed into CoreStats::tcp_rx_dropped), `count` (anything else),
+/// `parse` (the array of wire::ParseStatus outcomes, tcp.rx_parse.STATUS, kinds from SYNACK_PARSE_STATUSES).
+/// To add a counter: append one X(name, count|drop, "incremented when ...") line (the order is the report order),
+///   then run tools/counter-table and paste its table into docs/counters.md (CI checks it).
+#define SYNACK_TCP_COUNTERS(X) \
+    X(rx_segments, count, "every IPv4/TCP packet given to the engine, before parsing") \
+    X(rx_parse_errors, parse, "one per wire::ParseStatus (SYNACK_PARSE_STATUSES): tcp.rx_parse.STATUS") \
+    X(rx_no_connection, drop, "answered with RST (RFC 9293 §3.10.7.1)") \
+    X(rx_rst_no_connection, drop, "RST for no connection: dropped silently") \
+    X(rx_listen_dropped, drop, "LISTEN: neither SYN nor ACK, or RST") \
+    X(syn_backlog_evicted, count, "a SYN found the backlog full: the oldest half-open connection made room") \
+    X(rx_no_tcb, drop, "TCB pool or connection table full") \
+    X(rx_syn_sent_dropped, count, "SYN-SENT (RFC 9293 §3.10.7.3): an ACK outside ISS..SND.NXT (RST sent), a RST " \
+                                  "without ACK, or a segment with neither SYN nor RST") \
+    X(rx_unacceptable, drop, "failed the RFC 9293 Table 6 test; ACK sent") \
+    X(rx_rst_out_of_window, count, "RST outside the receive window: dropped (RFC 5961 §3.2)") \
+    X(rx_rst_challenged, count, "in window but not RCV.NXT: challenge ACK (RFC 5961 §3.2)") \
+    X(rx_rst_accepted, count, "RST that resets the connection (SEQ = RCV.NXT, or acceptable in SYN-SENT)") \
+    X(rx_rst_time_wait, count, "RFC 1337: ignored") \
+    X(rx_syn_challenged, count, "SYN in a synchronized state (RFC 5961 §4.2)") \
+    X(rx_no_ack_flag, count, "synchronized state, segment without ACK: dropped (RFC 9293 §3.10.7.4 fifth)") \
+    X(rx_ack_too_new, count, "acknowledges data not yet sent") \
+    X(rx_ack_too_old, count, "below SND.UNA - MAX.SND.WND (RFC 5961 §5.2)") \
+    X(rx_bad_ack_syn_received, count, "SYN-RECEIVED, ACK not acceptable: <SEQ=SEG.ACK><CTL=RST> sent") \
+    X(rx_data_segments, count, "segments whose data was taken in order") \
+    X(rx_data_bytes, count, "bytes delivered in order to the receive buffer") \
+    X(rx_duplicate_data, count, "segment entirely below RCV.NXT (already received): ACKed and dropped") \
+    X(rx_out_of_order, count, "segment beyond RCV.NXT held in the reassembly queue") \
+    X(rx_ooo_dropped, drop, "reassembly slots or blocks exhausted") \
+    X(rx_text_ignored, count, "data in a state that takes none") \
+    X(rx_time_wait_reopen, count, "SYN reopened a TIME-WAIT 4-tuple (RFC 9293 MAY-2)") \
+    X(tx_segments, count, "segments built for sending (data, control, ACKs, RSTs)") \
+    X(tx_data_bytes, count, "payload bytes in those segments (retransmissions included)") \
+    X(tx_retransmits, count, "segments with data or FIN below SND.MAX: sent again") \
+    X(tx_rst, count, "RSTs sent") \
+    X(tx_challenge_acks, count, "challenge ACKs sent (RFC 5961 §3.2, §4.2, §5.2)") \
+    X(tx_dropped_no_mbuf, count, "no mbuf for a segment to send: not sent (the timers send it later)") \
+    X(tx_dropped_queue_full, count, "engine TX queue full: segment freed") \
+    X(zero_window_probes, count, "persist timer probes of a zero window (RFC 9293 MUST-36)") \
+    X(delayed_acks, count, "ACKs sent by the delayed-ACK timer (MUST-40)") \
+    X(rto_expired, count, "retransmission timeouts (RFC 6298 §5.4-5.6)") \
+    X(conn_timed_out, count, "connections given up after the retransmission limit (R2, RFC 9293 §3.8.3)") \
+    X(conn_opened_active, count, "connect() calls that sent a SYN") \
+    X(conn_opened_passive, count, "SYNs to a listener that created a connection (SYN-RECEIVED)") \
+    X(conn_closed, count, "connections that ended by the close handshake") \
+    X(conn_reset, count, "connections ended by a RST (received, or sent by abort)") \
+    X(challenge_acks_throttled, count, "RFC 5961 §7: over the per-connection limit, not sent") \
+    X(syn_cookies_sent, count, "SYN answered with a cookie SYN-ACK and no TCB (RFC 4987 §3.6)") \
+    X(syn_cookies_validated, count, "ACK at a listener carried a valid cookie: connection created") \
+    X(syn_cookies_stale, count, "cookie ACK whose time is past the window: RST") \
+    X(syn_cookies_forged, count, "cookie ACK whose hash does not match: RST") \
+    X(syn_table_full_evicted, count, "a SYN found the connection table full: the oldest half-open made room") \
+    /* memory (all sizes are true sizes: whole mbufs) */ \
+    X(rx_mem_dropped, drop, "a segment's data refused: its connection or the engine over budget") \
+    X(ooo_pruned, count, "out-of-order ranges dropped to free memory (RFC 2018 §8 reneging)") \
+    X(ooo_pruned_bytes, count, "...their payload bytes") \
+    X(mbufs_collapsed, count, "mbufs freed by copying small held segments into full ones") \
+    X(mem_pressure_entered, count, "times the engine crossed its high watermark") \
+    X(snd_refused_mem, count, "SEND calls refused with -EAGAIN: memory budget or pool reserve") \
+    X(tx_deferred_reserve, count, "data segments held back: the pool was down to the receive reserve") \
+    X(conn_aborted_memory, count, "reset under memory pressure: most memory, least progress") \
+    X(conn_persist_timed_out, count, "zero window probed for persist_timeout_ms: reset") \
+    X(conn_user_timed_out, count, "data unacknowledged for user_timeout_ms: given up") \
+    X(half_open_timed_out, count, "passive SYN-RECEIVED: SYN,ACK retransmissions exhausted, dropped") \
+    X(fin_wait_2_timed_out, count, "FIN-WAIT-2 idle for fin_wait_2_timeout_ms: closed")
+
+#define SYNACK_TCP_COUNTER_FIELD(field, kind, meaning) SYNACK_TCP_COUNTER_FIELD_##kind(field)
+#define SYNACK_TCP_COUNTER_FIELD_count(field) uint64_t field = 0;
+#define SYNACK_TCP_COUNTER_FIELD_drop(field) uint64_t field = 0;
+#define SYNACK_TCP_COUNTER_FIELD_parse(field) uint64_t field[static_cast<int>(wire::ParseStatus::count_)] = {};
+
+/// Plain integers, written only by the owning core; the hot path increments them directly (++ctr_.rx_segments).
 struct EngineCounters {
-    uint64_t rx_segments = 0;
-    uint64_t rx_parse_errors[static_cast<int>(wire::ParseStatus::count_)] = {};
-    uint64_t rx_no_connection = 0;       ///< answered with RST (RFC 9293 §3.10.7.1)
-    uint64_t rx_rst_no_connection = 0;   ///< RST for no connection: dropped silently
-    uint64_t rx_listen_dropped = 0;      ///< LISTEN: neither SYN nor ACK, or RST
-    uint64_t syn_backlog_evicted = 0;    ///< a SYN found the backlog full: the oldest half-open connection made room
-    uint64_t rx_no_tcb = 0;              ///< TCB pool or connection table full
-    uint64_t rx_syn_sent_dropped = 0;
-    uint64_t rx_unacceptable = 0;        ///< failed the RFC 9293 Table 6 test; ACK sent
-    uint64_t rx_rst_out_of_window = 0;
-    uint64_t rx_rst_challenged = 0;      ///< in window but not RCV.NXT: challenge ACK (RFC 5961 §3.2)
-    uint64_t rx_rst_accepted = 0;
-    uint64_t rx_rst_time_wait = 0;       ///< RFC 1337: ignored
-    uint64_t rx_syn_challenged = 0;      ///< SYN in a synchronized state (RFC 5961 §4.2)
-    uint64_t rx_no_ack_flag = 0;
-    uint64_t rx_ack_too_new = 0;         ///< acknowledges data not yet sent
-    uint64_t rx_ack_too_old = 0;         ///< below SND.UNA - MAX.SND.WND (RFC 5961 §5.2)
-    uint64_t rx_bad_ack_syn_received = 0;
-    uint64_t rx_data_segments = 0;
-    uint64_t rx_data_bytes = 0;
-    uint64_t rx_duplicate_data = 0;
-    uint64_t rx_out_of_order = 0;
-    uint64_t rx_ooo_dropped = 0;         ///< reassembly slots or blocks exhausted
-    uint64_t rx_text_ignored = 0;        ///< data in a state that takes none
-    uint64_t rx_time_wait_reopen = 0;    ///< SYN reopened a TIME-WAIT 4-tuple (RFC 9293 MAY-2)
-    uint64_t tx_segments = 0;
-    uint64_t tx_data_bytes = 0;
-    uint64_t tx_retransmits = 0;
-    uint64_t tx_rst = 0;
-    uint64_t tx_challenge_acks = 0;
-    uint64_t tx_dropped_no_mbuf = 0;
-    uint64_t tx_dropped_queue_full = 0;
-    uint64_t zero_window_probes = 0;
-    uint64_t delayed_acks = 0;
-    uint64_t rto_expired = 0;
-    uint64_t conn_timed_out = 0;
-    uint64_t conn_opened_active = 0;
-    uint64_t conn_opened_passive = 0;
-    uint64_t conn_closed = 0;
-    uint64_t conn_reset = 0;
-    uint64_t challenge_acks_throttled = 0;  ///< RFC 5961 §7: over the per-connection limit, not sent
-    uint64_t syn_cookies_sent = 0;       ///< SYN answered with a cookie SYN-ACK and no TCB (RFC 4987 §3.6)
-    uint64_t syn_cookies_validated = 0;  ///< ACK at a listener carried a valid cookie: connection created
-    uint64_t syn_cookies_stale = 0;      ///< cookie ACK whose time is past the window: RST
-    uint64_t syn_cookies_forged = 0;     ///< cookie ACK whose hash does not match: RST
-    uint64_t syn_table_full_evicted = 0; ///< a SYN found the connection table full: the oldest half-open made room
-    // memory (all sizes are true sizes: whole mbufs)
-    uint64_t rx_mem_dropped = 0;         ///< a segment's data refused: its connection or the engine over budget
-    uint64_t ooo_pruned = 0;             ///< out-of-order ranges dropped to free memory (RFC 2018 §8 reneging)
-    uint64_t ooo_pruned_bytes = 0;       ///< ...their payload bytes
-    uint64_t mbufs_collapsed = 0;        ///< mbufs freed by copying small held segments into full ones
-    uint64_t mem_pressure_entered = 0;   ///< times the engine crossed its high watermark
-    uint64_t snd_refused_mem = 0;        ///< SEND calls refused with -EAGAIN: memory budget or pool reserve
-    uint64_t tx_deferred_reserve = 0;    ///< data segments held back: the pool was down to the receive reserve
-    uint64_t conn_aborted_memory = 0;    ///< reset under memory pressure: most memory, least progress
-    uint64_t conn_persist_timed_out = 0; ///< zero window probed for persist_timeout_ms: reset
-    uint64_t conn_user_timed_out = 0;    ///< data unacknowledged for user_timeout_ms: given up
-    uint64_t half_open_timed_out = 0;    ///< passive SYN-RECEIVED: SYN,ACK retransmissions exhausted, dropped
-    uint64_t fin_wait_2_timed_out = 0;   ///< FIN-WAIT-2 idle for fin_wait_2_timeout_ms: closed
+    SYNACK_TCP_COUNTERS(SYNACK_TCP_COUNTER_FIELD)
 };
 
 }  // namespace synack::tcp

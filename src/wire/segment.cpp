@@ -2,6 +2,8 @@
 
 #include "wire/checksum.hpp"
 
+#include <iterator>
+
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
@@ -9,23 +11,11 @@
 namespace synack::wire {
 
 const char* to_string(ParseStatus s) noexcept {
-    switch (s) {
-    case ParseStatus::ok: return "ok";
-    case ParseStatus::truncated: return "truncated";
-    case ParseStatus::bad_ip_version: return "bad_ip_version";
-    case ParseStatus::bad_ip_header_len: return "bad_ip_header_len";
-    case ParseStatus::bad_ip_total_len: return "bad_ip_total_len";
-    case ParseStatus::bad_ip_checksum: return "bad_ip_checksum";
-    case ParseStatus::ip_fragment: return "ip_fragment";
-    case ParseStatus::not_tcp: return "not_tcp";
-    case ParseStatus::bad_tcp_header_len: return "bad_tcp_header_len";
-    case ParseStatus::bad_tcp_checksum: return "bad_tcp_checksum";
-    case ParseStatus::bad_tcp_options: return "bad_tcp_options";
-    case ParseStatus::partial_tcp_checksum: return "partial_tcp_checksum";
-    case ParseStatus::bad_ip6_ext_header: return "bad_ip6_ext_header";
-    case ParseStatus::count_: break;
-    }
-    return "?";
+#define SYNACK_PARSE_STATUS_NAME(status, kind, meaning) #status,
+    static constexpr const char* kNames[] = {SYNACK_PARSE_STATUSES(SYNACK_PARSE_STATUS_NAME)};
+#undef SYNACK_PARSE_STATUS_NAME
+    const auto i = static_cast<size_t>(s);
+    return i < std::size(kNames) ? kNames[i] : "?";
 }
 
 ParseStatus parse_segment(const rte_mbuf* m, Segment& out) noexcept {

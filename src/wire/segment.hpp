@@ -24,26 +24,29 @@ constexpr uint8_t kIpProtoTcp = 6;
 /// The most TCP payload one IPv4 packet can carry with the longest headers we write (TSO's ceiling).
 constexpr uint32_t kMaxTcpPayload = UINT16_MAX - kIpv4HeaderLen - kTcpHeaderLen - kMaxTcpOptionBytes;
 
-/// Why a packet was refused; each has its own drop counter in the engine.
-enum class ParseStatus : uint8_t {
-    ok,
-    truncated,          ///< shorter than the headers it claims
-    bad_ip_version,
-    bad_ip_header_len,  ///< IHL < 5
-    bad_ip_total_len,   ///< total length below the headers or beyond the frame
-    bad_ip_checksum,
-    ip_fragment,        ///< MF set or fragment offset != 0: not reassembled
-    not_tcp,
-    bad_tcp_header_len, ///< data offset < 5 or beyond the IP payload
-    bad_tcp_checksum,
-    bad_tcp_options,    ///< malformed option lengths
-    /// The checksum field holds only the pseudo-header sum: a sender that left the checksum to a NIC (Linux's
-    /// CHECKSUM_PARTIAL) and no NIC on the way, e.g. a veth peer with TX checksum offload on, seen by AF_XDP or
-    /// AF_PACKET. Dropped like any bad checksum; told apart so that the log can say `ethtool -K PEER tx off`.
-    partial_tcp_checksum,
-    bad_ip6_ext_header, ///< IPv6 extension header chain refused (wire::Ip6Status says why)
-    count_
-};
+/// What parse_segment() found, one line each: X(status, kind, "meaning"). Each refusal has its own engine drop
+/// counter, tcp.rx_parse.STATUS (src/tcp/counters.hpp); kind `drop` puts it in CoreStats::tcp_rx_dropped.
+/// partial_tcp_checksum: a sender that left the checksum to a NIC (Linux's CHECKSUM_PARTIAL) and no NIC on the way,
+/// e.g. a veth peer with TX checksum offload on, seen by AF_XDP or AF_PACKET. Dropped like any bad checksum; told
+/// apart so that the log can say `ethtool -K PEER tx off`.
+#define SYNACK_PARSE_STATUSES(X) \
+    X(ok, count, "never counted: a parsed segment goes on to the connection lookup (rx_segments counts it)") \
+    X(truncated, drop, "shorter than the headers it claims") \
+    X(bad_ip_version, drop, "IP version is not 4") \
+    X(bad_ip_header_len, drop, "IHL < 5") \
+    X(bad_ip_total_len, drop, "total length below the headers or beyond the frame") \
+    X(bad_ip_checksum, drop, "IPv4 header checksum wrong") \
+    X(ip_fragment, drop, "MF set or fragment offset != 0: not reassembled") \
+    X(not_tcp, drop, "IP protocol is not TCP") \
+    X(bad_tcp_header_len, drop, "data offset < 5 or beyond the IP payload") \
+    X(bad_tcp_checksum, drop, "TCP checksum wrong (checked in software unless the port verified it)") \
+    X(bad_tcp_options, drop, "malformed option lengths") \
+    X(partial_tcp_checksum, drop, "TCP checksum holds only the pseudo-header sum: the sender's TX offload never ran " \
+                                  "(a veth peer with tx on; `ethtool -K PEER tx off`)") \
+    X(bad_ip6_ext_header, drop, "IPv6 extension header chain refused (wire::Ip6Status says why)")
+#define SYNACK_PARSE_STATUS_ENUMERATOR(status, kind, meaning) status,
+enum class ParseStatus : uint8_t { SYNACK_PARSE_STATUSES(SYNACK_PARSE_STATUS_ENUMERATOR) count_ };
+#undef SYNACK_PARSE_STATUS_ENUMERATOR
 const char* to_string(ParseStatus s) noexcept;
 
 /// The fields of one segment, host byte order. Payload bytes stay in the mbuf.
