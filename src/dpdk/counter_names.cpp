@@ -73,6 +73,17 @@ const char* const kTcpCounterNames[] = {
     "tcp.conn_user_timed_out",
     "tcp.half_open_timed_out",
     "tcp.fin_wait_2_timed_out",
+    "tcp.conn_in_state.closed",
+    "tcp.conn_in_state.listen",
+    "tcp.conn_in_state.syn_sent",
+    "tcp.conn_in_state.syn_received",
+    "tcp.conn_in_state.established",
+    "tcp.conn_in_state.fin_wait_1",
+    "tcp.conn_in_state.fin_wait_2",
+    "tcp.conn_in_state.close_wait",
+    "tcp.conn_in_state.closing",
+    "tcp.conn_in_state.last_ack",
+    "tcp.conn_in_state.time_wait",
 };
 static_assert(sizeof(kTcpCounterNames) / sizeof(char*) == kTcpCounterCount);
 

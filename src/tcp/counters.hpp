@@ -66,6 +66,8 @@ struct EngineCounters {
     uint64_t conn_user_timed_out = 0;    ///< data unacknowledged for user_timeout_ms: given up
     uint64_t half_open_timed_out = 0;    ///< passive SYN-RECEIVED: SYN,ACK retransmissions exhausted, dropped
     uint64_t fin_wait_2_timed_out = 0;   ///< FIN-WAIT-2 idle for fin_wait_2_timeout_ms: closed
+    // Gauge, not a counter: connections now in each RFC 9293 state (index: State), kept by Engine::set_state().
+    uint64_t conn_in_state[11] = {};     ///< CLOSED and LISTEN stay 0: a CLOSED TCB is back in the pool and listeners hold no TCB
 };
 
 }  // namespace synack::tcp

@@ -218,6 +218,12 @@ private:
     void schedule_ack(Tcb& tcb, uint32_t len) noexcept;
 
     // engine.cpp: TCB lifetime and events
+    /// Every state change goes through here: it keeps the per-state gauge (EngineCounters::conn_in_state).
+    void set_state(Tcb& tcb, State s) noexcept {
+        if (tcb.state != State::closed) --ctr_.conn_in_state[static_cast<unsigned>(tcb.state)];
+        if (s != State::closed) ++ctr_.conn_in_state[static_cast<unsigned>(s)];
+        tcb.state = s;
+    }
     Tcb* alloc_tcb(const FourTuple& t, uint32_t hash) noexcept;
     uint32_t table_hash(const FourTuple& t, const rte_mbuf* m) const noexcept;
     void free_tcb(Tcb& tcb) noexcept;

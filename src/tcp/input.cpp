@@ -171,7 +171,7 @@ void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_
     tcb->snd_wnd = seg.wnd;  // RFC 9293: the SYN's window is not scaled
     tcb->max_snd_wnd = seg.wnd;
     tcb->snd_wl1 = seg.seq;
-    tcb->state = State::syn_received;
+    set_state(*tcb, State::syn_received);
     send_syn(*tcb);
     arm_rto(*tcb);
 }
@@ -228,7 +228,7 @@ void Engine::syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg
         }
     }
     // Simultaneous open (RFC 9293 MUST-10): SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-    tcb.state = State::syn_received;
+    set_state(tcb, State::syn_received);
     tcb.passive = false;
     send_syn(tcb);
     arm_rto(tcb);
@@ -413,7 +413,7 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     switch (tcb.state) {
     case State::fin_wait_1:
         if (fin_acked) {
-            tcb.state = State::fin_wait_2;
+            set_state(tcb, State::fin_wait_2);
             // Not in the RFC, as in Linux: a FIN-WAIT-2 peer that goes silent must not pin the TCB forever.
             arm_timer(tcb, TimerMode::fin_wait_2, 1000ull * cfg_.fin_wait_2_timeout_ms);
         }
@@ -550,14 +550,14 @@ void Engine::fin_arrives(Tcb& tcb) noexcept {
     switch (tcb.state) {
     case State::syn_received:
     case State::established:
-        tcb.state = State::close_wait;
+        set_state(tcb, State::close_wait);
         break;
     case State::fin_wait_1:
         // Our FIN acknowledged too: TIME-WAIT; otherwise a simultaneous close: CLOSING.
         if (tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq))
             enter_time_wait(tcb);
         else
-            tcb.state = State::closing;
+            set_state(tcb, State::closing);
         break;
     case State::fin_wait_2:
         enter_time_wait(tcb);
@@ -578,7 +578,7 @@ void Engine::take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept {
 void Engine::enter_established(Tcb& tcb) noexcept {
     const bool was_passive_half_open = tcb.state == State::syn_received && tcb.passive;
     if (was_passive_half_open && tcb.listener != 0) half_open_remove(tcb);
-    tcb.state = State::established;
+    set_state(tcb, State::established);
     // RFC 6298 §5.7: after a SYN timeout, with no RTT sample, data starts from a 3 s RTO.
     if (tcb.syn_timed_out && tcb.srtt_us == 0) tcb.rto_us = std::max(tcb.rto_us, 3000000u);
     if (tcb.passive) {
@@ -588,11 +588,11 @@ void Engine::enter_established(Tcb& tcb) noexcept {
         emit(tcb, EventType::connected);
     }
     // CLOSE in SYN-RECEIVED was queued until now (RFC 9293 §3.10.4).
-    if (tcb.fin_queued) tcb.state = State::fin_wait_1;
+    if (tcb.fin_queued) set_state(tcb, State::fin_wait_1);
 }
 
 void Engine::enter_time_wait(Tcb& tcb) noexcept {
-    tcb.state = State::time_wait;
+    set_state(tcb, State::time_wait);
     ++time_wait_;
     wheel_.cancel(tcb.delack_timer);
     tcb.snd_buf.clear();

@@ -124,7 +124,7 @@ bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint1
     tcb->snd_buf_seq = seg.ack;
     tcb->snd_wnd = tcb->max_snd_wnd = seg.wnd;
     tcb->snd_wl1 = peer_isn;
-    tcb->state = State::syn_received;
+    set_state(*tcb, State::syn_received);
     wire::Segment rest = seg;
     synchronized_arrives(*tcb, std::move(m), rest);
     return true;
