@@ -310,7 +310,7 @@ public:
                                                            : e->find({kServerIp, kClientIp, kServerPort, r.port});
                     if (t == nullptr) continue;
                     os << "    " << (e == client_.get() ? "client" : "server") << " tcb: una " << t->snd_una << " nxt "
-                       << t->snd_nxt << " max " << t->snd_max << " wnd " << t->snd_wnd << " cwnd " << t->cwnd
+                       << t->snd_nxt << " max " << t->snd_max << " wnd " << t->snd_wnd << " cwnd " << t->cwnd()
                        << " buf " << t->snd_buf.bytes << " rcv_nxt " << t->rcv_nxt << " rcv_buf " << t->rcv_buf.bytes
                        << " rto " << t->rto_us << " timer " << int(t->timer_mode) << " rtx " << int(t->retransmits)
                        << " fin_queued " << t->fin_queued << " fin_sent " << t->fin_sent << "\n";

@@ -50,6 +50,8 @@ const char* const kTcpCounterNames[] = {
     "tcp.zero_window_probes",
     "tcp.delayed_acks",
     "tcp.rto_expired",
+    "tcp.fast_retransmits",
+    "tcp.partial_acks",
     "tcp.conn_timed_out",
     "tcp.conn_opened_active",
     "tcp.conn_opened_passive",

@@ -42,6 +42,8 @@ struct EngineCounters {
     uint64_t zero_window_probes = 0;
     uint64_t delayed_acks = 0;
     uint64_t rto_expired = 0;
+    uint64_t fast_retransmits = 0;       ///< loss recoveries entered on the third duplicate ACK (RFC 5681 §3.2)
+    uint64_t partial_acks = 0;           ///< ACKs in recovery that left a hole: its segment resent (RFC 6582 §3.2)
     uint64_t conn_timed_out = 0;
     uint64_t conn_opened_active = 0;
     uint64_t conn_opened_passive = 0;

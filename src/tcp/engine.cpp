@@ -124,7 +124,9 @@ Tcb* Engine::alloc_tcb(const FourTuple& t, uint32_t h) noexcept {
     tcb.tuple = t;
     tcb.hash = h;
     tcb.in_use = true;
-    tcb.rto_us = cfg_.rto_initial_ms * 1000;
+    tcb.rtt = RttEstimator(RttConfig{cfg_.rto_initial_ms * 1000, cfg_.rto_min_ms * 1000, cfg_.rto_max_ms * 1000,
+                                     1000, 3'000'000});
+    tcb.rto_us = tcb.rtt.rto_us();
     tcb.rcv_wnd = std::min<uint32_t>(cfg_.rcv_buf, 65535);
     tcb.snd_mss = 536;
     tcb.progress_at = tcb.snd_progress_at = stamp();
@@ -317,7 +319,7 @@ int Engine::connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, 
     set_state(*tcb, State::syn_sent);
     tcb->user_attached = true;
     tcb->user = user;
-    tcb->cwnd = 10u * cfg_.mss;  // RFC 6928 IW10, refined once the MSS is known
+    tcb->cc.init(cc_algorithm(), cfg_.mss);  // RFC 6928 IW10, refined once the MSS is known
     ++ctr_.conn_opened_active;
     send_syn(*tcb);
     arm_rto(*tcb);

@@ -207,6 +207,20 @@ private:
     uint16_t receive_window(Tcb& tcb) noexcept;
     void window_update_after_read(Tcb& tcb) noexcept;
 
+    // loss.cpp: congestion control and loss recovery on the sender side (RFC 5681, 3042, 6582, 6937)
+    cc::Algorithm cc_algorithm() const noexcept {
+        return cfg_.cc == CongestionAlgorithm::newreno ? cc::Algorithm::newreno : cc::Algorithm::cubic;
+    }
+    void cc_start(Tcb& tcb) noexcept { tcb.cc.init(cc_algorithm(), tcb.snd_mss); }
+    bool is_dup_ack(const Tcb& tcb, const wire::Segment& seg) const noexcept;
+    void dup_ack_arrives(Tcb& tcb) noexcept;
+    void congestion_on_ack(Tcb& tcb, uint32_t ack, uint32_t acked, uint32_t prior_flight, uint32_t rtt_us) noexcept;
+    void recovery_send(Tcb& tcb, uint32_t delivered, bool retransmit) noexcept;
+    uint32_t retransmit_una(Tcb& tcb) noexcept;
+    void loss_on_rto(Tcb& tcb) noexcept;
+    void idle_restart(Tcb& tcb) noexcept;
+    uint64_t now_us() const noexcept { return now_ * 1000000 / tsc_hz_; }
+
     // timers.cpp
     void on_timer(timer::TimerNode& node) noexcept;
     void on_rto(Tcb& tcb) noexcept;
@@ -214,7 +228,7 @@ private:
     void arm_rto(Tcb& tcb) noexcept;
     void arm_timer(Tcb& tcb, TimerMode mode, uint64_t us) noexcept;
     void stop_timer(Tcb& tcb) noexcept;
-    void rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept;
+    uint32_t rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept;
     void schedule_ack(Tcb& tcb, uint32_t len) noexcept;
 
     // engine.cpp: TCB lifetime and events

@@ -16,8 +16,10 @@ using wire::kSyn;
 
 void Engine::output(Tcb& tcb) noexcept {
     if (!tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::last_ack | State::closing)) return;
+    idle_restart(tcb);
     for (;;) {
-        const uint32_t wnd = std::min(tcb.snd_wnd, tcb.cwnd);
+        // RFC 5681 §3: the smaller of the peer's window and cwnd (plus RFC 3042's allowance on duplicate ACKs).
+        const uint32_t wnd = std::min(tcb.snd_wnd, tcb.cwnd() + tcb.cwnd_extra);
         const uint32_t limit = tcb.snd_una + wnd;
         const uint32_t end = tcb.snd_buf_end();
         const uint32_t unsent = seq_lt(tcb.snd_nxt, end) ? end - tcb.snd_nxt : 0;
@@ -52,6 +54,7 @@ void Engine::output(Tcb& tcb) noexcept {
                 tcb.rtt_start = now_;
             }
             tcb.snd_nxt += len;
+            tcb.last_send = now_;
             if (with_fin) {
                 tcb.fin_seq = tcb.snd_nxt;
                 tcb.fin_sent = true;

@@ -117,7 +117,7 @@ bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint1
     tcb->rcv_adv = seg.seq + std::min<uint32_t>(cfg_.rcv_buf, 65535);  // what the cookie SYN-ACK advertised
     tcb->snd_mss = std::max<uint16_t>(64, std::min(c.mss, cfg_.mss));
     tcb->rcv_mss = tcb->snd_mss;
-    tcb->cwnd = 10u * tcb->snd_mss;  // RFC 6928 IW10
+    cc_start(*tcb);  // RFC 6928 IW10
     tcb->iss = seg.ack - 1;
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->snd_max = seg.ack;

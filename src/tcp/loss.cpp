@@ -1,0 +1,140 @@
+// The sender's reaction to ACKs and timeouts: congestion control through cc::CongestionControl, duplicate-ACK
+// loss recovery (fast retransmit RFC 5681 §3.2, limited transmit RFC 3042, NewReno partial ACKs RFC 6582) paced by
+// proportional rate reduction (RFC 6937), restart after idle (RFC 5681 §4.1) and the window after a timeout.
+#include <algorithm>
+
+#include "tcp/engine.hpp"
+#include "tcp/seq.hpp"
+
+namespace synack::tcp {
+
+using wire::kAck;
+using wire::kFin;
+using wire::kSyn;
+
+// RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: data outstanding, no data, neither SYN nor FIN, SEG.ACK = SND.UNA and the
+// advertised window unchanged (compared unscaled, as it came: the same bits mean the same window).
+bool Engine::is_dup_ack(const Tcb& tcb, const wire::Segment& seg) const noexcept {
+    return tcb.snd_una != tcb.snd_max && seg.payload_len == 0 && !(seg.flags & (kSyn | kFin)) &&
+           seg.ack == tcb.snd_una && seg.wnd == tcb.last_wnd_raw && !tcb.probe_sent;
+}
+
+void Engine::dup_ack_arrives(Tcb& tcb) noexcept {
+    const uint32_t mss = tcb.snd_mss;
+    if (tcb.recovery.in_recovery()) {
+        // RFC 6937: each duplicate stands for one segment that left the network.
+        tcb.dup_bytes = std::min(tcb.dup_bytes + mss, tcb.flight_size());
+        recovery_send(tcb, mss, false);
+        return;
+    }
+    switch (tcb.recovery.on_dupack(Seq{tcb.snd_una}, Seq{tcb.snd_max})) {
+    case FastRecovery::Action::limited_transmit:
+        // RFC 3042: one new segment on each of the first two duplicates, if the peer's window allows; cwnd
+        // itself is not changed.
+        tcb.dup_bytes = std::min(tcb.dup_bytes + mss, tcb.flight_size());
+        tcb.cwnd_extra = uint32_t{tcb.recovery.dupacks()} * mss;
+        output(tcb);
+        break;
+    case FastRecovery::Action::fast_retransmit: {
+        // RFC 5681 §3.2 steps 2-4 with RFC 6937 in place of the window inflation: ssthresh from the flight,
+        // the lost segment resent at once, and from here on PRR decides what each ACK lets out.
+        ++ctr_.fast_retransmits;
+        tcb.dup_bytes = std::min(tcb.dup_bytes + mss, tcb.flight_size());
+        tcb.cwnd_extra = 0;
+        const uint32_t flight = tcb.flight_size();
+        tcb.cc.on_congestion_event(flight);
+        tcb.prr.start(flight);
+        recovery_send(tcb, mss, true);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+// An ACK that moved SND.UNA by `acked` bytes (SYN excluded). `prior_flight`: the flight before it; `rtt_us`: the
+// sample it gave (0: none).
+void Engine::congestion_on_ack(Tcb& tcb, uint32_t ack, uint32_t acked, uint32_t prior_flight,
+                               uint32_t rtt_us) noexcept {
+    const uint32_t was_dup = tcb.dup_bytes;
+    tcb.dup_bytes = 0;
+    tcb.cwnd_extra = 0;
+    switch (tcb.recovery.on_new_ack(Seq{ack})) {
+    case FastRecovery::Action::partial_ack:
+        // RFC 6582 §3.2 step 5: the next hole starts at the new SND.UNA: resend it and stay in recovery. What the
+        // duplicates already counted as delivered is not counted again (RFC 6937 DeliveredData).
+        ++ctr_.partial_acks;
+        recovery_send(tcb, acked > was_dup ? acked - was_dup : 0, true);
+        return;
+    case FastRecovery::Action::full_ack:
+        // RFC 6582 §3.2 step 3: recovery is over; cwnd = min(ssthresh, FlightSize + SMSS), no burst.
+        tcb.cc.on_recovery_exit(tcb.flight_size());
+        return;
+    default:
+        break;
+    }
+    cc::AckEvent ev;
+    ev.acked_bytes = acked;
+    ev.rtt_us = rtt_us;
+    ev.srtt_us = tcb.rtt.has_sample() ? tcb.rtt.srtt_us() : 0;
+    ev.now_us = now_us();
+    ev.ack = Seq{ack};
+    ev.snd_nxt = Seq{tcb.snd_nxt};
+    // RFC 7661: only a flow that used its window grows it (in slow start: half of it, as Linux's
+    // tcp_is_cwnd_limited, since the window doubles in a round).
+    const uint32_t cwnd = tcb.cwnd();
+    ev.cwnd_limited = tcb.cc.in_slow_start() ? prior_flight * 2 > cwnd : prior_flight + tcb.snd_mss >= cwnd;
+    tcb.cc.on_ack(ev);
+}
+
+// RFC 6937 §3 on an ACK in recovery: sndcnt from PRR, then the window that lets exactly that much out. Without
+// SACK, pipe is the flight less the segments the duplicates reported (RFC 6675's pipe with a dup ACK as one
+// SACKed segment). `retransmit`: the segment at SND.UNA goes first (fast retransmit, partial ACK), sent even when
+// sndcnt is 0 (RFC 6937 §3: the retransmission is what recovery needs).
+void Engine::recovery_send(Tcb& tcb, uint32_t delivered, bool retransmit) noexcept {
+    const uint32_t flight = tcb.flight_size();
+    const uint32_t pipe = flight > tcb.dup_bytes ? flight - tcb.dup_bytes : 0;
+    uint32_t sndcnt = tcb.prr.on_ack(delivered, pipe, tcb.ssthresh(), tcb.snd_mss);
+    if (retransmit) {
+        const uint32_t sent = retransmit_una(tcb);
+        tcb.prr.on_sent(sent);
+        sndcnt = sndcnt > sent ? sndcnt - sent : 0;
+    }
+    // output() sends while SND.NXT - SND.UNA < cwnd: the window for this ACK is the flight plus sndcnt.
+    tcb.cc.set_cwnd(flight + sndcnt);
+    const uint32_t before = tcb.snd_nxt;
+    output(tcb);
+    tcb.prr.on_sent(tcb.snd_nxt - before);
+}
+
+// Resends the first unacknowledged segment (at most one SMSS, with the FIN if it is what is left). Returns the
+// sequence space sent.
+uint32_t Engine::retransmit_una(Tcb& tcb) noexcept {
+    const uint32_t end = tcb.snd_buf_end();
+    const uint32_t len = seq_lt(tcb.snd_una, end) ? std::min<uint32_t>(end - tcb.snd_una, tcb.snd_mss) : 0;
+    const bool fin = tcb.fin_sent && tcb.snd_una + len == tcb.fin_seq && len < tcb.snd_mss;
+    if (len == 0 && !fin) return 0;
+    tcb.rtt_timing = false;  // Karn: whatever is being timed may be what we resend
+    if (!send_segment(tcb, tcb.snd_una, len, static_cast<uint8_t>(kAck | (fin ? kFin : 0)))) return 0;
+    arm_rto(tcb);  // RFC 6298 §5.3 after a retransmission: the timer restarts
+    return len + (fin ? 1 : 0);
+}
+
+// The retransmission timer expired with data outstanding (RFC 5681 §3.1 (4), RFC 6582 §3.2 step 4): recovery
+// ends, cwnd falls to the loss window, and the duplicates counted so far mean nothing any more.
+void Engine::loss_on_rto(Tcb& tcb) noexcept {
+    tcb.cc.on_rto(tcb.flight_size(), tcb.retransmits == 1);
+    tcb.recovery.on_rto(Seq{tcb.snd_max});
+    tcb.dup_bytes = 0;
+    tcb.cwnd_extra = 0;
+}
+
+// RFC 5681 §4.1: a connection that sent nothing for more than an RTO restarts from min(IW, cwnd) (CUBIC also
+// shifts its epoch, RFC 9438 §5.8).
+void Engine::idle_restart(Tcb& tcb) noexcept {
+    if (tcb.snd_una != tcb.snd_max) return;
+    const uint64_t idle_us = (now_ - tcb.last_send) * 1000000 / tsc_hz_;
+    if (idle_us > tcb.rto_us) tcb.cc.on_idle_restart(idle_us, tcb.rto_us);
+}
+
+}  // namespace synack::tcp
