@@ -448,6 +448,11 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
     if (tcb.rtt_timing && seq_gt(ack, tcb.rtt_seq)) {
         rtt_us = rtt_sample(tcb, now_ - tcb.rtt_start);
         tcb.rtt_timing = false;
+    } else if (tcb.rtt.backoff() != 0 && tcb.in(kSynchronized)) {
+        // New data acknowledged, no sample (Karn): the path works again, so the doubling goes (as Linux does);
+        // otherwise under steady loss, with every timed segment lost, the backed-off RTO would stay for good.
+        tcb.rtt.reset_backoff();
+        tcb.rto_us = tcb.rtt.rto_us();
     }
     tcb.snd_una = ack;
     if (seq_lt(tcb.snd_nxt, ack)) tcb.snd_nxt = ack;
