@@ -242,5 +242,68 @@ TEST(Recovery, CubicFastRetransmitSetsSsthreshToSevenTenthsOfTheFlight) {
     EXPECT_EQ(h.tcb()->ssthresh(), 8400u);  // 0.7 x 12 segments in flight
 }
 
+// ======================= tail loss probe (RFC 8985 §7) =======================
+
+/// Sends 10 segments at t=0; at 10 ms the peer acknowledges the first 8 (SRTT 10 ms): the last two are lost.
+void lose_the_tail(EngineHarness& h, bool sack) {
+    open_and_send(h, 10000);
+    const_cast<tcp::Tcb*>(h.tcb())->sack_ok = sack;  // what the handshake's SACK-permitted options would set
+    h.at_ms(10);
+    h.send(kAck, kRcvNxt, seg_seq(8));
+    h.none();
+    ASSERT_EQ(h.tcb()->rtt.srtt_us(), 10000u);
+    ASSERT_EQ(h.tcb()->rto_us, 200000u);  // the 200 ms floor
+}
+
+// PTO = 2 SRTT = 20 ms after the ACK; nothing new to send, so the probe is the last segment again. The RTO
+// (200 ms after the probe) then resends the first lost segment.
+TEST(Tlp, ProbeAfterTwoSrttResendsTheLastSegment) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    lose_the_tail(h, true);
+    h.at_ms(29);
+    h.none();
+    h.at_ms(30);
+    EXPECT_SEG(h.one(), kAck, seg_seq(9), kRcvNxt, 65535, data(kMss, 9 * kMss));
+    EXPECT_EQ(h.engine.counters().tlp_probes, 1u);
+    h.at_ms(229);
+    h.none();
+    h.at_ms(230);
+    EXPECT_SEG(h.one(), kAck, seg_seq(8), kRcvNxt, 65535, data(kMss, 8 * kMss));
+    EXPECT_EQ(h.engine.counters().tlp_probes, 1u) << "one probe per tail";
+}
+
+// RFC 8985 §7.4: an ACK beyond the retransmitted probe means the probe repaired a loss (the original and the
+// probe cannot both be what it acknowledges): one congestion event, and no growth from that ACK. An ACK of exactly
+// the probe's end says nothing yet (without D-SACK it may be the original's).
+TEST(Tlp, AckBeyondTheProbeCountsAsARepairedLoss) {
+    EngineHarness g(config(CongestionAlgorithm::newreno));
+    tcp::ConnId c = open_and_send(g, 10000);
+    const_cast<tcp::Tcb*>(g.tcb())->sack_ok = true;
+    g.at_ms(10);
+    g.send(kAck, kRcvNxt, seg_seq(8));
+    g.at_ms(30);
+    EXPECT_SEG(g.one(), kAck, seg_seq(9), kRcvNxt, 65535, data(kMss, 9 * kMss));
+    g.at_ms(35);
+    const std::string more = data(kMss, 10 * kMss);
+    ASSERT_EQ(g.engine.send(c, more.data(), kMss), int32_t(kMss));
+    EXPECT_SEG(g.one(), kAck, seg_seq(10), kRcvNxt, 65535, more);
+    g.at_ms(40);
+    g.send(kAck, kRcvNxt, seg_seq(11));
+    EXPECT_EQ(g.engine.counters().tlp_recoveries, 1u);
+    EXPECT_EQ(g.tcb()->ssthresh(), 2 * kMss);  // RFC 5681: max(FlightSize 3 segments / 2, 2 SMSS)
+    EXPECT_EQ(g.tcb()->cwnd(), 2 * kMss);
+}
+
+// Without SACK there is no probe (RACK-TLP needs SACK): the RTO, 200 ms after the ACK, resends segment 8.
+TEST(Tlp, NoProbeWithoutSack) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    lose_the_tail(h, false);
+    h.at_ms(209);
+    h.none();
+    h.at_ms(210);
+    EXPECT_SEG(h.one(), kAck, seg_seq(8), kRcvNxt, 65535, data(kMss, 8 * kMss));
+    EXPECT_EQ(h.engine.counters().tlp_probes, 0u);
+}
+
 }  // namespace
 }  // namespace synack::test

@@ -51,6 +51,8 @@ const char* const kTcpCounterNames[] = {
     "tcp.delayed_acks",
     "tcp.rto_expired",
     "tcp.fast_retransmits",
+    "tcp.tlp_probes",
+    "tcp.tlp_recoveries",
     "tcp.partial_acks",
     "tcp.conn_timed_out",
     "tcp.conn_opened_active",

@@ -467,11 +467,11 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
     tcb.progress_at = tcb.snd_progress_at = stamp();
     if (tcb.in(kSynchronized)) congestion_on_ack(tcb, ack, acked, prior_flight, rtt_us);
     // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
-    if (tcb.timer_mode == TimerMode::retransmit) {
+    if (tcb.timer_mode == TimerMode::retransmit || tcb.timer_mode == TimerMode::loss_probe) {
         if (tcb.snd_una == tcb.snd_max)
             stop_timer(tcb);
         else
-            arm_rto(tcb);
+            arm_rto_or_probe(tcb);
     }
     // Low watermark: wake the writer once a quarter of the buffer is free, not on every ACK.
     if (tcb.want_writable && tcb.snd_buf.bytes <= cfg_.snd_buf - cfg_.snd_buf / 4) {

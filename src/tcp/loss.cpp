@@ -57,6 +57,7 @@ void Engine::dup_ack_arrives(Tcb& tcb) noexcept {
 void Engine::congestion_on_ack(Tcb& tcb, uint32_t ack, uint32_t acked, uint32_t prior_flight,
                                uint32_t rtt_us) noexcept {
     const uint32_t was_dup = tcb.dup_bytes;
+    const bool tlp_repaired = tlp_on_ack(tcb, ack, true, prior_flight);
     tcb.dup_bytes = 0;
     tcb.cwnd_extra = 0;
     switch (tcb.recovery.on_new_ack(Seq{ack})) {
@@ -73,6 +74,7 @@ void Engine::congestion_on_ack(Tcb& tcb, uint32_t ack, uint32_t acked, uint32_t 
     default:
         break;
     }
+    if (tlp_repaired) return;  // this ACK reduced the window: no growth from it
     cc::AckEvent ev;
     ev.acked_bytes = acked;
     ev.rtt_us = rtt_us;
@@ -125,6 +127,7 @@ uint32_t Engine::retransmit_una(Tcb& tcb) noexcept {
 void Engine::loss_on_rto(Tcb& tcb) noexcept {
     tcb.cc.on_rto(tcb.flight_size(), tcb.retransmits == 1);
     tcb.recovery.on_rto(Seq{tcb.snd_max});
+    tcb.tlp.clear();
     tcb.dup_bytes = 0;
     tcb.cwnd_extra = 0;
 }
@@ -135,6 +138,57 @@ void Engine::idle_restart(Tcb& tcb) noexcept {
     if (tcb.snd_una != tcb.snd_max) return;
     const uint64_t idle_us = (now_ - tcb.last_send) * 1000000 / tsc_hz_;
     if (idle_us > tcb.rto_us) tcb.cc.on_idle_restart(idle_us, tcb.rto_us);
+}
+
+// RFC 8985 §7.2: with SACK, an RTT sample and no recovery running, the timer first waits for a probe timeout
+// (about 2 SRTT) rather than the RTO: a lost tail then costs a probe and fast recovery, not a timeout. RACK-TLP
+// needs SACK (§2), so other connections arm the RTO as before.
+void Engine::arm_rto_or_probe(Tcb& tcb) noexcept {
+    if (tcb.sack_ok && tcb.rtt.has_sample() && !tcb.recovery.in_recovery() && !tcb.tlp.in_progress() &&
+        tcb.in(State::established | State::close_wait)) {
+        const bool one_segment = tcb.flight_size() <= tcb.snd_mss;
+        arm_timer(tcb, TimerMode::loss_probe, Tlp::pto_us(tcb.rtt.srtt_us(), one_segment, tcb.rto_us));
+        return;
+    }
+    arm_rto(tcb);
+}
+
+// RFC 8985 §7.3: the probe is one new segment if the windows allow, else the last segment sent, again. The RTO
+// is armed before anything goes out, so that output() does not arm another probe.
+void Engine::on_loss_probe(Tcb& tcb) noexcept {
+    ++ctr_.tlp_probes;
+    arm_rto(tcb);
+    const uint32_t before = tcb.snd_nxt;
+    if (tcb.snd_nxt == tcb.snd_max && seq_lt(tcb.snd_nxt, tcb.snd_buf_end())) {
+        tcb.cwnd_extra = tcb.snd_mss;  // one segment past cwnd, as the probe may be (§7.3)
+        const uint32_t cwnd = tcb.cwnd();
+        tcb.cc.set_cwnd(std::min(cwnd, tcb.flight_size()));  // exactly one segment: flight + cwnd_extra
+        output(tcb);
+        tcb.cc.set_cwnd(cwnd);
+        tcb.cwnd_extra = 0;
+    }
+    if (tcb.snd_nxt != before) {
+        tcb.tlp.on_probe_sent(false, Seq{tcb.snd_nxt});
+        return;
+    }
+    const uint32_t data_end = tcb.fin_sent ? tcb.fin_seq : tcb.snd_max;
+    const uint32_t len = std::min<uint32_t>(data_end - tcb.snd_una, tcb.snd_mss);
+    if (len == 0 && !tcb.fin_sent) return;
+    tcb.rtt_timing = false;  // Karn
+    if (send_segment(tcb, data_end - len, len, static_cast<uint8_t>(kAck | (tcb.fin_sent ? kFin : 0))))
+        tcb.tlp.on_probe_sent(true, Seq{tcb.snd_max});
+}
+
+// RFC 8985 §7.4: a retransmitted probe that repaired a loss is a congestion event (the loss it hid was real).
+// Returns true when it reduced the window.
+bool Engine::tlp_on_ack(Tcb& tcb, uint32_t ack, bool advanced, uint32_t prior_flight) noexcept {
+    if (!tcb.tlp.in_progress()) return false;
+    if (tcb.tlp.on_ack(Seq{ack}, advanced, false, false, SeqRange{}) != Tlp::Outcome::loss_repaired ||
+        tcb.recovery.in_recovery())
+        return false;
+    ++ctr_.tlp_recoveries;
+    tcb.cc.on_congestion_event(prior_flight);
+    return true;
 }
 
 }  // namespace synack::tcp

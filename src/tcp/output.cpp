@@ -75,8 +75,8 @@ void Engine::output(Tcb& tcb) noexcept {
     }
     // RFC 6298 §5.1: run the retransmission timer whenever data (or a FIN) is outstanding.
     if (tcb.snd_una != tcb.snd_max && tcb.timer_mode != TimerMode::retransmit && tcb.timer_mode != TimerMode::time_wait &&
-        tcb.timer_mode != TimerMode::persist)
-        arm_rto(tcb);
+        tcb.timer_mode != TimerMode::persist && tcb.timer_mode != TimerMode::loss_probe)
+        arm_rto_or_probe(tcb);
 }
 
 // With TSO the port cuts segments of up to tso_max bytes (whole MSS multiples) into SND.MSS pieces. Not for a

@@ -5,6 +5,7 @@
 
 #include "tcp/cc/cc.hpp"
 #include "tcp/four_tuple.hpp"
+#include "tcp/rack.hpp"
 #include "tcp/mbuf_queue.hpp"
 #include "tcp/reassembly.hpp"
 #include "tcp/recovery.hpp"
@@ -15,7 +16,7 @@
 namespace synack::tcp {
 
 /// What the connection's single retransmission-class timer is counting down to.
-enum class TimerMode : uint8_t { none, retransmit, persist, time_wait, fin_wait_2 };
+enum class TimerMode : uint8_t { none, retransmit, persist, time_wait, fin_wait_2, loss_probe };
 
 inline constexpr uint32_t kNoTcb = UINT32_MAX;  ///< "no TCB" in index-linked lists
 
@@ -68,6 +69,7 @@ struct Tcb {
     cc::CongestionControl cc;  ///< cwnd and ssthresh, through the algorithm chosen by TcpConfig::cc
     FastRecovery recovery;     ///< duplicate ACKs, limited transmit, NewReno `recover` (RFC 5681/3042/6582)
     Prr prr;                   ///< RFC 6937: the sending pace while recovery runs
+    Tlp tlp;                   ///< RFC 8985 §7 tail loss probe (SACK connections)
     uint32_t dup_bytes = 0;    ///< without SACK: a segment per duplicate ACK since SND.UNA last moved (RFC 6937
                                ///< counts each as delivered; pipe = FlightSize - dup_bytes)
     uint32_t cwnd_extra = 0;   ///< RFC 3042 limited transmit: flight may exceed cwnd by this much (2 SMSS at most)
