@@ -1,7 +1,10 @@
 // The sender side segment by segment: the per-state gauge, congestion control through its interface, and loss
 // recovery (fast retransmit, limited transmit, NewReno partial ACKs, PRR), each against exact expected output at
 // an injected time. Time: 1 cycle = 1 µs.
+#include <stdexcept>
+
 #include "engine_harness.hpp"
+#include "synack/stack.hpp"
 
 namespace synack::test {
 namespace {
@@ -112,6 +115,23 @@ TEST(Cc, CubicByDefaultNewRenoByConfig) {
     open(reno);
     ASSERT_NE(reno.tcb(), nullptr);
     EXPECT_EQ(reno.tcb()->cc.algorithm(), tcp::cc::Algorithm::newreno);
+}
+
+TEST(Cc, CommandLineOption) {
+    char a0[] = "--ip", a1[] = "10.101.0.1/24", a2[] = "--cc", a3[] = "newreno", a4[] = "cubic", a5[] = "vegas";
+    char* none[] = {a0, a1};
+    EXPECT_EQ(synack::parse_options(2, none).tcp.cc, CongestionAlgorithm::cubic);
+    char* reno[] = {a0, a1, a2, a3};
+    EXPECT_EQ(synack::parse_options(4, reno).tcp.cc, CongestionAlgorithm::newreno);
+    char* cubic[] = {a0, a1, a2, a4};
+    EXPECT_EQ(synack::parse_options(4, cubic).tcp.cc, CongestionAlgorithm::cubic);
+    char* bad[] = {a0, a1, a2, a5};
+    try {
+        synack::parse_options(4, bad);
+        ADD_FAILURE() << "accepted --cc vegas";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("--cc"), std::string::npos) << e.what();
+    }
 }
 
 // RFC 5681 §3.1 / RFC 3465: in slow start each ACK grows cwnd by the bytes it acknowledged (at most 2 SMSS):
