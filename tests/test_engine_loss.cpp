@@ -262,6 +262,46 @@ TEST(Recovery, CubicFastRetransmitSetsSsthreshToSevenTenthsOfTheFlight) {
     EXPECT_EQ(h.tcb()->ssthresh(), 8400u);  // 0.7 x 12 segments in flight
 }
 
+// RFC 2883 §4/§5: the fast retransmission of segment 0 was spurious (it had been reordered): the ACK of everything
+// carries a D-SACK for it, and the window from before the fast retransmit comes back.
+TEST(Recovery, DsackOfTheOnlyRetransmissionUndoesTheReduction) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 12000);
+    const_cast<tcp::Tcb*>(h.tcb())->sack_ok = true;
+    h.at_ms(10);
+    for (int i = 0; i < 3; ++i) dup_ack(h);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_SEG(v[2], kAck, seg_seq(0), kRcvNxt, 65535, data(kMss, 0));
+    EXPECT_EQ(h.tcb()->ssthresh(), 6 * kMss);
+    TcpOptions dsack;
+    dsack.sack_count = 1;
+    dsack.sack[0] = {seg_seq(0), seg_seq(1)};  // below SEG.ACK: a duplicate
+    h.at_ms(20);
+    h.send(kAck, kRcvNxt, seg_seq(12), "", 65535, &dsack);
+    EXPECT_EQ(h.engine.counters().spurious_retransmits_undone, 1u);
+    EXPECT_EQ(h.tcb()->ssthresh(), UINT32_MAX);  // as before the fast retransmit
+    EXPECT_EQ(h.tcb()->cwnd(), 10 * kMss);
+    EXPECT_FALSE(h.tcb()->recovery.in_recovery());
+}
+
+// A SACK block that reports new data (not a duplicate) undoes nothing.
+TEST(Recovery, OrdinarySackBlockUndoesNothing) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 12000);
+    const_cast<tcp::Tcb*>(h.tcb())->sack_ok = true;
+    h.at_ms(10);
+    for (int i = 0; i < 3; ++i) dup_ack(h);
+    h.out();
+    TcpOptions sack;
+    sack.sack_count = 1;
+    sack.sack[0] = {seg_seq(6), seg_seq(12)};  // above SEG.ACK
+    h.at_ms(20);
+    h.send(kAck, kRcvNxt, seg_seq(5), "", 65535, &sack);
+    EXPECT_EQ(h.engine.counters().spurious_retransmits_undone, 0u);
+    EXPECT_EQ(h.tcb()->ssthresh(), 6 * kMss);
+}
+
 // ======================= tail loss probe (RFC 8985 §7) =======================
 
 /// Sends 10 segments at t=0; at 10 ms the peer acknowledges the first 8 (SRTT 10 ms): the last two are lost.

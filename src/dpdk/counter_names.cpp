@@ -53,6 +53,7 @@ const char* const kTcpCounterNames[] = {
     "tcp.fast_retransmits",
     "tcp.tlp_probes",
     "tcp.tlp_recoveries",
+    "tcp.spurious_retransmits_undone",
     "tcp.partial_acks",
     "tcp.conn_timed_out",
     "tcp.conn_opened_active",

@@ -45,6 +45,7 @@ struct EngineCounters {
     uint64_t fast_retransmits = 0;       ///< loss recoveries entered on the third duplicate ACK (RFC 5681 §3.2)
     uint64_t tlp_probes = 0;             ///< tail loss probes sent (RFC 8985 §7.3, SACK connections)
     uint64_t tlp_recoveries = 0;         ///< probes that repaired a tail loss: cwnd reduced (RFC 8985 §7.4)
+    uint64_t spurious_retransmits_undone = 0; ///< D-SACK reported every segment of a fast retransmit: cwnd restored
     uint64_t partial_acks = 0;           ///< ACKs in recovery that left a hole: its segment resent (RFC 6582 §3.2)
     uint64_t conn_timed_out = 0;
     uint64_t conn_opened_active = 0;

@@ -220,6 +220,7 @@ private:
     void loss_on_rto(Tcb& tcb) noexcept;
     void idle_restart(Tcb& tcb) noexcept;
     void arm_rto_or_probe(Tcb& tcb) noexcept;
+    void dsack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
     void on_loss_probe(Tcb& tcb) noexcept;
     bool tlp_on_ack(Tcb& tcb, uint32_t ack, bool advanced, uint32_t prior_flight) noexcept;
     uint64_t now_us() const noexcept { return now_ * 1000000 / tsc_hz_; }

@@ -415,6 +415,7 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     }
     if (dup && tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::closing | State::last_ack))
         dup_ack_arrives(tcb);
+    if (tcb.undo_ok && tcb.sack_ok && seg.opt.sack_count > 0) dsack_arrives(tcb, seg);
 
     const bool fin_acked = tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq);
     switch (tcb.state) {

@@ -44,6 +44,8 @@ void Engine::dup_ack_arrives(Tcb& tcb) noexcept {
         const uint32_t flight = tcb.flight_size();
         tcb.cc.on_congestion_event(flight);
         tcb.prr.start(flight);
+        tcb.undo_retrans = 0;
+        tcb.undo_ok = true;
         recovery_send(tcb, mss, true);
         break;
     }
@@ -118,6 +120,7 @@ uint32_t Engine::retransmit_una(Tcb& tcb) noexcept {
     if (len == 0 && !fin) return 0;
     tcb.rtt_timing = false;  // Karn: whatever is being timed may be what we resend
     if (!send_segment(tcb, tcb.snd_una, len, static_cast<uint8_t>(kAck | (fin ? kFin : 0)))) return 0;
+    if (tcb.undo_retrans < UINT16_MAX) ++tcb.undo_retrans;
     arm_rto(tcb);  // RFC 6298 §5.3 after a retransmission: the timer restarts
     return len + (fin ? 1 : 0);
 }
@@ -128,6 +131,7 @@ void Engine::loss_on_rto(Tcb& tcb) noexcept {
     tcb.cc.on_rto(tcb.flight_size(), tcb.retransmits == 1);
     tcb.recovery.on_rto(Seq{tcb.snd_max});
     tcb.tlp.clear();
+    tcb.undo_ok = false;  // go-back-N resends too much to account for by D-SACK: no undo after a timeout
     tcb.dup_bytes = 0;
     tcb.cwnd_extra = 0;
 }
@@ -138,6 +142,28 @@ void Engine::idle_restart(Tcb& tcb) noexcept {
     if (tcb.snd_una != tcb.snd_max) return;
     const uint64_t idle_us = (now_ - tcb.last_send) * 1000000 / tsc_hz_;
     if (idle_us > tcb.rto_us) tcb.cc.on_idle_restart(idle_us, tcb.rto_us);
+}
+
+// RFC 2883 §4: a first SACK block below SEG.ACK, or inside the second block, reports a duplicate: a segment we
+// resent had arrived already. When every segment resent since the fast retransmit comes back that way, the
+// retransmission was spurious (reordering, not loss): the window from before it is restored (RFC 2883 §5 via
+// cc.undo(), as RFC 3522 does for Eifel) and the recovery ends.
+void Engine::dsack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
+    const wire::SackBlock& b = seg.opt.sack[0];
+    const bool below_ack = seq_leq(b.right, seg.ack);
+    const bool inside_second = seg.opt.sack_count > 1 && seq_leq(seg.opt.sack[1].left, b.left) &&
+                               seq_leq(b.right, seg.opt.sack[1].right);
+    if (!seq_lt(b.left, b.right) || !(below_ack || inside_second)) return;
+    const uint32_t segs = std::max<uint32_t>(1, (b.right - b.left + tcb.snd_mss - 1) / tcb.snd_mss);
+    if (tcb.undo_retrans == 0) return;
+    tcb.undo_retrans = static_cast<uint16_t>(segs >= tcb.undo_retrans ? 0 : tcb.undo_retrans - segs);
+    if (tcb.undo_retrans != 0) return;
+    tcb.undo_ok = false;
+    if (!tcb.cc.undo()) return;
+    ++ctr_.spurious_retransmits_undone;
+    if (tcb.recovery.in_recovery()) tcb.recovery.on_rto(Seq{tcb.snd_max});  // ends it; recover = SND.MAX
+    tcb.dup_bytes = 0;
+    output(tcb);
 }
 
 // RFC 8985 §7.2: with SACK, an RTT sample and no recovery running, the timer first waits for a probe timeout

@@ -70,6 +70,8 @@ struct Tcb {
     FastRecovery recovery;     ///< duplicate ACKs, limited transmit, NewReno `recover` (RFC 5681/3042/6582)
     Prr prr;                   ///< RFC 6937: the sending pace while recovery runs
     Tlp tlp;                   ///< RFC 8985 §7 tail loss probe (SACK connections)
+    uint16_t undo_retrans = 0; ///< segments resent since the last fast retransmit not yet reported by D-SACK
+    bool undo_ok = false;      ///< that episode may still prove spurious (no timeout since)
     uint32_t dup_bytes = 0;    ///< without SACK: a segment per duplicate ACK since SND.UNA last moved (RFC 6937
                                ///< counts each as delivered; pipe = FlightSize - dup_bytes)
     uint32_t cwnd_extra = 0;   ///< RFC 3042 limited transmit: flight may exceed cwnd by this much (2 SMSS at most)
