@@ -1,6 +1,7 @@
 // The counter tables generated from the X lists: every field has its report name at its own offset, and the
 // CoreStats drop sums take exactly the counters of kind `drop`, so a new drop counter cannot be left out.
 #include <cstddef>
+#include <cctype>
 #include <cstring>
 #include <set>
 #include <string>
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "dpdk/counter_names.hpp"
+#include "synack/events.hpp"
 
 using namespace synack;
 using dpdk::kNetCounterCount;
@@ -42,7 +44,7 @@ TEST(Counters, EveryTcpFieldHasItsNameAtItsOffset) {
     size_t fields = 0;
 #define CHECK_TCP(field, kind, meaning)                                                     \
     ++fields;                                                                               \
-    if (std::string(#kind) != "parse") {                                                    \
+    if (std::string(#kind) != "parse" && std::string(#kind) != "states") {                  \
         EXPECT_EQ(index_of(kTcpCounters, kTcpCounterCount, "tcp." #field),                  \
                   slot(offsetof(tcp::EngineCounters, field))) << #field;                     \
     }
@@ -54,6 +56,13 @@ TEST(Counters, EveryTcpFieldHasItsNameAtItsOffset) {
         EXPECT_EQ(kTcpCounters[base + s].name,
                   std::string("tcp.rx_parse.") + wire::to_string(static_cast<wire::ParseStatus>(s)));
     EXPECT_STREQ(wire::to_string(wire::ParseStatus::partial_tcp_checksum), "partial_tcp_checksum");
+    // The state gauges, one per synack::State in order.
+    const size_t states = slot(offsetof(tcp::EngineCounters, conn_in_state));
+    for (unsigned s = 0; s < tcp::kTcpStateCount; ++s) {
+        std::string want = std::string("tcp.conn_in_state.") + synack::to_string(static_cast<synack::State>(s));
+        for (char& ch : want) ch = ch == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        EXPECT_EQ(kTcpCounters[states + s].name, want);
+    }
     EXPECT_STREQ(wire::to_string(wire::ParseStatus::count_), "?");
 }
 

@@ -1043,8 +1043,8 @@ TEST(Rto, FirstRttSampleSetsRto) {
     h.send(kAck, kRcvNxt, kSndNxt + 10);
     h.none();
     ASSERT_NE(h.tcb(), nullptr);
-    EXPECT_EQ(h.tcb()->srtt_us, 100000u);
-    EXPECT_EQ(h.tcb()->rttvar_us, 50000u);
+    EXPECT_EQ(h.tcb()->rtt.srtt_us(), 100000u);
+    EXPECT_EQ(h.tcb()->rtt.rttvar_us(), 50000u);
     EXPECT_EQ(h.tcb()->rto_us, 300000u);
     // The next segment is retransmitted 300 ms after it was sent.
     h.at_ms(20000);
@@ -1071,8 +1071,8 @@ TEST(Rto, SecondRttSampleSmoothed) {
     h.send(kAck, kRcvNxt, kSndNxt + 13);
     h.out();
     ASSERT_NE(h.tcb(), nullptr);
-    EXPECT_EQ(h.tcb()->srtt_us, 112500u);
-    EXPECT_EQ(h.tcb()->rttvar_us, 62500u);
+    EXPECT_EQ(h.tcb()->rtt.srtt_us(), 112500u);
+    EXPECT_EQ(h.tcb()->rtt.rttvar_us(), 62500u);
     EXPECT_EQ(h.tcb()->rto_us, 362500u);
 }
 

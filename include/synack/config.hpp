@@ -6,6 +6,9 @@
 
 namespace synack {
 
+/// Congestion control of a connection (src/tcp/cc/): CUBIC (RFC 9438, HyStart++ slow start) or NewReno (RFC 5681).
+enum class CongestionAlgorithm : uint8_t { newreno, cubic };
+
 struct TcpConfig {
     uint32_t max_connections = 1u << 16;   ///< TCBs preallocated per engine (listeners not included)
     uint32_t max_listeners = 64;           ///< passive opens per engine
@@ -20,6 +23,7 @@ struct TcpConfig {
     uint32_t rto_initial_ms = 1000;        ///< RFC 6298 §2.1
     uint32_t rto_min_ms = 200;             ///< RFC 6298 §2.4 says 1 s; Linux uses 200 ms
     uint32_t rto_max_ms = 60000;           ///< RFC 6298 §2.5
+    CongestionAlgorithm cc = CongestionAlgorithm::cubic;  ///< per connection, fixed at its creation
     uint32_t max_retransmits = 15;         ///< R2 for data (RFC 9293 §3.8.3), counted in retransmissions
     uint32_t syn_retransmits = 7;          ///< R2 for SYN / SYN+ACK: 7 with a 60 s ceiling gives up after 183 s (MUST-23)
     uint32_t delayed_ack_ms = 40;          ///< RFC 9293 MUST-40: below 500 ms

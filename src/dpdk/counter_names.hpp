@@ -24,6 +24,8 @@ struct CounterInfo {
 #define SYNACK_TCP_INFO_count(field, meaning) {"tcp." #field, meaning, false},
 #define SYNACK_TCP_INFO_drop(field, meaning) {"tcp." #field, meaning, true},
 #define SYNACK_TCP_INFO_parse(field, meaning) SYNACK_PARSE_STATUSES(SYNACK_TCP_PARSE_INFO)
+#define SYNACK_TCP_STATE_INFO(state) {"tcp.conn_in_state." #state, "gauge: connections now in this state", false},
+#define SYNACK_TCP_INFO_states(field, meaning) SYNACK_TCP_STATES(SYNACK_TCP_STATE_INFO)
 #define SYNACK_NET_INFO(field, kind, meaning) {"net." #field, meaning, SYNACK_IS_DROP_##kind},
 
 inline constexpr CounterInfo kTcpCounters[] = {SYNACK_TCP_COUNTERS(SYNACK_TCP_INFO)};
@@ -41,6 +43,7 @@ inline constexpr bool kParseStatusDrop[] = {SYNACK_PARSE_STATUSES(SYNACK_PARSE_D
 #define SYNACK_ADD_DROP(field, kind, meaning) SYNACK_ADD_DROP_##kind(field)
 #define SYNACK_ADD_DROP_count(field)
 #define SYNACK_ADD_DROP_drop(field) s += c.field;
+#define SYNACK_ADD_DROP_states(field)
 #define SYNACK_ADD_DROP_parse(field) \
     for (size_t i = 0; i < std::size(c.field); ++i) s += kParseStatusDrop[i] ? c.field[i] : 0;
 inline uint64_t tcp_rx_dropped(const tcp::EngineCounters& c) noexcept {
@@ -56,12 +59,15 @@ inline uint64_t net_rx_dropped(const net::NetCounters& c) noexcept {
     return s;
 }
 
+#undef SYNACK_ADD_DROP_states
 #undef SYNACK_ADD_DROP_parse
 #undef SYNACK_ADD_DROP_drop
 #undef SYNACK_ADD_DROP_count
 #undef SYNACK_ADD_DROP
 #undef SYNACK_PARSE_DROP
 #undef SYNACK_NET_INFO
+#undef SYNACK_TCP_INFO_states
+#undef SYNACK_TCP_STATE_INFO
 #undef SYNACK_TCP_INFO_parse
 #undef SYNACK_TCP_INFO_drop
 #undef SYNACK_TCP_INFO_count

@@ -103,6 +103,7 @@ const char* options_help() noexcept {
            "  --rcv-buf N          receive buffer per connection, bytes (<= 65535 without window scaling)\n"
            "  --snd-buf N          send buffer per connection, bytes\n"
            "  --rto-min-ms N       RTO floor (default 200)\n"
+           "  --cc cubic|newreno   congestion control per connection (default cubic)\n"
            "  --delack-ms N        delayed-ACK timeout (default 40)\n"
            "  --mbufs N            mbufs per NUMA socket (default 32767)\n"
            "  --mem-limit N        bytes (true size: whole mbufs) the TCP queues of one core may hold (default:\n"
@@ -181,6 +182,11 @@ Options parse_options(int argc, char** argv) {
             o.tcp.rcv_buf = static_cast<uint32_t>(number("--rcv-buf", value(), 1024, 65535));
         } else if (name == "--snd-buf") {
             o.tcp.snd_buf = static_cast<uint32_t>(number("--snd-buf", value(), 1024, 64u << 20));
+        } else if (name == "--cc") {
+            const std::string v = value();
+            if (v == "cubic") o.tcp.cc = CongestionAlgorithm::cubic;
+            else if (v == "newreno") o.tcp.cc = CongestionAlgorithm::newreno;
+            else throw std::invalid_argument("--cc: expected cubic or newreno, got '" + v + "'");
         } else if (name == "--rto-min-ms") {
             o.tcp.rto_min_ms = static_cast<uint32_t>(number("--rto-min-ms", value(), 1, 60000));
         } else if (name == "--delack-ms") {

@@ -328,10 +328,10 @@ bool Worker::info(ConnId c, ConnInfo& out) const noexcept {
     out.remote_port = t->tuple.remote_port;
     out.state = t->state;
     out.snd_mss = t->snd_mss;
-    out.cwnd = t->cwnd;
-    out.ssthresh = t->ssthresh;
-    out.srtt_us = t->srtt_us;
-    out.rttvar_us = t->rttvar_us;
+    out.cwnd = t->cwnd();
+    out.ssthresh = t->ssthresh();
+    out.srtt_us = t->rtt.srtt_us();
+    out.rttvar_us = t->rtt.rttvar_us();
     out.rto_us = t->rto_us;
     out.snd_wnd = t->snd_wnd;
     out.rcv_wnd = t->rcv_wnd;

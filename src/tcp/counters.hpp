@@ -9,7 +9,8 @@ namespace synack::tcp {
 /// Every engine counter, one line each: X(field, kind, "incremented when"). The field is EngineCounters::field, its
 /// report and telemetry name tcp.field (src/dpdk/counter_names.hpp), its line in docs/counters.md the meaning.
 /// kind: `drop` (a received segment discarded: summed into CoreStats::tcp_rx_dropped), `count` (anything else),
-/// `parse` (the array of wire::ParseStatus outcomes, tcp.rx_parse.STATUS, kinds from SYNACK_PARSE_STATUSES).
+/// `parse` (the array of wire::ParseStatus outcomes, tcp.rx_parse.STATUS, kinds from SYNACK_PARSE_STATUSES),
+/// `states` (a gauge per RFC 9293 state, tcp.conn_in_state.STATE, from SYNACK_TCP_STATES).
 /// To add a counter: append one X(name, count|drop, "incremented when ...") line (the order is the report order),
 ///   then run tools/counter-table and paste its table into docs/counters.md (CI checks it).
 #define SYNACK_TCP_COUNTERS(X) \
@@ -49,6 +50,11 @@ namespace synack::tcp {
     X(zero_window_probes, count, "persist timer probes of a zero window (RFC 9293 MUST-36)") \
     X(delayed_acks, count, "ACKs sent by the delayed-ACK timer (MUST-40)") \
     X(rto_expired, count, "retransmission timeouts (RFC 6298 §5.4-5.6)") \
+    X(fast_retransmits, count, "loss recoveries entered on the third duplicate ACK (RFC 5681 §3.2)") \
+    X(tlp_probes, count, "tail loss probes sent (RFC 8985 §7.3, SACK connections)") \
+    X(tlp_recoveries, count, "probes that repaired a tail loss: cwnd reduced (RFC 8985 §7.4)") \
+    X(spurious_retransmits_undone, count, "D-SACK reported every segment of a fast retransmit: cwnd restored") \
+    X(partial_acks, count, "ACKs in recovery that left a hole: its segment resent (RFC 6582 §3.2)") \
     X(conn_timed_out, count, "connections given up after the retransmission limit (R2, RFC 9293 §3.8.3)") \
     X(conn_opened_active, count, "connect() calls that sent a SYN") \
     X(conn_opened_passive, count, "SYNs to a listener that created a connection (SYN-RECEIVED)") \
@@ -72,12 +78,23 @@ namespace synack::tcp {
     X(conn_persist_timed_out, count, "zero window probed for persist_timeout_ms: reset") \
     X(conn_user_timed_out, count, "data unacknowledged for user_timeout_ms: given up") \
     X(half_open_timed_out, count, "passive SYN-RECEIVED: SYN,ACK retransmissions exhausted, dropped") \
-    X(fin_wait_2_timed_out, count, "FIN-WAIT-2 idle for fin_wait_2_timeout_ms: closed")
+    X(fin_wait_2_timed_out, count, "FIN-WAIT-2 idle for fin_wait_2_timeout_ms: closed") \
+    X(conn_in_state, states, "gauge, not a counter: connections now in each state, kept by Engine::set_state()")
+
+/// The gauges of kind `states`, one per RFC 9293 state in synack::State's order: tcp.conn_in_state.STATE.
+/// CLOSED and LISTEN stay 0: a CLOSED TCB is back in the pool, and listeners hold no TCB.
+#define SYNACK_TCP_STATES(X) \
+    X(closed) X(listen) X(syn_sent) X(syn_received) X(established) X(fin_wait_1) X(fin_wait_2) X(close_wait) \
+    X(closing) X(last_ack) X(time_wait)
+#define SYNACK_TCP_STATE_ONE(state) +1
+inline constexpr unsigned kTcpStateCount = 0 SYNACK_TCP_STATES(SYNACK_TCP_STATE_ONE);
+#undef SYNACK_TCP_STATE_ONE
 
 #define SYNACK_TCP_COUNTER_FIELD(field, kind, meaning) SYNACK_TCP_COUNTER_FIELD_##kind(field)
 #define SYNACK_TCP_COUNTER_FIELD_count(field) uint64_t field = 0;
 #define SYNACK_TCP_COUNTER_FIELD_drop(field) uint64_t field = 0;
 #define SYNACK_TCP_COUNTER_FIELD_parse(field) uint64_t field[static_cast<int>(wire::ParseStatus::count_)] = {};
+#define SYNACK_TCP_COUNTER_FIELD_states(field) uint64_t field[kTcpStateCount] = {};
 
 /// Plain integers, written only by the owning core; the hot path increments them directly (++ctr_.rx_segments).
 struct EngineCounters {

@@ -124,7 +124,9 @@ Tcb* Engine::alloc_tcb(const FourTuple& t, uint32_t h) noexcept {
     tcb.tuple = t;
     tcb.hash = h;
     tcb.in_use = true;
-    tcb.rto_us = cfg_.rto_initial_ms * 1000;
+    tcb.rtt = RttEstimator(RttConfig{cfg_.rto_initial_ms * 1000, cfg_.rto_min_ms * 1000, cfg_.rto_max_ms * 1000,
+                                     1000, 3'000'000});
+    tcb.rto_us = tcb.rtt.rto_us();
     tcb.rcv_wnd = std::min<uint32_t>(cfg_.rcv_buf, 65535);
     tcb.snd_mss = 536;
     tcb.progress_at = tcb.snd_progress_at = stamp();
@@ -166,7 +168,7 @@ void Engine::free_tcb(Tcb& tcb) noexcept {
     tcb.in_use = false;
     tcb.ack_listed = false;
     tcb.user_attached = false;
-    tcb.state = State::closed;
+    set_state(tcb, State::closed);
     ++tcb.gen;
     const auto idx = static_cast<uint32_t>(&tcb - tcbs_.get());
     tcb.next_free = free_head_;
@@ -314,10 +316,10 @@ int Engine::connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, 
     tcb->snd_nxt = tcb->iss + 1;
     tcb->snd_max = tcb->snd_nxt;
     tcb->snd_buf_seq = tcb->iss + 1;
-    tcb->state = State::syn_sent;
+    set_state(*tcb, State::syn_sent);
     tcb->user_attached = true;
     tcb->user = user;
-    tcb->cwnd = 10u * cfg_.mss;  // RFC 6928 IW10, refined once the MSS is known
+    tcb->cc.init(cc_algorithm(), cfg_.mss);  // RFC 6928 IW10, refined once the MSS is known
     ++ctr_.conn_opened_active;
     send_syn(*tcb);
     arm_rto(*tcb);
@@ -453,7 +455,7 @@ int Engine::close(ConnId c) noexcept {
         // RFC 9293 SHLD-3: closing with received data unread resets rather than losing it silently.
         if (tcb->rcv_buf.bytes > 0) return abort(c);
         tcb->fin_queued = true;
-        tcb->state = tcb->state == State::established ? State::fin_wait_1 : State::last_ack;
+        set_state(*tcb, tcb->state == State::established ? State::fin_wait_1 : State::last_ack);
         output(*tcb);
         return 0;
     default:

@@ -207,6 +207,24 @@ private:
     uint16_t receive_window(Tcb& tcb) noexcept;
     void window_update_after_read(Tcb& tcb) noexcept;
 
+    // loss.cpp: congestion control and loss recovery on the sender side (RFC 5681, 3042, 6582, 6937)
+    cc::Algorithm cc_algorithm() const noexcept {
+        return cfg_.cc == CongestionAlgorithm::newreno ? cc::Algorithm::newreno : cc::Algorithm::cubic;
+    }
+    void cc_start(Tcb& tcb) noexcept { tcb.cc.init(cc_algorithm(), tcb.snd_mss); }
+    bool is_dup_ack(const Tcb& tcb, const wire::Segment& seg) const noexcept;
+    void dup_ack_arrives(Tcb& tcb) noexcept;
+    void congestion_on_ack(Tcb& tcb, uint32_t ack, uint32_t acked, uint32_t prior_flight, uint32_t rtt_us) noexcept;
+    void recovery_send(Tcb& tcb, uint32_t delivered, bool retransmit) noexcept;
+    uint32_t retransmit_una(Tcb& tcb) noexcept;
+    void loss_on_rto(Tcb& tcb) noexcept;
+    void idle_restart(Tcb& tcb) noexcept;
+    void arm_rto_or_probe(Tcb& tcb) noexcept;
+    void dsack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
+    void on_loss_probe(Tcb& tcb) noexcept;
+    bool tlp_on_ack(Tcb& tcb, uint32_t ack, bool advanced, uint32_t prior_flight) noexcept;
+    uint64_t now_us() const noexcept { return now_ * 1000000 / tsc_hz_; }
+
     // timers.cpp
     void on_timer(timer::TimerNode& node) noexcept;
     void on_rto(Tcb& tcb) noexcept;
@@ -214,10 +232,16 @@ private:
     void arm_rto(Tcb& tcb) noexcept;
     void arm_timer(Tcb& tcb, TimerMode mode, uint64_t us) noexcept;
     void stop_timer(Tcb& tcb) noexcept;
-    void rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept;
+    uint32_t rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept;
     void schedule_ack(Tcb& tcb, uint32_t len) noexcept;
 
     // engine.cpp: TCB lifetime and events
+    /// Every state change goes through here: it keeps the per-state gauge (EngineCounters::conn_in_state).
+    void set_state(Tcb& tcb, State s) noexcept {
+        if (tcb.state != State::closed) --ctr_.conn_in_state[static_cast<unsigned>(tcb.state)];
+        if (s != State::closed) ++ctr_.conn_in_state[static_cast<unsigned>(s)];
+        tcb.state = s;
+    }
     Tcb* alloc_tcb(const FourTuple& t, uint32_t hash) noexcept;
     uint32_t table_hash(const FourTuple& t, const rte_mbuf* m) const noexcept;
     void free_tcb(Tcb& tcb) noexcept;

@@ -171,7 +171,7 @@ void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_
     tcb->snd_wnd = seg.wnd;  // RFC 9293: the SYN's window is not scaled
     tcb->max_snd_wnd = seg.wnd;
     tcb->snd_wl1 = seg.seq;
-    tcb->state = State::syn_received;
+    set_state(*tcb, State::syn_received);
     send_syn(*tcb);
     arm_rto(*tcb);
 }
@@ -207,6 +207,7 @@ void Engine::syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg
     tcb.rcv_adv = tcb.rcv_nxt;
     take_peer_options(tcb, seg);
     tcb.snd_wnd = seg.wnd;
+    tcb.last_wnd_raw = seg.wnd;
     tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
     tcb.snd_wl1 = seg.seq;
     tcb.snd_wl2 = seg.ack;
@@ -228,7 +229,7 @@ void Engine::syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg
         }
     }
     // Simultaneous open (RFC 9293 MUST-10): SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-    tcb.state = State::syn_received;
+    set_state(tcb, State::syn_received);
     tcb.passive = false;
     send_syn(tcb);
     arm_rto(tcb);
@@ -406,14 +407,21 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
         return false;
     }
     if (tcb.timer_mode == TimerMode::persist) tcb.retransmits = 0;  // the peer answers our probes
+    const bool dup = is_dup_ack(tcb, seg);  // before the window update below changes what it compares
     if (seq_lt(tcb.snd_una, seg.ack)) process_ack_of_data(tcb, seg.ack);
-    if (seq_leq(tcb.snd_una, seg.ack)) update_send_window(tcb, seg);
+    if (seq_leq(tcb.snd_una, seg.ack)) {
+        tcb.last_wnd_raw = seg.wnd;
+        update_send_window(tcb, seg);
+    }
+    if (dup && tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::closing | State::last_ack))
+        dup_ack_arrives(tcb);
+    if (tcb.undo_ok && tcb.sack_ok && seg.opt.sack_count > 0) dsack_arrives(tcb, seg);
 
     const bool fin_acked = tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq);
     switch (tcb.state) {
     case State::fin_wait_1:
         if (fin_acked) {
-            tcb.state = State::fin_wait_2;
+            set_state(tcb, State::fin_wait_2);
             // Not in the RFC, as in Linux: a FIN-WAIT-2 peer that goes silent must not pin the TCB forever.
             arm_timer(tcb, TimerMode::fin_wait_2, 1000ull * cfg_.fin_wait_2_timeout_ms);
         }
@@ -434,11 +442,18 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
 }
 
 void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
-    const uint32_t acked = ack - tcb.snd_una;
+    const uint32_t prior_flight = tcb.flight_size();
+    const uint32_t acked = ack - tcb.snd_una - (tcb.snd_una == tcb.iss ? 1u : 0u);  // the SYN is no data
     // RFC 6298 §3 with Karn's rule: time only segments sent once.
+    uint32_t rtt_us = 0;
     if (tcb.rtt_timing && seq_gt(ack, tcb.rtt_seq)) {
-        rtt_sample(tcb, now_ - tcb.rtt_start);
+        rtt_us = rtt_sample(tcb, now_ - tcb.rtt_start);
         tcb.rtt_timing = false;
+    } else if (tcb.rtt.backoff() != 0 && tcb.in(kSynchronized)) {
+        // New data acknowledged, no sample (Karn): the path works again, so the doubling goes (as Linux does);
+        // otherwise under steady loss, with every timed segment lost, the backed-off RTO would stay for good.
+        tcb.rtt.reset_backoff();
+        tcb.rto_us = tcb.rtt.rto_us();
     }
     tcb.snd_una = ack;
     if (seq_lt(tcb.snd_nxt, ack)) tcb.snd_nxt = ack;
@@ -451,17 +466,13 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
     }
     tcb.retransmits = 0;
     tcb.progress_at = tcb.snd_progress_at = stamp();
-    // RFC 5681 §3.1: slow start below ssthresh, then about one SMSS per RTT.
-    if (tcb.cwnd < tcb.ssthresh)
-        tcb.cwnd += std::min<uint32_t>(acked, tcb.snd_mss);
-    else
-        tcb.cwnd += std::max<uint32_t>(1, tcb.snd_mss * tcb.snd_mss / tcb.cwnd);
+    if (tcb.in(kSynchronized)) congestion_on_ack(tcb, ack, acked, prior_flight, rtt_us);
     // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
-    if (tcb.timer_mode == TimerMode::retransmit) {
+    if (tcb.timer_mode == TimerMode::retransmit || tcb.timer_mode == TimerMode::loss_probe) {
         if (tcb.snd_una == tcb.snd_max)
             stop_timer(tcb);
         else
-            arm_rto(tcb);
+            arm_rto_or_probe(tcb);
     }
     // Low watermark: wake the writer once a quarter of the buffer is free, not on every ACK.
     if (tcb.want_writable && tcb.snd_buf.bytes <= cfg_.snd_buf - cfg_.snd_buf / 4) {
@@ -550,14 +561,14 @@ void Engine::fin_arrives(Tcb& tcb) noexcept {
     switch (tcb.state) {
     case State::syn_received:
     case State::established:
-        tcb.state = State::close_wait;
+        set_state(tcb, State::close_wait);
         break;
     case State::fin_wait_1:
         // Our FIN acknowledged too: TIME-WAIT; otherwise a simultaneous close: CLOSING.
         if (tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq))
             enter_time_wait(tcb);
         else
-            tcb.state = State::closing;
+            set_state(tcb, State::closing);
         break;
     case State::fin_wait_2:
         enter_time_wait(tcb);
@@ -572,15 +583,20 @@ void Engine::take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept {
     uint16_t mss = seg.opt.has_mss && seg.opt.mss > 0 ? seg.opt.mss : 536;
     tcb.snd_mss = std::max<uint16_t>(64, std::min(mss, cfg_.mss));
     tcb.rcv_mss = tcb.snd_mss;  // a symmetric path's guess until the peer's segments say more
-    tcb.cwnd = 10u * tcb.snd_mss;  // RFC 6928 IW10
+    cc_start(tcb);  // RFC 6928 IW10 for this MSS
 }
 
 void Engine::enter_established(Tcb& tcb) noexcept {
     const bool was_passive_half_open = tcb.state == State::syn_received && tcb.passive;
     if (was_passive_half_open && tcb.listener != 0) half_open_remove(tcb);
-    tcb.state = State::established;
+    set_state(tcb, State::established);
+    tcb.recovery.reset(Seq{tcb.iss});  // RFC 6582 §3.2 step 1: recover = ISS
     // RFC 6298 §5.7: after a SYN timeout, with no RTT sample, data starts from a 3 s RTO.
-    if (tcb.syn_timed_out && tcb.srtt_us == 0) tcb.rto_us = std::max(tcb.rto_us, 3000000u);
+    if (tcb.syn_timed_out && !tcb.rtt.has_sample()) {
+        tcb.rtt.on_syn_timeout();
+        tcb.rtt.reset_backoff();
+        tcb.rto_us = tcb.rtt.rto_us();
+    }
     if (tcb.passive) {
         tcb.user_attached = true;
         emit(tcb, EventType::accepted);
@@ -588,11 +604,11 @@ void Engine::enter_established(Tcb& tcb) noexcept {
         emit(tcb, EventType::connected);
     }
     // CLOSE in SYN-RECEIVED was queued until now (RFC 9293 §3.10.4).
-    if (tcb.fin_queued) tcb.state = State::fin_wait_1;
+    if (tcb.fin_queued) set_state(tcb, State::fin_wait_1);
 }
 
 void Engine::enter_time_wait(Tcb& tcb) noexcept {
-    tcb.state = State::time_wait;
+    set_state(tcb, State::time_wait);
     ++time_wait_;
     wheel_.cancel(tcb.delack_timer);
     tcb.snd_buf.clear();

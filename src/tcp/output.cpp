@@ -16,8 +16,10 @@ using wire::kSyn;
 
 void Engine::output(Tcb& tcb) noexcept {
     if (!tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::last_ack | State::closing)) return;
+    idle_restart(tcb);
     for (;;) {
-        const uint32_t wnd = std::min(tcb.snd_wnd, tcb.cwnd);
+        // RFC 5681 §3: the smaller of the peer's window and cwnd (plus RFC 3042's allowance on duplicate ACKs).
+        const uint32_t wnd = std::min(tcb.snd_wnd, tcb.cwnd() + tcb.cwnd_extra);
         const uint32_t limit = tcb.snd_una + wnd;
         const uint32_t end = tcb.snd_buf_end();
         const uint32_t unsent = seq_lt(tcb.snd_nxt, end) ? end - tcb.snd_nxt : 0;
@@ -52,6 +54,7 @@ void Engine::output(Tcb& tcb) noexcept {
                 tcb.rtt_start = now_;
             }
             tcb.snd_nxt += len;
+            tcb.last_send = now_;
             if (with_fin) {
                 tcb.fin_seq = tcb.snd_nxt;
                 tcb.fin_sent = true;
@@ -72,8 +75,8 @@ void Engine::output(Tcb& tcb) noexcept {
     }
     // RFC 6298 §5.1: run the retransmission timer whenever data (or a FIN) is outstanding.
     if (tcb.snd_una != tcb.snd_max && tcb.timer_mode != TimerMode::retransmit && tcb.timer_mode != TimerMode::time_wait &&
-        tcb.timer_mode != TimerMode::persist)
-        arm_rto(tcb);
+        tcb.timer_mode != TimerMode::persist && tcb.timer_mode != TimerMode::loss_probe)
+        arm_rto_or_probe(tcb);
 }
 
 // With TSO the port cuts segments of up to tso_max bytes (whole MSS multiples) into SND.MSS pieces. Not for a

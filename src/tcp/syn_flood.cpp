@@ -117,14 +117,14 @@ bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint1
     tcb->rcv_adv = seg.seq + std::min<uint32_t>(cfg_.rcv_buf, 65535);  // what the cookie SYN-ACK advertised
     tcb->snd_mss = std::max<uint16_t>(64, std::min(c.mss, cfg_.mss));
     tcb->rcv_mss = tcb->snd_mss;
-    tcb->cwnd = 10u * tcb->snd_mss;  // RFC 6928 IW10
+    cc_start(*tcb);  // RFC 6928 IW10
     tcb->iss = seg.ack - 1;
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->snd_max = seg.ack;
     tcb->snd_buf_seq = seg.ack;
     tcb->snd_wnd = tcb->max_snd_wnd = seg.wnd;
     tcb->snd_wl1 = peer_isn;
-    tcb->state = State::syn_received;
+    set_state(*tcb, State::syn_received);
     wire::Segment rest = seg;
     synchronized_arrives(*tcb, std::move(m), rest);
     return true;

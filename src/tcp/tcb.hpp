@@ -3,16 +3,20 @@
 #pragma once
 #include <cstdint>
 
+#include "tcp/cc/cc.hpp"
 #include "tcp/four_tuple.hpp"
+#include "tcp/rack.hpp"
 #include "tcp/mbuf_queue.hpp"
 #include "tcp/reassembly.hpp"
+#include "tcp/recovery.hpp"
+#include "tcp/rtt.hpp"
 #include "tcp/state.hpp"
 #include "timer/wheel.hpp"
 
 namespace synack::tcp {
 
 /// What the connection's single retransmission-class timer is counting down to.
-enum class TimerMode : uint8_t { none, retransmit, persist, time_wait, fin_wait_2 };
+enum class TimerMode : uint8_t { none, retransmit, persist, time_wait, fin_wait_2, loss_probe };
 
 inline constexpr uint32_t kNoTcb = UINT32_MAX;  ///< "no TCB" in index-linked lists
 
@@ -60,14 +64,21 @@ struct Tcb {
     uint16_t snd_mss = 536;    ///< RFC 9293 MUST-15: 536 until the peer's MSS option says otherwise
     uint16_t rcv_mss = 536;    ///< the peer's full-sized segment: the largest seen (up to our MSS), from SND.MSS
     uint32_t rcv_unacked = 0;  ///< bytes received since our last ACK (SHLD-19)
-    // RFC 5681 congestion window (slow start and congestion avoidance only; loss recovery comes with its issue)
-    uint32_t cwnd = 0;
-    uint32_t ssthresh = UINT32_MAX;
+    bool sack_ok = false;      ///< SACK-permitted on both SYNs (RFC 2018 §2): set by the handshake's options
+    uint64_t last_send = 0;    ///< cycles: when data last went out (RFC 5681 §4.1 restart after idle)
+    cc::CongestionControl cc;  ///< cwnd and ssthresh, through the algorithm chosen by TcpConfig::cc
+    FastRecovery recovery;     ///< duplicate ACKs, limited transmit, NewReno `recover` (RFC 5681/3042/6582)
+    Prr prr;                   ///< RFC 6937: the sending pace while recovery runs
+    Tlp tlp;                   ///< RFC 8985 §7 tail loss probe (SACK connections)
+    uint16_t undo_retrans = 0; ///< segments resent since the last fast retransmit not yet reported by D-SACK
+    bool undo_ok = false;      ///< that episode may still prove spurious (no timeout since)
+    uint32_t dup_bytes = 0;    ///< without SACK: a segment per duplicate ACK since SND.UNA last moved (RFC 6937
+                               ///< counts each as delivered; pipe = FlightSize - dup_bytes)
+    uint32_t cwnd_extra = 0;   ///< RFC 3042 limited transmit: flight may exceed cwnd by this much (2 SMSS at most)
+    uint16_t last_wnd_raw = 0; ///< SEG.WND of the last acceptable ACK, unscaled: a duplicate ACK leaves it alone
 
-    // RFC 6298 estimator, microseconds
-    uint32_t srtt_us = 0;
-    uint32_t rttvar_us = 0;
-    uint32_t rto_us = 0;
+    RttEstimator rtt{RttConfig{}};  ///< RFC 6298 SRTT/RTTVAR (µs); configured by alloc_tcb
+    uint32_t rto_us = 0;       ///< the retransmission timer now: rtt.rto_us() after each sample or timeout
     uint32_t rtt_seq = 0;
     uint64_t rtt_start = 0;    ///< cycles
 
@@ -95,6 +106,8 @@ struct Tcb {
 
     bool in(StateSet set) const noexcept { return in_state(state, set); }
     uint32_t flight_size() const noexcept { return snd_nxt - snd_una; }
+    uint32_t cwnd() const noexcept { return cc.cwnd(); }
+    uint32_t ssthresh() const noexcept { return cc.ssthresh(); }
     /// Sequence number one past the last byte queued for sending.
     uint32_t snd_buf_end() const noexcept { return snd_buf_seq + snd_buf.bytes; }
 };

@@ -28,6 +28,7 @@ void Engine::on_timer(timer::TimerNode& node) noexcept {
     tcb.timer_mode = TimerMode::none;
     switch (mode) {
     case TimerMode::retransmit: on_rto(tcb); break;
+    case TimerMode::loss_probe: on_loss_probe(tcb); break;
     case TimerMode::persist: on_persist(tcb); break;
     case TimerMode::time_wait: free_tcb(tcb); break;  // 2 MSL are over: CLOSED
     case TimerMode::fin_wait_2:
@@ -59,7 +60,8 @@ void Engine::on_rto(Tcb& tcb) noexcept {
         terminate(tcb, EventType::user_timed_out);
         return;
     }
-    tcb.rto_us = std::min(tcb.rto_us * 2, cfg_.rto_max_ms * 1000);  // RFC 6298 §5.5: back off
+    tcb.rtt.on_timeout();  // RFC 6298 §5.5: back off
+    tcb.rto_us = tcb.rtt.rto_us();
     tcb.rtt_timing = false;                                          // Karn: no sample from a retransmission
     if (handshake) {
         tcb.syn_timed_out = true;
@@ -68,8 +70,7 @@ void Engine::on_rto(Tcb& tcb) noexcept {
         return;
     }
     // RFC 5681 §3.1: after a timeout, ssthresh = max(FlightSize / 2, 2 SMSS) and cwnd = one segment.
-    tcb.ssthresh = std::max(tcb.flight_size() / 2, 2u * tcb.snd_mss);
-    tcb.cwnd = tcb.snd_mss;
+    loss_on_rto(tcb);
     tcb.snd_nxt = tcb.snd_una;  // go back: resend from the oldest unacknowledged byte
     output(tcb);
     if (tcb.snd_nxt == tcb.snd_una && tcb.snd_wnd == 0 && tcb.snd_buf_end() != tcb.snd_una) {
@@ -123,19 +124,13 @@ void Engine::stop_timer(Tcb& tcb) noexcept {
     wheel_.cancel(tcb.rto_timer);
 }
 
-// RFC 6298 §2.2-2.4, in microseconds; the clock granularity G is the wheel's 1 ms tick.
-void Engine::rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept {
-    const auto r = static_cast<uint32_t>(std::min<uint64_t>(rtt_cycles * 1000000 / tsc_hz_, UINT32_MAX / 8));
-    if (tcb.srtt_us == 0) {
-        tcb.srtt_us = std::max<uint32_t>(r, 1);
-        tcb.rttvar_us = r / 2;
-    } else {
-        const uint32_t delta = tcb.srtt_us > r ? tcb.srtt_us - r : r - tcb.srtt_us;
-        tcb.rttvar_us = (3 * tcb.rttvar_us + delta) / 4;
-        tcb.srtt_us = (7 * tcb.srtt_us + r) / 8;
-    }
-    const uint32_t rto = tcb.srtt_us + std::max<uint32_t>(1000, 4 * tcb.rttvar_us);
-    tcb.rto_us = std::clamp(rto, cfg_.rto_min_ms * 1000, cfg_.rto_max_ms * 1000);
+// RFC 6298 §2.2-2.4 (RttEstimator), in microseconds; the clock granularity G is the wheel's 1 ms tick. Returns
+// the sample in µs (at least 1).
+uint32_t Engine::rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept {
+    const auto r = static_cast<uint32_t>(std::clamp<uint64_t>(rtt_cycles * 1000000 / tsc_hz_, 1, UINT32_MAX / 8));
+    tcb.rtt.sample(r);
+    tcb.rto_us = tcb.rtt.rto_us();
+    return r;
 }
 
 // RFC 9293 §3.8.6.3: ACK at least every second full-sized segment (SHLD-19), otherwise within delayed_ack_ms.

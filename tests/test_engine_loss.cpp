@@ -1,0 +1,369 @@
+// The sender side segment by segment: the per-state gauge, congestion control through its interface, and loss
+// recovery (fast retransmit, limited transmit, NewReno partial ACKs, PRR), each against exact expected output at
+// an injected time. Time: 1 cycle = 1 µs.
+#include <stdexcept>
+
+#include "engine_harness.hpp"
+#include "synack/stack.hpp"
+
+namespace synack::test {
+namespace {
+
+constexpr uint32_t kPeerIsn = 1000;
+constexpr uint32_t kRcvNxt = kPeerIsn + 1;
+constexpr uint32_t kIss = 3000;
+constexpr uint32_t kMss = 1000;  // the peer's MSS option: round numbers
+
+uint64_t gauge(const EngineHarness& h, State s) { return h.engine.counters().conn_in_state[unsigned(s)]; }
+
+/// Distinct bytes (a position shows in the payload), `n` of them from offset `from` of the same pattern.
+std::string data(size_t n, size_t from = 0) {
+    std::string s(n, ' ');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (from + i) % 23 + (from + i) / 1000 % 3);
+    return s;
+}
+
+TcpConfig config(CongestionAlgorithm algo) {
+    TcpConfig c = test_config();
+    c.cc = algo;
+    return c;
+}
+
+/// Passive open with the peer's MSS option 1000; the connection's handle.
+tcp::ConnId open(EngineHarness& h) {
+    EXPECT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    const TcpOptions mss = mss_option(kMss);
+    h.send(kSyn, kPeerIsn, 0, "", 65535, &mss);
+    h.out();
+    h.send(kAck, kRcvNxt, kIss + 1);
+    auto ev = h.events();
+    EXPECT_EQ(event_types(ev), "accepted");
+    return ev.empty() ? tcp::ConnId{} : ev[0].conn;
+}
+
+constexpr uint32_t kData = kIss + 1;  // sequence number of the first data byte
+uint32_t seg_seq(uint32_t i) { return kData + i * kMss; }
+
+/// Queues `total` bytes (the IW of 10 segments goes out) and checks the ten segments.
+tcp::ConnId open_and_send(EngineHarness& h, uint32_t total) {
+    tcp::ConnId c = open(h);
+    const std::string d = data(total);
+    EXPECT_EQ(h.engine.send(c, d.data(), total), int32_t(total));
+    auto v = h.out();
+    EXPECT_EQ(v.size(), 10u) << EngineHarness::describe(v);
+    for (uint32_t i = 0; i < v.size(); ++i) EXPECT_EQ(v[i].seq, seg_seq(i));
+    return c;
+}
+
+void dup_ack(EngineHarness& h, uint32_t ack = kData) { h.send(kAck, kRcvNxt, ack); }
+
+// ======================= set_state gauges =======================
+
+TEST(StateGauge, FollowsOneConnectionThroughActiveClose) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.send(kSyn, kPeerIsn, 0);
+    h.out();
+    EXPECT_EQ(gauge(h, State::syn_received), 1u);
+    EXPECT_EQ(gauge(h, State::established), 0u);
+    h.send(kAck, kRcvNxt, kIss + 1);
+    auto ev = h.events();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(gauge(h, State::syn_received), 0u);
+    EXPECT_EQ(gauge(h, State::established), 1u);
+    ASSERT_EQ(h.engine.close(ev[0].conn), 0);
+    h.out();
+    EXPECT_EQ(gauge(h, State::established), 0u);
+    EXPECT_EQ(gauge(h, State::fin_wait_1), 1u);
+    h.send(kAck, kRcvNxt, kIss + 2);
+    EXPECT_EQ(gauge(h, State::fin_wait_1), 0u);
+    EXPECT_EQ(gauge(h, State::fin_wait_2), 1u);
+    h.send(kFin | kAck, kRcvNxt, kIss + 2);
+    h.out();
+    EXPECT_EQ(gauge(h, State::fin_wait_2), 0u);
+    EXPECT_EQ(gauge(h, State::time_wait), 1u);
+    h.at_ms(61000);  // 2 MSL (msl_ms 30 s) later the TCB is freed
+    for (unsigned s = 0; s < 11; ++s) EXPECT_EQ(h.engine.counters().conn_in_state[s], 0u) << to_string(State(s));
+}
+
+TEST(StateGauge, CountsSeveralConnectionsAndAResetOne) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    for (uint16_t p = 1; p <= 3; ++p) h.send_from(static_cast<uint16_t>(40000 + p), EngineHarness::kUsPort, kSyn, 5000, 0);
+    h.out();
+    EXPECT_EQ(gauge(h, State::syn_received), 3u);
+    h.send_from(40001, EngineHarness::kUsPort, kRst, 5001, 0);
+    EXPECT_EQ(gauge(h, State::syn_received), 2u);
+    tcp::ConnId c;
+    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, 81, EngineHarness::kThem, 9, 0, c), 0);
+    h.out();
+    EXPECT_EQ(gauge(h, State::syn_sent), 1u);
+    ASSERT_EQ(h.engine.abort(c), 0);
+    EXPECT_EQ(gauge(h, State::syn_sent), 0u);
+    EXPECT_EQ(gauge(h, State::syn_received), 2u);
+}
+
+// ======================= congestion control through its interface =======================
+
+TEST(Cc, CubicByDefaultNewRenoByConfig) {
+    EngineHarness cubic;
+    open(cubic);
+    ASSERT_NE(cubic.tcb(), nullptr);
+    EXPECT_EQ(cubic.tcb()->cc.algorithm(), tcp::cc::Algorithm::cubic);
+    EXPECT_EQ(cubic.tcb()->cwnd(), 10 * kMss);  // RFC 6928 IW10 for the peer's MSS
+    EngineHarness reno(config(CongestionAlgorithm::newreno));
+    open(reno);
+    ASSERT_NE(reno.tcb(), nullptr);
+    EXPECT_EQ(reno.tcb()->cc.algorithm(), tcp::cc::Algorithm::newreno);
+}
+
+TEST(Cc, CommandLineOption) {
+    char a0[] = "--ip", a1[] = "10.101.0.1/24", a2[] = "--cc", a3[] = "newreno", a4[] = "cubic", a5[] = "vegas";
+    char* none[] = {a0, a1};
+    EXPECT_EQ(synack::parse_options(2, none).tcp.cc, CongestionAlgorithm::cubic);
+    char* reno[] = {a0, a1, a2, a3};
+    EXPECT_EQ(synack::parse_options(4, reno).tcp.cc, CongestionAlgorithm::newreno);
+    char* cubic[] = {a0, a1, a2, a4};
+    EXPECT_EQ(synack::parse_options(4, cubic).tcp.cc, CongestionAlgorithm::cubic);
+    char* bad[] = {a0, a1, a2, a5};
+    try {
+        synack::parse_options(4, bad);
+        ADD_FAILURE() << "accepted --cc vegas";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("--cc"), std::string::npos) << e.what();
+    }
+}
+
+// RFC 5681 §3.1 / RFC 3465: in slow start each ACK grows cwnd by the bytes it acknowledged (at most 2 SMSS):
+// the ACK of two segments lets four out.
+TEST(Cc, SlowStartByteCounting) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 30000);
+    h.at_ms(10);
+    h.send(kAck, kRcvNxt, seg_seq(2));
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 4u) << EngineHarness::describe(v);
+    for (uint32_t i = 0; i < 4; ++i) EXPECT_SEG(v[i], kAck, seg_seq(10 + i), kRcvNxt, 65535, data(kMss, (10 + i) * kMss));
+    EXPECT_EQ(h.tcb()->cwnd(), 12 * kMss);
+}
+
+// RFC 5681 §4.1: after more than an RTO without sending, the window restarts from IW.
+TEST(Cc, RestartAfterIdle) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    tcp::ConnId c = open_and_send(h, 10000);
+    h.at_ms(10);
+    h.send(kAck, kRcvNxt, seg_seq(10));
+    h.none();
+    EXPECT_EQ(h.tcb()->cwnd(), 12 * kMss);  // grown by 2 SMSS (RFC 3465 L), 10 segments acknowledged at once
+    h.at_ms(5000);
+    const std::string d = data(20000, 10000);
+    ASSERT_EQ(h.engine.send(c, d.data(), 20000), 20000);
+    EXPECT_EQ(h.out().size(), 10u);  // IW again, not 12
+    EXPECT_EQ(h.tcb()->cwnd(), 10 * kMss);
+}
+
+// ======================= loss recovery without SACK =======================
+
+// RFC 3042: the first two duplicate ACKs each send one new segment; RFC 5681 §3.2: the third resends the
+// segment at SND.UNA, and only it.
+TEST(Recovery, LimitedTransmitThenFastRetransmitOfTheRightSegment) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 20000);
+    h.at_ms(10);
+    dup_ack(h);
+    EXPECT_SEG(h.one(), kAck, seg_seq(10), kRcvNxt, 65535, data(kMss, 10 * kMss));
+    dup_ack(h);
+    EXPECT_SEG(h.one(), kAck, seg_seq(11), kRcvNxt, 65535, data(kMss, 11 * kMss));
+    EXPECT_EQ(h.tcb()->cwnd(), 10 * kMss);  // limited transmit leaves cwnd alone
+    dup_ack(h);
+    EXPECT_SEG(h.one(), kAck, seg_seq(0), kRcvNxt, 65535, data(kMss, 0));
+    EXPECT_EQ(h.engine.counters().fast_retransmits, 1u);
+    EXPECT_EQ(h.engine.counters().tx_retransmits, 1u);
+    EXPECT_EQ(h.tcb()->ssthresh(), 6 * kMss);  // RFC 5681 §3.2: FlightSize (12 segments) / 2
+}
+
+// RFC 6937 §3: while recovery runs, PRR paces sending. RecoverFS is 12 segments and ssthresh 6, and the three
+// duplicates before recovery leave pipe at 9: while pipe > ssthresh one segment goes out per two delivered
+// (the proportional part); once pipe is down to ssthresh (after the 7th duplicate), PRR-SSRB keeps it there,
+// one segment per delivered one.
+TEST(Recovery, PrrPacesProportionallyThenHoldsPipeAtSsthresh) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 30000);
+    h.at_ms(10);
+    for (int i = 0; i < 3; ++i) dup_ack(h);
+    EXPECT_EQ(h.out().size(), 3u);  // two limited transmits, the fast retransmit
+    std::string pattern;
+    uint32_t next = 12;
+    for (int i = 4; i <= 11; ++i) {
+        dup_ack(h);
+        auto v = h.out();
+        pattern += std::to_string(v.size());
+        for (const Seg& s : v) {
+            EXPECT_SEG(s, kAck, seg_seq(next), kRcvNxt, 65535, data(kMss, next * kMss));
+            ++next;
+        }
+    }
+    EXPECT_EQ(pattern, "01001111");
+    EXPECT_EQ(h.tcb()->prr.prr_out(), 6u * kMss);  // the retransmission and five new segments
+    EXPECT_EQ(h.tcb()->prr.prr_delivered(), 9u * kMss);
+    EXPECT_EQ(h.tcb()->flight_size() - h.tcb()->dup_bytes, 6u * kMss);  // pipe = ssthresh
+}
+
+// RFC 6582 §3.2 step 5: an ACK that covers the first hole but not `recover` resends the next hole at once;
+// step 3: the ACK of everything ends recovery with cwnd = min(ssthresh, FlightSize + SMSS).
+TEST(Recovery, NewRenoPartialAckResendsTheNextHoleThenFullAckEnds) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 30000);
+    h.at_ms(10);
+    for (int i = 0; i < 3; ++i) dup_ack(h);
+    h.out();
+    h.at_ms(20);
+    h.send(kAck, kRcvNxt, seg_seq(5));  // segment 0 arrived; 5 was lost too
+    EXPECT_SEG(h.one(), kAck, seg_seq(5), kRcvNxt, 65535, data(kMss, 5 * kMss));
+    EXPECT_EQ(h.engine.counters().partial_acks, 1u);
+    EXPECT_TRUE(h.tcb()->recovery.in_recovery());
+    h.at_ms(30);
+    h.send(kAck, kRcvNxt, seg_seq(12));  // all up to `recover`
+    EXPECT_FALSE(h.tcb()->recovery.in_recovery());
+    EXPECT_EQ(h.tcb()->cwnd(), 2 * kMss);  // min(6000, max(FlightSize 0, SMSS) + SMSS)
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 2u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, seg_seq(12), kRcvNxt, 65535, data(kMss, 12 * kMss));
+    EXPECT_SEG(v[1], kAck, seg_seq(13), kRcvNxt, 65535, data(kMss, 13 * kMss));
+    EXPECT_EQ(h.engine.counters().tx_retransmits, 2u);
+}
+
+// Duplicates after a timeout are from the go-back-N resend, not a new loss (RFC 6582 §3.2 step 2 via `recover`).
+TEST(Recovery, RtoCollapsesCwndAndLaterDuplicatesDoNotFastRetransmit) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 10000);
+    h.at_ms(999);
+    h.none();
+    h.at_ms(1000);  // initial RTO 1 s (no sample yet)
+    EXPECT_SEG(h.one(), kAck, seg_seq(0), kRcvNxt, 65535, data(kMss, 0));
+    EXPECT_EQ(h.tcb()->cwnd(), kMss);          // RFC 5681 §3.1: LW = 1 SMSS
+    EXPECT_EQ(h.tcb()->ssthresh(), 5 * kMss);  // FlightSize / 2
+    EXPECT_EQ(h.tcb()->rto_us, 2000000u);      // RFC 6298 §5.5: backed off
+    for (int i = 0; i < 4; ++i) dup_ack(h);
+    auto v = h.out();
+    EXPECT_EQ(h.engine.counters().fast_retransmits, 0u);
+    for (const Seg& s : v) EXPECT_GT(s.seq, seg_seq(0)) << "segment 0 resent again";
+}
+
+// CUBIC (the default) reduces by beta = 0.7 on fast retransmit (RFC 9438 §4.6), then the same PRR pace.
+TEST(Recovery, CubicFastRetransmitSetsSsthreshToSevenTenthsOfTheFlight) {
+    EngineHarness h;
+    open_and_send(h, 20000);
+    h.at_ms(10);
+    for (int i = 0; i < 3; ++i) dup_ack(h);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_SEG(v[2], kAck, seg_seq(0), kRcvNxt, 65535, data(kMss, 0));
+    EXPECT_EQ(h.tcb()->ssthresh(), 8400u);  // 0.7 x 12 segments in flight
+}
+
+// RFC 2883 §4/§5: the fast retransmission of segment 0 was spurious (it had been reordered): the ACK of everything
+// carries a D-SACK for it, and the window from before the fast retransmit comes back.
+TEST(Recovery, DsackOfTheOnlyRetransmissionUndoesTheReduction) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 12000);
+    const_cast<tcp::Tcb*>(h.tcb())->sack_ok = true;
+    h.at_ms(10);
+    for (int i = 0; i < 3; ++i) dup_ack(h);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_SEG(v[2], kAck, seg_seq(0), kRcvNxt, 65535, data(kMss, 0));
+    EXPECT_EQ(h.tcb()->ssthresh(), 6 * kMss);
+    TcpOptions dsack;
+    dsack.sack_count = 1;
+    dsack.sack[0] = {seg_seq(0), seg_seq(1)};  // below SEG.ACK: a duplicate
+    h.at_ms(20);
+    h.send(kAck, kRcvNxt, seg_seq(12), "", 65535, &dsack);
+    EXPECT_EQ(h.engine.counters().spurious_retransmits_undone, 1u);
+    EXPECT_EQ(h.tcb()->ssthresh(), UINT32_MAX);  // as before the fast retransmit
+    EXPECT_EQ(h.tcb()->cwnd(), 10 * kMss);
+    EXPECT_FALSE(h.tcb()->recovery.in_recovery());
+}
+
+// A SACK block that reports new data (not a duplicate) undoes nothing.
+TEST(Recovery, OrdinarySackBlockUndoesNothing) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 12000);
+    const_cast<tcp::Tcb*>(h.tcb())->sack_ok = true;
+    h.at_ms(10);
+    for (int i = 0; i < 3; ++i) dup_ack(h);
+    h.out();
+    TcpOptions sack;
+    sack.sack_count = 1;
+    sack.sack[0] = {seg_seq(6), seg_seq(12)};  // above SEG.ACK
+    h.at_ms(20);
+    h.send(kAck, kRcvNxt, seg_seq(5), "", 65535, &sack);
+    EXPECT_EQ(h.engine.counters().spurious_retransmits_undone, 0u);
+    EXPECT_EQ(h.tcb()->ssthresh(), 6 * kMss);
+}
+
+// ======================= tail loss probe (RFC 8985 §7) =======================
+
+/// Sends 10 segments at t=0; at 10 ms the peer acknowledges the first 8 (SRTT 10 ms): the last two are lost.
+void lose_the_tail(EngineHarness& h, bool sack) {
+    open_and_send(h, 10000);
+    const_cast<tcp::Tcb*>(h.tcb())->sack_ok = sack;  // what the handshake's SACK-permitted options would set
+    h.at_ms(10);
+    h.send(kAck, kRcvNxt, seg_seq(8));
+    h.none();
+    ASSERT_EQ(h.tcb()->rtt.srtt_us(), 10000u);
+    ASSERT_EQ(h.tcb()->rto_us, 200000u);  // the 200 ms floor
+}
+
+// PTO = 2 SRTT = 20 ms after the ACK; nothing new to send, so the probe is the last segment again. The RTO
+// (200 ms after the probe) then resends the first lost segment.
+TEST(Tlp, ProbeAfterTwoSrttResendsTheLastSegment) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    lose_the_tail(h, true);
+    h.at_ms(29);
+    h.none();
+    h.at_ms(30);
+    EXPECT_SEG(h.one(), kAck, seg_seq(9), kRcvNxt, 65535, data(kMss, 9 * kMss));
+    EXPECT_EQ(h.engine.counters().tlp_probes, 1u);
+    h.at_ms(229);
+    h.none();
+    h.at_ms(230);
+    EXPECT_SEG(h.one(), kAck, seg_seq(8), kRcvNxt, 65535, data(kMss, 8 * kMss));
+    EXPECT_EQ(h.engine.counters().tlp_probes, 1u) << "one probe per tail";
+}
+
+// RFC 8985 §7.4: an ACK beyond the retransmitted probe means the probe repaired a loss (the original and the
+// probe cannot both be what it acknowledges): one congestion event, and no growth from that ACK. An ACK of exactly
+// the probe's end says nothing yet (without D-SACK it may be the original's).
+TEST(Tlp, AckBeyondTheProbeCountsAsARepairedLoss) {
+    EngineHarness g(config(CongestionAlgorithm::newreno));
+    tcp::ConnId c = open_and_send(g, 10000);
+    const_cast<tcp::Tcb*>(g.tcb())->sack_ok = true;
+    g.at_ms(10);
+    g.send(kAck, kRcvNxt, seg_seq(8));
+    g.at_ms(30);
+    EXPECT_SEG(g.one(), kAck, seg_seq(9), kRcvNxt, 65535, data(kMss, 9 * kMss));
+    g.at_ms(35);
+    const std::string more = data(kMss, 10 * kMss);
+    ASSERT_EQ(g.engine.send(c, more.data(), kMss), int32_t(kMss));
+    EXPECT_SEG(g.one(), kAck, seg_seq(10), kRcvNxt, 65535, more);
+    g.at_ms(40);
+    g.send(kAck, kRcvNxt, seg_seq(11));
+    EXPECT_EQ(g.engine.counters().tlp_recoveries, 1u);
+    EXPECT_EQ(g.tcb()->ssthresh(), 2 * kMss);  // RFC 5681: max(FlightSize 3 segments / 2, 2 SMSS)
+    EXPECT_EQ(g.tcb()->cwnd(), 2 * kMss);
+}
+
+// Without SACK there is no probe (RACK-TLP needs SACK): the RTO, 200 ms after the ACK, resends segment 8.
+TEST(Tlp, NoProbeWithoutSack) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    lose_the_tail(h, false);
+    h.at_ms(209);
+    h.none();
+    h.at_ms(210);
+    EXPECT_SEG(h.one(), kAck, seg_seq(8), kRcvNxt, 65535, data(kMss, 8 * kMss));
+    EXPECT_EQ(h.engine.counters().tlp_probes, 0u);
+}
+
+}  // namespace
+}  // namespace synack::test
