@@ -536,6 +536,7 @@ private:
         case EventType::persist_timed_out:
         case EventType::user_timed_out:
         case EventType::memory_aborted:
+        case EventType::keepalive_timed_out:
             fail(r, std::string("client ") + to_string(e.type) + " in progress sent " + std::to_string(r.c_sent) +
                         " got " + std::to_string(r.c_got));
             if (!r.c_done) {
@@ -653,6 +654,7 @@ private:
         case EventType::persist_timed_out:
         case EventType::user_timed_out:
         case EventType::memory_aborted:
+        case EventType::keepalive_timed_out:
             fail(r, std::string("server ") + to_string(e.type) + " got " + std::to_string(r.s_got) + " sent " +
                         std::to_string(r.s_sent));
             server_by_index_[e.conn.index] = UINT32_MAX;

@@ -73,6 +73,14 @@ const char* const kTcpCounterNames[] = {
     "tcp.conn_user_timed_out",
     "tcp.half_open_timed_out",
     "tcp.fin_wait_2_timed_out",
+    "tcp.rx_paws_dropped",
+    "tcp.rx_ts_missing",
+    "tcp.ts_rtt_samples",
+    "tcp.tx_sack_blocks",
+    "tcp.tx_dsacks",
+    "tcp.time_wait_ts_refused",
+    "tcp.keepalive_probes",
+    "tcp.conn_keepalive_timed_out",
 };
 static_assert(sizeof(kTcpCounterNames) / sizeof(char*) == kTcpCounterCount);
 

@@ -66,6 +66,15 @@ struct EngineCounters {
     uint64_t conn_user_timed_out = 0;    ///< data unacknowledged for user_timeout_ms: given up
     uint64_t half_open_timed_out = 0;    ///< passive SYN-RECEIVED: SYN,ACK retransmissions exhausted, dropped
     uint64_t fin_wait_2_timed_out = 0;   ///< FIN-WAIT-2 idle for fin_wait_2_timeout_ms: closed
+    // options (options.cpp) and keepalive (keepalive.cpp)
+    uint64_t rx_paws_dropped = 0;        ///< timestamp older than TS.Recent (RFC 7323 §5.3 PAWS): ACKed and dropped
+    uint64_t rx_ts_missing = 0;          ///< timestamps negotiated, non-RST segment without one: taken (as Linux)
+    uint64_t ts_rtt_samples = 0;         ///< RTT samples taken from TSecr (RFC 7323 §4)
+    uint64_t tx_sack_blocks = 0;         ///< SACK blocks sent on our ACKs (RFC 2018)
+    uint64_t tx_dsacks = 0;              ///< D-SACK blocks sent for duplicate data (RFC 2883)
+    uint64_t time_wait_ts_refused = 0;   ///< SYN in TIME-WAIT with a TSval not above TS.Recent: not reopened (RFC 6191)
+    uint64_t keepalive_probes = 0;       ///< keepalive probes sent (RFC 1122 §4.2.3.6)
+    uint64_t conn_keepalive_timed_out = 0; ///< keepalive_cnt probes unanswered: given up
 };
 
 }  // namespace synack::tcp

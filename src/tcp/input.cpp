@@ -247,7 +247,7 @@ bool Engine::acceptable(const Tcb& tcb, const wire::Segment& seg) const noexcept
 // RFC 9293 §3.6.1 / MAY-2 and RFC 6191: a SYN whose sequence number is above what TIME-WAIT last saw may reopen
 // the 4-tuple for a listener. Returns true when it did.
 bool Engine::time_wait_syn(Tcb& tcb, const rte_mbuf* m, const wire::Segment& seg) noexcept {
-    if (!seq_gt(seg.seq, tcb.rcv_nxt)) return false;
+    if (!time_wait_reopens(tcb, seg)) return false;  // RFC 6191 with timestamps (options.cpp)
     const int l = find_listener(seg.dst_ip, seg.dst_port);
     if (l < 0) return false;
     ++ctr_.rx_time_wait_reopen;
@@ -260,6 +260,7 @@ void Engine::synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) 
     if (tcb.state == State::time_wait && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
         time_wait_syn(tcb, m.get(), seg))
         return;
+    if (tcb.ts_ok && paws_drop(tcb, seg)) return;  // RFC 7323 §5.3 R1, before the sequence check
 
     // first: sequence number check
     if (!acceptable(tcb, seg)) {
@@ -270,6 +271,7 @@ void Engine::synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) 
         ++ctr_.rx_unacceptable;
         // A retransmitted FIN in TIME-WAIT is ACKed and restarts the 2 MSL wait (RFC 9293 §3.10.7.4, eighth).
         if (tcb.state == State::time_wait && seg.has(kFin)) arm_timer(tcb, TimerMode::time_wait, 2000ull * cfg_.msl_ms);
+        sack_duplicate(tcb, seg);  // RFC 2883: an old duplicate is reported
         send_ack(tcb);  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
         return;
     }
@@ -279,8 +281,10 @@ void Engine::synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) 
         rst_arrives(tcb, seg);
         return;
     }
+    segment_accepted(tcb, seg);  // RFC 7323 §4.3 TS.Recent, keepalive (options.cpp)
     // Trim to the window: bytes below RCV.NXT were seen already, bytes beyond the right edge are not ours yet.
     if (seq_lt(seg.seq, tcb.rcv_nxt)) {
+        sack_duplicate(tcb, seg);
         uint32_t dup = tcb.rcv_nxt - seg.seq;
         if (seg.has(kSyn)) {
             seg.flags = static_cast<uint8_t>(seg.flags & ~kSyn);
@@ -383,7 +387,7 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
                        0, false);
             return false;
         }
-        tcb.snd_wnd = seg.wnd;
+        tcb.snd_wnd = peer_window(tcb, seg);
         tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
         tcb.snd_wl1 = seg.seq;
         tcb.snd_wl2 = seg.ack;
@@ -406,6 +410,7 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
         return false;
     }
     if (tcb.timer_mode == TimerMode::persist) tcb.retransmits = 0;  // the peer answers our probes
+    if (tcb.ts_ok && seq_lt(tcb.snd_una, seg.ack)) ts_rtt_sample(tcb, seg);  // RFC 7323 §4.1 (options.cpp)
     if (seq_lt(tcb.snd_una, seg.ack)) process_ack_of_data(tcb, seg.ack);
     if (seq_leq(tcb.snd_una, seg.ack)) update_send_window(tcb, seg);
 
@@ -473,7 +478,7 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
 // RFC 9293 §3.10.7.4: update the send window only from segments newer than the last update (SND.WL1/WL2).
 void Engine::update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept {
     if (seq_lt(tcb.snd_wl1, seg.seq) || (tcb.snd_wl1 == seg.seq && seq_leq(tcb.snd_wl2, seg.ack))) {
-        tcb.snd_wnd = seg.wnd;
+        tcb.snd_wnd = peer_window(tcb, seg);  // RFC 7323 §2.3
         tcb.snd_wl1 = seg.seq;
         tcb.snd_wl2 = seg.ack;
         tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
@@ -495,6 +500,7 @@ void Engine::text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) no
     if (seg.seq != tcb.rcv_nxt) {
         ++ctr_.rx_out_of_order;
         tcb.ack_now = true;
+        sack_duplicate(tcb, seg);  // wholly held already: a D-SACK (RFC 2883)
         if (!ooo_admit(tcb, seg.seq, ts)) {
             ++ctr_.rx_mem_dropped;
             return;
@@ -503,6 +509,7 @@ void Engine::text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) no
         if (tcb.ooo == nullptr ||
             !tcb.ooo->insert(seg.seq, m.release(), seg.payload_off, len, fin, std::min(cfg_.reassembly_segments, ReassemblyBlock::kSlots)))
             ++ctr_.rx_ooo_dropped;
+        sack_out_of_order(tcb, seg.seq);  // RFC 2018 §4: its block goes first
         if (tcb.ooo != nullptr && tcb.ooo->count == 0) free_ooo(tcb);
         recharge(tcb);
         return;
@@ -573,12 +580,14 @@ void Engine::take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept {
     tcb.snd_mss = std::max<uint16_t>(64, std::min(mss, cfg_.mss));
     tcb.rcv_mss = tcb.snd_mss;  // a symmetric path's guess until the peer's segments say more
     tcb.cwnd = 10u * tcb.snd_mss;  // RFC 6928 IW10
+    negotiate_options(tcb, seg);   // RFC 7323, RFC 2018 (options.cpp)
 }
 
 void Engine::enter_established(Tcb& tcb) noexcept {
     const bool was_passive_half_open = tcb.state == State::syn_received && tcb.passive;
     if (was_passive_half_open && tcb.listener != 0) half_open_remove(tcb);
     tcb.state = State::established;
+    keepalive_arm(tcb);
     // RFC 6298 §5.7: after a SYN timeout, with no RTT sample, data starts from a 3 s RTO.
     if (tcb.syn_timed_out && tcb.srtt_us == 0) tcb.rto_us = std::max(tcb.rto_us, 3000000u);
     if (tcb.passive) {
@@ -595,6 +604,7 @@ void Engine::enter_time_wait(Tcb& tcb) noexcept {
     tcb.state = State::time_wait;
     ++time_wait_;
     wheel_.cancel(tcb.delack_timer);
+    wheel_.cancel(tcb.ka_timer);
     tcb.snd_buf.clear();
     free_ooo(tcb);
     recharge(tcb);
