@@ -52,6 +52,7 @@ const char* options_help() noexcept {
            "  --max-conns N        TCBs per core (default 65536)\n"
            "  --syncookies 0|1|2   SYN cookies: 0 never, 1 when a backlog or the table is full (default), 2 always\n"
            "  --rcv-buf N          receive buffer per connection, bytes (above 65535 the window is scaled)\n"
+           "  --no-wscale, --no-timestamps, --no-sack  neither offer nor accept that option (RFC 7323, RFC 2018)\n"
            "  --keepalive I,V,N    keepalive on every connection: probe after I s idle, every V s, give up after N\n"
            "                       unanswered (RFC 1122 §4.2.3.6; off by default)\n"
            "  --snd-buf N          send buffer per connection, bytes\n"
@@ -130,6 +131,12 @@ Options parse_options(int argc, char** argv) {
             o.tcp.syn_cookies = static_cast<uint8_t>(number("--syncookies", value(), 0, 2));
         } else if (name == "--rcv-buf") {
             o.tcp.rcv_buf = static_cast<uint32_t>(number("--rcv-buf", value(), 1024, 64u << 20));
+        } else if (name == "--no-wscale") {
+            o.tcp.window_scaling = false;
+        } else if (name == "--no-timestamps") {
+            o.tcp.timestamps = false;
+        } else if (name == "--no-sack") {
+            o.tcp.sack = false;
         } else if (name == "--keepalive") {
             const std::string v = value();
             unsigned idle = 0, intvl = 0, cnt = 0;

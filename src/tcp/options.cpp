@@ -184,8 +184,9 @@ void Engine::sack_duplicate(Tcb& tcb, const wire::Segment& seg) noexcept {
     }
 }
 
-// After an out-of-order segment was queued: the contiguous held range around it is the first block of the next
-// ACK (RFC 2018 §4).
+// After an out-of-order segment was queued: the contiguous held range around it is the first block of the ACK
+// (RFC 2018 §4), sent at once (RFC 5681 §4.2's immediate duplicate ACK): a full-sized data segment that would
+// otherwise carry the ACK has no room for the blocks.
 void Engine::sack_out_of_order(Tcb& tcb, uint32_t seq) noexcept {
     if (!tcb.sack_ok || tcb.ooo == nullptr) return;
     const ReassemblyBlock& b = *tcb.ooo;
@@ -196,6 +197,7 @@ void Engine::sack_out_of_order(Tcb& tcb, uint32_t seq) noexcept {
     while (lo > 0 && b.seg[lo - 1].end() == b.seg[lo].seq) --lo;
     while (hi + 1 < b.count && b.seg[hi].end() == b.seg[hi + 1].seq) ++hi;
     tcb.sack_rep.on_out_of_order(Seq{b.seg[lo].seq}, Seq{b.seg[hi].end()});
+    send_ack(tcb);
 }
 
 // RFC 2018 §8: pruned out-of-order data is no longer reported.
