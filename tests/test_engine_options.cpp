@@ -363,6 +363,90 @@ TEST(SackTs, AtMostThreeBlocksBesideTimestamps) {
     EXPECT_TRUE(last.opt.has_timestamps);
 }
 
+// ======================= SYN cookies carrying WS / SACK in TSval (RFC 4987 §3.6, Linux's scheme) ==========
+
+TEST(Cookies, TsvalCarriesWindowScaleAndSack) {
+    TcpConfig cfg = test_config();
+    cfg.syn_cookies = 2;  // every SYN gets a cookie
+    cfg.rcv_buf = 1 << 20;
+    EngineHarness h(cfg);
+    ASSERT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    h.at_ms(5000);
+    const TcpOptions syn = make({7, true, true, 100, 0});
+    h.send(kSyn, kPeerIsn, 0, "", 65535, &syn);
+    const Seg sa = h.one();
+    EXPECT_TRUE(sa.has(kSyn | kAck));
+    EXPECT_EQ(h.engine.connections(), 0u);  // no TCB: the state is in the cookie
+    ASSERT_TRUE(sa.opt.has_timestamps);
+    EXPECT_EQ(sa.opt.ts_val & 0x3f, 0x17u);  // the peer's shift 7, SACK bit 0x10
+    EXPECT_LE(sa.opt.ts_val, 5000u);
+    EXPECT_GT(sa.opt.ts_val, 5000u - 64);
+    EXPECT_EQ(sa.opt.ts_ecr, 100u);
+    EXPECT_TRUE(sa.opt.has_wscale);
+    EXPECT_EQ(sa.opt.wscale, 5);
+    EXPECT_TRUE(sa.opt.sack_permitted);
+    h.at_ms(5010);
+    // A TSecr from the future cannot be ours: not a cookie ACK, so the listener answers with a RST.
+    const TcpOptions bad = ts_only(101, 9000);
+    h.send(kAck, kRcvNxt, sa.seq + 1, "", 10, &bad);
+    EXPECT_SEG(h.one(), kRst, sa.seq + 1, 0, 0, "");
+    EXPECT_EQ(h.engine.counters().syn_cookies_forged, 1u);
+    const TcpOptions ack = ts_only(101, sa.opt.ts_val);
+    h.send(kAck, kRcvNxt, sa.seq + 1, "", 10, &ack);
+    h.none();
+    EXPECT_EQ(event_types(h.events()), "accepted");
+    const tcp::Tcb* t = h.tcb();
+    ASSERT_NE(t, nullptr);
+    EXPECT_TRUE(t->ws_ok && t->sack_ok && t->ts_ok);
+    EXPECT_EQ(t->snd_wscale, 7);
+    EXPECT_EQ(t->rcv_wscale, 5);
+    EXPECT_EQ(t->snd_wnd, 10u << 7);
+    EXPECT_EQ(t->snd_mss, 1460 - 12);
+    h.send(kAck, kRcvNxt, sa.seq + 1, "x", 10, &ack);
+    h.at_ms(5100);
+    const Seg a = h.one();
+    EXPECT_SEG(a, kAck, sa.seq + 1, kRcvNxt + 1, 32768, "");  // our scaled window
+    EXPECT_EQ(a.opt.ts_ecr, 101u);
+}
+
+TEST(Cookies, TsEncodingRoundTripsAndNeverRunsAhead) {
+    namespace sc = tcp::syn_cookie;
+    for (uint32_t now : {64u, 1000u, 1001u, 0x7fffffc0u, 0xffffffffu}) {
+        for (int ws = -1; ws <= 14; ++ws) {
+            for (bool sack : {false, true}) {
+                const sc::TsOptions in{ws >= 0, static_cast<uint8_t>(ws < 0 ? 0 : ws), sack};
+                const uint32_t ts = sc::encode_ts(now, in);
+                EXPECT_LE(now - ts, 63u) << now;  // at most one period back, never ahead
+                sc::TsOptions out;
+                ASSERT_TRUE(sc::decode_ts(ts, now + 5, 1000, out));
+                EXPECT_EQ(out.wscale_ok, in.wscale_ok);
+                EXPECT_EQ(out.snd_wscale, in.snd_wscale);
+                EXPECT_EQ(out.sack_ok, in.sack_ok);
+            }
+        }
+        sc::TsOptions out;
+        EXPECT_FALSE(sc::decode_ts(now + 1, now, 1000, out));      // from the future
+        EXPECT_FALSE(sc::decode_ts(now - 2000, now, 1000, out));   // older than a cookie lives
+    }
+}
+
+TEST(Cookies, WithoutTimestampsOnlyTheMss) {
+    TcpConfig cfg = test_config();
+    cfg.syn_cookies = 2;
+    EngineHarness h(cfg);
+    ASSERT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    const TcpOptions syn = make({7, true, false});
+    h.send(kSyn, kPeerIsn, 0, "", 65535, &syn);
+    const Seg sa = h.one();
+    EXPECT_SEG(sa, kSyn | kAck, sa.seq, kRcvNxt, 65535, "", 1460);
+    EXPECT_FALSE(sa.opt.has_wscale || sa.opt.sack_permitted || sa.opt.has_timestamps);
+    h.send(kAck, kRcvNxt, sa.seq + 1, "", 10);
+    EXPECT_EQ(event_types(h.events()), "accepted");
+    ASSERT_NE(h.tcb(), nullptr);
+    EXPECT_FALSE(h.tcb()->ws_ok || h.tcb()->sack_ok || h.tcb()->ts_ok);
+    EXPECT_EQ(h.tcb()->snd_wnd, 10u);
+}
+
 // ======================= keepalive =======================
 
 ConnId accepted(EngineHarness& h) {

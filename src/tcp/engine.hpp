@@ -200,6 +200,9 @@ private:
     void sack_duplicate(Tcb& tcb, const wire::Segment& seg) noexcept;
     void sack_out_of_order(Tcb& tcb, uint32_t seq) noexcept;
     void sack_forget(Tcb& tcb, uint32_t left, uint32_t right) noexcept;
+    void cookie_syn_ack_options(const wire::Segment& syn, wire::TcpOptions& o) noexcept;
+    uint32_t cookie_ts_max_age() const noexcept;
+    void cookie_take_options(Tcb& tcb, const wire::Segment& ack, const syn_cookie::TsOptions& o) noexcept;
 
     // keepalive.cpp: RFC 1122 §4.2.3.6
     void keepalive_arm(Tcb& tcb) noexcept;

@@ -205,4 +205,38 @@ void Engine::sack_forget(Tcb& tcb, uint32_t left, uint32_t right) noexcept {
     if (tcb.sack_ok) tcb.sack_rep.forget(Seq{left}, Seq{right});
 }
 
+// RFC 4987 §3.6 with Linux's scheme: a cookie SYN-ACK can agree to window scaling and SACK only when the peer
+// offered timestamps, whose echo brings them back (see syn_cookie.hpp); otherwise it carries the MSS alone.
+void Engine::cookie_syn_ack_options(const wire::Segment& syn, wire::TcpOptions& o) noexcept {
+    if (!cfg_.timestamps || !syn.opt.has_timestamps) return;
+    syn_cookie::TsOptions c;
+    c.wscale_ok = cfg_.window_scaling && syn.opt.has_wscale;
+    c.snd_wscale = std::min(syn.opt.wscale, kMaxWscale);
+    c.sack_ok = cfg_.sack && syn.opt.sack_permitted;
+    o.has_wscale = c.wscale_ok;
+    o.wscale = our_wscale();
+    o.sack_permitted = c.sack_ok;
+    o.has_timestamps = true;
+    o.ts_val = syn_cookie::encode_ts(tsval_now(), c);
+    o.ts_ecr = syn.opt.ts_val;
+}
+
+// A cookie's lifetime in timestamp ticks (ms), plus one period of the TSval rounding.
+uint32_t Engine::cookie_ts_max_age() const noexcept {
+    return (syn_cookie::kMaxAge + 1) * syn_cookie::kPeriodSeconds * 1000 + syn_cookie::kTsOptMask + 1;
+}
+
+void Engine::cookie_take_options(Tcb& tcb, const wire::Segment& ack, const syn_cookie::TsOptions& o) noexcept {
+    tcb.ws_ok = o.wscale_ok;
+    tcb.snd_wscale = o.snd_wscale;
+    tcb.rcv_wscale = o.wscale_ok ? our_wscale() : 0;
+    tcb.sack_ok = o.sack_ok;
+    tcb.ts_ok = true;
+    tcb.ts_recent = TsRecent{ack.opt.ts_val, now_us(), true};
+    tcb.last_ack_sent = tcb.rcv_nxt;  // what the cookie SYN-ACK acknowledged
+    tcb.snd_mss = static_cast<uint16_t>(std::max<uint32_t>(64, tcb.snd_mss - kTsOptionBytes));
+    tcb.rcv_mss = tcb.snd_mss;
+    tcb.snd_wnd = tcb.max_snd_wnd = peer_window(tcb, ack);
+}
+
 }  // namespace synack::tcp
