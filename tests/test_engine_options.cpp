@@ -2,7 +2,7 @@
 // (RFC 1122 §4.2.3.6), one crafted segment at a time with the exact reply.
 //
 // Our ISN is pinned to 3000, the peer's is 1300: after the handshake RCV.NXT = 1301, SND.NXT = 3001. The harness
-// clock is 1 cycle = 1 µs, and our timestamp clock ticks in ms, so our TSval at at_ms(T) is T.
+// clock is 1 cycle = 1 µs, and our timestamp clock ticks in ms (plus a keyed offset per address pair: our_ts()).
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -69,6 +69,12 @@ Seg handshake(EngineHarness& h, const TcpOptions& syn, const TcpOptions* ack_opt
     return synack;
 }
 
+/// Our TSval now on the harness connection (the clock in ms plus the address pair's offset).
+uint32_t our_ts(const EngineHarness& h) {
+    return h.engine.tsval(tcp::FourTuple{EngineHarness::kUs, EngineHarness::kThem, EngineHarness::kUsPort,
+                                         EngineHarness::kThemPort});
+}
+
 std::string blocks(const Seg& s) {
     std::ostringstream r;
     for (uint32_t i = 0; i < s.opt.sack_count; ++i) r << '[' << s.opt.sack[i].left << ',' << s.opt.sack[i].right << ')';
@@ -106,7 +112,7 @@ TEST(Handshake, EachOptionEchoedOnlyWhenOffered) {
         EXPECT_EQ(sa.opt.sack_permitted, (mask & 2) != 0);
         EXPECT_EQ(sa.opt.has_timestamps, (mask & 4) != 0);
         if (mask & 4) {
-            EXPECT_EQ(sa.opt.ts_val, 50u);
+            EXPECT_EQ(sa.opt.ts_val, our_ts(h));
             EXPECT_EQ(sa.opt.ts_ecr, 777u);  // RFC 7323 §3.2: the SYN's TSval echoed
         }
     }
@@ -135,7 +141,7 @@ TEST(Handshake, ActiveOpenOffersAll) {
     EXPECT_EQ(syn.opt.wscale, 5);  // 65535 << 4 < 1 MB <= 65535 << 5
     EXPECT_TRUE(syn.opt.sack_permitted);
     EXPECT_TRUE(syn.opt.has_timestamps);
-    EXPECT_EQ(syn.opt.ts_val, 20u);
+    EXPECT_EQ(syn.opt.ts_val, our_ts(h));
     EXPECT_EQ(syn.opt.ts_ecr, 0u);
 }
 
@@ -201,7 +207,7 @@ TEST(Timestamps, EchoedOnEverySegment) {
     const Seg a = h.one();
     EXPECT_SEG(a, kAck, kSndNxt, kRcvNxt + 5, 65530, "");
     ASSERT_TRUE(a.opt.has_timestamps);
-    EXPECT_EQ(a.opt.ts_val, 300u);
+    EXPECT_EQ(a.opt.ts_val, our_ts(h));
     EXPECT_EQ(a.opt.ts_ecr, 150u);
     EXPECT_EQ(a.opt.sack_count, 0u);
 }
@@ -250,13 +256,13 @@ TEST(Timestamps, RttSampleFromTsecrAfterARetransmission) {
     c = ev[0].conn;
     ASSERT_EQ(h.engine.send(c, "data", 4), 4);
     const Seg d = h.one();
-    EXPECT_EQ(d.opt.ts_val, 0u);
+    EXPECT_EQ(d.opt.ts_val, our_ts(h));
     h.at_ms(1000);  // RTO: the data goes again; Karn has no sample for it
     const Seg r = h.one();
     EXPECT_EQ(r.payload, "data");
-    EXPECT_EQ(r.opt.ts_val, 1000u);
+    EXPECT_EQ(r.opt.ts_val - d.opt.ts_val, 1000u);  // 1 ms ticks
     h.at_ms(1030);
-    const TcpOptions echo = ts_only(2, 1000);  // echoes the retransmission's TSval: RTT 30 ms
+    const TcpOptions echo = ts_only(2, r.opt.ts_val);  // echoes the retransmission's TSval: RTT 30 ms
     h.send(kAck, kRcvNxt, kSndNxt + 4, "", 65535, &echo);
     EXPECT_EQ(h.engine.counters().ts_rtt_samples, 1u);
     EXPECT_EQ(h.tcb()->srtt_us, 30000u);
@@ -379,15 +385,14 @@ TEST(Cookies, TsvalCarriesWindowScaleAndSack) {
     EXPECT_EQ(h.engine.connections(), 0u);  // no TCB: the state is in the cookie
     ASSERT_TRUE(sa.opt.has_timestamps);
     EXPECT_EQ(sa.opt.ts_val & 0x3f, 0x17u);  // the peer's shift 7, SACK bit 0x10
-    EXPECT_LE(sa.opt.ts_val, 5000u);
-    EXPECT_GT(sa.opt.ts_val, 5000u - 64);
+    EXPECT_LT(our_ts(h) - sa.opt.ts_val, 64u);  // never ahead of our clock, at most one period behind
     EXPECT_EQ(sa.opt.ts_ecr, 100u);
     EXPECT_TRUE(sa.opt.has_wscale);
     EXPECT_EQ(sa.opt.wscale, 5);
     EXPECT_TRUE(sa.opt.sack_permitted);
     h.at_ms(5010);
     // A TSecr from the future cannot be ours: not a cookie ACK, so the listener answers with a RST.
-    const TcpOptions bad = ts_only(101, 9000);
+    const TcpOptions bad = ts_only(101, our_ts(h) + 4000);
     h.send(kAck, kRcvNxt, sa.seq + 1, "", 10, &bad);
     EXPECT_SEG(h.one(), kRst, sa.seq + 1, 0, 0, "");
     EXPECT_EQ(h.engine.counters().syn_cookies_forged, 1u);

@@ -117,8 +117,9 @@ public:
     const TcpConfig& config() const noexcept { return cfg_; }
     uint64_t now() const noexcept { return now_; }
     uint64_t ms_to_cycles(uint64_t ms) const noexcept { return ms * tsc_hz_ / 1000; }
-    /// Our RFC 7323 timestamp clock now (1 ms ticks): the TSval of a segment sent now.
-    uint32_t tsval_now() const noexcept;
+    /// Our RFC 7323 timestamp clock now for connection `t` (1 ms ticks, offset per address pair): the TSval of
+    /// a segment sent now.
+    uint32_t tsval(const FourTuple& t) const noexcept;
 
     /// Pins ISNs (tests): fn(ctx, tuple) replaces the RFC 6528 generator while set.
     using IsnHook = uint32_t (*)(void* ctx, const FourTuple& t);
@@ -200,7 +201,7 @@ private:
     void sack_duplicate(Tcb& tcb, const wire::Segment& seg) noexcept;
     void sack_out_of_order(Tcb& tcb, uint32_t seq) noexcept;
     void sack_forget(Tcb& tcb, uint32_t left, uint32_t right) noexcept;
-    void cookie_syn_ack_options(const wire::Segment& syn, wire::TcpOptions& o) noexcept;
+    void cookie_syn_ack_options(const wire::Segment& syn, const FourTuple& t, wire::TcpOptions& o) noexcept;
     uint32_t cookie_ts_max_age() const noexcept;
     void cookie_take_options(Tcb& tcb, const wire::Segment& ack, const syn_cookie::TsOptions& o) noexcept;
 

@@ -6,6 +6,7 @@
 
 #include "tcp/engine.hpp"
 #include "tcp/rtt.hpp"
+#include "tcp/siphash.hpp"
 #include "tcp/seq.hpp"
 
 namespace synack::tcp {
@@ -28,9 +29,15 @@ uint8_t Engine::our_wscale() const noexcept {
     return s;
 }
 
-// RFC 7323 §4: a clock of 1 ms ticks (within §5.4's 1 ms .. 1 s). The engine's clock is the TSC, so TSval is
-// monotonic across connections, which is what lets a peer's TIME-WAIT be reused (RFC 6191).
-uint32_t Engine::tsval_now() const noexcept { return static_cast<uint32_t>(now_ / std::max<uint64_t>(1, tsc_hz_ / 1000)); }
+// RFC 7323 §4: a clock of 1 ms ticks (within §5.4's 1 ms .. 1 s), plus an offset that is a keyed hash of the
+// address pair (RFC 7323 §7.1, as Linux does): the uptime does not leak and peers cannot line up our connections
+// to other hosts, while TSval still grows across successive connections between the same two hosts, which is what
+// lets a TIME-WAIT of the peer be reopened by our next SYN (RFC 6191).
+uint32_t Engine::tsval(const FourTuple& t) const noexcept {
+    const uint32_t msg[3] = {0x54537631u /* "TSv1": not a cookie's input */, t.local_ip, t.remote_ip};
+    const auto off = static_cast<uint32_t>(siphash24(cookie_key_, msg, sizeof msg));
+    return static_cast<uint32_t>(now_ / std::max<uint64_t>(1, tsc_hz_ / 1000)) + off;
+}
 
 uint64_t Engine::now_us() const noexcept {
     return tsc_hz_ >= 1000000 ? now_ / (tsc_hz_ / 1000000) : now_ * (1000000 / tsc_hz_);
@@ -96,7 +103,7 @@ const wire::TcpOptions* Engine::segment_options(Tcb& tcb, uint8_t flags, uint32_
         o.sack_permitted = offer ? cfg_.sack : tcb.sack_ok;
         if (offer ? cfg_.timestamps : tcb.ts_ok) {
             o.has_timestamps = true;
-            o.ts_val = tsval_now();
+            o.ts_val = tsval(tcb.tuple);
             o.ts_ecr = offer ? 0 : tcb.ts_recent.value;  // §3.2: TSecr of a SYN is 0
         }
         return &o;
@@ -104,7 +111,7 @@ const wire::TcpOptions* Engine::segment_options(Tcb& tcb, uint8_t flags, uint32_
     uint32_t room = len > tcb.snd_mss ? 0 : tcb.snd_mss - len;  // option bytes a data segment can still take
     if (tcb.ts_ok) {
         o.has_timestamps = true;
-        o.ts_val = tsval_now();
+        o.ts_val = tsval(tcb.tuple);
         o.ts_ecr = tcb.ts_recent.value;  // §4.3 (3)
     }
     if (tcb.sack_ok && (flags & kAck) && tcb.sack_rep.pending() > 0) {
@@ -149,7 +156,7 @@ void Engine::segment_accepted(Tcb& tcb, const wire::Segment& seg) noexcept {
 // gives nothing: §4.2 makes the echo unambiguous), and never for a round trip under one tick.
 void Engine::ts_rtt_sample(Tcb& tcb, const wire::Segment& seg) noexcept {
     uint32_t r_us = 0;
-    if (tcb.rtt_timing || !seg.opt.has_timestamps || !ts_rtt_us(tsval_now(), seg.opt.ts_ecr, 1000, r_us) || r_us == 0)
+    if (tcb.rtt_timing || !seg.opt.has_timestamps || !ts_rtt_us(tsval(tcb.tuple), seg.opt.ts_ecr, 1000, r_us) || r_us == 0)
         return;
     ++ctr_.ts_rtt_samples;
     rtt_sample(tcb, us_to_cycles(r_us));
@@ -207,7 +214,7 @@ void Engine::sack_forget(Tcb& tcb, uint32_t left, uint32_t right) noexcept {
 
 // RFC 4987 §3.6 with Linux's scheme: a cookie SYN-ACK can agree to window scaling and SACK only when the peer
 // offered timestamps, whose echo brings them back (see syn_cookie.hpp); otherwise it carries the MSS alone.
-void Engine::cookie_syn_ack_options(const wire::Segment& syn, wire::TcpOptions& o) noexcept {
+void Engine::cookie_syn_ack_options(const wire::Segment& syn, const FourTuple& t, wire::TcpOptions& o) noexcept {
     if (!cfg_.timestamps || !syn.opt.has_timestamps) return;
     syn_cookie::TsOptions c;
     c.wscale_ok = cfg_.window_scaling && syn.opt.has_wscale;
@@ -217,7 +224,7 @@ void Engine::cookie_syn_ack_options(const wire::Segment& syn, wire::TcpOptions& 
     o.wscale = our_wscale();
     o.sack_permitted = c.sack_ok;
     o.has_timestamps = true;
-    o.ts_val = syn_cookie::encode_ts(tsval_now(), c);
+    o.ts_val = syn_cookie::encode_ts(tsval(t), c);
     o.ts_ecr = syn.opt.ts_val;
 }
 

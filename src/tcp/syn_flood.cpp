@@ -64,7 +64,7 @@ void Engine::send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) n
     wire::TcpOptions opts;
     opts.has_mss = true;  // RFC 9293 MUST-14
     opts.mss = cfg_.mss;
-    cookie_syn_ack_options(syn, opts);  // WS / SACK / TS in TSval when the peer offers timestamps (options.cpp)
+    cookie_syn_ack_options(syn, t, opts);  // WS / SACK / TS in TSval when the peer offers timestamps (options.cpp)
     const auto wnd = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_buf, 65535));
     const wire::SegmentHeader h{t.local_ip, t.remote_ip, t.local_port, t.remote_port, mint_cookie(syn, t),
                                 syn.seq + 1, static_cast<uint8_t>(kSyn | kAck), wnd, ip_id_++, &opts};
@@ -98,7 +98,7 @@ bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint1
     }
     syn_cookie::TsOptions ts_opts;
     const bool with_ts = cfg_.timestamps && seg.opt.has_timestamps;
-    if (with_ts && !syn_cookie::decode_ts(seg.opt.ts_ecr, tsval_now(), cookie_ts_max_age(), ts_opts)) {
+    if (with_ts && !syn_cookie::decode_ts(seg.opt.ts_ecr, tsval(t), cookie_ts_max_age(), ts_opts)) {
         ++ctr_.syn_cookies_forged;  // a TSecr we cannot have sent
         return false;
     }

@@ -20,6 +20,7 @@ TAP=sk-o0
 SUB=10.102.0
 cleanup() {
   ip netns exec $NS nft delete table inet sk_o_drop 2>/dev/null
+  ip netns exec $NS nft delete table netdev sk_o_drop 2>/dev/null
   tap_cleanup
   ip netns del $NS 2>/dev/null
   rm -rf "$TAP_TMP"
@@ -88,17 +89,23 @@ if start --rcv-buf 1048576; then
   ip netns exec $NS nft -f - <<EOF
 table inet sk_o_drop {
   chain in { type filter hook input priority 0; iifname "$TAP" tcp sport 7 numgen random mod 1000 < 10 counter drop; }
-  chain out { type filter hook output priority 0; oifname "$TAP" tcp dport 7 numgen random mod 1000 < 10 counter drop; }
+}
+table netdev sk_o_drop {
+  chain out { type filter hook egress device "$TAP" priority 0; tcp dport 7 numgen random mod 1000 < 10 counter drop; }
 }
 EOF
   out=$($PEER --host $SUB.1 bulk --port 7 --size 10000000 2>&1)
   rc=$?
   echo "  $out"
   expect "10 MB echoed byte-exact through 1% drops each way" $rc
-  dropped=$(ip netns exec $NS nft list table inet sk_o_drop | grep -o 'packets [0-9]*' | awk '{s+=$2} END{print s+0}')
-  [ "${dropped:-0}" -gt 20 ]
-  expect "nftables dropped $dropped frames" $?
+  # Each way on its own: a drop in the output hook would only be a local send error that TCP retries, so the
+  # frames Linux sends are dropped at the device's egress, after TCP let them go.
+  d_in=$(ip netns exec $NS nft list table inet sk_o_drop | grep -o 'packets [0-9]*' | awk '{s+=$2} END{print s+0}')
+  d_out=$(ip netns exec $NS nft list table netdev sk_o_drop | grep -o 'packets [0-9]*' | awk '{s+=$2} END{print s+0}')
+  [ "${d_in:-0}" -gt 10 ] && [ "${d_out:-0}" -gt 10 ]
+  expect "nftables dropped $d_in frames from synack and $d_out frames to synack" $?
   ip netns exec $NS nft delete table inet sk_o_drop
+  ip netns exec $NS nft delete table netdev sk_o_drop
   sleep 0.5
   kill "$TAP_CAPTURE_PID" 2>/dev/null; wait "$TAP_CAPTURE_PID" 2>/dev/null; TAP_CAPTURE_PID=""
   count() { tshark -r "$cap" -Y "$1" 2>/dev/null | wc -l; }
@@ -108,6 +115,9 @@ EOF
   [ "$n" -ge 1 ]; expect "synack's SYN-ACK answers with shift 5 (1 MB), SACK-permitted and TSecr echoed ($n)" $?
   n=$(count "ip.src==$SUB.1 && !(tcp.flags.syn==1) && !(tcp.flags.reset==1) && !tcp.options.timestamp.tsval")
   [ "$n" -eq 0 ]; expect "every non-RST segment from synack carries timestamps ($n without)" $?
+  # The echo is paced by synack's own (slower) sending, so Linux's data arrives a few segments at a time and a
+  # loss there is mostly a tail loss: what synack reports is D-SACKs for Linux's probes; the block order for
+  # holes is checked segment by segment in test_engine_options.
   n=$(count "ip.src==$SUB.1 && tcp.options.sack_le")
   [ "$n" -ge 1 ]; expect "synack sent SACK blocks ($n segments)" $?
   n=$(count "ip.src==$SUB.2 && tcp.options.sack_le")
@@ -125,7 +135,7 @@ EOF
   tw=$(ip netns exec $NS ss -tan state time-wait | tail -n +2 | wc -l)
   [ "$tw" -le 6000 ]; expect "Linux holds $tw TIME-WAIT sockets (at most its 6000 ports)" $?
   stop
-  grep -E "reset or timed out|tcp.rx_paws_dropped|tcp.tx_sack_blocks|tcp.tx_dsacks|tcp.ts_rtt_samples" "$TAP_LOG" | sed 's/^/    /'
+  grep -E "reset or timed out|tcp.rx_paws_dropped|tcp.tx_sack_blocks|tcp.tx_dsacks|tcp.ts_rtt_samples|tcp.rx_out_of_order|tcp.rx_duplicate_data|tcp.tx_retransmits" "$TAP_LOG" | sed 's/^/    /'
 else
   failures=$((failures + 1))
 fi
