@@ -151,6 +151,7 @@ void client_event(synack::Core& core, const synack::Event& ev, CbClient& c) {
     case synack::EventType::persist_timed_out:
     case synack::EventType::user_timed_out:
     case synack::EventType::memory_aborted:
+    case synack::EventType::keepalive_timed_out:
         ++c.res->errors;
         if (c.cfg->test == Test::cps) client_open(core, c);
         break;
@@ -241,6 +242,7 @@ void channel_client(synack::Channel& ch, const Config& cfg, Result& res) {
         case synack::EventType::persist_timed_out:
         case synack::EventType::user_timed_out:
         case synack::EventType::memory_aborted:
+        case synack::EventType::keepalive_timed_out:
             ++res.errors;
             if (cfg.test == Test::cps) open();
             break;
@@ -305,6 +307,7 @@ void channel_verify(synack::Channel& ch, const Config& cfg, unsigned thread, Res
             case synack::EventType::persist_timed_out:
             case synack::EventType::user_timed_out:
             case synack::EventType::memory_aborted:
+            case synack::EventType::keepalive_timed_out:
                 ++finished;
                 ++res.errors;
                 std::fprintf(stderr, "thread %u: connection %" PRIx64 " %s\n", thread, e.ev.user,

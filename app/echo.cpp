@@ -87,6 +87,7 @@ void on_event(synack::Core& core, const synack::Event& ev, void* ctx) {
     case synack::EventType::persist_timed_out:
     case synack::EventType::user_timed_out:
     case synack::EventType::memory_aborted:
+    case synack::EventType::keepalive_timed_out:
         ++e->reset;
         break;
     default:

@@ -174,6 +174,7 @@ void server_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
     case EventType::persist_timed_out:
     case EventType::user_timed_out:
     case EventType::memory_aborted:
+    case EventType::keepalive_timed_out:
         ++pc.errors;
         break;
     default:
@@ -228,6 +229,7 @@ void client_event(synack::Core& core, const synack::Event& ev, PerCore& pc) {
     case EventType::persist_timed_out:
     case EventType::user_timed_out:
     case EventType::memory_aborted:
+    case EventType::keepalive_timed_out:
         --pc.open;
         ++pc.errors;
         open_the_rest(core, pc);

@@ -155,6 +155,8 @@ TcpConfig engine_config(const RunConfig& rc) {
     TcpConfig c;
     c.max_connections = 4096;
     c.msl_ms = rc.msl_ms;
+    c.timestamps = std::getenv("LOOP_NO_TS") == nullptr;
+    c.sack = std::getenv("LOOP_NO_SACK") == nullptr;
     if (rc.tso) {
         c.tx_checksum_offload = true;
         c.tso_max = wire::kMaxTcpPayload;
@@ -312,7 +314,7 @@ public:
                     os << "    " << (e == client_.get() ? "client" : "server") << " tcb: una " << t->snd_una << " nxt "
                        << t->snd_nxt << " max " << t->snd_max << " wnd " << t->snd_wnd << " cwnd " << t->cwnd()
                        << " buf " << t->snd_buf.bytes << " rcv_nxt " << t->rcv_nxt << " rcv_buf " << t->rcv_buf.bytes
-                       << " rto " << t->rto_us << " timer " << int(t->timer_mode) << " rtx " << int(t->retransmits)
+                       << " rto " << t->rto_us << " srtt " << t->rtt.srtt_us() << " backoff " << int(t->rtt.backoff()) << " timer " << int(t->timer_mode) << " rtx " << int(t->retransmits)
                        << " fin_queued " << t->fin_queued << " fin_sent " << t->fin_sent << "\n";
                 }
             }
@@ -536,6 +538,7 @@ private:
         case EventType::persist_timed_out:
         case EventType::user_timed_out:
         case EventType::memory_aborted:
+        case EventType::keepalive_timed_out:
             fail(r, std::string("client ") + to_string(e.type) + " in progress sent " + std::to_string(r.c_sent) +
                         " got " + std::to_string(r.c_got));
             if (!r.c_done) {
@@ -653,6 +656,7 @@ private:
         case EventType::persist_timed_out:
         case EventType::user_timed_out:
         case EventType::memory_aborted:
+        case EventType::keepalive_timed_out:
             fail(r, std::string("server ") + to_string(e.type) + " got " + std::to_string(r.s_got) + " sent " +
                         std::to_string(r.s_sent));
             server_by_index_[e.conn.index] = UINT32_MAX;
@@ -731,7 +735,7 @@ private:
     std::vector<uint32_t> server_by_index_;
     uint32_t started_ = 0, finished_ = 0, finished_clients_ = 0;
     uint64_t now_ = 0, iterations_ = 0, run_time_ms_ = 0;
-    uint64_t c_events_[8] = {}, s_events_[8] = {};
+    uint64_t c_events_[32] = {}, s_events_[32] = {};  // by EventType
     uint16_t trace_port_ = static_cast<uint16_t>(std::getenv("LOOP_TRACE_PORT") ? std::atoi(std::getenv("LOOP_TRACE_PORT")) : 0);
     uint8_t buf_[65536];
     rte_mempool* bulk_ = nullptr;

@@ -17,7 +17,9 @@ struct TcpConfig {
     /// SYN cookies (RFC 4987 §3.6), as Linux's tcp_syncookies: 0 never; 1 when a listener's backlog or the
     /// connection table is full (the SYN gets a cookie SYN-ACK and no TCB); 2 for every SYN.
     uint8_t syn_cookies = 1;
-    uint32_t rcv_buf = 65535;              ///< receive buffer per connection, bytes (window without scaling)
+    /// Receive buffer per connection, bytes. Above 65535 the window is scaled (RFC 7323 §2): our shift is the
+    /// smallest that lets the window cover it.
+    uint32_t rcv_buf = 65535;
     uint32_t snd_buf = 256 * 1024;         ///< send buffer per connection, bytes
     uint16_t mss = 1460;                   ///< our MSS (MTU - 40), sent in SYN / SYN+ACK
     uint32_t rto_initial_ms = 1000;        ///< RFC 6298 §2.1
@@ -66,6 +68,18 @@ struct TcpConfig {
     /// Sent data may stay unacknowledged this long before the connection is given up (RFC 5482's user timeout;
     /// 0: only max_retransmits bounds it). Default about Linux's tcp_retries2 = 15 (924.6 s).
     uint32_t user_timeout_ms = 900000;
+
+    // ---- options offered on our SYNs and honoured on the peer's (RFC 7323, RFC 2018); a peer that offers none of
+    // them gets a connection without them
+    bool window_scaling = true;            ///< RFC 7323 §2
+    bool timestamps = true;                ///< RFC 7323 §3-5: RTT from TSecr, PAWS, TIME-WAIT reuse (RFC 6191)
+    bool sack = true;                      ///< RFC 2018 SACK-permitted, SACK blocks and D-SACK (RFC 2883) on ACKs
+
+    // ---- keepalive (RFC 1122 §4.2.3.6): off by default (MUST-25); per connection through Engine::set_keepalive
+    bool keepalive = false;
+    uint32_t keepalive_idle_s = 7200;      ///< idle before the first probe: at least 2 hours by default (MUST-28)
+    uint32_t keepalive_intvl_s = 75;       ///< between unanswered probes
+    uint32_t keepalive_cnt = 9;            ///< unanswered probes before giving up (> 1: MUST-29)
 };
 
 }  // namespace synack

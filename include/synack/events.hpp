@@ -25,12 +25,14 @@ enum class EventType : uint8_t {
     persist_timed_out,  ///< terminal: the peer kept its window at zero for TcpConfig::persist_timeout_ms (reset)
     user_timed_out,     ///< terminal: sent data stayed unacknowledged for TcpConfig::user_timeout_ms
     memory_aborted,     ///< terminal: reset under memory pressure (held much memory, made no progress)
+    keepalive_timed_out,  ///< terminal: the peer answered none of the keepalive probes (RFC 1122 §4.2.3.6)
 };
 const char* to_string(EventType t) noexcept;
 /// Whether the event ends the connection (the handle is invalid afterwards).
 constexpr bool is_terminal(EventType t) noexcept {
     return t == EventType::closed || t == EventType::reset || t == EventType::timed_out ||
-           t == EventType::persist_timed_out || t == EventType::user_timed_out || t == EventType::memory_aborted;
+           t == EventType::persist_timed_out || t == EventType::user_timed_out || t == EventType::memory_aborted ||
+           t == EventType::keepalive_timed_out;
 }
 
 struct Event {

@@ -167,6 +167,9 @@ public:
     int close(ConnId c) noexcept;
     int abort(ConnId c) noexcept;
     int set_user(ConnId c, uint64_t user) noexcept;
+    /// Keepalive for one connection (RFC 1122 §4.2.3.6): probe after `idle_s` s without a word from the peer, then
+    /// every `intvl_s` s; `cnt` (>= 2) unanswered probes end it with EventType::keepalive_timed_out. idle_s 0: off.
+    int set_keepalive(ConnId c, uint32_t idle_s, uint32_t intvl_s, uint32_t cnt) noexcept;
     State state(ConnId c) const noexcept;
     /// Fills `out` for connection `c` (like getsockopt TCP_INFO); 0, or -EINVAL for a stale handle.
     int info(ConnId c, ConnInfo& out) const noexcept;

@@ -237,6 +237,7 @@ void ChannelHub::on_event(Core& core, const Event& ev, void* ctx) {
     case EventType::persist_timed_out:
     case EventType::user_timed_out:
     case EventType::memory_aborted:
+    case EventType::keepalive_timed_out:
         forget(*c);
         break;
     default:

@@ -1,6 +1,7 @@
 // Command-line options after "--" (DPDK convention), parsed on the cold path with clear errors.
 #include <arpa/inet.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -100,7 +101,10 @@ const char* options_help() noexcept {
            "  --msl-ms N           MSL; TIME-WAIT lasts 2*MSL (default 30000)\n"
            "  --max-conns N        TCBs per core (default 65536)\n"
            "  --syncookies 0|1|2   SYN cookies: 0 never, 1 when a backlog or the table is full (default), 2 always\n"
-           "  --rcv-buf N          receive buffer per connection, bytes (<= 65535 without window scaling)\n"
+           "  --rcv-buf N          receive buffer per connection, bytes (above 65535 the window is scaled)\n"
+           "  --no-wscale, --no-timestamps, --no-sack  neither offer nor accept that option (RFC 7323, RFC 2018)\n"
+           "  --keepalive I,V,N    keepalive on every connection: probe after I s idle, every V s, give up after N\n"
+           "                       unanswered (RFC 1122 §4.2.3.6; off by default)\n"
            "  --snd-buf N          send buffer per connection, bytes\n"
            "  --rto-min-ms N       RTO floor (default 200)\n"
            "  --cc cubic|newreno   congestion control per connection (default cubic)\n"
@@ -179,7 +183,24 @@ Options parse_options(int argc, char** argv) {
         } else if (name == "--syncookies") {
             o.tcp.syn_cookies = static_cast<uint8_t>(number("--syncookies", value(), 0, 2));
         } else if (name == "--rcv-buf") {
-            o.tcp.rcv_buf = static_cast<uint32_t>(number("--rcv-buf", value(), 1024, 65535));
+            o.tcp.rcv_buf = static_cast<uint32_t>(number("--rcv-buf", value(), 1024, 64u << 20));
+        } else if (name == "--no-wscale") {
+            o.tcp.window_scaling = false;
+        } else if (name == "--no-timestamps") {
+            o.tcp.timestamps = false;
+        } else if (name == "--no-sack") {
+            o.tcp.sack = false;
+        } else if (name == "--keepalive") {
+            const std::string v = value();
+            unsigned idle = 0, intvl = 0, cnt = 0;
+            char extra = 0;
+            if (std::sscanf(v.c_str(), "%u,%u,%u%c", &idle, &intvl, &cnt, &extra) != 3 || idle == 0 || intvl == 0 ||
+                cnt < 2 || cnt > 255 || idle > (1u << 22) || intvl > (1u << 22))
+                throw std::invalid_argument("--keepalive IDLE,INTVL,CNT: seconds > 0, CNT in 2..255");
+            o.tcp.keepalive = true;
+            o.tcp.keepalive_idle_s = idle;
+            o.tcp.keepalive_intvl_s = intvl;
+            o.tcp.keepalive_cnt = cnt;
         } else if (name == "--snd-buf") {
             o.tcp.snd_buf = static_cast<uint32_t>(number("--snd-buf", value(), 1024, 64u << 20));
         } else if (name == "--cc") {

@@ -529,6 +529,9 @@ rte_mbuf* Core::recv_chain(ConnId c) noexcept { return w_->engine.recv_chain(c);
 int Core::close(ConnId c) noexcept { return w_->engine.close(c); }
 int Core::abort(ConnId c) noexcept { return w_->engine.abort(c); }
 int Core::set_user(ConnId c, uint64_t user) noexcept { return w_->engine.set_user(c, user); }
+int Core::set_keepalive(ConnId c, uint32_t idle_s, uint32_t intvl_s, uint32_t cnt) noexcept {
+    return w_->engine.set_keepalive(c, idle_s, intvl_s, cnt);
+}
 State Core::state(ConnId c) const noexcept { return w_->engine.state(c); }
 int Core::info(ConnId c, ConnInfo& out) const noexcept { return w_->info(c, out) ? 0 : -EINVAL; }
 uint32_t Core::send_space(ConnId c) const noexcept { return w_->engine.send_space(c); }

@@ -79,6 +79,15 @@ namespace synack::tcp {
     X(conn_user_timed_out, count, "data unacknowledged for user_timeout_ms: given up") \
     X(half_open_timed_out, count, "passive SYN-RECEIVED: SYN,ACK retransmissions exhausted, dropped") \
     X(fin_wait_2_timed_out, count, "FIN-WAIT-2 idle for fin_wait_2_timeout_ms: closed") \
+    /* options (options.cpp) and keepalive (keepalive.cpp) */ \
+    X(rx_paws_dropped, drop, "timestamp older than TS.Recent (RFC 7323 §5.3 PAWS): ACKed and dropped") \
+    X(rx_ts_missing, count, "timestamps negotiated, non-RST segment without one: taken (as Linux)") \
+    X(ts_rtt_samples, count, "RTT samples taken from TSecr (RFC 7323 §4)") \
+    X(tx_sack_blocks, count, "SACK blocks sent on our ACKs (RFC 2018)") \
+    X(tx_dsacks, count, "D-SACK blocks sent for duplicate data (RFC 2883)") \
+    X(time_wait_ts_refused, count, "SYN in TIME-WAIT with a TSval not above TS.Recent: not reopened (RFC 6191)") \
+    X(keepalive_probes, count, "keepalive probes sent (RFC 1122 §4.2.3.6)") \
+    X(conn_keepalive_timed_out, count, "keepalive_cnt probes unanswered: given up") \
     X(conn_in_state, states, "gauge, not a counter: connections now in each state, kept by Engine::set_state()")
 
 /// The gauges of kind `states`, one per RFC 9293 state in synack::State's order: tcp.conn_in_state.STATE.

@@ -46,7 +46,8 @@ const char* to_string(State s) noexcept {
 const char* to_string(EventType t) noexcept {
     static constexpr const char* names[] = {"connected", "accepted", "readable", "writable",
                                             "peer_closed", "closed", "reset", "timed_out",
-                                            "persist_timed_out", "user_timed_out", "memory_aborted"};
+                                            "persist_timed_out", "user_timed_out", "memory_aborted",
+                                            "keepalive_timed_out"};
     return names[static_cast<unsigned>(t)];
 }
 
@@ -129,7 +130,12 @@ Tcb* Engine::alloc_tcb(const FourTuple& t, uint32_t h) noexcept {
     tcb.rto_us = tcb.rtt.rto_us();
     tcb.rcv_wnd = std::min<uint32_t>(cfg_.rcv_buf, 65535);
     tcb.snd_mss = 536;
-    tcb.progress_at = tcb.snd_progress_at = stamp();
+    tcb.progress_at = tcb.snd_progress_at = tcb.last_rx = stamp();
+    if (cfg_.keepalive) {  // RFC 1122 §4.2.3.6: off unless asked for (MUST-25)
+        tcb.ka_idle_ms = cfg_.keepalive_idle_s * 1000;
+        tcb.ka_intvl_ms = cfg_.keepalive_intvl_s * 1000;
+        tcb.ka_cnt = static_cast<uint8_t>(std::min<uint32_t>(cfg_.keepalive_cnt, 255));
+    }
     return &tcb;
 }
 
@@ -157,6 +163,7 @@ void Engine::half_open_remove(Tcb& tcb) noexcept {
 
 void Engine::free_tcb(Tcb& tcb) noexcept {
     wheel_.cancel(tcb.rto_timer);
+    wheel_.cancel(tcb.ka_timer);
     wheel_.cancel(tcb.delack_timer);
     tcb.snd_buf.clear();
     tcb.rcv_buf.clear();

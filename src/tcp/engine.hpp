@@ -88,6 +88,11 @@ public:
     int abort(ConnId c) noexcept;
     int set_user(ConnId c, uint64_t user) noexcept;
 
+    /// Keepalive for one connection (RFC 1122 §4.2.3.6): a probe after `idle_s` seconds without hearing from the
+    /// peer, then every `intvl_s`; `cnt` unanswered probes end it (event keepalive_timed_out). idle_s 0 turns it
+    /// off. cnt must be at least 2 (MUST-29: one lost probe never kills).
+    int set_keepalive(ConnId c, uint32_t idle_s, uint32_t intvl_s, uint32_t cnt) noexcept;
+
     // ---- introspection ----
     State state(ConnId c) const noexcept;
     /// The TCB of a 4-tuple (our side's view), or nullptr. For tests and diagnostics.
@@ -112,6 +117,9 @@ public:
     const TcpConfig& config() const noexcept { return cfg_; }
     uint64_t now() const noexcept { return now_; }
     uint64_t ms_to_cycles(uint64_t ms) const noexcept { return ms * tsc_hz_ / 1000; }
+    /// Our RFC 7323 timestamp clock now for connection `t` (1 ms ticks, offset per address pair): the TSval of
+    /// a segment sent now.
+    uint32_t tsval(const FourTuple& t) const noexcept;
 
     /// Pins ISNs (tests): fn(ctx, tuple) replaces the RFC 6528 generator while set.
     using IsnHook = uint32_t (*)(void* ctx, const FourTuple& t);
@@ -178,6 +186,29 @@ private:
     void enter_time_wait(Tcb& tcb) noexcept;
     int find_listener(uint32_t ip, uint16_t port) const noexcept;
 
+    // options.cpp: RFC 7323 window scaling and timestamps, RFC 2018 / 2883 SACK
+    uint8_t our_wscale() const noexcept;
+    uint64_t now_us() const noexcept;
+    void negotiate_options(Tcb& tcb, const wire::Segment& syn) noexcept;
+    uint32_t peer_window(const Tcb& tcb, const wire::Segment& seg) const noexcept;
+    uint32_t rcv_window_cap(const Tcb& tcb) const noexcept;
+    uint16_t window_field(Tcb& tcb, uint32_t wnd, bool syn) noexcept;
+    const wire::TcpOptions* segment_options(Tcb& tcb, uint8_t flags, uint32_t len, wire::TcpOptions& o) noexcept;
+    bool paws_drop(Tcb& tcb, const wire::Segment& seg) noexcept;
+    void segment_accepted(Tcb& tcb, const wire::Segment& seg) noexcept;
+    void ts_rtt_sample(Tcb& tcb, const wire::Segment& seg) noexcept;
+    bool time_wait_reopens(Tcb& tcb, const wire::Segment& syn) noexcept;
+    void sack_duplicate(Tcb& tcb, const wire::Segment& seg) noexcept;
+    void sack_out_of_order(Tcb& tcb, uint32_t seq) noexcept;
+    void sack_forget(Tcb& tcb, uint32_t left, uint32_t right) noexcept;
+    void cookie_syn_ack_options(const wire::Segment& syn, const FourTuple& t, wire::TcpOptions& o) noexcept;
+    uint32_t cookie_ts_max_age() const noexcept;
+    void cookie_take_options(Tcb& tcb, const wire::Segment& ack, const syn_cookie::TsOptions& o) noexcept;
+
+    // keepalive.cpp: RFC 1122 §4.2.3.6
+    void keepalive_arm(Tcb& tcb) noexcept;
+    void on_keepalive(Tcb& tcb) noexcept;
+
     // syn_flood.cpp: SYN cookies (RFC 4987 §3.6) and table-full eviction
     bool table_full() const noexcept;
     bool syn_cookie_instead(const Listener& L) const noexcept;
@@ -204,7 +235,7 @@ private:
     rte_mbuf* alloc_mbuf() noexcept;
     void fill_stash() noexcept;
     void return_stash() noexcept;
-    uint16_t receive_window(Tcb& tcb) noexcept;
+    uint16_t receive_window(Tcb& tcb, bool syn = false) noexcept;
     void window_update_after_read(Tcb& tcb) noexcept;
 
     // loss.cpp: congestion control and loss recovery on the sender side (RFC 5681, 3042, 6582, 6937)
@@ -223,7 +254,6 @@ private:
     void dsack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
     void on_loss_probe(Tcb& tcb) noexcept;
     bool tlp_on_ack(Tcb& tcb, uint32_t ack, bool advanced, uint32_t prior_flight) noexcept;
-    uint64_t now_us() const noexcept { return now_ * 1000000 / tsc_hz_; }
 
     // timers.cpp
     void on_timer(timer::TimerNode& node) noexcept;

@@ -248,7 +248,7 @@ bool Engine::acceptable(const Tcb& tcb, const wire::Segment& seg) const noexcept
 // RFC 9293 §3.6.1 / MAY-2 and RFC 6191: a SYN whose sequence number is above what TIME-WAIT last saw may reopen
 // the 4-tuple for a listener. Returns true when it did.
 bool Engine::time_wait_syn(Tcb& tcb, const rte_mbuf* m, const wire::Segment& seg) noexcept {
-    if (!seq_gt(seg.seq, tcb.rcv_nxt)) return false;
+    if (!time_wait_reopens(tcb, seg)) return false;  // RFC 6191 with timestamps (options.cpp)
     const int l = find_listener(seg.dst_ip, seg.dst_port);
     if (l < 0) return false;
     ++ctr_.rx_time_wait_reopen;
@@ -261,6 +261,7 @@ void Engine::synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) 
     if (tcb.state == State::time_wait && seg.has(kSyn) && !seg.has(kAck) && !seg.has(kRst) &&
         time_wait_syn(tcb, m.get(), seg))
         return;
+    if (tcb.ts_ok && paws_drop(tcb, seg)) return;  // RFC 7323 §5.3 R1, before the sequence check
 
     // first: sequence number check
     if (!acceptable(tcb, seg)) {
@@ -271,6 +272,7 @@ void Engine::synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) 
         ++ctr_.rx_unacceptable;
         // A retransmitted FIN in TIME-WAIT is ACKed and restarts the 2 MSL wait (RFC 9293 §3.10.7.4, eighth).
         if (tcb.state == State::time_wait && seg.has(kFin)) arm_timer(tcb, TimerMode::time_wait, 2000ull * cfg_.msl_ms);
+        sack_duplicate(tcb, seg);  // RFC 2883: an old duplicate is reported
         send_ack(tcb);  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
         return;
     }
@@ -280,8 +282,10 @@ void Engine::synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) 
         rst_arrives(tcb, seg);
         return;
     }
+    segment_accepted(tcb, seg);  // RFC 7323 §4.3 TS.Recent, keepalive (options.cpp)
     // Trim to the window: bytes below RCV.NXT were seen already, bytes beyond the right edge are not ours yet.
     if (seq_lt(seg.seq, tcb.rcv_nxt)) {
+        sack_duplicate(tcb, seg);
         uint32_t dup = tcb.rcv_nxt - seg.seq;
         if (seg.has(kSyn)) {
             seg.flags = static_cast<uint8_t>(seg.flags & ~kSyn);
@@ -384,7 +388,7 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
                        0, false);
             return false;
         }
-        tcb.snd_wnd = seg.wnd;
+        tcb.snd_wnd = peer_window(tcb, seg);
         tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
         tcb.snd_wl1 = seg.seq;
         tcb.snd_wl2 = seg.ack;
@@ -408,6 +412,7 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     }
     if (tcb.timer_mode == TimerMode::persist) tcb.retransmits = 0;  // the peer answers our probes
     const bool dup = is_dup_ack(tcb, seg);  // before the window update below changes what it compares
+    if (tcb.ts_ok && seq_lt(tcb.snd_una, seg.ack)) ts_rtt_sample(tcb, seg);  // RFC 7323 §4.1 (options.cpp)
     if (seq_lt(tcb.snd_una, seg.ack)) process_ack_of_data(tcb, seg.ack);
     if (seq_leq(tcb.snd_una, seg.ack)) {
         tcb.last_wnd_raw = seg.wnd;
@@ -484,7 +489,7 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
 // RFC 9293 §3.10.7.4: update the send window only from segments newer than the last update (SND.WL1/WL2).
 void Engine::update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept {
     if (seq_lt(tcb.snd_wl1, seg.seq) || (tcb.snd_wl1 == seg.seq && seq_leq(tcb.snd_wl2, seg.ack))) {
-        tcb.snd_wnd = seg.wnd;
+        tcb.snd_wnd = peer_window(tcb, seg);  // RFC 7323 §2.3
         tcb.snd_wl1 = seg.seq;
         tcb.snd_wl2 = seg.ack;
         tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
@@ -506,6 +511,7 @@ void Engine::text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) no
     if (seg.seq != tcb.rcv_nxt) {
         ++ctr_.rx_out_of_order;
         tcb.ack_now = true;
+        sack_duplicate(tcb, seg);  // wholly held already: a D-SACK (RFC 2883)
         if (!ooo_admit(tcb, seg.seq, ts)) {
             ++ctr_.rx_mem_dropped;
             return;
@@ -514,6 +520,7 @@ void Engine::text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) no
         if (tcb.ooo == nullptr ||
             !tcb.ooo->insert(seg.seq, m.release(), seg.payload_off, len, fin, std::min(cfg_.reassembly_segments, ReassemblyBlock::kSlots)))
             ++ctr_.rx_ooo_dropped;
+        sack_out_of_order(tcb, seg.seq);  // RFC 2018 §4: its block goes first
         if (tcb.ooo != nullptr && tcb.ooo->count == 0) free_ooo(tcb);
         recharge(tcb);
         return;
@@ -583,7 +590,8 @@ void Engine::take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept {
     uint16_t mss = seg.opt.has_mss && seg.opt.mss > 0 ? seg.opt.mss : 536;
     tcb.snd_mss = std::max<uint16_t>(64, std::min(mss, cfg_.mss));
     tcb.rcv_mss = tcb.snd_mss;  // a symmetric path's guess until the peer's segments say more
-    cc_start(tcb);  // RFC 6928 IW10 for this MSS
+    negotiate_options(tcb, seg);   // RFC 7323, RFC 2018 (options.cpp); may take timestamp room off SND.MSS
+    cc_start(tcb);                 // RFC 6928 IW10 for this MSS
 }
 
 void Engine::enter_established(Tcb& tcb) noexcept {
@@ -591,6 +599,7 @@ void Engine::enter_established(Tcb& tcb) noexcept {
     if (was_passive_half_open && tcb.listener != 0) half_open_remove(tcb);
     set_state(tcb, State::established);
     tcb.recovery.reset(Seq{tcb.iss});  // RFC 6582 §3.2 step 1: recover = ISS
+    keepalive_arm(tcb);
     // RFC 6298 §5.7: after a SYN timeout, with no RTT sample, data starts from a 3 s RTO.
     if (tcb.syn_timed_out && !tcb.rtt.has_sample()) {
         tcb.rtt.on_syn_timeout();
@@ -611,6 +620,7 @@ void Engine::enter_time_wait(Tcb& tcb) noexcept {
     set_state(tcb, State::time_wait);
     ++time_wait_;
     wheel_.cancel(tcb.delack_timer);
+    wheel_.cancel(tcb.ka_timer);
     tcb.snd_buf.clear();
     free_ooo(tcb);
     recharge(tcb);

@@ -64,6 +64,7 @@ void Engine::collapse(Tcb& tcb) noexcept {
 uint32_t Engine::prune_last(Tcb& tcb) noexcept {
     if (tcb.ooo == nullptr || tcb.ooo->count == 0) return 0;
     const uint32_t bytes = tcb.ooo->seg[tcb.ooo->count - 1].data.bytes;
+    sack_forget(tcb, tcb.ooo->seg[tcb.ooo->count - 1].seq, tcb.ooo->seg[tcb.ooo->count - 1].end());
     const uint32_t freed = tcb.ooo->drop_last();
     ++ctr_.ooo_pruned;
     ctr_.ooo_pruned_bytes += bytes;

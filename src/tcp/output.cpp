@@ -159,14 +159,11 @@ bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) n
         ++ctr_.tx_dropped_no_mbuf;
         return false;
     }
-    wire::TcpOptions opts;
-    if (flags & kSyn) {
-        opts.has_mss = true;  // RFC 9293 MUST-14: MSS on every SYN
-        opts.mss = cfg_.mss;
-    }
+    wire::TcpOptions opts;  // RFC 9293 MUST-14 MSS on SYNs, RFC 7323 / 2018 options (options.cpp)
+    const wire::TcpOptions* o = segment_options(tcb, flags, len, opts);
     const wire::SegmentHeader h{tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port,
-                                seq, (flags & kAck) ? tcb.rcv_nxt : 0u, flags, receive_window(tcb), ip_id_++,
-                                (flags & kSyn) ? &opts : nullptr, len > tcb.snd_mss ? tcb.snd_mss : uint16_t{0}};
+                                seq, (flags & kAck) ? tcb.rcv_nxt : 0u, flags, receive_window(tcb, flags & kSyn),
+                                ip_id_++, o, len > tcb.snd_mss ? tcb.snd_mss : uint16_t{0}};
     if (!wire::prepend_headers(m, h, cfg_.tx_checksum_offload)) {
         rte_pktmbuf_free(m);
         ++ctr_.tx_dropped_no_mbuf;
@@ -174,7 +171,10 @@ bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) n
     }
     ++ctr_.tx_segments;
     ctr_.tx_data_bytes += len;
-    if ((len > 0 || (flags & kFin)) && seq_lt(seq, tcb.snd_max)) ++ctr_.tx_retransmits;
+    if ((len > 0 || (flags & kFin)) && seq_lt(seq, tcb.snd_max)) {
+        ++ctr_.tx_retransmits;
+        if (o != nullptr && o->has_timestamps) tcb.ts_last_rtx = o->ts_val;  // see ts_rtt_sample()
+    }
     if (len > 0 && seq == tcb.snd_max) tcb.probe_sent = false;
     if (flags & kAck) {  // every ACK we send answers whatever was pending
         tcb.ack_now = false;
@@ -214,8 +214,9 @@ void Engine::send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uin
 
 // The window we advertise is the free receive space, but its right edge never moves left (RFC 9293 §3.8.6.2.2)
 // and moves right only in steps of min(buffer / 2, MSS): receiver-side silly window avoidance.
-uint16_t Engine::receive_window(Tcb& tcb) noexcept {
-    const uint32_t cap = std::min<uint32_t>(cfg_.rcv_buf, 65535);
+// With window scaling the buffer may exceed 64 KB; a SYN's window field is never scaled (RFC 7323 §2.2).
+uint16_t Engine::receive_window(Tcb& tcb, bool syn) noexcept {
+    const uint32_t cap = syn ? std::min<uint32_t>(cfg_.rcv_buf, 65535) : rcv_window_cap(tcb);
     const uint32_t used = tcb.rcv_buf.bytes;
     uint32_t free_space = used >= cap ? 0 : cap - used;
     const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
@@ -227,16 +228,15 @@ uint16_t Engine::receive_window(Tcb& tcb) noexcept {
     uint32_t wnd = cur;
     if (free_space >= cur + step || free_space == cap) wnd = std::max(free_space, cur);
     wnd = std::min(wnd, cap);
-    tcb.rcv_adv = tcb.rcv_nxt + wnd;
     tcb.rcv_wnd = wnd;
-    return static_cast<uint16_t>(wnd);
+    return window_field(tcb, wnd, syn);
 }
 
 // After the user reads: tell the peer when the window has opened up: from (nearly) closed, or to twice what it
 // was (as Linux's tcp_cleanup_rbuf does); smaller openings wait for the next ACK.
 void Engine::window_update_after_read(Tcb& tcb) noexcept {
     if (!tcb.in(kReceivesText)) return;
-    const uint32_t cap = std::min<uint32_t>(cfg_.rcv_buf, 65535);
+    const uint32_t cap = rcv_window_cap(tcb);
     const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t free_space = tcb.rcv_buf.bytes >= cap ? 0 : cap - tcb.rcv_buf.bytes;
     const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);

@@ -110,6 +110,7 @@ public:
     uint32_t fill(wire::SackBlock* out, uint32_t max) noexcept;
     void clear() noexcept { n_ = 0; has_dsack_ = false; }
     uint32_t pending() const noexcept { return n_ + (has_dsack_ ? 1u : 0u); }
+    bool has_dsack() const noexcept { return has_dsack_; }
 
 private:
     void remove(uint32_t i) noexcept;

@@ -6,8 +6,11 @@
 //   31..27  t     a slowly counting time, one tick per kPeriodSeconds, modulo 32
 //   26..24  mss   index into kMssTable (the largest entry not above the peer's MSS)
 //   23..0   hash  SipHash-2-4 (own secret) of the 4-tuple, the peer's ISN, the full time count and the MSS index
-// Only the MSS is encoded: window scale, SACK-permitted and ECN are not negotiated yet; once timestamps are, the
-// low bits of our TSval carry them (Linux's scheme, RFC 4987 §3.6) and validate() gains a TSecr argument.
+// Only the MSS fits in the ISN. When the peer offers timestamps, the low 6 bits of our SYN-ACK's TSval carry the
+// rest of what was agreed (Linux's scheme, RFC 4987 §3.6): the peer echoes them in the TSecr of its ACK.
+//   TSval bits 3..0  the peer's window shift (0..14), 15 when window scaling is off
+//              4     SACK-permitted
+//              5     unused (ECN in Linux)
 #pragma once
 #include <array>
 #include <cstdint>
@@ -42,6 +45,35 @@ struct Check {
 /// Checks `cookie` (the ACK's SEG.ACK - 1) for `t` and `peer_isn` (SEG.SEQ - 1) at time count `clock`:
 /// stale when its time is more than kMaxAge ticks old (or in the future), forged when the hash does not match.
 Check validate(const Key& key, const FourTuple& t, uint32_t peer_isn, uint32_t cookie, uint32_t clock) noexcept;
+
+/// What a cookie SYN-ACK agreed to beyond the MSS.
+struct TsOptions {
+    bool wscale_ok = false;
+    uint8_t snd_wscale = 0;  ///< the peer's shift
+    bool sack_ok = false;
+};
+inline constexpr uint32_t kTsOptMask = 0x3f, kTsWscaleNone = 0xf, kTsSackBit = 0x10;
+
+/// The TSval of a cookie SYN-ACK at timestamp clock `ts_now`: its own low bits replaced by the options, and never
+/// ahead of the clock (one period of 64 ticks back when the bits would put it there).
+constexpr uint32_t encode_ts(uint32_t ts_now, const TsOptions& o) noexcept {
+    const uint32_t bits = (o.wscale_ok ? (o.snd_wscale & 0xfu) : kTsWscaleNone) | (o.sack_ok ? kTsSackBit : 0u);
+    uint32_t ts = (ts_now & ~kTsOptMask) | bits;
+    if (static_cast<int32_t>(ts - ts_now) > 0) ts -= kTsOptMask + 1;
+    return ts;
+}
+/// The options from the TSecr of the cookie ACK. False when the echo cannot be ours: from the future, older than
+/// a cookie lives (`max_age_ticks`), or a shift above 14 that we never encode.
+constexpr bool decode_ts(uint32_t ts_ecr, uint32_t ts_now, uint32_t max_age_ticks, TsOptions& o) noexcept {
+    const int32_t age = static_cast<int32_t>(ts_now - ts_ecr);
+    if (age < 0 || static_cast<uint32_t>(age) > max_age_ticks) return false;
+    const uint32_t ws = ts_ecr & 0xfu;
+    if (ws != kTsWscaleNone && ws > 14) return false;
+    o.wscale_ok = ws != kTsWscaleNone;
+    o.snd_wscale = static_cast<uint8_t>(o.wscale_ok ? ws : 0);
+    o.sack_ok = (ts_ecr & kTsSackBit) != 0;
+    return true;
+}
 
 /// A fresh secret from getrandom(2). Cold path; throws std::runtime_error on failure.
 Key random_key();

@@ -64,6 +64,7 @@ void Engine::send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) n
     wire::TcpOptions opts;
     opts.has_mss = true;  // RFC 9293 MUST-14
     opts.mss = cfg_.mss;
+    cookie_syn_ack_options(syn, t, opts);  // WS / SACK / TS in TSval when the peer offers timestamps (options.cpp)
     const auto wnd = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_buf, 65535));
     const wire::SegmentHeader h{t.local_ip, t.remote_ip, t.local_port, t.remote_port, mint_cookie(syn, t),
                                 syn.seq + 1, static_cast<uint8_t>(kSyn | kAck), wnd, ip_id_++, &opts};
@@ -95,6 +96,12 @@ bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint1
         ++(c.verdict == syn_cookie::Verdict::stale ? ctr_.syn_cookies_stale : ctr_.syn_cookies_forged);
         return false;
     }
+    syn_cookie::TsOptions ts_opts;
+    const bool with_ts = cfg_.timestamps && seg.opt.has_timestamps;
+    if (with_ts && !syn_cookie::decode_ts(seg.opt.ts_ecr, tsval(t), cookie_ts_max_age(), ts_opts)) {
+        ++ctr_.syn_cookies_forged;  // a TSecr we cannot have sent
+        return false;
+    }
     const uint32_t hash = table_hash(t, m.get());
     Tcb* tcb = alloc_tcb(t, hash);
     if (tcb == nullptr && evict_oldest_half_open()) tcb = alloc_tcb(t, hash);  // a finished handshake goes first
@@ -117,13 +124,14 @@ bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint1
     tcb->rcv_adv = seg.seq + std::min<uint32_t>(cfg_.rcv_buf, 65535);  // what the cookie SYN-ACK advertised
     tcb->snd_mss = std::max<uint16_t>(64, std::min(c.mss, cfg_.mss));
     tcb->rcv_mss = tcb->snd_mss;
-    cc_start(*tcb);  // RFC 6928 IW10
     tcb->iss = seg.ack - 1;
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->snd_max = seg.ack;
     tcb->snd_buf_seq = seg.ack;
     tcb->snd_wnd = tcb->max_snd_wnd = seg.wnd;
     tcb->snd_wl1 = peer_isn;
+    if (with_ts) cookie_take_options(*tcb, seg, ts_opts);  // options.cpp
+    cc_start(*tcb);  // RFC 6928 IW10, for the MSS left after the options
     set_state(*tcb, State::syn_received);
     wire::Segment rest = seg;
     synchronized_arrives(*tcb, std::move(m), rest);

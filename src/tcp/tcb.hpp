@@ -10,7 +10,9 @@
 #include "tcp/reassembly.hpp"
 #include "tcp/recovery.hpp"
 #include "tcp/rtt.hpp"
+#include "tcp/sack.hpp"
 #include "tcp/state.hpp"
+#include "tcp/timestamps.hpp"
 #include "timer/wheel.hpp"
 
 namespace synack::tcp {
@@ -103,6 +105,24 @@ struct Tcb {
     uint32_t half_next = kNoTcb;
     uint64_t syn_at = 0;            ///< cycles: when a passive open's SYN arrived (a full table evicts the oldest)
     uint64_t persist_since = 0;    ///< cycles: when the peer's window closed on queued data (persist timeout)
+
+    // Options negotiated on the handshake (options.cpp): each is on only when both SYNs carried it.
+    bool ws_ok = false;             ///< RFC 7323 §2: window scaling in both directions
+    bool ts_ok = false;             ///< RFC 7323 §3: timestamps on every non-RST segment
+    uint8_t snd_wscale = 0;         ///< Snd.Wind.Shift: the peer's shift, applied to the windows it sends
+    uint8_t rcv_wscale = 0;         ///< Rcv.Wind.Shift: ours, applied to the windows we send
+    uint32_t last_ack_sent = 0;     ///< RFC 7323 §4.3 Last.ACK.sent
+    TsRecent ts_recent;             ///< RFC 7323 §4.3 TS.Recent
+    uint32_t ts_last_rtx = 0;       ///< our TSval on the latest retransmission (0: none yet)
+    SackReporter sack_rep;          ///< the blocks our next ACK carries (RFC 2018 §4, RFC 2883)
+
+    // Keepalive (RFC 1122 §4.2.3.6, keepalive.cpp)
+    timer::TimerNode ka_timer;
+    uint32_t last_rx = 0;           ///< Engine::stamp() of the last acceptable segment from the peer
+    uint32_t ka_idle_ms = 0;        ///< 0: keepalive off for this connection
+    uint32_t ka_intvl_ms = 0;
+    uint8_t ka_cnt = 0;
+    uint8_t ka_probes = 0;          ///< probes sent since the peer was last heard from
 
     bool in(StateSet set) const noexcept { return in_state(state, set); }
     uint32_t flight_size() const noexcept { return snd_nxt - snd_una; }

@@ -24,6 +24,7 @@ void Engine::on_timer(timer::TimerNode& node) noexcept {
         send_ack(tcb);
         return;
     }
+    if (&node == &tcb.ka_timer) return on_keepalive(tcb);  // keepalive.cpp
     const TimerMode mode = tcb.timer_mode;
     tcb.timer_mode = TimerMode::none;
     switch (mode) {
