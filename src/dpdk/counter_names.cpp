@@ -73,6 +73,13 @@ const char* const kTcpCounterNames[] = {
     "tcp.conn_user_timed_out",
     "tcp.half_open_timed_out",
     "tcp.fin_wait_2_timed_out",
+    "tcp.icmp_no_connection",
+    "tcp.icmp_seq_outside_window",
+    "tcp.icmp_frag_needed_ignored",
+    "tcp.pmtu_lowered",
+    "tcp.icmp_soft_errors",
+    "tcp.icmp_hard_errors",
+    "tcp.pmtu_black_hole_lowered",
 };
 static_assert(sizeof(kTcpCounterNames) / sizeof(char*) == kTcpCounterCount);
 
@@ -114,6 +121,8 @@ const char* const kNetCounterNames[] = {
     "net.rx_icmp_unhandled",
     "net.rx_icmp_unusable",
     "net.icmp_echo_replies",
+    "net.rx_icmp_error_tcp",
+    "net.rx_icmp_error_no_conn",
     "net.rx_tcp",
     "net.tx_frames",
     "net.tx_no_route",

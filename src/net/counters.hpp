@@ -7,7 +7,8 @@
 ///   rx_ipv4   = rx_ip_bad_version + rx_ip_bad_header_len + rx_ip_bad_total_len + rx_ip_bad_checksum
 ///               + rx_ip_not_for_us + rx_ip_bad_src + rx_ip_fragment + rx_ip_options + rx_ip_unknown_proto
 ///               + rx_icmp + rx_tcp
-///   rx_icmp   = rx_icmp_bad + rx_icmp_unhandled + rx_icmp_unusable + icmp_echo_replies
+///   rx_icmp   = rx_icmp_bad + rx_icmp_unhandled + rx_icmp_unusable + icmp_echo_replies + rx_icmp_error_tcp
+///               + rx_icmp_error_no_conn
 ///
 /// With an exception path (--exception-tap) the frames of rx_unknown_ethertype, rx_not_for_us (multicast only),
 /// rx_ip_not_for_us, rx_ip_fragment, rx_ip_options, rx_ip_unknown_proto and rx_icmp_unhandled go to the kernel
@@ -59,9 +60,11 @@ struct NetCounters {
     // ICMP (RFC 792)
     uint64_t rx_icmp = 0;
     uint64_t rx_icmp_bad = 0;            ///< shorter than 8 bytes or bad checksum
-    uint64_t rx_icmp_unhandled = 0;      ///< any type but echo request
+    uint64_t rx_icmp_unhandled = 0;      ///< neither echo request nor an error quoting TCP from us (unusable quote)
     uint64_t rx_icmp_unusable = 0;       ///< echo request we cannot answer: shared mbuf, header not in segment 1, beyond our MTU
     uint64_t icmp_echo_replies = 0;      ///< echo replies handed to the TX ring
+    uint64_t rx_icmp_error_tcp = 0;      ///< error quoting our TCP, taken by a connection (RFC 1122 §4.2.3.9)
+    uint64_t rx_icmp_error_no_conn = 0;  ///< error quoting our TCP that no connection of this core took
 
     // TCP handoff
     uint64_t rx_tcp = 0;                 ///< returned by input() to the TCP engine

@@ -66,6 +66,15 @@ struct EngineCounters {
     uint64_t conn_user_timed_out = 0;    ///< data unacknowledged for user_timeout_ms: given up
     uint64_t half_open_timed_out = 0;    ///< passive SYN-RECEIVED: SYN,ACK retransmissions exhausted, dropped
     uint64_t fin_wait_2_timed_out = 0;   ///< FIN-WAIT-2 idle for fin_wait_2_timeout_ms: closed
+    // ICMP errors quoting our segments (pmtu.cpp); each lands in exactly one of these
+    uint64_t icmp_no_connection = 0;     ///< quotes a 4-tuple with no connection on this core: ignored
+    uint64_t icmp_seq_outside_window = 0; ///< quoted sequence number not in SND.UNA..SND.MAX (RFC 5927 §4.1): ignored
+    uint64_t icmp_frag_needed_ignored = 0; ///< fragmentation needed, but for a size we already send below (or floor)
+    uint64_t pmtu_lowered = 0;           ///< fragmentation needed (RFC 1191): SND.MSS lowered, flight resent
+    uint64_t icmp_soft_errors = 0;       ///< other unreachable, time exceeded, parameter problem: recorded only
+    uint64_t icmp_hard_errors = 0;       ///< port or protocol unreachable: recorded only (RFC 5461), no abort
+    // not an ICMP outcome
+    uint64_t pmtu_black_hole_lowered = 0; ///< full-sized data timed out twice: SND.MSS lowered a plateau (RFC 4821)
 };
 
 }  // namespace synack::tcp

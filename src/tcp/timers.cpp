@@ -59,6 +59,7 @@ void Engine::on_rto(Tcb& tcb) noexcept {
         terminate(tcb, EventType::user_timed_out);
         return;
     }
+    pmtu_on_rto(tcb);  // full-sized data timing out again may be a PMTU black hole (RFC 4821 §7.3)
     tcb.rto_us = std::min(tcb.rto_us * 2, cfg_.rto_max_ms * 1000);  // RFC 6298 §5.5: back off
     tcb.rtt_timing = false;                                          // Karn: no sample from a retransmission
     if (handshake) {
