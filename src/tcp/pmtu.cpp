@@ -99,6 +99,9 @@ void Engine::pmtu_on_rto(Tcb& tcb) noexcept {
     if (mss >= tcb.snd_mss) return;
     ++ctr_.pmtu_black_hole_lowered;
     tcb.snd_mss = static_cast<uint16_t>(mss);
+    // A segment too big for the path says nothing about congestion: on_rto's doubling that follows is offset, so
+    // that the search down the plateaus is not slowed by an exponential backoff as well.
+    tcb.rto_us = std::max(tcb.rto_us / 2, cfg_.rto_min_ms * 1000);
 }
 
 }  // namespace synack::tcp
