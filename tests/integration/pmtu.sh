@@ -12,7 +12,7 @@
 # Each run must reach MIN_MBIT (a black hole moves about nothing). The Linux client's rate is printed beside it.
 # Usage: tests/integration/pmtu.sh [BUILD]   (root; names sk-p*, subnets 10.103.0.0/16)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 build=${1:-build}
 secs=${PMTU_SECONDS:-5}
 bh_secs=${PMTU_BH_SECONDS:-12}  # the black hole costs a few timeouts (RTO 1 s, 2 s, 2 s) before data flows
