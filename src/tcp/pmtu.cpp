@@ -41,8 +41,9 @@ bool Engine::icmp_error(const net::IcmpError& e, uint64_t now_cycles) noexcept {
         return false;
     }
     Tcb& tcb = tcbs_[idx];
-    // RFC 5927 §4.1: act only when the quoted sequence number is one we sent and is not yet acknowledged, so that
-    // a blind attacker must guess it. TIME-WAIT and LISTEN's children have nothing in flight.
+    // RFC 5927 §4.1: act only when the quoted sequence number is one we sent and is not yet acknowledged
+    // (SND.UNA <= SEG.SEQ < SND.NXT, the RFC's SND.NXT being our SND.MAX: snd_nxt goes back after a timeout), so
+    // that a blind attacker must guess it. A connection with nothing in flight (idle, TIME-WAIT) takes none.
     if (!seq_in(e.seq, tcb.snd_una, tcb.snd_max)) {
         ++ctr_.icmp_seq_outside_window;
         return true;
@@ -82,8 +83,7 @@ void Engine::lower_mss(Tcb& tcb, uint32_t mss) noexcept {
     if (!tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::last_ack | State::closing))
         return;  // a SYN is small: the handshake goes on (the peer's MSS option may lower it further only)
     tcb.rtt_timing = false;  // Karn: what is resent now gives no sample
-    tcb.snd_nxt = tcb.snd_una;
-    if (tcb.fin_sent && seq_leq(tcb.snd_nxt, tcb.fin_seq)) tcb.fin_sent = false;  // the FIN goes again after the data
+    tcb.snd_nxt = tcb.snd_una;  // go back as a timeout does (a FIN already sent goes again with the last data)
     output(tcb);
 }
 
