@@ -41,6 +41,7 @@ struct Config {
     uint32_t msg_size = 64;      // rr
     std::string json;
     bool verify = false;         // check received bytes against the pattern
+    bool copy = false;           // bulk server: take data with recv() into user memory, as linux-perf's read() does
 };
 
 // The stream pattern: byte i is i mod kPatternPeriod. kPattern[k..] is the stream from any offset = k (mod period).
@@ -133,7 +134,20 @@ void check_discarded(synack::Core& core, const synack::Event& ev, const rte_mbuf
     core.set_user(ev.conn, cookie(ev.user & 3, off));
 }
 
+// --copy: what an application does (and linux-perf, through read()): every byte copied into its own buffer.
+void discard_copied(synack::Core& core, const synack::Event& ev, PerCore& pc) {
+    uint64_t off = ev.user >> 2;
+    int32_t n;
+    while ((n = core.recv(ev.conn, pc.buf, sizeof pc.buf)) > 0) {
+        if (pc.cfg->verify && !kPattern.matches(off, pc.buf, static_cast<uint32_t>(n))) ++pc.corrupt;
+        off += static_cast<uint32_t>(n);
+        pc.bytes += static_cast<uint64_t>(n);
+    }
+    if (pc.cfg->verify) core.set_user(ev.conn, cookie(ev.user & 3, off));
+}
+
 void discard(synack::Core& core, const synack::Event& ev, PerCore& pc) {
+    if (pc.cfg->copy) return discard_copied(core, ev, pc);
     if (rte_mbuf* m = core.recv_chain(ev.conn)) {  // without copying
         if (pc.cfg->verify) check_discarded(core, ev, m, pc);
         pc.bytes += rte_pktmbuf_pkt_len(m);
@@ -305,8 +319,9 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::printf("usage: synack-perf [EAL options] -- --ip A.B.C.D/LEN --port N (--server | --client IP "
-                        "--test bulk|cps|rr [--streams N] [--in-flight N] [--msg-size N] [--json FILE] [--verify])\n"
-                        "  --verify: check received bytes against the sent pattern (bulk server, rr client)\n%s",
+                        "--test bulk|cps|rr [--streams N] [--in-flight N] [--msg-size N] [--json FILE] [--verify] [--copy])\n"
+                        "  --verify: check received bytes against the sent pattern (bulk server, rr client)\n"
+                        "  --copy: the bulk server reads with recv() into its own buffer (default: recv_chain, no copy)\n%s",
                         synack::options_help());
             return 0;
         }
@@ -352,6 +367,8 @@ int main(int argc, char** argv) {
                 cfg.msg_size = number(i, 1, 65536);
             } else if (a == "--verify") {
                 cfg.verify = true;
+            } else if (a == "--copy") {
+                cfg.copy = true;
             } else if (a == "--json") {
                 cfg.json = value(i);
             } else {

@@ -1151,4 +1151,146 @@ TEST_F(NetTest, WithAStrayHandlerArpIsAnsweredAndACopyHandedOn) {
     EXPECT_EQ(h.frames[0].second, frame);
 }
 
+// ================================ ICMP errors (RFC 1122 §4.2.3.9, RFC 1191) ================================
+
+// An ICMP error of type/code with `word` in its second 32 bits, quoting `quoted` (an IPv4 packet we sent).
+Bytes icmp_error(uint8_t type, uint8_t code, uint32_t word, const Bytes& quoted, bool corrupt = false) {
+    Bytes b;
+    put8(b, type);
+    put8(b, code);
+    put16(b, 0);
+    put32(b, word);
+    append(b, quoted);
+    const uint16_t ck = static_cast<uint16_t>(~ones_sum(b, 0, b.size()) ^ (corrupt ? 0x0001 : 0));
+    b[2] = static_cast<uint8_t>(ck >> 8);
+    b[3] = static_cast<uint8_t>(ck);
+    return b;
+}
+
+// The first 28 bytes of a 1500-byte TCP packet we sent from 40001 to the peer's port 5201 with sequence 0x01020304
+// (what a Linux router quotes is longer; the 64 bits of RFC 792 are the minimum).
+Bytes our_quoted_tcp(size_t tcp_bytes = 8, uint8_t proto = IPPROTO_TCP, uint32_t src = kOurIp) {
+    Ipv4Spec s;
+    s.src = src;
+    s.dst = kPeerIp;
+    s.proto = proto;
+    s.total_len = 1500;
+    Bytes th;
+    put16(th, 40001);
+    put16(th, 5201);
+    put32(th, 0x01020304);
+    put32(th, 0x0a0b0c0d);
+    put8(th, 5 << 4);
+    put8(th, 0x10);
+    put16(th, 1000);
+    put32(th, 0);
+    th.resize(tcp_bytes);
+    s.payload = th;
+    return ipv4(s);
+}
+
+struct IcmpTaken {
+    std::vector<synack::net::IcmpError> got;
+    bool answer = true;
+    static bool take(void* ctx, const synack::net::IcmpError& e) {
+        auto* self = static_cast<IcmpTaken*>(ctx);
+        self->got.push_back(e);
+        return self->answer;
+    }
+};
+
+Bytes icmp_frame(const Bytes& icmp_msg) {
+    Ipv4Spec s;
+    s.src = RTE_IPV4(10, 0, 0, 254);  // a router
+    s.proto = IPPROTO_ICMP;
+    s.payload = icmp_msg;
+    return ether(kOurMac, kPeerMac, RTE_ETHER_TYPE_IPV4, ipv4(s));
+}
+
+TEST_F(NetTest, FragNeededQuotingOurTcpReachesTheEngineWithEveryField) {
+    IcmpTaken t;
+    ifc().set_icmp_error_handler(&IcmpTaken::take, &t);
+    // Whole (Linux quotes 548 bytes at most), and split inside the quoted TCP header at an odd offset.
+    const Bytes frame = icmp_frame(icmp_error(3, 4, 1280, our_quoted_tcp(20)));
+    for (size_t split : {size_t{0}, size_t{14 + 20 + 8 + 20 + 5}}) {
+        SCOPED_TRACE(split);
+        t.got.clear();
+        EXPECT_EQ(in(frame, 0, split), nullptr);
+        ASSERT_EQ(t.got.size(), 1u);
+        const synack::net::IcmpError& e = t.got[0];
+        EXPECT_EQ(e.type, 3);
+        EXPECT_EQ(e.code, 4);
+        EXPECT_EQ(e.next_hop_mtu, 1280);
+        EXPECT_EQ(e.quoted_len, 1500);
+        EXPECT_EQ(e.local_ip, kOurIp);
+        EXPECT_EQ(e.remote_ip, kPeerIp);
+        EXPECT_EQ(e.local_port, 40001);
+        EXPECT_EQ(e.remote_port, 5201);
+        EXPECT_EQ(e.seq, 0x01020304u);
+    }
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(nonzero(ifc().counters()),
+              (Counts{{"rx_frames", 2}, {"rx_ipv4", 2}, {"rx_icmp", 2}, {"rx_icmp_error_tcp", 2}}));
+}
+
+TEST_F(NetTest, OtherErrorsCarryNoMtuAndAnErrorNoConnectionTakesIsCounted) {
+    IcmpTaken t;
+    t.answer = false;
+    ifc().set_icmp_error_handler(&IcmpTaken::take, &t);
+    in(icmp_frame(icmp_error(3, 3, 1280, our_quoted_tcp())));  // port unreachable: the word is unused
+    in(icmp_frame(icmp_error(11, 0, 0, our_quoted_tcp())));    // time exceeded
+    in(icmp_frame(icmp_error(12, 0, 0x14000000, our_quoted_tcp())));  // parameter problem
+    ASSERT_EQ(t.got.size(), 3u);
+    EXPECT_EQ(t.got[0].code, 3);
+    EXPECT_EQ(t.got[0].next_hop_mtu, 0) << "only type 3 code 4 carries the MTU";
+    EXPECT_EQ(t.got[1].type, 11);
+    EXPECT_EQ(t.got[2].type, 12);
+    EXPECT_EQ(t.got[2].seq, 0x01020304u);
+    EXPECT_EQ(nonzero(ifc().counters()),
+              (Counts{{"rx_frames", 3}, {"rx_ipv4", 3}, {"rx_icmp", 3}, {"rx_icmp_error_no_conn", 3}}));
+}
+
+TEST_F(NetTest, ErrorsWithoutAUsableQuoteAreStraysAndNeverReachTheEngine) {
+    IcmpTaken t;
+    ifc().set_icmp_error_handler(&IcmpTaken::take, &t);
+    Bytes v6 = our_quoted_tcp();
+    v6[0] = 0x65;
+    Bytes long_ihl = our_quoted_tcp();
+    long_ihl[0] = 0x46;  // claims 4 bytes of options: the 8 TCP bytes then reach past the message
+    Bytes fragment = our_quoted_tcp();
+    fragment[7] = 0x10;  // offset 16: no TCP header in it
+    struct Case {
+        const char* name;
+        Bytes msg;
+        const char* counter;
+    } cases[] = {
+        {"quote cut inside the TCP ports and sequence", icmp_error(3, 4, 1280, our_quoted_tcp(7)), "rx_icmp_unhandled"},
+        {"no quote at all", icmp_error(3, 4, 1280, {}), "rx_icmp_unhandled"},
+        {"quote of UDP", icmp_error(3, 3, 0, our_quoted_tcp(8, IPPROTO_UDP)), "rx_icmp_unhandled"},
+        {"quote not from our address", icmp_error(3, 4, 1280, our_quoted_tcp(8, IPPROTO_TCP, kPeerIp)),
+         "rx_icmp_unhandled"},
+        {"quote not IPv4", icmp_error(3, 4, 1280, v6), "rx_icmp_unhandled"},
+        {"quote IHL past the message", icmp_error(3, 4, 1280, long_ihl), "rx_icmp_unhandled"},
+        {"quote of a later fragment", icmp_error(3, 4, 1280, fragment), "rx_icmp_unhandled"},
+        {"source quench (RFC 6633: ignored)", icmp_error(4, 0, 0, our_quoted_tcp()), "rx_icmp_unhandled"},
+        {"redirect", icmp_error(5, 1, kPeerIp, our_quoted_tcp()), "rx_icmp_unhandled"},
+        {"bad checksum", icmp_error(3, 4, 1280, our_quoted_tcp(), true), "rx_icmp_bad"},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        ifc_.reset();
+        ifc().set_icmp_error_handler(&IcmpTaken::take, &t);
+        EXPECT_EQ(in(icmp_frame(c.msg)), nullptr);
+        EXPECT_TRUE(t.got.empty());
+        EXPECT_EQ(nonzero(ifc().counters()), (Counts{{"rx_frames", 1}, {"rx_ipv4", 1}, {"rx_icmp", 1}, {c.counter, 1}}));
+    }
+    ifc_.reset();  // and with no handler a perfect error is a stray too (the kernel behind the exception path)
+    Handed h;
+    ifc().set_stray_handler(&Handed::take, &h);
+    in(icmp_frame(icmp_error(3, 4, 1280, our_quoted_tcp())));
+    ASSERT_EQ(h.frames.size(), 1u);
+    EXPECT_EQ(h.frames[0].first, Stray::icmp_other);
+    EXPECT_EQ(ifc().counters().rx_icmp_unhandled, 1u);
+}
+
 }  // namespace

@@ -31,6 +31,11 @@ struct TcpConfig {
     uint32_t delayed_ack_ms = 40;          ///< RFC 9293 MUST-40: below 500 ms
     uint32_t msl_ms = 30000;               ///< TIME-WAIT lasts 2 * msl_ms (RFC 9293 §3.4.2, MUST-13)
     uint32_t fin_wait_2_timeout_ms = 60000; ///< FIN-WAIT-2 idle limit (not in the RFC; Linux's tcp_fin_timeout)
+    /// Black-hole detection (RFC 4821 §7.3): full-sized data timing out twice in a row lowers SND.MSS to the next
+    /// RFC 1191 plateau, for paths that drop ICMP "fragmentation needed" (as Linux's tcp_mtu_probing=1). Off by
+    /// default, as in Linux (tcp_mtu_probing=0): on a lossy path random timeouts look the same and would shrink the
+    /// MSS for good. `--mtu-probing` turns it on.
+    bool mtu_probing = false;
     uint32_t challenge_acks_per_s = 10;    ///< RFC 5961 §7 throttle, per connection (never one global limit)
     uint32_t reassembly_segments = 16;     ///< out-of-order segments held per connection (bounded, in TCB)
     bool tx_checksum_offload = false;      ///< let the NIC fill IPv4 and TCP checksums (RX: the mbuf flags say)

@@ -103,6 +103,7 @@ const char* options_help() noexcept {
            "  --syncookies 0|1|2   SYN cookies: 0 never, 1 when a backlog or the table is full (default), 2 always\n"
            "  --rcv-buf N          receive buffer per connection, bytes (above 65535 the window is scaled)\n"
            "  --no-wscale, --no-timestamps, --no-sack  neither offer nor accept that option (RFC 7323, RFC 2018)\n"
+           "  --mtu-probing        black-hole detection: full-sized data timing out twice lowers the MSS (RFC 4821)\n"
            "  --keepalive I,V,N    keepalive on every connection: probe after I s idle, every V s, give up after N\n"
            "                       unanswered (RFC 1122 §4.2.3.6; off by default)\n"
            "  --snd-buf N          send buffer per connection, bytes\n"
@@ -190,6 +191,8 @@ Options parse_options(int argc, char** argv) {
             o.tcp.timestamps = false;
         } else if (name == "--no-sack") {
             o.tcp.sack = false;
+        } else if (name == "--mtu-probing") {
+            o.tcp.mtu_probing = true;
         } else if (name == "--keepalive") {
             const std::string v = value();
             unsigned idle = 0, intvl = 0, cnt = 0;

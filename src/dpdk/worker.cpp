@@ -28,6 +28,11 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
     if (live_pos_ == nullptr) throw std::bad_alloc();
     live_.reserve(live_cap_);
     if (s.workers > 1 && !s.options->loopback) engine.set_port_filter(&Worker::port_filter, this);
+    // ICMP errors about our segments (PMTU, unreachables) go to this core's engine. With several cores an error may
+    // arrive on another core than its connection's (ICMP hashes by address only): it is then counted, not used.
+    iface.set_icmp_error_handler(
+        [](void* ctx, const net::IcmpError& e) { return static_cast<tcp::Engine*>(ctx)->icmp_error(e, rte_rdtsc()); },
+        &engine);
     if (s.exception != nullptr) {  // what we do not terminate goes to the kernel instead of being dropped
         engine.set_stray_handler(&ExceptionPath::from_engine, s.exception->context(idx));
         iface.set_stray_handler(&ExceptionPath::from_interface, s.exception->context(idx));

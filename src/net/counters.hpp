@@ -7,7 +7,8 @@
 ///   rx_ipv4   = rx_ip_bad_version + rx_ip_bad_header_len + rx_ip_bad_total_len + rx_ip_bad_checksum
 ///               + rx_ip_not_for_us + rx_ip_bad_src + rx_ip_fragment + rx_ip_options + rx_ip_unknown_proto
 ///               + rx_icmp + rx_tcp
-///   rx_icmp   = rx_icmp_bad + rx_icmp_unhandled + rx_icmp_unusable + icmp_echo_replies
+///   rx_icmp   = rx_icmp_bad + rx_icmp_unhandled + rx_icmp_unusable + icmp_echo_replies + rx_icmp_error_tcp
+///               + rx_icmp_error_no_conn
 ///
 /// With an exception path (--exception-tap) the frames of rx_unknown_ethertype, rx_not_for_us (multicast only),
 /// rx_ip_not_for_us, rx_ip_fragment, rx_ip_options, rx_ip_unknown_proto and rx_icmp_unhandled go to the kernel
@@ -66,9 +67,11 @@ namespace synack::net {
     /* ICMP (RFC 792) */ \
     X(rx_icmp, count, "ICMP packets received (then one of the ICMP outcomes)") \
     X(rx_icmp_bad, drop, "shorter than 8 bytes or bad checksum") \
-    X(rx_icmp_unhandled, drop, "any type but echo request") \
+    X(rx_icmp_unhandled, drop, "neither echo request nor an error quoting TCP from us (unusable quote)") \
     X(rx_icmp_unusable, drop, "echo request we cannot answer: shared mbuf, header not in segment 1, beyond our MTU") \
     X(icmp_echo_replies, count, "echo replies handed to the TX ring") \
+    X(rx_icmp_error_tcp, count, "error quoting our TCP, taken by a connection (RFC 1122 §4.2.3.9)") \
+    X(rx_icmp_error_no_conn, count, "error quoting our TCP that no connection of this core took") \
     /* TCP handoff */ \
     X(rx_tcp, count, "returned by input() to the TCP engine") \
     /* IPv6 (RFC 8200) */ \

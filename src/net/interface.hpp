@@ -15,6 +15,7 @@
 #include "net/arp_cache.hpp"
 #include "net/config.hpp"
 #include "net/counters.hpp"
+#include "net/icmp_error.hpp"
 #include "net/mbuf_ring.hpp"
 
 struct rte_ipv4_hdr;
@@ -30,7 +31,7 @@ enum class Stray : uint8_t {
     ip_not_for_us,    ///< another or a broadcast IPv4 destination: rx_ip_not_for_us
     ip_unsupported,   ///< a fragment or a header with options: rx_ip_fragment, rx_ip_options
     ip_other_proto,   ///< UDP and the rest: rx_ip_unknown_proto
-    icmp_other,       ///< ICMP but an echo request: rx_icmp_unhandled
+    icmp_other,       ///< ICMP neither an echo request nor an error quoting our TCP: rx_icmp_unhandled
     tcp_no_listener,  ///< TCP with neither a connection nor a listener (tcp::Engine::set_stray_handler)
     count
 };
@@ -97,6 +98,15 @@ public:
         ptb_ctx_ = ctx;
     }
 
+    /// ICMP errors quoting TCP from our address go to fn(ctx, e) (the TCP engine: tcp::Engine::icmp_error), which
+    /// returns whether a connection took it; the frame is freed either way. A false return counts
+    /// rx_icmp_error_no_conn. Unset: such errors are rx_icmp_unhandled strays, as any other ICMP.
+    using IcmpErrorHandler = bool (*)(void* ctx, const IcmpError& e);
+    void set_icmp_error_handler(IcmpErrorHandler fn, void* ctx) noexcept {
+        icmp_error_ = fn;
+        icmp_error_ctx_ = ctx;
+    }
+
     const NetCounters& counters() const noexcept { return counters_; }
     const NetConfig& config() const noexcept { return cfg_; }
     /// The ARP entry for ip (host byte order), or nullptr; for diagnostics and tests.
@@ -112,6 +122,7 @@ private:
     void arp_input(rte_mbuf* m, uint64_t now) noexcept;
     rte_mbuf* ipv4_input(rte_mbuf* m) noexcept;
     void icmp_input(rte_mbuf* m, rte_ipv4_hdr* ip) noexcept;
+    bool icmp_error_input(rte_mbuf* m, uint32_t icmp_len) noexcept;
 
     rte_mbuf* ipv6_input(rte_mbuf* m, uint64_t now) noexcept;
     void icmp6_input(rte_mbuf* m, uint32_t l4, uint32_t len, uint64_t now) noexcept;
@@ -176,6 +187,8 @@ private:
     NetCounters counters_{};
     StrayHandler stray_ = nullptr;
     void* stray_ctx_ = nullptr;
+    IcmpErrorHandler icmp_error_ = nullptr;
+    void* icmp_error_ctx_ = nullptr;
 };
 
 }  // namespace synack::net

@@ -88,6 +88,14 @@ namespace synack::tcp {
     X(time_wait_ts_refused, count, "SYN in TIME-WAIT with a TSval not above TS.Recent: not reopened (RFC 6191)") \
     X(keepalive_probes, count, "keepalive probes sent (RFC 1122 §4.2.3.6)") \
     X(conn_keepalive_timed_out, count, "keepalive_cnt probes unanswered: given up") \
+    /* ICMP errors quoting our segments (pmtu.cpp); each lands in exactly one of these */ \
+    X(icmp_no_connection, count, "quotes a 4-tuple with no connection on this core: ignored") \
+    X(icmp_seq_outside_window, count, "quoted sequence number not in SND.UNA..SND.MAX (RFC 5927 §4.1): ignored") \
+    X(icmp_frag_needed_ignored, count, "fragmentation needed, but for a size we already send below (or floor)") \
+    X(pmtu_lowered, count, "fragmentation needed (RFC 1191): SND.MSS lowered, flight resent") \
+    X(icmp_soft_errors, count, "other unreachable, time exceeded, parameter problem: recorded only") \
+    X(icmp_hard_errors, count, "port or protocol unreachable: recorded only (RFC 5461), no abort") \
+    X(pmtu_black_hole_lowered, count, "full-sized data timed out twice: SND.MSS lowered a plateau (RFC 4821)") \
     X(conn_in_state, states, "gauge, not a counter: connections now in each state, kept by Engine::set_state()")
 
 /// The gauges of kind `states`, one per RFC 9293 state in synack::State's order: tcp.conn_in_state.STATE.

@@ -19,6 +19,7 @@
 #include "tcp/isn.hpp"
 #include "tcp/syn_cookie.hpp"
 #include "tcp/tcb.hpp"
+#include "net/icmp_error.hpp"
 #include "net/mbuf_ptr.hpp"
 #include "timer/wheel.hpp"
 #include "wire/segment.hpp"
@@ -57,6 +58,11 @@ public:
     void input_burst(rte_mbuf** m, uint16_t n, uint64_t now_cycles) noexcept;
     /// Fires due timers (retransmission, delayed ACK, persist, TIME-WAIT).
     void advance(uint64_t now_cycles) noexcept;
+    /// An ICMP error quoting a segment we sent (net::Interface parsed it): fragmentation needed lowers that
+    /// connection's SND.MSS and resends (RFC 1191), the rest is recorded as a soft error (RFC 1122 §4.2.3.9);
+    /// ignored unless the quoted sequence number is in SND.UNA..SND.MAX (RFC 5927). Returns whether the 4-tuple
+    /// is a connection of this engine.
+    bool icmp_error(const net::IcmpError& e, uint64_t now_cycles) noexcept;
     /// Moves up to `n` packets to transmit into `out`, oldest first; the caller owns them.
     uint16_t drain_tx(rte_mbuf** out, uint16_t n) noexcept;
     uint32_t tx_pending() const noexcept { return tx_count_ + ack_list_len_; }
@@ -264,6 +270,12 @@ private:
     void stop_timer(Tcb& tcb) noexcept;
     uint32_t rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept;
     void schedule_ack(Tcb& tcb, uint32_t len) noexcept;
+
+    // pmtu.cpp: path MTU (RFC 1191, RFC 4821 black holes)
+    void frag_needed(Tcb& tcb, const net::IcmpError& e) noexcept;
+    void lower_mss(Tcb& tcb, uint32_t mss) noexcept;
+    void pmtu_on_rto(Tcb& tcb) noexcept;
+    static constexpr uint32_t kMinPmtuMss = 536;  ///< RFC 1122 §3.3.3: every host takes 576-byte datagrams
 
     // engine.cpp: TCB lifetime and events
     /// Every state change goes through here: it keeps the per-state gauge (EngineCounters::conn_in_state).

@@ -43,7 +43,7 @@ struct Tcb {
     bool syn_timed_out = false;    ///< RFC 6298 §5.7: a SYN was retransmitted and no RTT sample taken since
     bool probe_sent = false;       ///< a zero-window probe octet at SND.MAX is out
     bool ack_listed = false;       ///< on the engine's list of ACKs to send at drain time
-    uint8_t err = 0;
+    uint8_t err = 0;               ///< last soft error (an ICMP error, RFC 1122 §4.2.3.9) as an errno; 0 none
 
     // RFC 9293 §3.3.1 send sequence variables
     uint32_t snd_una = 0;

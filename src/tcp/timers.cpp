@@ -63,6 +63,7 @@ void Engine::on_rto(Tcb& tcb) noexcept {
     }
     tcb.rtt.on_timeout();  // RFC 6298 §5.5: back off
     tcb.rto_us = tcb.rtt.rto_us();
+    pmtu_on_rto(tcb);  // full-sized data timing out again may be a PMTU black hole (RFC 4821 §7.3)
     tcb.rtt_timing = false;                                          // Karn: no sample from a retransmission
     if (handshake) {
         tcb.syn_timed_out = true;

@@ -1277,7 +1277,7 @@ def cmd_verify(a):
                                          "rx_ip_options", "rx_ip_unknown_proto", "rx_icmp", "rx_tcp"))
     check(g("net.rx_ipv4") == ip_sum, f"net.rx_ipv4 ({g('net.rx_ipv4')}) = sum of its IPv4 outcomes ({ip_sum})")
     icmp_sum = sum(g("net." + k) for k in ("rx_icmp_bad", "rx_icmp_unhandled", "rx_icmp_unusable",
-                                           "icmp_echo_replies"))
+                                           "icmp_echo_replies", "rx_icmp_error_tcp", "rx_icmp_error_no_conn"))
     check(g("net.rx_icmp") == icmp_sum, f"net.rx_icmp ({g('net.rx_icmp')}) = sum of its outcomes ({icmp_sum})")
     check(g("net.rx_tcp") == g("tcp.rx_segments"),
           f"every segment IPv4 handed to TCP was counted by it (net.rx_tcp {g('net.rx_tcp')}, tcp.rx_segments "
