@@ -25,6 +25,10 @@ struct TcpConfig {
     uint32_t delayed_ack_ms = 40;          ///< RFC 9293 MUST-40: below 500 ms
     uint32_t msl_ms = 30000;               ///< TIME-WAIT lasts 2 * msl_ms (RFC 9293 §3.4.2, MUST-13)
     uint32_t fin_wait_2_timeout_ms = 60000; ///< FIN-WAIT-2 idle limit (not in the RFC; Linux's tcp_fin_timeout)
+    /// Local ports of active opens, inclusive (Linux's default range). --share-kernel moves it clear of the
+    /// kernel's (net.ipv4.ip_local_port_range), since both use one address.
+    uint16_t ephemeral_low = 32768;
+    uint16_t ephemeral_high = 60999;
     uint32_t challenge_acks_per_s = 10;    ///< RFC 5961 §7 throttle, per connection (never one global limit)
     uint32_t reassembly_segments = 16;     ///< out-of-order segments held per connection (bounded, in TCB)
     bool tx_checksum_offload = false;      ///< let the NIC fill IPv4 and TCP checksums (RX: the mbuf flags say)

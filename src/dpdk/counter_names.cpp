@@ -88,6 +88,7 @@ const char* const kNetCounterNames[] = {
     "net.rx_arp_not_for_us",
     "net.rx_arp_conflict",
     "net.arp_requests_sent",
+    "net.arp_kernel_asked",
     "net.arp_replies_sent",
     "net.arp_announcements_sent",
     "net.arp_learned",

@@ -8,6 +8,12 @@
 
 #include "synack/stack.hpp"
 
+#if defined(SYNACK_XDP_OBJ)
+#define SYNACK_XDP_OBJ_HELP SYNACK_XDP_OBJ
+#else
+#define SYNACK_XDP_OBJ_HELP "PATH/synack_xdp.o"
+#endif
+
 namespace synack {
 namespace {
 
@@ -79,6 +85,11 @@ const char* options_help() noexcept {
            "                       without a listener) to the kernel through tap NAME, and send what it answers\n"
            "  --port-per-core      worker i drives DPDK port --eth-port + i with one queue (one net_af_xdp vdev\n"
            "                       per interface queue); flows go to their core by the software hash\n"
+           "  --share-kernel       share a net_af_xdp interface and its address with the kernel (vdev with\n"
+           "                       xdp_prog=" SYNACK_XDP_OBJ_HELP "): synack gets only TCP to its ports;\n"
+           "                       --ip defaults to the interface's address; see docs/af_xdp.md\n"
+           "  --ephemeral-ports LO-HI  local ports of active opens (default 32768-60999; with --share-kernel the\n"
+           "                       ports above the kernel's ip_local_port_range)\n"
            "  -v                   verbose\n";
 }
 
@@ -90,7 +101,8 @@ Options parse_options(int argc, char** argv) {
         std::string v;
         const auto eq = a.find('=');
         const bool known_flag =
-            a == "-v" || a == "--verbose" || a == "--loopback" || a == "--no-tso" || a == "--port-per-core";
+            a == "-v" || a == "--verbose" || a == "--loopback" || a == "--no-tso" || a == "--port-per-core" ||
+                                a == "--share-kernel";
         auto value = [&]() -> std::string {
             if (eq != std::string::npos) return a.substr(eq + 1);
             if (i + 1 >= argc) throw std::invalid_argument(a + ": missing value");
@@ -102,6 +114,8 @@ Options parse_options(int argc, char** argv) {
                 o.tso = false;
             else if (a == "--port-per-core")
                 o.port_per_core = true;
+            else if (a == "--share-kernel")
+                o.share_kernel = true;
             else
                 (a == "--loopback" ? o.loopback : o.verbose) = true;
         } else if (name == "--ip") {
@@ -164,15 +178,24 @@ Options parse_options(int argc, char** argv) {
             o.exception_tap = value();
             if (o.exception_tap.empty() || o.exception_tap.size() >= 16)
                 throw std::invalid_argument("--exception-tap: expected an interface name of 1..15 characters");
+        } else if (name == "--ephemeral-ports") {
+            v = value();
+            const auto dash = v.find('-');
+            if (dash == std::string::npos) throw std::invalid_argument("--ephemeral-ports: expected LO-HI, got '" + v + "'");
+            o.tcp.ephemeral_low = static_cast<uint16_t>(number("--ephemeral-ports low", v.substr(0, dash), 1, 65535));
+            o.tcp.ephemeral_high =
+                static_cast<uint16_t>(number("--ephemeral-ports high", v.substr(dash + 1), o.tcp.ephemeral_low, 65535));
+            o.ephemeral_given = true;
         } else if (name == "--stats-ms") {
             o.stats_ms = static_cast<uint32_t>(number("--stats-ms", value(), 0, 1u << 30));
         } else {
             o.extra.push_back(a);
         }
     }
-    if (!have_ip) throw std::invalid_argument("--ip A.B.C.D/LEN is required");
+    if (!have_ip && !o.share_kernel) throw std::invalid_argument("--ip A.B.C.D/LEN is required");
+    if (o.share_kernel && o.loopback) throw std::invalid_argument("--share-kernel needs a net_af_xdp port, not --loopback");
     if (o.impair.enabled() && !o.loopback) throw std::invalid_argument("--impair works on the --loopback link only");
-    if (o.gateway != 0) {
+    if (o.gateway != 0 && have_ip) {
         const uint32_t mask = ~0u << (32 - o.prefix_len);
         if ((o.gateway & mask) != (o.ip & mask))
             throw std::invalid_argument("--gw " + ip_to_string(o.gateway) + " is not inside " + ip_to_string(o.ip) +

@@ -19,6 +19,10 @@ struct NetConfig {
     uint32_t arp_pending_max = 16;      ///< packets held per unresolved next hop; beyond it the oldest is dropped
     uint32_t arp_cache_size = 1024;     ///< entries, allocated at construction
     uint32_t tx_ring_size = 1024;       ///< frames awaiting drain_tx(), allocated at construction
+    /// The kernel owns this address too (--share-kernel): ARP and ICMP are the kernel's, so no ARP reply, no
+    /// announcement and no echo reply from us; next hops come from the Interface's resolver (the kernel's
+    /// neighbour table) instead of ARP requests of our own, whose replies would go to the kernel.
+    bool share_kernel = false;
 };
 
 /// Throws std::invalid_argument with a message naming the field when cfg cannot work. Cold.

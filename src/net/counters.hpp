@@ -32,6 +32,7 @@ struct NetCounters {
     uint64_t rx_arp_not_for_us = 0;      ///< target IP is not ours (only merged into an existing entry)
     uint64_t rx_arp_conflict = 0;        ///< someone else claims our IP (RFC 5227 §2.4); ignored
     uint64_t arp_requests_sent = 0;
+    uint64_t arp_kernel_asked = 0;       ///< --share-kernel: next hop not in the kernel's table; kernel asked to resolve
     uint64_t arp_replies_sent = 0;
     uint64_t arp_announcements_sent = 0; ///< gratuitous ARP (RFC 5227 §3)
     uint64_t arp_learned = 0;            ///< new entry from an ARP addressed to us (RFC 826 merge, not found)

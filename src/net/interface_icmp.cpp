@@ -23,7 +23,9 @@ void Interface::icmp_input(rte_mbuf* m, rte_ipv4_hdr* ip) noexcept {
     if (l4 + sizeof(rte_icmp_hdr) > rte_pktmbuf_data_len(m)) [[unlikely]]
         return drop(m, c.rx_icmp_unusable);
     auto* icmp = rte_pktmbuf_mtod_offset(m, rte_icmp_hdr*, l4);
-    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
+    // --share-kernel: the kernel answers pings to the address; one reaching us (only without synack's XDP
+    // program) is not ours to answer twice.
+    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || cfg_.share_kernel) {
         not_ours(m, c.rx_icmp_unhandled, Stray::icmp_other);
         return;
     }
