@@ -344,7 +344,15 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.shared.exception = s.exception.get();
     }
 
-    if (s.options.share_kernel) share_kernel_setup(s);
+    if (s.options.share_kernel) {
+        try {
+            share_kernel_setup(s);
+        } catch (...) {  // ~Stack will not run: close the port now, so DPDK detaches its XDP program
+            for (uint16_t p : s.open_ports) dpdk::close_port(p);
+            s.open_ports.clear();
+            throw;
+        }
+    }
 
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
