@@ -27,6 +27,7 @@ TEST(ShareKernelOptions, AddressComesFromTheInterfaceSoIpIsOptional) {
     EXPECT_EQ(o.ip, 0u);
     EXPECT_FALSE(o.ephemeral_given);
     EXPECT_THROW(parse({"--share-kernel", "--loopback"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--share-kernel", "--exception-tap", "sk0"}), std::invalid_argument);
 }
 
 TEST(ShareKernelOptions, EphemeralPortsAreParsedAndChecked) {

@@ -194,6 +194,8 @@ Options parse_options(int argc, char** argv) {
     }
     if (!have_ip && !o.share_kernel) throw std::invalid_argument("--ip A.B.C.D/LEN is required");
     if (o.share_kernel && o.loopback) throw std::invalid_argument("--share-kernel needs a net_af_xdp port, not --loopback");
+    if (o.share_kernel && !o.exception_tap.empty())
+        throw std::invalid_argument("--share-kernel and --exception-tap: the kernel keeps the interface already");
     if (o.impair.enabled() && !o.loopback) throw std::invalid_argument("--impair works on the --loopback link only");
     if (o.gateway != 0 && have_ip) {
         const uint32_t mask = ~0u << (32 - o.prefix_len);

@@ -211,13 +211,6 @@ bool XdpShare::add_port(uint16_t port) noexcept {
     return map_update(ports_fd_, &port, &one);
 }
 
-void XdpShare::remove_port(uint16_t port) noexcept {
-    bpf_attr a{};
-    a.map_fd = static_cast<uint32_t>(ports_fd_);
-    a.key = reinterpret_cast<uintptr_t>(&port);
-    sys_bpf(BPF_MAP_DELETE_ELEM, a);
-}
-
 bool XdpShare::kernel_neighbour(uint32_t ip, rte_ether_addr& mac) const noexcept {
     // /proc/net/arp: "IP HWtype Flags HWaddress Mask Device"; flags 0x2 (ATF_COM) once resolved.
     FILE* f = std::fopen("/proc/net/arp", "r");

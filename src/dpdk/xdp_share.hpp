@@ -49,7 +49,6 @@ public:
     void configure(uint32_t ip, uint16_t eph_low, uint16_t eph_high);
     /// Redirect TCP to `port` too (a listen()); thread-safe (one system call). False if the kernel refused.
     bool add_port(uint16_t port) noexcept;
-    void remove_port(uint16_t port) noexcept;
 
     /// net::Interface's resolver in this mode (synack never sees ARP): the kernel's neighbour entry for `ip` on
     /// the interface (/proc/net/arp), or false after asking the kernel to resolve it (RTM_NEWNEIGH with NTF_USE,

@@ -3,7 +3,8 @@
 # two network namespaces: sk-y-h holds 10.104.0.1/24 in the kernel and runs synack on net_af_xdp with synack's XDP
 # program (build/synack_xdp.o, xdp_prog=); sk-y-p is the remote peer at 10.104.0.2. Checked:
 #   - synack-echo serves port 7 (1 MB of random bytes echoed byte-exact to a Linux client in sk-y-p), while a kernel
-#     HTTP server on port 8080 of the same address answers from sk-y-p, and `ping` is answered by the kernel:
+#     HTTP server on port 8080 of the same address answers from sk-y-p, and `ping` (and `ping -6` to the link-local
+#     address) is answered by the kernel:
 #     synack's counters show that no ARP and no ICMP reached it;
 #   - synack-perf --client from synack's side to a Linux server in sk-y-p (active opens: their replies come back
 #     to synack's ephemeral range), with the kernel's neighbour table flushed first, so the next hop is resolved by
@@ -87,6 +88,11 @@ if start "$log" timeout 60 "$build/app/synack-echo" "${eal[@]}" --vdev="$vdev" -
   expect "synack's XDP program attached to $A ($(in_h ip -d link show "$A" | grep -o 'prog/xdp id [0-9]* name [a-z_]*'))" $?
   in_p ping -c 3 -i 0.2 -W 2 10.104.0.1 >"$tmp/ping.log" 2>&1
   expect "ping answered: $(grep -o '[0-9]* received' "$tmp/ping.log")" $?
+  # IPv6 is the kernel's too: its link-local address on the shared interface answers ping -6.
+  for _ in $(seq 50); do in_h ip -6 addr show dev "$A" | grep -q tentative || break; sleep 0.1; done
+  ll=$(in_h ip -6 addr show dev "$A" scope link | awk '/inet6/ { sub("/.*", "", $2); print $2; exit }')
+  in_p ping -6 -c 2 -i 0.2 -W 2 "$ll%$B" >"$tmp/ping6.log" 2>&1
+  expect "ping -6 $ll answered: $(grep -o '[0-9]* received' "$tmp/ping6.log")" $?
   in_p timeout 60 /usr/bin/python3 tests/integration/peer.py --host 10.104.0.1 bulk --port 7 --size 1000000 |
     sed 's/^/  /'
   expect "synack: 1 MB of random bytes echoed byte-exact on port 7" "${PIPESTATUS[0]}"
