@@ -176,8 +176,7 @@ void attach_impairment(Stack::Impl& s, rte_mempool* pool) {
         s.shared.port.tx_cksum_offload = s.loop_server_port.tx_cksum_offload = false;
     }
 }
-}  // namespace
-namespace {
+
 // --share-kernel: find synack's XDP program on the port's interface, take the interface's address (unless --ip
 // was given) and move the ephemeral range clear of the kernel's, then tell the program both.
 void share_kernel_setup(Stack::Impl& s) {
@@ -201,18 +200,15 @@ void share_kernel_setup(Stack::Impl& s) {
     if (o.gateway == 0) o.gateway = k.gateway;
     uint16_t klo = 0, khi = 0;
     dpdk::kernel_ephemeral_range(klo, khi);
-    if (!o.ephemeral_given) {  // above the kernel's range, else below it (ports under 1024 are never used)
-        if (khi <= 65535 - 1024) {
-            o.tcp.ephemeral_low = static_cast<uint16_t>(khi + 1);
-            o.tcp.ephemeral_high = 65535;
-        } else if (klo > 2048) {
-            o.tcp.ephemeral_low = 1024;
-            o.tcp.ephemeral_high = static_cast<uint16_t>(klo - 1);
-        } else {
+    // Above the kernel's range by default: below it lie the ports kernel services listen on, which the program
+    // would take from them.
+    if (!o.ephemeral_given) {
+        if (khi > 65535 - 1024)
             throw std::runtime_error("--share-kernel: the kernel's ephemeral range " + std::to_string(klo) + "-" +
-                                     std::to_string(khi) + " leaves synack no ports: narrow net.ipv4.ip_local_port_"
-                                     "range or give --ephemeral-ports LO-HI outside it");
-        }
+                                     std::to_string(khi) + " leaves fewer than 1024 ports above it: lower its top "
+                                     "(net.ipv4.ip_local_port_range) or give --ephemeral-ports LO-HI outside it");
+        o.tcp.ephemeral_low = static_cast<uint16_t>(khi + 1);
+        o.tcp.ephemeral_high = 65535;
     } else if (o.tcp.ephemeral_low <= khi && o.tcp.ephemeral_high >= klo) {
         throw std::runtime_error("--share-kernel: --ephemeral-ports " + std::to_string(o.tcp.ephemeral_low) + "-" +
                                  std::to_string(o.tcp.ephemeral_high) + " overlaps the kernel's " +
