@@ -189,7 +189,7 @@ void share_kernel_setup(Stack::Impl& s) {
         throw std::runtime_error("--share-kernel needs a net_af_xdp port: --vdev=net_af_xdp0,iface=IFACE,xdp_prog=" +
                                  std::string(SYNACK_XDP_OBJ[0] != '\0' ? SYNACK_XDP_OBJ : "PATH/synack_xdp.o"));
     s.xdp = std::make_unique<dpdk::XdpShare>(iface);
-    const dpdk::KernelAddress k = dpdk::kernel_address(iface);
+    const dpdk::KernelAddress k = dpdk::kernel_address(iface, o.ip);
     if (o.ip == 0) {
         o.ip = k.ip;
         o.prefix_len = k.prefix_len;

@@ -108,16 +108,20 @@ bool map_update(int fd, const void* key, const void* value) noexcept {
 
 }  // namespace
 
-KernelAddress kernel_address(const std::string& iface) {
+KernelAddress kernel_address(const std::string& iface, uint32_t want) {
     KernelAddress k;
     ifaddrs* list = nullptr;
     if (getifaddrs(&list) != 0) throw std::runtime_error("--share-kernel: getifaddrs: " + err());
     for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-        if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || iface != a->ifa_name) continue;
-        k.ip = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
+        if (a->ifa_addr == nullptr || a->ifa_netmask == nullptr || a->ifa_addr->sa_family != AF_INET ||
+            iface != a->ifa_name)
+            continue;
+        const uint32_t ip = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
+        if (k.ip != 0 && ip != want) continue;
+        k.ip = ip;
         const uint32_t mask = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
         k.prefix_len = static_cast<uint8_t>(__builtin_popcount(mask));
-        break;
+        if (ip == want) break;
     }
     freeifaddrs(list);
     if (k.ip == 0)

@@ -23,9 +23,9 @@ struct KernelAddress {
     uint32_t gateway = 0;  ///< the default route's next hop through this interface, or 0
 };
 
-/// The first IPv4 address of `iface` and its default gateway (/proc/net/route). Throws std::runtime_error with a
-/// clear message when the interface has no IPv4 address.
-KernelAddress kernel_address(const std::string& iface);
+/// The IPv4 address `want` of `iface` if it has it, else its first one, and its default gateway (/proc/net/route).
+/// Throws std::runtime_error with a clear message when the interface has no IPv4 address.
+KernelAddress kernel_address(const std::string& iface, uint32_t want = 0);
 
 /// The kernel's ephemeral range (net.ipv4.ip_local_port_range of this network namespace), inclusive.
 void kernel_ephemeral_range(uint16_t& low, uint16_t& high);
