@@ -767,6 +767,68 @@ TEST_F(NetTest, UnansweredRequestIsRetriedThenFailsDroppingHeldPackets) {
     EXPECT_EQ(sent(), std::vector<Bytes>{req});
 }
 
+// ============================ --share-kernel ============================
+// The kernel owns the address: ARP and ICMP are its own, and next hops come from its neighbour table (the resolver).
+
+struct FakeKernel {  // the resolver's view of the kernel's neighbour table
+    std::map<uint32_t, rte_ether_addr> table;
+    std::vector<uint32_t> asked;
+    static bool resolve(void* ctx, uint32_t ip, rte_ether_addr& mac) {
+        auto* k = static_cast<FakeKernel*>(ctx);
+        k->asked.push_back(ip);
+        const auto it = k->table.find(ip);
+        if (it == k->table.end()) return false;
+        mac = it->second;
+        return true;
+    }
+};
+
+TEST_F(NetTest, SharedWithTheKernelNextHopComesFromTheKernelTableAndNoArpIsSent) {
+    cfg_.share_kernel = true;
+    FakeKernel k;
+    ifc().set_resolver(&FakeKernel::resolve, &k);
+    // Known to the kernel: out at once with its MAC, no ARP request on the wire.
+    k.table[kPeerIp] = kPeerMac;
+    rte_mbuf* p = ip_packet(kPeerIp, 5);
+    const Bytes packet = bytes_of(p);
+    ifc().output(p, ms(1));
+    EXPECT_EQ(sent(), std::vector<Bytes>{ether(kPeerMac, kOurMac, RTE_ETHER_TYPE_IPV4, packet, 0)});
+
+    // Unknown: held, the kernel asked (no frame sent); asked again on each retry until it knows.
+    ifc().output(ip_packet(kOtherIp, 6), ms(2));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(k.asked, (std::vector<uint32_t>{kPeerIp, kOtherIp}));
+    ifc().poll(ms(2) + ms(1000) - 1);
+    EXPECT_EQ(k.asked.size(), 2u);
+    ifc().poll(ms(2) + ms(1000));
+    EXPECT_EQ(k.asked.size(), 3u);
+    EXPECT_TRUE(sent().empty());
+    k.table[kOtherIp] = kOtherMac;
+    ifc().poll(ms(2) + ms(2000));
+    const auto out = sent();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(Bytes(out[0].begin(), out[0].begin() + 6), Bytes(kOtherMac.addr_bytes, kOtherMac.addr_bytes + 6));
+    EXPECT_EQ(ip_id_of_frame(out[0]), 6);
+    EXPECT_EQ(nonzero(ifc().counters()),
+              (Counts{{"arp_resolved", 2}, {"arp_kernel_asked", 2}, {"tx_frames", 2}}));
+}
+
+TEST_F(NetTest, SharedWithTheKernelArpAndPingAreLeftToIt) {
+    cfg_.share_kernel = true;
+    // Only without synack's XDP program could these reach us; the kernel answers them, so we stay silent.
+    ArpSpec req;
+    EXPECT_EQ(in(arp_frame(req), ms(5)), nullptr);
+    Ipv4Spec s;
+    s.proto = IPPROTO_ICMP;
+    s.payload = icmp(8, 0x1234, 7, pattern(56));
+    EXPECT_EQ(in(ether(kOurMac, kPeerMac, RTE_ETHER_TYPE_IPV4, ipv4(s)), ms(6)), nullptr);
+    ifc().send_gratuitous_arp(ms(7));
+    ifc().poll(ms(3000));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(nonzero(ifc().counters()), (Counts{{"rx_frames", 2}, {"rx_arp", 1}, {"arp_learned", 1}, {"rx_ipv4", 1},
+                                                 {"rx_icmp", 1}, {"rx_icmp_unhandled", 1}}));
+}
+
 TEST_F(NetTest, OffSubnetDestinationGoesThroughTheGatewayMac) {
     cfg_.gateway = kGwIp;
     rte_mbuf* p = ip_packet(kRemoteIp, 5);

@@ -36,6 +36,10 @@ struct TcpConfig {
     /// default, as in Linux (tcp_mtu_probing=0): on a lossy path random timeouts look the same and would shrink the
     /// MSS for good. `--mtu-probing` turns it on.
     bool mtu_probing = false;
+    /// Local ports of active opens, inclusive (Linux's default range). --share-kernel moves it clear of the
+    /// kernel's (net.ipv4.ip_local_port_range), since both use one address.
+    uint16_t ephemeral_low = 32768;
+    uint16_t ephemeral_high = 60999;
     uint32_t challenge_acks_per_s = 10;    ///< RFC 5961 §7 throttle, per connection (never one global limit)
     uint32_t reassembly_segments = 16;     ///< out-of-order segments held per connection (bounded, in TCB)
     bool tx_checksum_offload = false;      ///< let the NIC fill IPv4 and TCP checksums (RX: the mbuf flags say)

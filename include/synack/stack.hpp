@@ -75,6 +75,12 @@ struct Options {
     /// Each worker polls its own port and hands flows whose software hash names another core to that core (copied,
     /// so that a port's RX buffers are freed where they were received).
     bool port_per_core = false;
+    /// --share-kernel: synack and the kernel share a net_af_xdp interface and its address (docs/af_xdp.md).
+    /// synack's XDP program (the vdev's xdp_prog=) redirects only TCP to synack's listening ports and ephemeral
+    /// range; ARP, ICMP and the rest stay the kernel's. --ip, --gw and the MAC come from the interface unless
+    /// given; next hops from the kernel's neighbour table; the ephemeral range is moved above the kernel's.
+    bool share_kernel = false;
+    bool ephemeral_given = false;  ///< --ephemeral-ports LO-HI was given (tcp.ephemeral_low/high)
     TcpConfig tcp;             ///< --msl-ms, --max-conns, --rcv-buf, --snd-buf, --rto-min-ms, --delack-ms, memory
                                ///< (--mem-limit, --mem-pressure-pct, --conn-rcv-mem, --conn-snd-mem, --rx-reserve)
                                ///< and timeouts (--persist-timeout-ms, --user-timeout-ms, --fin-wait-2-ms)

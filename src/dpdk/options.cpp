@@ -10,6 +10,12 @@
 #include "dpdk/ip6_options.hpp"
 #include "synack/stack.hpp"
 
+#if defined(SYNACK_XDP_OBJ)
+#define SYNACK_XDP_OBJ_HELP SYNACK_XDP_OBJ
+#else
+#define SYNACK_XDP_OBJ_HELP "PATH/synack_xdp.o"
+#endif
+
 namespace synack {
 namespace {
 
@@ -135,6 +141,11 @@ const char* options_help() noexcept {
            "                       without a listener) to the kernel through tap NAME, and send what it answers\n"
            "  --port-per-core      worker i drives DPDK port --eth-port + i with one queue (one net_af_xdp vdev\n"
            "                       per interface queue); flows go to their core by the software hash\n"
+           "  --share-kernel       share a net_af_xdp interface and its address with the kernel (vdev with\n"
+           "                       xdp_prog=" SYNACK_XDP_OBJ_HELP "): synack gets only TCP to its ports;\n"
+           "                       --ip defaults to the interface's address; see docs/af_xdp.md\n"
+           "  --ephemeral-ports LO-HI  local ports of active opens (default 32768-60999; with --share-kernel the\n"
+           "                       ports above the kernel's ip_local_port_range)\n"
            "  -v                   verbose\n";
 }
 
@@ -146,7 +157,8 @@ Options parse_options(int argc, char** argv) {
         std::string v;
         const auto eq = a.find('=');
         const bool known_flag =
-            a == "-v" || a == "--verbose" || a == "--loopback" || a == "--no-tso" || a == "--port-per-core";
+            a == "-v" || a == "--verbose" || a == "--loopback" || a == "--no-tso" || a == "--port-per-core" ||
+                                a == "--share-kernel";
         auto value = [&]() -> std::string {
             if (eq != std::string::npos) return a.substr(eq + 1);
             if (i + 1 >= argc) throw std::invalid_argument(a + ": missing value");
@@ -158,6 +170,8 @@ Options parse_options(int argc, char** argv) {
                 o.tso = false;
             else if (a == "--port-per-core")
                 o.port_per_core = true;
+            else if (a == "--share-kernel")
+                o.share_kernel = true;
             else
                 (a == "--loopback" ? o.loopback : o.verbose) = true;
         } else if (name == "--ip") {
@@ -246,6 +260,14 @@ Options parse_options(int argc, char** argv) {
             o.exception_tap = value();
             if (o.exception_tap.empty() || o.exception_tap.size() >= 16)
                 throw std::invalid_argument("--exception-tap: expected an interface name of 1..15 characters");
+        } else if (name == "--ephemeral-ports") {
+            v = value();
+            const auto dash = v.find('-');
+            if (dash == std::string::npos) throw std::invalid_argument("--ephemeral-ports: expected LO-HI, got '" + v + "'");
+            o.tcp.ephemeral_low = static_cast<uint16_t>(number("--ephemeral-ports low", v.substr(0, dash), 1, 65535));
+            o.tcp.ephemeral_high =
+                static_cast<uint16_t>(number("--ephemeral-ports high", v.substr(dash + 1), o.tcp.ephemeral_low, 65535));
+            o.ephemeral_given = true;
         } else if (name == "--stats-ms") {
             o.stats_ms = static_cast<uint32_t>(number("--stats-ms", value(), 0, 1u << 30));
         } else {
@@ -253,10 +275,14 @@ Options parse_options(int argc, char** argv) {
         }
     }
     const bool have_ip6 = !dpdk::parse_ip6_options(argc, argv).ip6.is_unspecified();
-    if (!have_ip && !have_ip6) throw std::invalid_argument("--ip A.B.C.D/LEN or --ip6 ADDR/LEN is required");
+    if (!have_ip && !have_ip6 && !o.share_kernel)
+        throw std::invalid_argument("--ip A.B.C.D/LEN or --ip6 ADDR/LEN is required");
     if (!have_ip && o.loopback) throw std::invalid_argument("--loopback needs --ip (it is IPv4 only so far)");
+    if (o.share_kernel && o.loopback) throw std::invalid_argument("--share-kernel needs a net_af_xdp port, not --loopback");
+    if (o.share_kernel && !o.exception_tap.empty())
+        throw std::invalid_argument("--share-kernel and --exception-tap: the kernel keeps the interface already");
     if (o.impair.enabled() && !o.loopback) throw std::invalid_argument("--impair works on the --loopback link only");
-    if (!have_ip && o.gateway != 0) throw std::invalid_argument("--gw needs --ip");
+    if (!have_ip && o.gateway != 0 && !o.share_kernel) throw std::invalid_argument("--gw needs --ip");
     if (have_ip && o.gateway != 0) {
         const uint32_t mask = ~0u << (32 - o.prefix_len);
         if ((o.gateway & mask) != (o.ip & mask))

@@ -28,6 +28,7 @@
 #include "dpdk/telemetry.hpp"
 #include "dpdk/ip6_options.hpp"
 #include "dpdk/worker.hpp"
+#include "dpdk/xdp_share.hpp"
 #include "synack/stack.hpp"
 #include "wire/segment.hpp"
 
@@ -130,6 +131,7 @@ struct Stack::Impl {
     std::unique_ptr<dpdk::ImpairLink> links[2];
     const rte_eth_rxtx_callback* link_callbacks[2] = {nullptr, nullptr};
     std::unique_ptr<dpdk::ExceptionPath> exception;  // --exception-tap
+    std::unique_ptr<dpdk::XdpShare> xdp;             // --share-kernel
     std::unique_ptr<dpdk::ChannelHub> hub = std::make_unique<dpdk::ChannelHub>();
     cpu_set_t start_cpus{};  // the process's CPUs before EAL pinned the main thread
     cpu_set_t app_cpus{};    // start_cpus minus the lcores' (all of start_cpus when that leaves none)
@@ -175,7 +177,55 @@ void attach_impairment(Stack::Impl& s, rte_mempool* pool) {
         s.shared.port.tx_cksum_offload = s.loop_server_port.tx_cksum_offload = false;
     }
 }
+
+// --share-kernel: find synack's XDP program on the port's interface, take the interface's address (unless --ip
+// was given) and move the ephemeral range clear of the kernel's, then tell the program both.
+void share_kernel_setup(Stack::Impl& s) {
+    Options& o = s.options;
+    if (s.shared.port_per_core)
+        throw std::runtime_error("--share-kernel: one net_af_xdp vdev per interface (its xdp_prog is attached once "
+                                 "per interface; use queue_count=N where the NIC has combined channels)");
+    const std::string iface = dpdk::af_xdp_iface(s.shared.port.id);
+    if (iface.empty())
+        throw std::runtime_error("--share-kernel needs a net_af_xdp port: --vdev=net_af_xdp0,iface=IFACE,xdp_prog=" +
+                                 std::string(SYNACK_XDP_OBJ[0] != '\0' ? SYNACK_XDP_OBJ : "PATH/synack_xdp.o"));
+    s.xdp = std::make_unique<dpdk::XdpShare>(iface);
+    const dpdk::KernelAddress k = dpdk::kernel_address(iface, o.ip);
+    if (o.ip == 0) {
+        o.ip = k.ip;
+        o.prefix_len = k.prefix_len;
+    } else if (o.ip != k.ip) {
+        std::fprintf(stderr, "synack: --share-kernel: --ip %s is not %s's address (%s): the kernel will not answer "
+                             "ARP for it\n", ip_to_string(o.ip).c_str(), iface.c_str(), ip_to_string(k.ip).c_str());
+    }
+    if (o.gateway == 0) o.gateway = k.gateway;
+    uint16_t klo = 0, khi = 0;
+    dpdk::kernel_ephemeral_range(klo, khi);
+    // Above the kernel's range by default: below it lie the ports kernel services listen on, which the program
+    // would take from them.
+    if (!o.ephemeral_given) {
+        if (khi > 65535 - 1024)
+            throw std::runtime_error("--share-kernel: the kernel's ephemeral range " + std::to_string(klo) + "-" +
+                                     std::to_string(khi) + " leaves fewer than 1024 ports above it: lower its top "
+                                     "(net.ipv4.ip_local_port_range) or give --ephemeral-ports LO-HI outside it");
+        o.tcp.ephemeral_low = static_cast<uint16_t>(khi + 1);
+        o.tcp.ephemeral_high = 65535;
+    } else if (o.tcp.ephemeral_low <= khi && o.tcp.ephemeral_high >= klo) {
+        throw std::runtime_error("--share-kernel: --ephemeral-ports " + std::to_string(o.tcp.ephemeral_low) + "-" +
+                                 std::to_string(o.tcp.ephemeral_high) + " overlaps the kernel's " +
+                                 std::to_string(klo) + "-" + std::to_string(khi) +
+                                 " (net.ipv4.ip_local_port_range): the XDP program would take the kernel's replies");
+    }
+    s.xdp->configure(o.ip, o.tcp.ephemeral_low, o.tcp.ephemeral_high);
+    s.shared.xdp_share = s.xdp.get();
+    std::fprintf(stderr, "synack: sharing %s with the kernel: %s/%u%s%s, XDP program id %u; synack gets TCP to its "
+                         "listening ports and to %u-%u (the kernel's ephemeral ports: %u-%u)\n",
+                 iface.c_str(), ip_to_string(o.ip).c_str(), o.prefix_len, o.gateway != 0 ? " via " : "",
+                 o.gateway != 0 ? ip_to_string(o.gateway).c_str() : "", s.xdp->prog_id(), o.tcp.ephemeral_low,
+                 o.tcp.ephemeral_high, klo, khi);
+}
 }  // namespace
+
 // Application threads get what DPDK gives its control threads: the CPUs we started with minus the lcores'. When
 // the lcores take them all, every CPU we started with, so the scheduler can at least move the thread around.
 static void choose_app_cpus(Stack::Impl& s) {
@@ -296,6 +346,16 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.shared.exception = s.exception.get();
     }
 
+    if (s.options.share_kernel) {
+        try {
+            share_kernel_setup(s);
+        } catch (...) {  // ~Stack will not run: close the port now, so DPDK detaches its XDP program
+            for (uint16_t p : s.open_ports) dpdk::close_port(p);
+            s.open_ports.clear();
+            throw;
+        }
+    }
+
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
@@ -318,6 +378,11 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     }
     net.mac = s.shared.port.mac;
     net.mtu = s.shared.port.mtu;
+    if (s.xdp) {  // next hops from the kernel's table: retry soon, it usually knows the peer already
+        net.share_kernel = true;
+        net.arp_retry_ms = 100;
+        net.arp_max_retries = 30;
+    }
 
     const bool software_rss = s.shared.workers > 1 && !s.shared.port.hw_rss && !s.options.loopback;
     std::map<unsigned, unsigned> cores_on_socket;
@@ -346,6 +411,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.workers.push_back(
             std::make_unique<dpdk::Worker>(s.shared, i, mode, pool, core_tcp, net, worker_port[i], queue));
         s.workers.back()->engine.set_bulk_pool(s.bulk_pools[rte_lcore_to_socket_id(s.lcores[i])]);
+        if (s.xdp) s.workers.back()->iface.set_resolver(&dpdk::XdpShare::resolve, s.xdp.get());
         s.worker_ptrs.push_back(s.workers.back().get());
     }
     s.shared.all = s.worker_ptrs.data();
@@ -379,6 +445,7 @@ Stack::~Stack() {
     s.hub.reset();      // frees bytes channels left pending, while the pools still exist
     s.workers.clear();  // engines and interfaces free every mbuf they hold
     s.exception.reset();
+    s.xdp.reset();  // before the port closes: DPDK detaches the program, and its maps go with it
     for (uint16_t p : s.open_ports) dpdk::close_port(p);
     for (auto& l : s.links) l.reset();  // after the ports (callbacks gone); frees the frames still on the link
     for (rte_ring* r : s.rings) rte_ring_free(r);
@@ -517,7 +584,15 @@ uint64_t Stack::mbufs_in_use() const noexcept {
 
 // ---- Core: the user calls, forwarded to the owning worker's engine ----
 
-int Core::listen(uint16_t port, uint32_t backlog) noexcept { return w_->engine.listen(w_->iface.config().ip, port, backlog); }
+int Core::listen(uint16_t port, uint32_t backlog) noexcept {
+    const int l = w_->engine.listen(w_->iface.config().ip, port, backlog);
+    // --share-kernel: the XDP program must send the port's segments to synack (one system call, at listen only).
+    if (l >= 0 && w_->shared.xdp_share != nullptr && !w_->shared.xdp_share->add_port(port)) {
+        w_->engine.close_listener(l);
+        return -ENOSPC;
+    }
+    return l;
+}
 int Core::connect(uint32_t ip, uint16_t port, uint64_t user, ConnId& out) noexcept {
     if (w_->iface.config().ip == 0) return -EAFNOSUPPORT;  // IPv6 only: no IPv4 source address to connect from
     return w_->engine.connect(w_->iface.config().ip, 0, ip, port, user, out);

@@ -40,6 +40,7 @@ struct Shared {  // what the workers of one Stack share: read-only after start, 
     std::atomic<bool> stop{false};
     class Worker** all = nullptr;
     class ExceptionPath* exception = nullptr;  ///< --exception-tap, or nullptr
+    class XdpShare* xdp_share = nullptr;       ///< --share-kernel: the XDP program's maps, or nullptr
 };
 
 class Worker {

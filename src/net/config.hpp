@@ -27,6 +27,10 @@ struct NetConfig {
     uint32_t nd_reachable_ms = 30000;   ///< RFC 4861 §10 REACHABLE_TIME (ARP's retry, retries and bounds apply too)
     uint32_t nd_delay_ms = 5000;        ///< RFC 4861 §10 DELAY_FIRST_PROBE_TIME
     uint32_t tx_ring_size = 1024;       ///< frames awaiting drain_tx(), allocated at construction
+    /// The kernel owns this address too (--share-kernel): ARP and ICMP are the kernel's, so no ARP reply, no
+    /// announcement and no echo reply from us; next hops come from the Interface's resolver (the kernel's
+    /// neighbour table) instead of ARP requests of our own, whose replies would go to the kernel.
+    bool share_kernel = false;
 };
 
 /// Throws std::invalid_argument with a message naming the field when cfg cannot work. Cold.

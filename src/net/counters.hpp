@@ -42,6 +42,7 @@ namespace synack::net {
     X(rx_arp_not_for_us, count, "target IP is not ours (only merged into an existing entry)") \
     X(rx_arp_conflict, drop, "someone else claims our IP (RFC 5227 §2.4); ignored") \
     X(arp_requests_sent, count, "ARP requests sent to resolve a next hop") \
+    X(arp_kernel_asked, count, "--share-kernel: next hop not in the kernel's table; kernel asked to resolve") \
     X(arp_replies_sent, count, "ARP replies sent for our address") \
     X(arp_announcements_sent, count, "gratuitous ARP (RFC 5227 §3)") \
     X(arp_learned, count, "new entry from an ARP addressed to us (RFC 826 merge, not found)") \

@@ -107,6 +107,14 @@ public:
         icmp_error_ctx_ = ctx;
     }
 
+    /// --share-kernel: fn(ctx, ip, mac) gives the next hop's MAC or returns false (and starts resolving it); called
+    /// on a miss and on each ARP retry instead of sending a request. Cold: it may make system calls.
+    using Resolver = bool (*)(void* ctx, uint32_t ip, rte_ether_addr& mac);
+    void set_resolver(Resolver fn, void* ctx) noexcept {
+        resolver_ = fn;
+        resolver_ctx_ = ctx;
+    }
+
     const NetCounters& counters() const noexcept { return counters_; }
     const NetConfig& config() const noexcept { return cfg_; }
     /// The ARP entry for ip (host byte order), or nullptr; for diagnostics and tests.
@@ -189,6 +197,8 @@ private:
     void* stray_ctx_ = nullptr;
     IcmpErrorHandler icmp_error_ = nullptr;
     void* icmp_error_ctx_ = nullptr;
+    Resolver resolver_ = nullptr;
+    void* resolver_ctx_ = nullptr;
 };
 
 }  // namespace synack::net

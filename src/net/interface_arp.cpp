@@ -64,7 +64,9 @@ void Interface::arp_input(rte_mbuf* m, uint64_t now) noexcept {
     }
     // RFC 826: answer a request with our addresses as sender, sent to the requester's hardware address. A probe
     // (sender IP 0) gets the same answer, which is how the prober learns the address is taken (RFC 5227 §2.1.1).
-    if (op == RTE_ARP_OP_REQUEST && send_arp(RTE_ARP_OP_REPLY, sha, sha, sip)) ++c.arp_replies_sent;
+    // --share-kernel: the kernel answers for the address (a frame reaches us only without synack's XDP program).
+    if (op == RTE_ARP_OP_REQUEST && !cfg_.share_kernel && send_arp(RTE_ARP_OP_REPLY, sha, sha, sip))
+        ++c.arp_replies_sent;
     rte_pktmbuf_free(m);
 }
 
@@ -84,8 +86,14 @@ void Interface::arp_merge(ArpEntry& e, const rte_ether_addr& mac, uint64_t now) 
 }
 
 void Interface::arp_send_request(ArpEntry& e, uint64_t now) noexcept {
-    // RFC 826 request, broadcast; target hardware address unknown, so zero.
-    if (send_arp(RTE_ARP_OP_REQUEST, kBroadcastMac, kZeroMac, e.ip)) ++counters_.arp_requests_sent;
+    if (resolver_ != nullptr) {  // --share-kernel: the kernel resolves, and its table answers
+        rte_ether_addr mac;
+        if (resolver_(resolver_ctx_, e.ip, mac)) return arp_merge(e, mac, now);
+        ++counters_.arp_kernel_asked;
+    } else if (send_arp(RTE_ARP_OP_REQUEST, kBroadcastMac, kZeroMac, e.ip)) {
+        // RFC 826 request, broadcast; target hardware address unknown, so zero.
+        ++counters_.arp_requests_sent;
+    }
     ++e.requests;
     e.deadline = now + retry_cycles_;  // RFC 1122 §2.3.2.1: at most one request per arp_retry_ms per target
     arm_timer(e.deadline);
@@ -128,6 +136,7 @@ bool Interface::send_arp(uint16_t op, const rte_ether_addr& eth_dst, const rte_e
 }
 
 void Interface::send_gratuitous_arp(uint64_t now_cycles) noexcept {
+    if (cfg_.share_kernel) return;  // the kernel owns the address and announces it
     // RFC 5227 §2.3: a request with sender and target IP ours and target MAC zero, broadcast; repeated by poll().
     if (send_arp(RTE_ARP_OP_REQUEST, kBroadcastMac, kZeroMac, cfg_.ip)) ++counters_.arp_announcements_sent;
     announcements_left_ = kAnnounceNum - 1;

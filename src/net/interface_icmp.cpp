@@ -68,7 +68,9 @@ void Interface::icmp_input(rte_mbuf* m, rte_ipv4_hdr* ip) noexcept {
         return drop(m, c.rx_icmp_unusable);
     auto* icmp = rte_pktmbuf_mtod_offset(m, rte_icmp_hdr*, l4);
     const uint8_t type = icmp->icmp_type;
-    if (type != RTE_IP_ICMP_ECHO_REQUEST && !is_error_type(type)) {
+    // --share-kernel: the kernel answers pings to the address; one reaching us (only without synack's XDP
+    // program) is not ours to answer twice.
+    if ((type != RTE_IP_ICMP_ECHO_REQUEST && !is_error_type(type)) || (type == RTE_IP_ICMP_ECHO_REQUEST && cfg_.share_kernel)) {
         not_ours(m, c.rx_icmp_unhandled, Stray::icmp_other);
         return;
     }

@@ -12,8 +12,6 @@ namespace synack::tcp {
 namespace {
 
 constexpr uint32_t kTxRing = 16384;
-constexpr uint16_t kEphemeralLow = 32768;
-constexpr uint16_t kEphemeralHigh = 61000;  // exclusive, as Linux's default range
 
 TcpConfig checked(const TcpConfig& c) {
     if (c.max_connections == 0 || c.max_connections > ConnTable::kMaxCapacity)
@@ -25,6 +23,8 @@ TcpConfig checked(const TcpConfig& c) {
     if (c.delayed_ack_ms >= 500) throw std::invalid_argument("TcpConfig: delayed_ack_ms must be below 500 (MUST-40)");
     if (c.max_listeners == 0 || c.max_listeners > 65535) throw std::invalid_argument("TcpConfig: max_listeners 1..65535");
     if (c.syn_cookies > 2) throw std::invalid_argument("TcpConfig: syn_cookies must be 0, 1 or 2");
+    if (c.ephemeral_low == 0 || c.ephemeral_low > c.ephemeral_high)
+        throw std::invalid_argument("TcpConfig: need 0 < ephemeral_low <= ephemeral_high");
     if (c.mem_pressure_pct < 20 || c.mem_pressure_pct > 100)
         throw std::invalid_argument("TcpConfig: mem_pressure_pct must be in 20..100");
     return c;
@@ -89,7 +89,7 @@ Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_
     events_.reserve(4096);
     ack_list_cap_ = std::min<uint32_t>(cfg_.max_connections, 65536);
     ack_list_ = std::make_unique<uint32_t[]>(ack_list_cap_);
-    next_ephemeral_ = static_cast<uint16_t>(kEphemeralLow + rte_rand() % (kEphemeralHigh - kEphemeralLow));
+    next_ephemeral_ = static_cast<uint16_t>(cfg_.ephemeral_low + rte_rand() % ephemeral_count());
 }
 
 Engine::~Engine() {
@@ -260,9 +260,9 @@ int Engine::find_listener(uint32_t ip, uint16_t port) const noexcept {
 }
 
 uint16_t Engine::pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) noexcept {
-    for (uint32_t tries = 0; tries < kEphemeralHigh - kEphemeralLow; ++tries) {
+    for (uint32_t tries = 0; tries < ephemeral_count(); ++tries) {
         uint16_t p = next_ephemeral_;
-        next_ephemeral_ = static_cast<uint16_t>(p + 1 >= kEphemeralHigh ? kEphemeralLow : p + 1);
+        next_ephemeral_ = static_cast<uint16_t>(p >= cfg_.ephemeral_high ? cfg_.ephemeral_low : p + 1);
         FourTuple t{local_ip, remote_ip, p, remote_port};
         if (listener_by_port_[p] != 0 || table_.lookup(t, table_hash(t, nullptr)) != ConnTable::kNotFound) continue;
         if (port_filter_ != nullptr && !port_filter_(port_filter_ctx_, t)) continue;

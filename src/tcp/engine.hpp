@@ -297,6 +297,7 @@ private:
     ReassemblyBlock* alloc_ooo(const Tcb& owner) noexcept;
     void free_ooo(Tcb& tcb) noexcept;
     uint16_t pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) noexcept;
+    uint32_t ephemeral_count() const noexcept { return uint32_t{cfg_.ephemeral_high} - cfg_.ephemeral_low + 1; }
     uint64_t us_to_cycles(uint64_t us) const noexcept { return us * tsc_hz_ / 1000000; }
     /// The clock in units of 2^stamp_shift_ cycles (0.5-1 ms), 32 bits: wraps after 24 days or more, and
     /// intervals are compared by unsigned difference.

@@ -1,0 +1,268 @@
+// --share-kernel: the maps of synack's XDP program, and what synack reads from the kernel (see xdp_share.hpp).
+#include "dpdk/xdp_share.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "../../bpf/synack_xdp.h"
+
+namespace synack::dpdk {
+namespace {
+
+long sys_bpf(int cmd, bpf_attr& attr) noexcept {
+    return syscall(__NR_bpf, cmd, &attr, sizeof attr);
+}
+
+std::string err() { return std::strerror(errno); }
+
+// The id of the XDP program attached to ifindex (RTM_GETLINK, IFLA_XDP / IFLA_XDP_PROG_ID), 0 when none.
+uint32_t xdp_prog_id(unsigned ifindex) {
+    const int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) throw std::runtime_error("--share-kernel: netlink socket: " + err());
+    struct {
+        nlmsghdr nh;
+        ifinfomsg ifi;
+    } req{};
+    req.nh.nlmsg_len = sizeof req;
+    req.nh.nlmsg_type = RTM_GETLINK;
+    req.nh.nlmsg_flags = NLM_F_REQUEST;
+    req.ifi.ifi_family = AF_UNSPEC;
+    req.ifi.ifi_index = static_cast<int>(ifindex);
+    std::vector<char> buf(32768);
+    uint32_t id = 0;
+    if (send(fd, &req, sizeof req, 0) < 0) {
+        close(fd);
+        throw std::runtime_error("--share-kernel: netlink RTM_GETLINK: " + err());
+    }
+    const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+    close(fd);
+    if (n < 0) throw std::runtime_error("--share-kernel: netlink reply: " + err());
+    int left = static_cast<int>(n);
+    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+        if (nh->nlmsg_type != RTM_NEWLINK) continue;
+        auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(nh));
+        int len = static_cast<int>(IFLA_PAYLOAD(nh));
+        for (auto* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+            if ((a->rta_type & NLA_TYPE_MASK) != IFLA_XDP) continue;
+            int xlen = static_cast<int>(RTA_PAYLOAD(a));
+            for (auto* x = static_cast<rtattr*>(RTA_DATA(a)); RTA_OK(x, xlen); x = RTA_NEXT(x, xlen))
+                if (x->rta_type == IFLA_XDP_PROG_ID) std::memcpy(&id, RTA_DATA(x), sizeof id);
+        }
+        break;
+    }
+    return id;
+}
+
+// An fd of the map called `name` among prog_fd's maps, or -1.
+int map_by_name(int prog_fd, const char* name) {
+    uint32_t ids[16];
+    bpf_prog_info info{};
+    info.nr_map_ids = 16;
+    info.map_ids = reinterpret_cast<uintptr_t>(ids);
+    bpf_attr a{};
+    a.info.bpf_fd = static_cast<uint32_t>(prog_fd);
+    a.info.info_len = sizeof info;
+    a.info.info = reinterpret_cast<uintptr_t>(&info);
+    if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, a) != 0) return -1;
+    for (uint32_t i = 0; i < std::min<uint32_t>(info.nr_map_ids, 16); ++i) {
+        bpf_attr m{};
+        m.map_id = ids[i];
+        const int fd = static_cast<int>(sys_bpf(BPF_MAP_GET_FD_BY_ID, m));
+        if (fd < 0) continue;
+        bpf_map_info mi{};
+        bpf_attr q{};
+        q.info.bpf_fd = static_cast<uint32_t>(fd);
+        q.info.info_len = sizeof mi;
+        q.info.info = reinterpret_cast<uintptr_t>(&mi);
+        if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, q) == 0 && std::strncmp(mi.name, name, sizeof mi.name) == 0) return fd;
+        close(fd);
+    }
+    return -1;
+}
+
+bool map_update(int fd, const void* key, const void* value) noexcept {
+    bpf_attr a{};
+    a.map_fd = static_cast<uint32_t>(fd);
+    a.key = reinterpret_cast<uintptr_t>(key);
+    a.value = reinterpret_cast<uintptr_t>(value);
+    a.flags = BPF_ANY;
+    return sys_bpf(BPF_MAP_UPDATE_ELEM, a) == 0;
+}
+
+}  // namespace
+
+KernelAddress kernel_address(const std::string& iface, uint32_t want) {
+    KernelAddress k;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) throw std::runtime_error("--share-kernel: getifaddrs: " + err());
+    for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+        if (a->ifa_addr == nullptr || a->ifa_netmask == nullptr || a->ifa_addr->sa_family != AF_INET ||
+            iface != a->ifa_name)
+            continue;
+        const uint32_t ip = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
+        if (k.ip != 0 && ip != want) continue;
+        k.ip = ip;
+        const uint32_t mask = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
+        k.prefix_len = static_cast<uint8_t>(__builtin_popcount(mask));
+        if (ip == want) break;
+    }
+    freeifaddrs(list);
+    if (k.ip == 0)
+        throw std::runtime_error("--share-kernel: interface " + iface +
+                                 " has no IPv4 address: give it one (ip addr add A.B.C.D/LEN dev " + iface + ")");
+    // /proc/net/route: Iface Destination Gateway Flags ..., hex in network order; the default route has
+    // destination 0.
+    if (FILE* f = std::fopen("/proc/net/route", "r")) {
+        char line[512], name[IF_NAMESIZE + 1];
+        unsigned dst = 0, gw = 0, flags = 0;
+        while (std::fgets(line, sizeof line, f) != nullptr)
+            if (std::sscanf(line, "%16s %x %x %x", name, &dst, &gw, &flags) == 4 && iface == name && dst == 0 &&
+                (flags & 0x2) != 0) {  // RTF_GATEWAY
+                k.gateway = ntohl(gw);
+                break;
+            }
+        std::fclose(f);
+    }
+    return k;
+}
+
+void kernel_ephemeral_range(uint16_t& low, uint16_t& high) {
+    low = 32768;
+    high = 60999;  // Linux's default, if the file cannot be read
+    if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+        unsigned lo = 0, hi = 0;
+        if (std::fscanf(f, "%u %u", &lo, &hi) == 2 && lo <= hi && hi <= 65535) {
+            low = static_cast<uint16_t>(lo);
+            high = static_cast<uint16_t>(hi);
+        }
+        std::fclose(f);
+    }
+}
+
+std::string af_xdp_iface(uint16_t port_id) {
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(port_id, &info) != 0 || info.driver_name == nullptr ||
+        std::strcmp(info.driver_name, "net_af_xdp") != 0 || info.device == nullptr)
+        return "";
+    const rte_devargs* da = rte_dev_devargs(info.device);
+    if (da == nullptr || da->args == nullptr) return "";
+    const std::string args = da->args;
+    const auto at = args.find("iface=");
+    if (at == std::string::npos) return "";
+    const auto end = args.find(',', at);
+    return args.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+}
+
+XdpShare::XdpShare(const std::string& iface) : iface_(iface) {
+    ifindex_ = if_nametoindex(iface.c_str());
+    if (ifindex_ == 0) throw std::runtime_error("--share-kernel: no interface " + iface + ": " + err());
+    prog_id_ = xdp_prog_id(ifindex_);
+    const std::string fix = std::string(" give the vdev xdp_prog=") +
+                            (SYNACK_XDP_OBJ[0] != '\0' ? SYNACK_XDP_OBJ : "PATH/synack_xdp.o (not built: no clang)") +
+                            " (synack's program, bpf/synack_xdp.c)";
+    if (prog_id_ == 0) throw std::runtime_error("--share-kernel: no XDP program on " + iface + ":" + fix);
+    bpf_attr a{};
+    a.prog_id = prog_id_;
+    const int prog_fd = static_cast<int>(sys_bpf(BPF_PROG_GET_FD_BY_ID, a));
+    if (prog_fd < 0)
+        throw std::runtime_error("--share-kernel: cannot open XDP program " + std::to_string(prog_id_) + ": " + err() +
+                                 " (needs CAP_SYS_ADMIN / CAP_BPF)");
+    ports_fd_ = map_by_name(prog_fd, SYNACK_XDP_PORTS_MAP);
+    config_fd_ = map_by_name(prog_fd, SYNACK_XDP_CONFIG_MAP);
+    close(prog_fd);
+    if (ports_fd_ < 0 || config_fd_ < 0) {
+        if (ports_fd_ >= 0) close(ports_fd_);
+        if (config_fd_ >= 0) close(config_fd_);
+        throw std::runtime_error("--share-kernel: the XDP program on " + iface + " (id " + std::to_string(prog_id_) +
+                                 ") has no " SYNACK_XDP_PORTS_MAP " / " SYNACK_XDP_CONFIG_MAP " maps:" + fix);
+    }
+}
+
+XdpShare::~XdpShare() {
+    close(ports_fd_);
+    close(config_fd_);
+}
+
+void XdpShare::configure(uint32_t ip, uint16_t eph_low, uint16_t eph_high) {
+    synack_xdp_config c{};
+    c.ip_be = htonl(ip);
+    c.ephemeral_low = eph_low;
+    c.ephemeral_high = eph_high;
+    const uint32_t key = 0;
+    if (!map_update(config_fd_, &key, &c))
+        throw std::runtime_error("--share-kernel: cannot write " SYNACK_XDP_CONFIG_MAP ": " + err());
+}
+
+bool XdpShare::add_port(uint16_t port) noexcept {
+    const uint8_t one = 1;
+    return map_update(ports_fd_, &port, &one);
+}
+
+bool XdpShare::kernel_neighbour(uint32_t ip, rte_ether_addr& mac) const noexcept {
+    // /proc/net/arp: "IP HWtype Flags HWaddress Mask Device"; flags 0x2 (ATF_COM) once resolved.
+    FILE* f = std::fopen("/proc/net/arp", "r");
+    if (f == nullptr) return false;
+    char line[256], addr[32], hw[32], dev[IF_NAMESIZE + 1];
+    unsigned type = 0, flags = 0;
+    bool found = false;
+    while (!found && std::fgets(line, sizeof line, f) != nullptr) {
+        in_addr a{};
+        if (std::sscanf(line, "%31s %x %x %31s %*s %16s", addr, &type, &flags, hw, dev) != 5) continue;
+        if (iface_ != dev || (flags & 0x2) == 0 || inet_pton(AF_INET, addr, &a) != 1 || ntohl(a.s_addr) != ip)
+            continue;
+        found = rte_ether_unformat_addr(hw, &mac) == 0 && rte_is_valid_assigned_ether_addr(&mac);
+    }
+    std::fclose(f);
+    return found;
+}
+
+void XdpShare::ask_kernel_to_resolve(uint32_t ip) noexcept {
+    // RTM_NEWNEIGH with NTF_USE: the kernel creates the entry if need be and starts resolving it (neigh_event_send),
+    // as `ip neigh replace IP dev IFACE use` does. Fire and forget: the answer is read from /proc/net/arp.
+    const int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    if (fd < 0) return;
+    struct {
+        nlmsghdr nh;
+        ndmsg nd;
+        rtattr dst;
+        uint32_t addr;
+    } req{};
+    req.nh.nlmsg_len = sizeof req;
+    req.nh.nlmsg_type = RTM_NEWNEIGH;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+    req.nd.ndm_family = AF_INET;
+    req.nd.ndm_ifindex = static_cast<int>(ifindex_);
+    req.nd.ndm_state = NUD_NONE;
+    req.nd.ndm_flags = NTF_USE;
+    req.dst.rta_type = NDA_DST;
+    req.dst.rta_len = RTA_LENGTH(sizeof(uint32_t));
+    req.addr = htonl(ip);
+    (void)send(fd, &req, sizeof req, 0);
+    close(fd);
+}
+
+bool XdpShare::resolve(void* self, uint32_t ip, rte_ether_addr& mac) noexcept {
+    auto* x = static_cast<XdpShare*>(self);
+    if (x->kernel_neighbour(ip, mac)) return true;
+    x->ask_kernel_to_resolve(ip);
+    return false;
+}
+
+}  // namespace synack::dpdk
