@@ -68,8 +68,12 @@ void (*tap_poll_without_signals(const std::string& ifname, int& sig))(int) {
     if (sigaction(sig, nullptr, &sa) != 0 || (sa.sa_flags & SA_SIGINFO) != 0 || sa.sa_handler == SIG_DFL ||
         sa.sa_handler == SIG_IGN)
         return nullptr;
-    for (int fd : fds)
-        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_ASYNC) != 0) return nullptr;  // then signals still come
+    for (size_t i = 0; i < fds.size(); ++i) {
+        if (fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) & ~O_ASYNC) == 0) continue;
+        // A queue without signals and without the kick would never be read: put the signals back on all of them.
+        for (size_t j = 0; j < i; ++j) fcntl(fds[j], F_SETFL, fcntl(fds[j], F_GETFL) | O_ASYNC);
+        return nullptr;
+    }
     return sa.sa_handler;
 }
 
