@@ -76,6 +76,10 @@ struct alignas(64) PerCore {
     uint64_t cached_bytes = 0, cache_full = 0;
     char date[40] = {};       // "Date: ...\r\n", rebuilt once a second
     uint64_t date_until = 0;
+    // The --body-size answer whole (head and body; [0] keep-alive, [1] Connection: close), rebuilt with the Date
+    // field: a GET costs one copy, not a formatted head.
+    std::string canned[2];
+    bool canned_stale = true;
     uint64_t requests = 0, by_status[6] = {};  // 200, 400, 404, 405, 413, other
     uint64_t accepted = 0;
     char buf[16384];
@@ -107,6 +111,7 @@ const char* date_field(synack::Core& core, PerCore& pc) {
         gmtime_r(&t, &g);
         strftime(pc.date, sizeof pc.date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &g);
         pc.date_until = core.now_cycles() + core.cycles_hz() / 4;
+        pc.canned_stale = true;
     }
     return pc.date;
 }
@@ -173,19 +178,46 @@ void emit(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, const cha
     pc.wlen += n;
 }
 
+// The status line and fields of an answer into h (512 bytes); its length.
+size_t head(synack::Core& core, PerCore& pc, char* h, int status, size_t body_size, bool keep_alive) {
+    const int n = std::snprintf(h, 512,
+                                "HTTP/1.1 %d %s\r\nServer: synack\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
+                                status, http::reason(status), date_field(core, pc),
+                                status == 200 && !pc.cfg->root.empty() ? "application/octet-stream" : "text/plain",
+                                body_size, status == 405 ? "Allow: GET, HEAD\r\n" : "",
+                                keep_alive ? "" : "Connection: close\r\n");
+    return static_cast<size_t>(n);
+}
+
+void count(PerCore& pc, Conn& c, int status, bool keep_alive) {
+    c.close_after = !keep_alive;
+    ++pc.requests;
+    ++pc.by_status[status_slot(status)];
+}
+
+// A GET of the --body-size body: the canned answer, rebuilt when the Date field changed.
+void respond_fixed(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, bool keep_alive) {
+    date_field(core, pc);
+    if (pc.canned_stale) {
+        char h[512];
+        for (int close = 0; close < 2; ++close) {
+            pc.canned[close].assign(h, head(core, pc, h, 200, pc.fixed.size(), close == 0));
+            pc.canned[close] += pc.fixed;
+        }
+        pc.canned_stale = false;
+    }
+    const std::string& a = pc.canned[keep_alive ? 0 : 1];
+    emit(core, pc, id, c, a.data(), a.size());
+    count(pc, c, 200, keep_alive);
+}
+
 void respond(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, int status, const std::string* body,
              bool head_only, bool keep_alive) {
     static const std::string kErrorBodies[] = {"", "bad request\n", "not found\n", "method not allowed\n",
                                                "content too large\n", "error\n"};
     if (status != 200) body = &kErrorBodies[status_slot(status)];
     char h[512];
-    const int n = std::snprintf(h, sizeof h,
-                                "HTTP/1.1 %d %s\r\nServer: synack\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
-                                status, http::reason(status), date_field(core, pc),
-                                status == 200 && !pc.cfg->root.empty() ? "application/octet-stream" : "text/plain",
-                                body->size(), status == 405 ? "Allow: GET, HEAD\r\n" : "",
-                                keep_alive ? "" : "Connection: close\r\n");
-    emit(core, pc, id, c, h, static_cast<size_t>(n));
+    emit(core, pc, id, c, h, head(core, pc, h, status, body->size(), keep_alive));
     if (!head_only && body->size() <= kInlineBody) {
         emit(core, pc, id, c, body->data(), body->size());
     } else if (!head_only) {
@@ -194,9 +226,7 @@ void respond(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, int st
         c.out.body_off = 0;
         c.out.active = true;  // push() sends it after whatever spilled
     }
-    c.close_after = !keep_alive;
-    ++pc.requests;
-    ++pc.by_status[status_slot(status)];
+    count(pc, c, status, keep_alive);
 }
 
 // Moves what waits in c.out into the send buffer; true when all of it went.
@@ -222,7 +252,10 @@ bool push(synack::Core& core, synack::ConnId id, Conn& c) {
 
 void answer(synack::Core& core, PerCore& pc, synack::ConnId id, Conn& c, const http::Request& r) {
     const bool head_only = r.method == http::Method::head;
-    if (pc.cfg->root.empty()) return respond(core, pc, id, c, 200, &pc.fixed, head_only, r.keep_alive);
+    if (pc.cfg->root.empty()) {
+        if (!head_only && pc.fixed.size() <= kInlineBody) return respond_fixed(core, pc, id, c, r.keep_alive);
+        return respond(core, pc, id, c, 200, &pc.fixed, head_only, r.keep_alive);
+    }
     const std::string* f = http::safe_path(r.target, pc.rel, pc.scratch) ? file(pc, pc.rel) : nullptr;
     respond(core, pc, id, c, f == nullptr ? 404 : f == &kCacheFull ? 500 : 200, f, head_only, r.keep_alive);
 }

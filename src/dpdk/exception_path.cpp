@@ -95,7 +95,9 @@ void ExceptionPath::service(unsigned w, uint16_t port, uint16_t queue) noexcept 
     if (pw.pending > 0) pw.flush();
     if (w != 0) return;
     rte_mbuf* frames[kBurst];
-    for (uint16_t q = 0; q < queues_; ++q) {  // net_tap reads only after its signal said a frame waits: cheap when idle
+    // net_tap reads only after its signal said a frame waits: cheap when idle (unless the port is a net_tap too,
+    // whose PortInfo::rx_kick counts a signal before every poll: then each poll here reads as well).
+    for (uint16_t q = 0; q < queues_; ++q) {
         const uint16_t n = rte_eth_rx_burst(port_, q, frames, kBurst);
         if (n == 0) continue;
         uint16_t sent = 0;

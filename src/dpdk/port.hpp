@@ -28,6 +28,10 @@ struct PortInfo {
     /// TCP segmentation offload enabled: the largest TCP payload per packet and the mbufs it may span (0: any)
     uint32_t tso_max = 0;
     uint16_t tso_max_segs = 0;
+    /// net_tap: its signal handler, called with rx_kick_signal before each poll (its frames raise no signals: see
+    /// port.cpp); or nullptr
+    void (*rx_kick)(int) = nullptr;
+    int rx_kick_signal = 0;
 };
 
 /// Configures and starts port `id` with `queues` TX queues (and as many RX queues). Throws std::runtime_error

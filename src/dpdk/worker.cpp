@@ -145,6 +145,7 @@ void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
 uint16_t Worker::receive(uint64_t now) noexcept {
     rte_mbuf* pkts[kBurst];
     uint16_t taken = 0;
+    if (shared.port.rx_kick != nullptr) shared.port.rx_kick(shared.port.rx_kick_signal);  // PortInfo::rx_kick
     switch (mode) {
     case RxMode::own_queue: {
         const uint16_t n = rte_eth_rx_burst(port_id, queue, pkts, kBurst);
