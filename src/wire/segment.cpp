@@ -1,6 +1,7 @@
 #include "wire/segment.hpp"
 
 #include "wire/checksum.hpp"
+#include "wire/tcp_header.hpp"
 
 #include <iterator>
 
@@ -96,20 +97,7 @@ bool prepend_headers(rte_mbuf* m, const SegmentHeader& h, bool offload) noexcept
     ip->dst_addr = rte_cpu_to_be_32(h.dst_ip);
 
     auto* th = reinterpret_cast<rte_tcp_hdr*>(base + kIpv4HeaderLen);
-    th->src_port = rte_cpu_to_be_16(h.src_port);
-    th->dst_port = rte_cpu_to_be_16(h.dst_port);
-    th->sent_seq = rte_cpu_to_be_32(h.seq);
-    th->recv_ack = rte_cpu_to_be_32(h.ack);
-    th->data_off = static_cast<uint8_t>(((kTcpHeaderLen + opt_len) / 4) << 4);
-    th->tcp_flags = h.flags;
-    th->rx_win = rte_cpu_to_be_16(h.wnd);
-    th->cksum = 0;
-    th->tcp_urp = 0;
-    if (opt_len > 0) write_tcp_options(reinterpret_cast<uint8_t*>(th + 1), *h.options);
-
-    m->l2_len = RTE_ETHER_HDR_LEN;
-    m->l3_len = kIpv4HeaderLen;
-    m->l4_len = static_cast<uint16_t>(kTcpHeaderLen + opt_len);
+    write_tcp_header(m, th, h, opt_len, kIpv4HeaderLen);
     if (offload) {
         m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
         if (h.tso_segsz != 0 && payload_len > h.tso_segsz) {  // TSO (implies the TCP checksum, rte_mbuf_core.h)

@@ -1,6 +1,7 @@
 #include "wire/segment6.hpp"
 
 #include "wire/checksum.hpp"
+#include "wire/tcp_header.hpp"
 
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -94,20 +95,7 @@ bool prepend_headers6(rte_mbuf* m, const SegmentHeader& h, const Ip6Pair& addr, 
     std::memcpy(ip->dst_addr, addr.dst.b, 16);
 
     auto* th = reinterpret_cast<rte_tcp_hdr*>(base + kIpv6HeaderLen);
-    th->src_port = rte_cpu_to_be_16(h.src_port);
-    th->dst_port = rte_cpu_to_be_16(h.dst_port);
-    th->sent_seq = rte_cpu_to_be_32(h.seq);
-    th->recv_ack = rte_cpu_to_be_32(h.ack);
-    th->data_off = static_cast<uint8_t>(((kTcpHeaderLen + opt_len) / 4) << 4);
-    th->tcp_flags = h.flags;
-    th->rx_win = rte_cpu_to_be_16(h.wnd);
-    th->cksum = 0;
-    th->tcp_urp = 0;
-    if (opt_len > 0) write_tcp_options(reinterpret_cast<uint8_t*>(th + 1), *h.options);
-
-    m->l2_len = RTE_ETHER_HDR_LEN;
-    m->l3_len = kIpv6HeaderLen;
-    m->l4_len = static_cast<uint16_t>(kTcpHeaderLen + opt_len);
+    write_tcp_header(m, th, h, opt_len, kIpv6HeaderLen);
     if (offload) {
         // rte_mbuf_core.h: TX_IPV6 without TX_IP_CKSUM (IPv6 has no header checksum); TSO implies the TCP sum.
         m->ol_flags |= RTE_MBUF_F_TX_IPV6;
