@@ -145,3 +145,28 @@ TEST(MbufQueueCollapse, CopiesSmallSegmentsIntoFullMbufs) {
     EXPECT_EQ(q.truesize, 0u);
     EXPECT_EQ(rte_mempool_in_use_count(synack::test::pool()), before);
 }
+
+// A reference to a large shared buffer (what an in-process link delivers: slices of the sender's 16 KB bulk mbufs)
+// costs one standard mbuf, not the whole buffer it points into: else a 64 KB window of 1448-byte segments would
+// count 16 KB each and overrun its own receive budget (that made --loopback --no-tso drop its own data).
+TEST(MbufTruesize, AReferenceCostsOneStandardMbufWhateverBufferItSlices) {
+    rte_mempool* big = rte_pktmbuf_pool_create("sk_truesize_big", 63, 0, 0, 16384 + RTE_PKTMBUF_HEADROOM,
+                                               SOCKET_ID_ANY);
+    ASSERT_NE(big, nullptr);
+    rte_mbuf* direct = rte_pktmbuf_alloc(big);
+    rte_mbuf* ref = rte_pktmbuf_alloc(synack::test::pool());
+    ASSERT_NE(direct, nullptr);
+    ASSERT_NE(ref, nullptr);
+    ASSERT_NE(rte_pktmbuf_append(direct, 1448), nullptr);  // a slice of data, as a segment carries
+    EXPECT_EQ(synack::tcp::mbuf_truesize(direct), 16384u + RTE_PKTMBUF_HEADROOM + sizeof(rte_mbuf));
+    rte_pktmbuf_attach(ref, direct);
+    EXPECT_EQ(synack::tcp::mbuf_truesize(ref), uint32_t{RTE_MBUF_DEFAULT_BUF_SIZE} + sizeof(rte_mbuf));
+    MbufQueue q;
+    q.append_chain(ref);  // the queue counts what mbuf_truesize says, and gives it all back
+    EXPECT_EQ(q.truesize, uint32_t{RTE_MBUF_DEFAULT_BUF_SIZE} + sizeof(rte_mbuf));
+    q.clear();
+    EXPECT_EQ(q.truesize, 0u);
+    rte_pktmbuf_free(direct);
+    EXPECT_EQ(rte_mempool_in_use_count(big), 0u);
+    rte_mempool_free(big);
+}

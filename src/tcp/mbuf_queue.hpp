@@ -8,8 +8,14 @@
 namespace synack::tcp {
 
 /// What an mbuf pins, whatever it carries (as Linux's skb truesize): its whole buffer and its header. A one-byte
-/// segment costs as much as a full one; memory budgets count this, not payload bytes.
-inline uint32_t mbuf_truesize(const rte_mbuf* m) noexcept { return uint32_t{m->buf_len} + sizeof(rte_mbuf); }
+/// segment costs as much as a full one; memory budgets count this, not payload bytes. A reference (indirect mbuf,
+/// as an in-process link delivers a sender's buffers) shares a buffer its owner already pays for, often a 16 KB bulk
+/// buffer sliced into a dozen segments: it costs one standard mbuf, as the same segment from a NIC would, or one
+/// 1448-byte segment would count 16 KB and a 64 KB window would not fit its own budget. Both values are fixed for
+/// the mbuf's life in a queue, so what is added is what is taken away.
+inline uint32_t mbuf_truesize(const rte_mbuf* m) noexcept {
+    return RTE_MBUF_DIRECT(m) ? uint32_t{m->buf_len} + sizeof(rte_mbuf) : RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(rte_mbuf);
+}
 
 struct MbufQueue {
     rte_mbuf* head = nullptr;
