@@ -172,9 +172,11 @@ multiqueue_check() {  # two queues, two lcores, one vdev per queue
     --vdev="net_af_xdp1,iface=$MA,start_queue=1,queue_count=1" -- --port-per-core --ip 10.94.6.1/24 --port 5201 \
     --server --verify --duration-s 60 -v || { failures=$((failures + 1)); return; }
   # rr after bulk: UMEM frames freed on the other core once starved the fill ring and stalled receive for good.
+  # rr runs 6 s: with both CPUs busy-polling here, the client and the veth's softirqs get little time, and a
+  # 2 s run sometimes completed no transaction at all (it needs progress, not a rate).
   for t in bulk rr; do
-    out=$(in_ns timeout 20 "$build/bench/linux-perf" --client 10.94.6.1 --port 5201 --test $t --streams 8 \
-      --msg-size 1000 --duration-s 2 --verify)
+    out=$(in_ns timeout 30 "$build/bench/linux-perf" --client 10.94.6.1 --port 5201 --test $t --streams 8 \
+      --msg-size 1000 --duration-s "$([ $t = rr ] && echo 6 || echo 2)" --verify)
     local rc=$?
     echo "  Linux client (8 connections) -> synack on 2 queues, $t: $(echo "$out" | cut -c1-150)"
     [ $rc -eq 0 ] && [ "$(json_field "$out" corrupt)" = 0 ] && [ "$(json_field "$out" errors)" = 0 ] &&
