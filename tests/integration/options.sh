@@ -119,8 +119,15 @@ EOF
   # The echo is paced by synack's own (slower) sending, so Linux's data arrives a few segments at a time and a
   # loss there is mostly a tail loss: what synack reports is D-SACKs for Linux's probes; the block order for
   # holes is checked segment by segment in test_engine_options.
+  # A frame dropped at the tap's egress never reaches the capture, so the next one shows a gap: a hole at synack,
+  # which must then send SACK blocks. Without one (every loss a tail loss), there is nothing to report.
   n=$(count "ip.src==$SUB.1 && tcp.options.sack_le")
-  [ "$n" -ge 1 ]; expect "synack sent SACK blocks ($n segments)" $?
+  holes=$(count "ip.src==$SUB.2 && tcp.analysis.lost_segment && tcp.len > 0")
+  if [ "$holes" -ge 1 ]; then
+    [ "$n" -ge 1 ]; expect "synack sent SACK blocks ($n segments) for the $holes holes Linux's drops left" $?
+  else
+    echo "  note: no drop left a hole at synack this run (all tail losses); $n segments carried SACK blocks"
+  fi
   n=$(count "ip.src==$SUB.2 && tcp.options.sack_le")
   [ "$n" -ge 1 ]; expect "Linux sent SACK blocks ($n segments)" $?
   n=$(count "ip.src==$SUB.1 && tcp.window_size > 65535")
