@@ -300,6 +300,10 @@ void server_control(synack::Core& core, Iperf& s) {
         s.in.erase(0, 1);
         if (st == kTestEnd && s.phase == Phase::running) {
             end_running(core, s);
+            // As iperf3's own server does: the streams end here. A receiving iperf3 client reads whole blocks
+            // (blocking until a block is complete or the stream ends), so without the FIN a -R client whose last
+            // block is partial never gets to the results exchange.
+            close_streams(core, s);
             send_state(core, s, kExchangeResults);
             s.phase = Phase::client_results;
         } else if (st == kIperfDone && s.phase == Phase::display) {
