@@ -115,7 +115,7 @@ Bytes fragment_hdr(uint8_t next, uint16_t offset, bool more) {
 rte_mbuf* to_mbuf(const Bytes& b, size_t split = 0) {
     rte_mbuf* m = rte_pktmbuf_alloc(test::pool());
     const size_t first = split == 0 ? b.size() : split;
-    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(first)), b.data(), first);
+    if (first > 0) std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(first)), b.data(), first);  // b may be empty
     if (split != 0) {
         rte_mbuf* s = rte_pktmbuf_alloc(test::pool());
         std::memcpy(rte_pktmbuf_append(s, static_cast<uint16_t>(b.size() - split)), b.data() + split, b.size() - split);

@@ -31,8 +31,7 @@ constexpr uint8_t kRouting = 43;
 constexpr uint8_t kFragment = 44;
 constexpr uint8_t kDestOptions = 60;
 
-constexpr uint8_t kPad1 = 0;
-constexpr uint8_t kPadN = 1;
+constexpr uint8_t kPad1 = 0;  // one byte, no length; PadN (1) has a length and high bits 00: skipped below
 
 // RFC 8200 §4.2: the TLV options of a hop-by-hop or destination options header (bytes after its first two).
 // Pad1 and PadN are the only types we know; any other acts on its two high bits.

@@ -57,7 +57,7 @@ done
 [ "$now" = "$idle" ]
 expect "mbufs in use back at the idle level ($now, idle $idle)" $?
 grep '^\[synack\]' "$TAP_LOG" | tail -n 1 | sed 's/^/   /'
-grep '^\[synack\]' "$TAP_LOG" | tail -n 1 | grep -q ' conns=0 time_wait=0$'
+grep '^\[synack\]' "$TAP_LOG" | tail -n 1 | grep -qE ' conns=0 time_wait=0( |$)'
 expect "no connection left (last stats line)" $?
 
 kill -TERM "$pid" 2>/dev/null
