@@ -55,6 +55,9 @@ uint32_t xdp_prog_id(unsigned ifindex) {
     close(fd);
     if (n < 0) throw std::runtime_error("--share-kernel: netlink reply: " + err());
     int left = static_cast<int>(n);
+// NLMSG_OK compares the header's unsigned length with the signed remainder (clang's -Wsign-compare).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
     for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
         if (nh->nlmsg_type != RTM_NEWLINK) continue;
         auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(nh));
@@ -67,6 +70,7 @@ uint32_t xdp_prog_id(unsigned ifindex) {
         }
         break;
     }
+#pragma GCC diagnostic pop
     return id;
 }
 

@@ -21,7 +21,7 @@ constexpr uint8_t kEchoRequest = 128, kEchoReply = 129;
 constexpr uint8_t kRouterAdvert = 134, kNeighborSolicit = 135, kNeighborAdvert = 136;
 // RFC 4861 §4.6.1 options, §4.4 NA flags.
 constexpr uint8_t kOptSourceLla = 1, kOptTargetLla = 2;
-constexpr uint8_t kNaRouter = 0x80, kNaSolicited = 0x40, kNaOverride = 0x20;
+constexpr uint8_t kNaSolicited = 0x40, kNaOverride = 0x20;  // R (0x80) stays clear: we are no router
 constexpr uint8_t kNdHopLimit = 255;       // RFC 4861 §6.1.2, §7.1: proves the message was not forwarded
 constexpr uint8_t kDefaultHopLimit = 64;
 constexpr uint32_t kNsNaLen = 24;           // type, code, cksum, 4 bytes (reserved / flags), target
