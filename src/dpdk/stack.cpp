@@ -25,6 +25,7 @@
 #include "dpdk/counter_names.hpp"
 #include "dpdk/exception_path.hpp"
 #include "dpdk/impair.hpp"
+#include "dpdk/mbuf_pool.hpp"
 #include "dpdk/telemetry.hpp"
 #include "dpdk/ip6_options.hpp"
 #include "dpdk/worker.hpp"
@@ -274,18 +275,26 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     s.shared.workers = static_cast<unsigned>(s.lcores.size());
     choose_app_cpus(s);
 
+    const bool packed = dpdk::any_af_xdp_port();  // its UMEM is the pool's memory: see dpdk/mbuf_pool.hpp
     for (unsigned l : s.lcores) {
         unsigned socket = rte_lcore_to_socket_id(l);
         if (s.pools.count(socket)) continue;
         const std::string name = "synack_mbuf_" + std::to_string(socket);
-        rte_mempool* p = rte_pktmbuf_pool_create(name.c_str(), s.options.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                                 static_cast<int>(socket));
+        rte_mempool* p = dpdk::create_mbuf_pool(name, s.options.mbufs, 256, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                                static_cast<int>(socket), packed);
         if (p == nullptr)
-            p = rte_pktmbuf_pool_create(name.c_str(), s.options.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                        SOCKET_ID_ANY);
+            p = dpdk::create_mbuf_pool(name, s.options.mbufs, 256, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY, packed);
         if (p == nullptr)
             throw std::runtime_error("cannot create " + std::to_string(s.options.mbufs) +
                                      " mbufs: " + std::string(rte_strerror(rte_errno)) + "; try a smaller --mbufs or a larger -m");
+        if (packed) {
+            const uint32_t outside = dpdk::mbufs_outside_umem(p);
+            if (outside > 0)
+                throw std::runtime_error("net_af_xdp: " + std::to_string(outside) + " of " +
+                                         std::to_string(s.options.mbufs) + " mbufs lie outside the range the PMD "
+                                         "registers as UMEM (the pool is not one contiguous chunk); frames given "
+                                         "to the kernel there would be lost. Try a larger -m or hugepages");
+        }
         s.pools[socket] = p;
         // Big mbufs for large writes (Engine::set_bulk_pool). Optional: without them sends use the main pool.
         const std::string bulk = "synack_bulk_" + std::to_string(socket);

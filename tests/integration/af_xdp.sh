@@ -171,9 +171,9 @@ multiqueue_check() {  # two queues, two lcores, one vdev per queue
     --vdev="net_af_xdp0,iface=$MA,start_queue=0,queue_count=1" \
     --vdev="net_af_xdp1,iface=$MA,start_queue=1,queue_count=1" -- --port-per-core --ip 10.94.6.1/24 --port 5201 \
     --server --verify --duration-s 60 -v || { failures=$((failures + 1)); return; }
-  # rr after bulk: UMEM frames freed on the other core once starved the fill ring and stalled receive for good.
-  # rr runs 6 s: with both CPUs busy-polling here, the client and the veth's softirqs get little time, and a
-  # 2 s run sometimes completed no transaction at all (it needs progress, not a rate).
+  # rr after bulk: a page-bound mbuf pool once put fill-ring frames outside the UMEM, and after ~50K frames a queue
+  # received nothing more (dpdk/mbuf_pool.hpp). rr runs 6 s: both CPUs busy-poll here, so the client and the veth's
+  # softirqs get little time (it needs progress, not a rate). Both queues must carry requests (below).
   for t in bulk rr; do
     out=$(in_ns timeout 30 "$build/bench/linux-perf" --client 10.94.6.1 --port 5201 --test $t --streams 8 \
       --msg-size 1000 --duration-s "$([ $t = rr ] && echo 6 || echo 2)" --verify)
