@@ -35,6 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "extra_args.hpp"
 #include "http_parser.hpp"
 #include "synack/stack.hpp"
 
@@ -383,18 +384,8 @@ int main(int argc, char** argv) {
         const synack::Options pre = synack::Stack::options_from(argc, argv);  // checked before EAL starts
         Config cfg;
         const auto& extra = pre.extra;
-        auto value = [&](size_t& i) -> std::string {
-            if (i + 1 >= extra.size()) throw std::invalid_argument(extra[i] + ": missing value");
-            return extra[++i];
-        };
-        auto number = [&](size_t& i, uint32_t lo, uint32_t hi) {
-            const std::string opt = extra[i], v = value(i);
-            char* end = nullptr;
-            const unsigned long n = std::strtoul(v.c_str(), &end, 10);
-            if (v.empty() || *end || n < lo || n > hi)
-                throw std::invalid_argument(opt + ": expected " + std::to_string(lo) + ".." + std::to_string(hi));
-            return static_cast<uint32_t>(n);
-        };
+        auto value = [&](size_t& i) { return synack::app::next_value(extra, i); };
+        auto number = [&](size_t& i, uint32_t lo, uint32_t hi) { return synack::app::next_number(extra, i, lo, hi); };
         bool sized = false;
         for (size_t i = 0; i < extra.size(); ++i) {
             const std::string& a = extra[i];

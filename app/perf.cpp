@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "extra_args.hpp"
 #include "synack/stack.hpp"
 
 namespace {
@@ -330,18 +331,8 @@ int main(int argc, char** argv) {
         Config cfg;
         bool client = false;
         const auto& extra = pre.extra;
-        auto value = [&](size_t& i) -> std::string {
-            if (i + 1 >= extra.size()) throw std::invalid_argument(extra[i] + ": missing value");
-            return extra[++i];
-        };
-        auto number = [&](size_t& i, uint32_t lo, uint32_t hi) {
-            const std::string opt = extra[i], v = value(i);
-            char* end = nullptr;
-            unsigned long n = std::strtoul(v.c_str(), &end, 10);
-            if (v.empty() || *end || n < lo || n > hi)
-                throw std::invalid_argument(opt + ": expected " + std::to_string(lo) + ".." + std::to_string(hi));
-            return static_cast<uint32_t>(n);
-        };
+        auto value = [&](size_t& i) { return synack::app::next_value(extra, i); };
+        auto number = [&](size_t& i, uint32_t lo, uint32_t hi) { return synack::app::next_number(extra, i, lo, hi); };
         for (size_t i = 0; i < extra.size(); ++i) {
             const std::string& a = extra[i];
             if (a == "--server") {
