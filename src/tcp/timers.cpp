@@ -30,6 +30,7 @@ void Engine::on_timer(timer::TimerNode& node) noexcept {
     switch (mode) {
     case TimerMode::retransmit: on_rto(tcb); break;
     case TimerMode::loss_probe: on_loss_probe(tcb); break;
+    case TimerMode::reorder: on_reorder_timer(tcb); break;  // sack_recovery.cpp
     case TimerMode::persist: on_persist(tcb); break;
     case TimerMode::time_wait: free_tcb(tcb); break;  // 2 MSL are over: CLOSED
     case TimerMode::fin_wait_2:
