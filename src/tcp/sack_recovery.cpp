@@ -64,8 +64,8 @@ bool Engine::rack_mark_lost(Tcb& tcb) noexcept {
 }
 
 // RFC 6675 §5 on an ACK while the connection holds SACK state: the scoreboard and RACK take the ACK, then either
-// recovery starts (DupThresh SACKed above SND.UNA, or RACK found a loss, and not before SND.UNA passed the last
-// recovery point: §5.1), or it goes on, or limited transmit (RFC 3042) lets a segment out per SACKed one, two at most.
+// recovery starts (DupThresh SACKed above SND.UNA, or RACK found a loss), or it goes on, or limited transmit (RFC
+// 3042) lets a segment out per SACKed one, two at most.
 void Engine::sack_ack_arrives(Tcb& tcb, const wire::Segment& seg, uint32_t acked, bool recovery_ended) noexcept {
     SackState& s = *tcb.sack;
     const uint32_t mss = tcb.snd_mss;
@@ -89,9 +89,7 @@ void Engine::sack_ack_arrives(Tcb& tcb, const wire::Segment& seg, uint32_t acked
     const bool rack_lost = rack_mark_lost(tcb);
 
     const bool was_in_recovery = tcb.recovery.in_recovery();
-    if (!was_in_recovery && seq_geq(tcb.snd_una, tcb.recovery.recover().raw()) &&
-        (rack_lost || s.board.is_lost(Seq{tcb.snd_una})))
-        sack_enter_recovery(tcb);
+    if (!was_in_recovery && (rack_lost || s.board.is_lost(Seq{tcb.snd_una}))) sack_enter_recovery(tcb);
     if (tcb.recovery.in_recovery()) {
         sack_recovery_send(tcb, acked + res.newly_sacked, !was_in_recovery);
     } else if (s.board.range_count() > 0) {
@@ -102,16 +100,21 @@ void Engine::sack_ack_arrives(Tcb& tcb, const wire::Segment& seg, uint32_t acked
 }
 
 // RFC 6675 §5 step 4 with RFC 6937: RecoveryPoint = HighData, ssthresh from the congestion controller, PRR from
-// the flight; HighRxt starts at HighACK.
+// the flight; HighRxt starts at HighACK. A loss in data sent before the last recovery point (RFC 6582's `recover`,
+// set by a timeout or an undone recovery) belongs to a window whose reduction was already made (RFC 6675 §5.1):
+// the lost segments are resent, paced by PRR, without reducing the window again. Leaving them to the next timeout
+// instead cost 200 ms each, in a chain, at 5% loss.
 void Engine::sack_enter_recovery(Tcb& tcb) noexcept {
-    ++ctr_.sack_recoveries;
     const uint32_t flight = tcb.flight_size();
+    if (seq_geq(tcb.snd_una, tcb.recovery.recover().raw())) {
+        ++ctr_.sack_recoveries;
+        tcb.cc.on_congestion_event(flight);
+        tcb.undo_retrans = 0;
+        tcb.undo_ok = true;
+    }
     tcb.recovery.enter(Seq{tcb.snd_max});
-    tcb.cc.on_congestion_event(flight);
     tcb.prr.start(flight);
     tcb.sack->board.enter_recovery();
-    tcb.undo_retrans = 0;
-    tcb.undo_ok = true;
     tcb.cwnd_extra = 0;
     tcb.dup_bytes = 0;
 }
@@ -190,7 +193,7 @@ void Engine::on_reorder_timer(Tcb& tcb) noexcept {
     ctr_.rack_marked_lost += rr.newly_lost;
     const bool lost = rack_mark_lost(tcb);
     const bool was_in_recovery = tcb.recovery.in_recovery();
-    if (!was_in_recovery && lost && seq_geq(tcb.snd_una, tcb.recovery.recover().raw())) sack_enter_recovery(tcb);
+    if (!was_in_recovery && lost) sack_enter_recovery(tcb);
     if (tcb.recovery.in_recovery()) sack_recovery_send(tcb, 0, !was_in_recovery);
     if (tcb.timer_mode == TimerMode::none) arm_rto(tcb);
     if (rr.reo_timeout_us != 0) arm_timer(tcb, TimerMode::reorder, std::min<uint64_t>(rr.reo_timeout_us, tcb.rto_us));
