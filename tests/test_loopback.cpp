@@ -973,7 +973,8 @@ void expect_bulk_recovered(Loopback& lb, const char* what, bool sack) {
     if (sack) {
         EXPECT_GT(c.sack_recoveries, 0u) << "losses were recovered by the scoreboard, not only by timeouts";
         EXPECT_GT(c.rack_marked_lost, 0u);
-        EXPECT_EQ(c.fast_retransmits, 0u) << "every recovery used the scoreboard (one was free for each)";
+        // NewReno only where no ACK carried a block to start a scoreboard from (e.g. duplicates with D-SACKs alone)
+        EXPECT_LE(c.fast_retransmits * 100, c.sack_recoveries) << "recoveries used the scoreboard";
         EXPECT_EQ(c.sack_pool_empty, 0u);
     } else {
         EXPECT_GT(c.fast_retransmits, 0u) << "losses were recovered by duplicate ACKs, not only by timeouts";

@@ -158,9 +158,13 @@ void Engine::sack_recovery_send(Tcb& tcb, uint32_t delivered, bool entering) noe
                                  seq_lt(tcb.snd_nxt, tcb.snd_una + tcb.snd_wnd);
         const SackScoreboard::Next nx = s.board.next_seg(Seq{tcb.snd_max}, new_data_ok, tcb.recovery.recover());
         if (nx.kind == SackScoreboard::Next::Kind::none) break;
-        if (nx.kind == SackScoreboard::Next::Kind::new_data) {  // rule 2: output() sends up to the budget
+        if (nx.kind == SackScoreboard::Next::Kind::new_data) {
+            // Rule 2: output() sends up to the budget, rounded up to whole segments as retransmissions are: a
+            // budget below one SMSS (PRR-SSRB's ssthresh - pipe) would otherwise be a runt that sender SWS
+            // avoidance holds back, and with nothing sent after it, a lost retransmission waits for the RTO.
             const uint32_t before = tcb.snd_nxt;
-            tcb.cc.set_cwnd(tcb.flight_size() + static_cast<uint32_t>(budget));
+            const uint64_t allow = (static_cast<uint64_t>(budget) + mss - 1) / mss * mss;
+            tcb.cc.set_cwnd(static_cast<uint32_t>(std::min<uint64_t>(tcb.flight_size() + allow, UINT32_MAX)));
             output(tcb);
             if (tcb.snd_nxt == before) break;
             budget -= tcb.snd_nxt - before;
