@@ -434,7 +434,10 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     }
     if (tcb.undo_ok && tcb.sack_ok && seg.opt.sack_count > 0) dsack_arrives(tcb, seg);
     // The scoreboard goes back to the pool once SND.UNA has passed the last SACKed byte and recovery is over.
-    if (tcb.sack != nullptr && !tcb.recovery.in_recovery() && tcb.sack->board.range_count() == 0) sack_release(tcb);
+    if (tcb.sack != nullptr && !tcb.recovery.in_recovery() && tcb.sack->board.range_count() == 0) {
+        sack_release(tcb);
+        if (tcb.timer_mode == TimerMode::reorder) arm_rto_or_probe(tcb);  // RACK's timer goes with RACK's state
+    }
 
     const bool fin_acked = tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq);
     switch (tcb.state) {

@@ -27,12 +27,13 @@ bool Engine::sack_attach(Tcb& tcb) noexcept {
     return true;
 }
 
+// Timers are the caller's: free_tcb() has cancelled them, and a reorder timer left armed finds no state and arms
+// the RTO (on_reorder_timer).
 void Engine::sack_release(Tcb& tcb) noexcept {
     if (tcb.sack == nullptr) return;
     tcb.sack->next_free = sack_free_;
     sack_free_ = tcb.sack;
     tcb.sack = nullptr;
-    if (tcb.timer_mode == TimerMode::reorder) arm_rto(tcb);  // RACK's timer goes with RACK's state
 }
 
 // Does the ACK SACK anything above SND.UNA that we sent (RFC 2018 §4)? A D-SACK first block does not count
