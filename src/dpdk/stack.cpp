@@ -253,9 +253,6 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     s.options = options_from(argc, argv);
     const dpdk::Ip6Options ip6 =
         dpdk::parse_ip6_options(split < argc ? argc - split - 1 : 0, argv + std::min(split + 1, argc));
-    if (s.options.ip == 0)
-        std::fprintf(stderr, "synack: IPv6 only: neighbour discovery and ping -6 are answered; TCP over IPv6 is not "
-                             "supported yet (its segments are dropped and counted as tcp6_no_engine)\n");
 
     // Read before rte_eal_init(), which reorders argv.
     const bool vdev_given = has_arg(split, argv, "--vdev");
@@ -358,6 +355,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
 
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
+    // TCP over IPv6 costs its table and addresses only when there is an IPv6 address (--ip6).
+    if (!ip6.ip6.is_unspecified() && !s.options.loopback) tcp.max_connections6 = tcp.max_connections;
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
     tcp.tso_max = s.options.tso ? s.shared.port.tso_max : 0;
     tcp.tso_max_segs = s.shared.port.tso_max_segs;
@@ -543,7 +542,7 @@ std::string Stack::counters_report() const {
            << " dispatched " << c.rx_dispatched << " dispatch_dropped " << c.rx_dispatch_dropped << " opened "
            << c.connections_opened << " busy_pct "
            << (c.loop_cycles ? 100.0 * static_cast<double>(c.busy_cycles) / static_cast<double>(c.loop_cycles) : 0.0)
-           << " tcp6_no_engine " << impl_->workers[i]->rx_tcp6_no_engine << "\n";
+           << "\n";
     }
     if (impl_->capture) {
         uint64_t dropped = 0, over = impl_->capture->discarded();
@@ -585,7 +584,8 @@ uint64_t Stack::mbufs_in_use() const noexcept {
 // ---- Core: the user calls, forwarded to the owning worker's engine ----
 
 int Core::listen(uint16_t port, uint32_t backlog) noexcept {
-    const int l = w_->engine.listen(w_->iface.config().ip, port, backlog);
+    // Any of our addresses, IPv4 and IPv6 alike: the interface passes on only segments to our own addresses.
+    const int l = w_->engine.listen(0, port, backlog);
     // --share-kernel: the XDP program must send the port's segments to synack (one system call, at listen only).
     if (l >= 0 && w_->shared.xdp_share != nullptr && !w_->shared.xdp_share->add_port(port)) {
         w_->engine.close_listener(l);
