@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine_harness.hpp"
+#include "synack/address.hpp"
 #include "tcp/isn.hpp"
 #include "tcp/syn_cookie.hpp"
 
@@ -282,6 +283,29 @@ TEST(Ipv6Engine, TwoEnginesConnectSendAndClose) {
     uint16_t n;
     while ((n = client.drain_tx(b, 64)) > 0) rte_pktmbuf_free_bulk(b, n);
     while ((n = server.drain_tx(b, 64)) > 0) rte_pktmbuf_free_bulk(b, n);
+}
+
+// The API's address of either family: IPv4 in its IPv4-mapped form, the same bytes as wire::Ip6Addr::from_v4().
+TEST(Address, HoldsEitherFamily) {
+    const Address a4 = Address::v4(ip4(10, 81, 0, 1));
+    EXPECT_TRUE(a4.is_v4());
+    EXPECT_EQ(a4.to_v4(), ip4(10, 81, 0, 1));
+    EXPECT_EQ(std::memcmp(a4.bytes, Ip6Addr::from_v4(ip4(10, 81, 0, 1)).b, 16), 0);
+    EXPECT_EQ(to_string(a4), "10.81.0.1");
+    Address p;
+    ASSERT_TRUE(parse_address("fd81::1", p));
+    EXPECT_FALSE(p.is_v4());
+    EXPECT_EQ(p.bytes[0], 0xfd);
+    EXPECT_EQ(p.bytes[1], 0x81);
+    EXPECT_EQ(p.bytes[15], 1);
+    EXPECT_EQ(to_string(p), "fd81::1");
+    ASSERT_TRUE(parse_address("10.81.0.2", p));
+    EXPECT_TRUE(p == Address::v4(ip4(10, 81, 0, 2)));
+    ASSERT_TRUE(parse_address("::ffff:10.81.0.3", p));
+    EXPECT_TRUE(p == Address::v4(ip4(10, 81, 0, 3)));
+    EXPECT_FALSE(parse_address("10.81.0", p));
+    EXPECT_FALSE(parse_address("fd81:::1", p));
+    EXPECT_TRUE(Address{}.is_unspecified());
 }
 
 }  // namespace

@@ -251,8 +251,6 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     const int split = eal_argc(argc, argv);
     Impl& s = *impl_;
     s.options = options_from(argc, argv);
-    const dpdk::Ip6Options ip6 =
-        dpdk::parse_ip6_options(split < argc ? argc - split - 1 : 0, argv + std::min(split + 1, argc));
 
     // Read before rte_eal_init(), which reorders argv.
     const bool vdev_given = has_arg(split, argv, "--vdev");
@@ -356,7 +354,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
     // TCP over IPv6 costs its table and addresses only when there is an IPv6 address (--ip6).
-    if (!ip6.ip6.is_unspecified() && !s.options.loopback) tcp.max_connections6 = tcp.max_connections;
+    if (!s.options.ip6.is_unspecified() && !s.options.loopback) tcp.max_connections6 = tcp.max_connections;
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
     tcp.tso_max = s.options.tso ? s.shared.port.tso_max : 0;
     tcp.tso_max_segs = s.shared.port.tso_max_segs;
@@ -371,9 +369,9 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     net.prefix_len = s.options.prefix_len;
     net.gateway = s.options.gateway;
     if (!s.options.loopback) {  // --loopback gives both stacks addresses of their own: IPv4 only so far
-        net.ip6 = ip6.ip6;
-        net.prefix6_len = ip6.prefix6_len;
-        net.gw6 = ip6.gw6;
+        net.ip6 = wire::Ip6Addr::from(s.options.ip6.bytes);
+        net.prefix6_len = s.options.prefix6_len;
+        net.gw6 = wire::Ip6Addr::from(s.options.gw6.bytes);
     }
     net.mac = s.shared.port.mac;
     net.mtu = s.shared.port.mtu;
@@ -596,6 +594,19 @@ int Core::listen(uint16_t port, uint32_t backlog) noexcept {
 int Core::connect(uint32_t ip, uint16_t port, uint64_t user, ConnId& out) noexcept {
     if (w_->iface.config().ip == 0) return -EAFNOSUPPORT;  // IPv6 only: no IPv4 source address to connect from
     return w_->engine.connect(w_->iface.config().ip, 0, ip, port, user, out);
+}
+int Core::connect(const Address& ip, uint16_t port, uint64_t user, ConnId& out) noexcept {
+    if (ip.is_v4()) return connect(ip.to_v4(), port, user, out);
+    const wire::Ip6Addr& ours = w_->iface.config().ip6;
+    if (ours.is_unspecified()) return -EAFNOSUPPORT;  // IPv4 only: no IPv6 source address to connect from
+    return w_->engine.connect6(ours, 0, wire::Ip6Addr::from(ip.bytes), port, user, out);
+}
+int Core::remote(ConnId c, Address& ip, uint16_t& port) const noexcept {
+    const tcp::Tcb* t = w_->engine.tcb(c);
+    if (t == nullptr) return -EINVAL;
+    ip = t->v6 ? Address::v6(w_->engine.addr6(*t).dst.b) : Address::v4(t->tuple.remote_ip);
+    port = t->tuple.remote_port;
+    return 0;
 }
 int32_t Core::send(ConnId c, const void* data, uint32_t len) noexcept { return w_->engine.send(c, data, len); }
 int32_t Core::send_chain(ConnId c, rte_mbuf* m) noexcept { return w_->engine.send_chain(c, m); }

@@ -369,8 +369,15 @@ void Worker::untrack(ConnId c) noexcept {
 bool Worker::info(ConnId c, ConnInfo& out) const noexcept {
     const tcp::Tcb* t = engine.tcb(c);
     if (t == nullptr) return false;
-    out.local_ip = t->tuple.local_ip;
-    out.remote_ip = t->tuple.remote_ip;
+    if (t->v6) {
+        out.local = Address::v6(engine.addr6(*t).src.b);
+        out.remote = Address::v6(engine.addr6(*t).dst.b);
+    } else {
+        out.local_ip = t->tuple.local_ip;
+        out.remote_ip = t->tuple.remote_ip;
+        out.local = Address::v4(out.local_ip);
+        out.remote = Address::v4(out.remote_ip);
+    }
     out.local_port = t->tuple.local_port;
     out.remote_port = t->tuple.remote_port;
     out.state = t->state;
