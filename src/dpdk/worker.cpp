@@ -36,6 +36,9 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
     iface.set_icmp_error_handler(
         [](void* ctx, const net::IcmpError& e) { return static_cast<tcp::Engine*>(ctx)->icmp_error(e, rte_rdtsc()); },
         &engine);
+    iface.set_packet_too_big_hook(  // ICMPv6 Packet Too Big (RFC 8201), likewise
+        [](void* ctx, const net::PacketTooBig& p) { static_cast<tcp::Engine*>(ctx)->packet_too_big(p, rte_rdtsc()); },
+        &engine);
     if (s.exception != nullptr) {  // what we do not terminate goes to the kernel instead of being dropped
         engine.set_stray_handler(&ExceptionPath::from_engine, s.exception->context(idx));
         iface.set_stray_handler(&ExceptionPath::from_interface, s.exception->context(idx));

@@ -68,6 +68,10 @@ public:
     /// ignored unless the quoted sequence number is in SND.UNA..SND.MAX (RFC 5927). Returns whether the 4-tuple
     /// is a connection of this engine.
     bool icmp_error(const net::IcmpError& e, uint64_t now_cycles) noexcept;
+    /// An ICMPv6 Packet Too Big quoting a segment we sent: lowers that IPv6 connection's SND.MSS to the MTU less
+    /// 60 and resends (RFC 8201 §4), under the same RFC 5927 sequence check. Returns whether it is a connection
+    /// of this engine.
+    bool packet_too_big(const net::PacketTooBig& p, uint64_t now_cycles) noexcept;
     /// Moves up to `n` packets to transmit into `out`, oldest first; the caller owns them.
     uint16_t drain_tx(rte_mbuf** out, uint16_t n) noexcept;
     uint32_t tx_pending() const noexcept { return tx_count_ + ack_list_len_; }
