@@ -380,7 +380,8 @@ int main(int argc, char** argv) {
         cfg.loopback = pre.loopback;
         if (cfg.loopback) {
             if (cfg.server) throw std::invalid_argument("--loopback runs both sides: leave out --server");
-            cfg.server_ip = synack::Address::v4(pre.ip);
+            // Over IPv6 when only --ip6 is given (the client stack takes --ip6 + 1, the server --ip6).
+            cfg.server_ip = pre.ip != 0 ? synack::Address::v4(pre.ip) : pre.ip6;
             client = true;
         }
         if (cfg.server == client) throw std::invalid_argument("say either --server or --client IP");

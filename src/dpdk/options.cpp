@@ -148,7 +148,7 @@ const char* options_help() noexcept {
            "  --duration-s N       stop by itself after N seconds\n"
            "  --stats-ms N         print counters every N ms\n"
            "  --loopback           two stacks in one process over net_ring ports (needs -l A,B): client on A\n"
-           "                       at --ip + 1, server on B at --ip\n"
+           "                       at --ip + 1, server on B at --ip (and at --ip6 + 1, --ip6)\n"
            "  --no-tso             one MSS per packet even where the port offers TCP segmentation offload\n"
            "  --pcap FILE          write what synack receives and sends (every core) to FILE as pcapng\n"
            "  --pcap-max-bytes N   stop capturing once FILE reaches N bytes (default 1 GiB)\n"
@@ -299,7 +299,8 @@ Options parse_options(int argc, char** argv) {
     const bool have_ip6 = !o.ip6.is_unspecified();
     if (!have_ip && !have_ip6 && !o.share_kernel)
         throw std::invalid_argument("--ip A.B.C.D/LEN or --ip6 ADDR/LEN is required");
-    if (!have_ip && o.loopback) throw std::invalid_argument("--loopback needs --ip (it is IPv4 only so far)");
+    if (o.loopback && have_ip6 && o.ip6.bytes[15] == 0xff)
+        throw std::invalid_argument("--loopback: the client takes --ip6 + 1; give an address not ending in ff");
     if (o.share_kernel && o.loopback) throw std::invalid_argument("--share-kernel needs a net_af_xdp port, not --loopback");
     if (o.share_kernel && !o.exception_tap.empty())
         throw std::invalid_argument("--share-kernel and --exception-tap: the kernel keeps the interface already");

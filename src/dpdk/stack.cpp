@@ -354,7 +354,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
     // TCP over IPv6 costs its table and addresses only when there is an IPv6 address (--ip6).
-    if (!s.options.ip6.is_unspecified() && !s.options.loopback) tcp.max_connections6 = tcp.max_connections;
+    if (!s.options.ip6.is_unspecified()) tcp.max_connections6 = tcp.max_connections;
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
     tcp.tso_max = s.options.tso ? s.shared.port.tso_max : 0;
     tcp.tso_max_segs = s.shared.port.tso_max_segs;
@@ -368,11 +368,9 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     net.ip = s.options.ip;
     net.prefix_len = s.options.prefix_len;
     net.gateway = s.options.gateway;
-    if (!s.options.loopback) {  // --loopback gives both stacks addresses of their own: IPv4 only so far
-        net.ip6 = wire::Ip6Addr::from(s.options.ip6.bytes);
-        net.prefix6_len = s.options.prefix6_len;
-        net.gw6 = wire::Ip6Addr::from(s.options.gw6.bytes);
-    }
+    net.ip6 = wire::Ip6Addr::from(s.options.ip6.bytes);
+    net.prefix6_len = s.options.prefix6_len;
+    net.gw6 = wire::Ip6Addr::from(s.options.gw6.bytes);
     net.mac = s.shared.port.mac;
     net.mtu = s.shared.port.mtu;
     if (s.xdp) {  // next hops from the kernel's table: retry soon, it usually knows the peer already
@@ -392,8 +390,10 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         rte_mempool* pool = s.pools[rte_lcore_to_socket_id(s.lcores[i])];
         uint16_t queue = s.shared.port_per_core ? 0 : static_cast<uint16_t>(i);
         if (s.options.loopback) {  // lcore A: the client at --ip + 1 on its own port; lcore B: the server at --ip
-            queue = 0;
-            net.ip = i == 0 ? s.options.ip + 1 : s.options.ip;
+            queue = 0;                // (and --ip6 + 1, --ip6)
+            if (s.options.ip != 0) net.ip = i == 0 ? s.options.ip + 1 : s.options.ip;
+            net.ip6 = wire::Ip6Addr::from(s.options.ip6.bytes);
+            if (i == 0 && !net.ip6.is_unspecified()) ++net.ip6.b[15];
             net.mac = i == 0 ? s.shared.port.mac : s.loop_server_port.mac;
         }
         TcpConfig core_tcp = tcp;
