@@ -67,6 +67,14 @@ struct Seg {
 inline void finish_tx_offload(rte_mbuf* m) {
     if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM && !(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG))
         return;
+    if (m->ol_flags & RTE_MBUF_F_TX_IPV6) {  // IPv6: no header checksum; the pseudo-header sum, then the whole
+        auto* ip6 = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+        auto* th6 = rte_pktmbuf_mtod_offset(m, rte_tcp_hdr*, m->l3_len);
+        EXPECT_EQ(th6->cksum, rte_ipv6_phdr_cksum(ip6, m->ol_flags)) << "IPv6 pseudo-header sum for the offload";
+        th6->cksum = 0;
+        th6->cksum = rte_ipv6_udptcp_cksum_mbuf(m, ip6, static_cast<uint16_t>(m->l3_len));
+        return;
+    }
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     auto* th = rte_pktmbuf_mtod_offset(m, rte_tcp_hdr*, m->l3_len);
     EXPECT_EQ(th->cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags)) << "pseudo-header sum for the offload";
@@ -95,7 +103,7 @@ inline std::ostream& operator<<(std::ostream& os, const Seg& s) {
 inline Seg decode(rte_mbuf* m) {
     const uint64_t ol_flags = m->ol_flags;
     const bool v6 = (*rte_pktmbuf_mtod(m, const uint8_t*) >> 4) == 6;
-    if (!v6) finish_tx_offload(m);
+    finish_tx_offload(m);
     Segment s;
     Ip6Pair a6;
     ParseStatus st = v6 ? parse_segment6(m, s, a6) : parse_segment(m, s);
