@@ -5,7 +5,7 @@
 # closed port; close started by either side; IPv4 and IPv6 clients at once; tshark finding nothing malformed and
 # no bad checksum from synack. Then synack-perf as an IPv6 client (rr and cps against a Linux server; cps also on
 # two cores, whose ephemeral ports must hash back to the core that opened them).
-# Names: taps sk-a6-t1, sk-a6-t2, sk-a6-t3; subnets 10.81.0.0/16 and fd81::/64 (one tap at a time).
+# synack-iperf3 as an IPv6 client to a stock iperf3 -s. Names: taps sk-a6-t1 .. sk-a6-t4; subnets 10.81.0.0/16 and fd81::/64 (one tap at a time).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 build=${1:-build}
@@ -178,11 +178,42 @@ EOF
   tap_cleanup
 }
 
-suites=${SUITES:-123}
+# synack-iperf3 --client over IPv6 against a stock iperf3 -s on the kernel side.
+iperf_client() {
+  local tap=sk-a6-t4 ours6=fd81::41 theirs6=fd81::42
+  echo "== synack-iperf3 --client $theirs6 -> iperf3 -s ($tap)"
+  timeout 60 iperf3 -s -p 5296 -1 >"$TAP_TMP/iperf3-srv.log" 2>&1 &
+  SERVER_PID=$!
+  TAP_NAME=$tap
+  TAP_LOG=$TAP_TMP/$tap.log
+  ip link del "$tap" 2>/dev/null
+  "$build/app/synack-iperf3" --no-huge --no-shconf --no-pci -m 512 -l 0 --log-level=error \
+    --vdev="net_tap_sk_a6_t4,iface=$tap" -- --ip6 "$ours6/64" --port 5296 --client "$theirs6" -t 2 \
+    >"$TAP_LOG" 2>&1 &
+  TAP_PID=$!
+  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.05; done
+  ip link set "$tap" address 02:00:00:00:81:04 2>/dev/null
+  ip link set "$tap" up 2>/dev/null
+  kernel_v6
+  wait "$TAP_PID"
+  local rc=$?
+  TAP_PID=""
+  wait "$SERVER_PID"
+  local src=$?
+  SERVER_PID=""
+  grep '^{' "$TAP_LOG" | sed 's/^/  /'
+  [ $rc -eq 0 ] && [ $src -eq 0 ] && grep -q '"bytes_sent":[1-9]' "$TAP_LOG"
+  expect "synack-iperf3 over IPv6: client exit $rc, iperf3 -s exit $src, bytes sent" $?
+  [ $rc -eq 0 ] || tail -5 "$TAP_LOG" "$TAP_TMP/iperf3-srv.log" | sed 's/^/    /'
+  tap_cleanup
+}
+
+suites=${SUITES:-1234}
 [[ $suites == *1* ]] && suite 0 sk-a6-t1 10.81.1
 [[ $suites == *2* ]] && suite 0,1 sk-a6-t2 10.81.2
 # A fresh address pair per run: Linux keeps an earlier run's TIME-WAIT (60 s), and a SYN from a port it holds draws
 # its ACK, our RST and a retransmission one RTO later (correct, but slow).
 [[ $suites == *3* ]] && { perf_client rr 0 11 12; perf_client cps 0 21 22; perf_client cps 0,1 31 32; }
+[[ $suites == *4* ]] && iperf_client
 echo "ipv6_tcp: $failures failure(s)"
 [ "$failures" -eq 0 ]
