@@ -161,6 +161,46 @@ TEST(Ipv6Engine, SynCookiesCoverTheFullAddresses) {
     EXPECT_EQ(h.engine.counters().syn_cookies_validated, 1u);
 }
 
+// A bad IPv6 segment draws no reply: each refusal lands in its tcp.rx_parse counter, and nothing is created.
+TEST(Ipv6Engine, MalformedSegmentsAreCountedAndDropped) {
+    EngineHarness h(Family::v6);
+    ASSERT_EQ(h.engine.listen(0, 80), 0);
+    auto parse_errors = [&](ParseStatus st) { return h.engine.counters().rx_parse_errors[static_cast<int>(st)]; };
+    // TCP checksum off by one bit.
+    rte_mbuf* m = h.packet(40000, 80, kSyn, kPeerIsn, 0);
+    rte_pktmbuf_mtod_offset(m, uint8_t*, 40 + 16)[0] ^= 1;
+    h.input(m);
+    EXPECT_EQ(parse_errors(ParseStatus::bad_tcp_checksum), 1u);
+    // Data offset 4 (16 bytes: below the TCP header).
+    m = h.packet(40000, 80, kSyn, kPeerIsn, 0);
+    rte_pktmbuf_mtod_offset(m, uint8_t*, 40 + 12)[0] = 4 << 4;
+    h.input(m);
+    EXPECT_EQ(parse_errors(ParseStatus::bad_tcp_header_len), 1u);
+    // Payload length beyond the frame.
+    m = h.packet(40000, 80, kSyn, kPeerIsn, 0);
+    rte_pktmbuf_mtod_offset(m, uint8_t*, 4)[0] = 0x10;
+    h.input(m);
+    EXPECT_EQ(parse_errors(ParseStatus::bad_ip_total_len), 1u);
+    // A fragment header with the M flag: not reassembled.
+    m = h.packet(40000, 80, kSyn, kPeerIsn, 0);
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+    uint8_t head[40];
+    std::memcpy(head, ip, 40);
+    auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, 8));
+    ASSERT_NE(p, nullptr);
+    std::memcpy(p, head, 40);
+    const uint8_t frag[8] = {IPPROTO_TCP, 0, 0, 1, 0, 0, 0, 7};  // offset 0, M = 1
+    std::memcpy(p + 40, frag, 8);
+    reinterpret_cast<rte_ipv6_hdr*>(p)->proto = 44;
+    reinterpret_cast<rte_ipv6_hdr*>(p)->payload_len =
+        rte_cpu_to_be_16(static_cast<uint16_t>(rte_be_to_cpu_16(reinterpret_cast<rte_ipv6_hdr*>(p)->payload_len) + 8));
+    h.input(m);
+    EXPECT_EQ(parse_errors(ParseStatus::ip_fragment), 1u);
+    h.none();
+    EXPECT_EQ(h.engine.connections(), 0u);
+    EXPECT_EQ(h.engine.counters().rx_segments, 4u);
+}
+
 // An engine without IPv6 (max_connections6 = 0) answers nothing over IPv6 and counts the drop.
 TEST(Ipv6Engine, EngineWithoutIpv6CountsAndDrops) {
     TcpConfig cfg = test_config();
