@@ -402,11 +402,13 @@ bool Channel::send(unsigned core, ConnId conn, const void* data, uint32_t len) {
 }
 
 bool Channel::close(unsigned core, ConnId conn) {
-    return core < impl_->cores.size() && impl_->cores[core]->commands.push(Command{Cmd::close, 0, {}, conn, 0, nullptr});
+    return core < impl_->cores.size() &&
+           impl_->cores[core]->commands.push(Command{Cmd::close, 0, {}, conn, 0, nullptr});
 }
 
 bool Channel::abort(unsigned core, ConnId conn) {
-    return core < impl_->cores.size() && impl_->cores[core]->commands.push(Command{Cmd::abort, 0, {}, conn, 0, nullptr});
+    return core < impl_->cores.size() &&
+           impl_->cores[core]->commands.push(Command{Cmd::abort, 0, {}, conn, 0, nullptr});
 }
 
 bool Channel::poll(ChannelEvent& out) {

@@ -4,8 +4,8 @@
 // The engine sees IP packets: input() takes an mbuf whose data starts at the IPv4 header, input6() one at the IPv6
 // header; drain_tx() hands out IPv4 and IPv6 packets with at least 14 bytes of headroom for the Ethernet header.
 // IPv6 connections (TcpConfig::max_connections6) share the TCB pool but have a table of their own keyed by
-// FourTuple6, and their addresses beside the TCBs (addr6_): the IPv4 path neither reads nor grows for them. Time is whatever the caller passes
-// (the TSC in production, an injected clock in tests); advance() runs the timers.
+// FourTuple6, and their addresses beside the TCBs (addr6_): the IPv4 path neither reads nor grows for them.
+// Time is whatever the caller passes (the TSC in production, an injected clock in tests); advance() runs the timers.
 #pragma once
 #include <array>
 #include <cstdint>
