@@ -329,5 +329,68 @@ TEST_F(Pmtu6Test, PacketTooBigOutsideTheWindowOrNotSmallerIsIgnored) {
     h.none();
 }
 
+// With timestamps every segment carries 12 option bytes that SND.MSS already leaves room for: an MTU of 1280 makes
+// SND.MSS 1280 - 40 - 12 = 1228 over IPv4 and 1280 - 60 - 12 = 1208 over IPv6, so that each packet is 1280 bytes.
+class PmtuTimestampsTest : public ::testing::TestWithParam<Family> {
+protected:
+    PmtuTimestampsTest() : h(GetParam(), test_config(), kIss) {}
+    ConnId establish() {
+        EXPECT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
+        TcpOptions o = mss_option(1460);
+        o.has_timestamps = true;
+        o.ts_val = 100;
+        h.send(kSyn, kPeerIsn, 0, "", 65535, &o);
+        const Seg sa = h.one();
+        EXPECT_TRUE(sa.opt.has_timestamps);
+        TcpOptions a;
+        a.has_timestamps = true;
+        a.ts_val = 101;
+        a.ts_ecr = sa.opt.ts_val;
+        h.send(kAck, kPeerIsn + 1, sa.seq + 1, "", 65535, &a);
+        auto ev = h.events();
+        EXPECT_EQ(ev.size(), 1u);
+        return ev.empty() ? ConnId{} : ev[0].conn;
+    }
+    EngineHarness h;
+};
+INSTANTIATE_TEST_SUITE_P(Families, PmtuTimestampsTest, ::testing::Values(Family::v4, Family::v6), family_name);
+
+TEST_P(PmtuTimestampsTest, TheTimestampOptionIsPartOfThePacketThatMustFit) {
+    const ConnId c = establish();
+    const bool v6 = GetParam() == Family::v6;
+    const uint32_t full = v6 ? 1440 - 12 : 1460 - 12;  // SND.MSS after the handshake
+    EXPECT_EQ(h.tcb()->snd_mss, full);
+    const std::string data(4000, 'p');
+    ASSERT_EQ(h.engine.send(c, data.data(), 4000), 4000);
+    EXPECT_EQ(payload_sizes(h.out()), (std::vector<size_t>{full, full, 4000 - 2 * full}));
+    if (v6) {
+        net::PacketTooBig p;
+        p.quoted = Ip6Pair{EngineHarness::us6(), EngineHarness::them6()};
+        p.src_port = EngineHarness::kUsPort;
+        p.dst_port = EngineHarness::kThemPort;
+        p.mtu = 1280;
+        p.has_seq = true;
+        p.seq = kIss + 1;
+        EXPECT_TRUE(h.engine.packet_too_big(p, h.now));
+    } else {
+        net::IcmpError e;
+        e.type = 3;
+        e.code = 4;
+        e.next_hop_mtu = 1280;
+        e.quoted_len = 1500;
+        e.local_ip = EngineHarness::kUs;
+        e.remote_ip = EngineHarness::kThem;
+        e.local_port = EngineHarness::kUsPort;
+        e.remote_port = EngineHarness::kThemPort;
+        e.seq = kIss + 1;
+        EXPECT_TRUE(h.engine.icmp_error(e, h.now));
+    }
+    const uint32_t mss = v6 ? 1208 : 1228;
+    EXPECT_EQ(h.tcb()->snd_mss, mss);
+    const std::vector<Seg> v = h.out();
+    ASSERT_EQ(payload_sizes(v), (std::vector<size_t>{mss, mss, mss, 4000 - 3 * mss}));
+    for (const Seg& s : v) EXPECT_TRUE(s.opt.has_timestamps);  // 20 + 20 (40 over IPv6) + 12 + SND.MSS = 1280
+}
+
 }  // namespace
 }  // namespace synack::test
