@@ -1,7 +1,9 @@
 // synack-echo: a TCP echo server on synack. Every byte received is sent back; when the peer closes and all is
 // echoed, the connection is closed. Flow control is end to end: bytes are read only as fast as they can be sent.
 //
-//   synack-echo [EAL options] -- --ip 10.9.0.1/24 --port 7 [--close-port N] [--msl-ms N] [--duration-s N] [-v]
+//   synack-echo [EAL options] -- --ip 10.9.0.1/24 [--ip6 fd00::1/64] --port 7 [--close-port N] [--msl-ms N]
+//               [--duration-s N] [-v]
+// With --ip6 (beside or instead of --ip) the same listener takes IPv6 connections too.
 //
 // --close-port N also listens on N, where each connection gets "bye\n" and is closed by us at once: the side
 // that closes first (synack) then holds TIME-WAIT for 2 MSL.
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
+#include <string>
 
 #include "synack/stack.hpp"
 
@@ -51,9 +54,12 @@ void on_start(synack::Core& core, void* ctx) {
         return;
     }
     if (e->close_port != 0) e->close_listener = core.listen(e->close_port);
-    if (core.index() == 0)
-        std::printf("synack-echo: listening on %s:%u with %u core(s)\n", synack::ip_to_string(core.options().ip).c_str(),
-                    core.options().port, core.workers());
+    if (core.index() == 0) {  // both families: one listener takes either
+        const synack::Options& o = core.options();
+        std::string on = o.ip != 0 ? synack::ip_to_string(o.ip) : "";
+        if (!o.ip6.is_unspecified()) on += (on.empty() ? "[" : " and [") + synack::to_string(o.ip6) + "]";
+        std::printf("synack-echo: listening on %s:%u with %u core(s)\n", on.c_str(), o.port, core.workers());
+    }
     std::fflush(stdout);
 }
 

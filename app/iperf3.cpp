@@ -3,6 +3,7 @@
 //
 //   synack-iperf3 [EAL] -- --ip 10.9.0.1/24 [--port 5201]                       (server, like iperf3 -s)
 //   synack-iperf3 [EAL] -- --ip 10.9.0.1/24 --client 10.9.0.2 [--port 5201] [-t S] [-P N] [-R] [-l BYTES]
+//   (over IPv6: --ip6 fd00::1/64 --client fd00::2)
 //                        [--json FILE]
 //
 // The protocol, as iperf3 3.x implements it (a fact sheet, not iperf3's code):
@@ -93,7 +94,7 @@ enum class Phase : uint8_t {
 struct Config {
     uint32_t grace_s = 30;  // --grace-s: a test that overruns its time by this much (or stalls before starting) ends
     bool client = false;
-    uint32_t server_ip = 0;
+    synack::Address server_ip;  // either family
     Params want;
     std::string json;
 };
@@ -611,7 +612,7 @@ void on_start(synack::Core& core, void* ctx) {
     }
     s.ctrl_open = true;
     s.role[s.ctrl.index] = Role::control;
-    std::printf("synack-iperf3: client running, connecting to %s:%u\n", synack::ip_to_string(s.cfg->server_ip).c_str(),
+    std::printf("synack-iperf3: client running, connecting to %s:%u\n", synack::to_string(s.cfg->server_ip).c_str(),
                 s.port);
     std::fflush(stdout);
 }
@@ -668,7 +669,12 @@ int main(int argc, char** argv) {
             const std::string& a = extra[i];
             if (a == "--client" || a == "-c") {
                 cfg.client = true;
-                if (!synack::parse_ip(value(i), cfg.server_ip)) throw std::invalid_argument("--client: bad IPv4 address");
+                const std::string v = value(i);
+                if (!synack::parse_address(v, cfg.server_ip))
+                    throw std::invalid_argument("--client: expected an IPv4 or IPv6 address, got '" + v + "'");
+                if (cfg.server_ip.is_v4() ? pre.ip == 0 : pre.ip6.is_unspecified())
+                    throw std::invalid_argument(cfg.server_ip.is_v4() ? "--client with an IPv4 address needs --ip"
+                                                                      : "--client with an IPv6 address needs --ip6");
             } else if (a == "-t" || a == "--time") {
                 cfg.want.time_s = number(i, 1, 86400);
             } else if (a == "-P" || a == "--parallel") {

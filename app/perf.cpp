@@ -2,6 +2,7 @@
 //
 //   synack-perf [EAL] -- --ip 10.9.0.1/24 --port 5201 --server
 //   synack-perf [EAL] -- --ip 10.9.0.2/24 --port 5201 --client 10.9.0.1 --test bulk|cps|rr
+//   (or over IPv6: --ip6 fd00::2/64 ... --client fd00::1)
 //                        [--streams N] [--in-flight N] [--msg-size N] [--duration-s N] [--json FILE] [--verify]
 //
 // The server listens on three ports: --port discards what it receives (bulk), --port+1 echoes (rr), --port+2
@@ -35,7 +36,7 @@ enum class Test { bulk, cps, rr };
 struct Config {
     bool server = false;
     bool loopback = false;       // --loopback: core 0 is the client, core 1 the server, in this process
-    uint32_t server_ip = 0;
+    synack::Address server_ip;   // either family
     Test test = Test::bulk;
     uint32_t streams = 1;        // bulk and rr connections per core
     uint32_t in_flight = 64;     // cps: connections being opened or closed at once, per core
@@ -340,10 +341,11 @@ int main(int argc, char** argv) {
             } else if (a == "--client") {
                 client = true;
                 const std::string v = value(i);
-                if (!synack::parse_ip(v, cfg.server_ip))
-                    throw std::invalid_argument(v.find(':') != std::string::npos
-                                                    ? "--client: TCP over IPv6 is not supported yet"
-                                                    : "--client: bad IPv4 address");
+                if (!synack::parse_address(v, cfg.server_ip))
+                    throw std::invalid_argument("--client: expected an IPv4 or IPv6 address, got '" + v + "'");
+                if (cfg.server_ip.is_v4() ? pre.ip == 0 : pre.ip6.is_unspecified())
+                    throw std::invalid_argument(cfg.server_ip.is_v4() ? "--client with an IPv4 address needs --ip"
+                                                                      : "--client with an IPv6 address needs --ip6");
             } else if (a == "--test") {
                 const std::string t = value(i);
                 if (t == "bulk") cfg.test = Test::bulk;
@@ -369,7 +371,8 @@ int main(int argc, char** argv) {
         cfg.loopback = pre.loopback;
         if (cfg.loopback) {
             if (cfg.server) throw std::invalid_argument("--loopback runs both sides: leave out --server");
-            cfg.server_ip = pre.ip;
+            // Over IPv6 when only --ip6 is given (the client stack takes --ip6 + 1, the server --ip6).
+            cfg.server_ip = pre.ip != 0 ? synack::Address::v4(pre.ip) : pre.ip6;
             client = true;
         }
         if (cfg.server == client) throw std::invalid_argument("say either --server or --client IP");

@@ -2,7 +2,7 @@
 // synack-perf (server ports P discard, P+1 echo, P+2 close on accept), over ordinary sockets and epoll, one thread
 // per side, so `scripts/bench` can run Linux and synack on the same cores in the same run.
 //
-//   linux-perf --server --bind IP --port P --duration-s N
+//   linux-perf --server --bind IP --port P --duration-s N      (IP of either family: 127.0.0.1, ::1)
 //   linux-perf --client IP --port P --test bulk|cps|rr [--streams N] [--in-flight N] [--msg-size N] --duration-s N
 //   [--verify]
 // Streams carry synack-perf's pattern (byte i is i mod 251), never zeros, which would hide a wrong checksum or a
@@ -39,11 +39,28 @@ using Clock = std::chrono::steady_clock;
 
 void nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-sockaddr_in addr(const std::string& ip, uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    if (inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) {
+// An IPv4 or IPv6 socket address ("127.0.0.1", "::1").
+struct SockAddr {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int family = AF_INET;
+    const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&ss); }
+};
+
+SockAddr addr(const std::string& ip, uint16_t port) {
+    SockAddr a;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&a.ss);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
+    if (inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        a.len = sizeof(sockaddr_in);
+    } else if (inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        a.len = sizeof(sockaddr_in6);
+        a.family = AF_INET6;
+    } else {
         std::fprintf(stderr, "linux-perf: bad address %s\n", ip.c_str());
         std::exit(1);
     }
@@ -78,11 +95,11 @@ int run_server(const Args& a) {
     std::unordered_map<int, uint64_t> offset;  // discard fd -> bytes of its stream received (--verify)
     uint64_t bytes = 0, corrupt = 0;
     for (int k = 0; k < 3; ++k) {
-        int l = socket(AF_INET, SOCK_STREAM, 0);
+        const SockAddr sa = addr(a.ip, static_cast<uint16_t>(a.port + k));
+        int l = socket(sa.family, SOCK_STREAM, 0);
         int one = 1;
         setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in sa = addr(a.ip, static_cast<uint16_t>(a.port + k));
-        if (bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) die("bind");
+        if (bind(l, sa.get(), sa.len) != 0) die("bind");
         if (listen(l, 4096) != 0) die("listen");
         nonblock(l);
         kind[l] = 10 + k;
@@ -145,11 +162,11 @@ int run_server(const Args& a) {
 }
 
 int connect_to(const Args& a, uint16_t port) {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const SockAddr sa = addr(a.ip, port);
+    int s = socket(sa.family, SOCK_STREAM | SOCK_NONBLOCK, 0);
     int one = 1;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in sa = addr(a.ip, port);
-    if (connect(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS) die("connect");
+    if (connect(s, sa.get(), sa.len) != 0 && errno != EINPROGRESS) die("connect");
     return s;
 }
 

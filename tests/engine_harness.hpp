@@ -14,6 +14,7 @@
 #include "test_support.hpp"
 #include "wire/checksum.hpp"
 #include "wire/segment.hpp"
+#include "wire/segment6.hpp"
 
 namespace synack::test {
 
@@ -28,8 +29,27 @@ constexpr uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
     return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | d;
 }
 
+/// The address family a harness speaks (tests of the engine's RFC 9293 behaviour run once per family).
+enum class Family { v4, v6 };
+inline std::string family_name(const ::testing::TestParamInfo<Family>& i) {
+    return i.param == Family::v4 ? "IPv4" : "IPv6";
+}
+
+/// 2001:db8::N (RFC 3849 documentation prefix).
+inline Ip6Addr ip6(uint8_t n) {
+    Ip6Addr a;
+    a.b[0] = 0x20;
+    a.b[1] = 0x01;
+    a.b[2] = 0x0d;
+    a.b[3] = 0xb8;
+    a.b[15] = n;
+    return a;
+}
+
 /// A segment as seen on the wire, decoded.
 struct Seg {
+    Family family = Family::v4;
+    Ip6Addr src6, dst6;      ///< IPv6: the addresses (src_ip, dst_ip are then 0)
     uint32_t src_ip = 0, dst_ip = 0;
     uint16_t src_port = 0, dst_port = 0;
     uint32_t seq = 0, ack = 0;
@@ -47,6 +67,21 @@ struct Seg {
 inline void finish_tx_offload(rte_mbuf* m) {
     if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM && !(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG))
         return;
+    if (m->ol_flags & RTE_MBUF_F_TX_IPV6) {  // IPv6: no header checksum; the pseudo-header sum, then the whole
+        auto* ip6 = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+        auto* th6 = rte_pktmbuf_mtod_offset(m, rte_tcp_hdr*, m->l3_len);
+        EXPECT_EQ(th6->cksum, rte_ipv6_phdr_cksum(ip6, m->ol_flags)) << "IPv6 pseudo-header sum for the offload";
+        th6->cksum = 0;
+        // Summed with wire's chain-aware sum: DPDK 22.11's rte_raw_cksum_mbuf truncates before the byte swap of a
+        // piece that starts at an odd offset (seen here: references into the send buffer at odd boundaries).
+        const uint32_t l4_len = rte_pktmbuf_pkt_len(m) - m->l3_len;
+        uint32_t sum = wire::mbuf_raw_cksum(m, m->l3_len, l4_len);
+        sum += wire::ipv6_tcp_phdr_cksum(ip6, l4_len);
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        th6->cksum = static_cast<uint16_t>(~sum);
+        return;
+    }
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     auto* th = rte_pktmbuf_mtod_offset(m, rte_tcp_hdr*, m->l3_len);
     EXPECT_EQ(th->cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags)) << "pseudo-header sum for the offload";
@@ -71,14 +106,19 @@ inline std::ostream& operator<<(std::ostream& os, const Seg& s) {
               << " len=" << s.payload.size();
 }
 
-/// Decodes an IPv4 packet the engine emitted; frees it.
+/// Decodes an IPv4 or IPv6 packet the engine emitted; frees it.
 inline Seg decode(rte_mbuf* m) {
     const uint64_t ol_flags = m->ol_flags;
+    const bool v6 = (*rte_pktmbuf_mtod(m, const uint8_t*) >> 4) == 6;
     finish_tx_offload(m);
     Segment s;
-    ParseStatus st = parse_segment(m, s);
+    Ip6Pair a6;
+    ParseStatus st = v6 ? parse_segment6(m, s, a6) : parse_segment(m, s);
     EXPECT_EQ(st, ParseStatus::ok) << "engine emitted a segment that does not parse: " << to_string(st);
     Seg out;
+    out.family = v6 ? Family::v6 : Family::v4;
+    out.src6 = a6.src;
+    out.dst6 = a6.dst;
     out.src_ip = s.src_ip;
     out.dst_ip = s.dst_ip;
     out.src_port = s.src_port;
@@ -115,35 +155,75 @@ inline rte_mbuf* build(uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_
     return m;
 }
 
+/// Builds an IPv6/TCP packet in an mbuf (valid checksum).
+inline rte_mbuf* build6(const Ip6Addr& src, const Ip6Addr& dst, uint16_t sport, uint16_t dport, uint8_t flags,
+                        uint32_t seq, uint32_t ack, const std::string& payload = "", uint16_t wnd = 65535,
+                        const TcpOptions* opt = nullptr) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool());
+    EXPECT_NE(m, nullptr);
+    if (!payload.empty()) {
+        char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(payload.size()));
+        EXPECT_NE(p, nullptr) << "payload of " << payload.size() << " bytes does not fit one mbuf";
+        if (p != nullptr) std::memcpy(p, payload.data(), payload.size());
+    }
+    SegmentHeader h{0, 0, sport, dport, seq, ack, flags, wnd, 0, opt};
+    EXPECT_TRUE(prepend_headers6(m, h, Ip6Pair{src, dst}, false));
+    return m;
+}
+
 inline TcpConfig test_config() {
     TcpConfig c;
     c.max_connections = 1024;
+    c.max_connections6 = 1024;
     c.msl_ms = 30000;
     return c;
 }
 
-/// One engine under test ("us", 10.0.0.1) and a scripted peer ("them", 10.0.0.2).
+/// One engine under test ("us", 10.0.0.1 or 2001:db8::1) and a scripted peer ("them", 10.0.0.2 or 2001:db8::2).
 class EngineHarness {
 public:
     static constexpr uint32_t kUs = ip4(10, 0, 0, 1);
     static constexpr uint32_t kThem = ip4(10, 0, 0, 2);
     static constexpr uint16_t kUsPort = 80;
     static constexpr uint16_t kThemPort = 40000;
+    static Ip6Addr us6() { return ip6(1); }
+    static Ip6Addr them6() { return ip6(2); }
 
-    explicit EngineHarness(TcpConfig cfg = test_config(), uint32_t isn = 3000)
-        : engine(cfg, pool(), kHz, 0, std::array<uint8_t, 16>{}) {
+    explicit EngineHarness(TcpConfig cfg = test_config(), uint32_t isn = 3000) : EngineHarness(Family::v4, cfg, isn) {}
+    explicit EngineHarness(Family f, TcpConfig cfg = test_config(), uint32_t isn = 3000)
+        : engine(cfg, pool(), kHz, 0, std::array<uint8_t, 16>{}), family(f) {
         pinned_isn = isn;
         engine.set_isn_hook([](void* ctx, const tcp::FourTuple&) { return *static_cast<uint32_t*>(ctx); }, &pinned_isn);
     }
     ~EngineHarness() { drop_output(); }
 
+    bool v6() const { return family == Family::v6; }
+    /// Our MSS option over this family: TcpConfig::mss over IPv4, 20 less over IPv6 (MTU - 60).
+    uint16_t mss() const { return static_cast<uint16_t>(engine.config().mss - (v6() ? 20 : 0)); }
+    /// The peer's packet in this family.
+    rte_mbuf* packet(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+                     const std::string& payload = "", uint16_t wnd = 65535, const TcpOptions* opt = nullptr) {
+        return v6() ? build6(them6(), us6(), sport, dport, flags, seq, ack, payload, wnd, opt)
+                    : build(kThem, kUs, sport, dport, flags, seq, ack, payload, wnd, opt);
+    }
+    void input(rte_mbuf* m) {
+        if (v6())
+            engine.input6(m, now);
+        else
+            engine.input(m, now);
+    }
     /// The peer sends a segment (to our port 80 from 40000 unless given).
     void send(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& payload = "", uint16_t wnd = 65535,
               const TcpOptions* opt = nullptr) {
-        engine.input(build(kThem, kUs, kThemPort, kUsPort, flags, seq, ack, payload, wnd, opt), now);
+        input(packet(kThemPort, kUsPort, flags, seq, ack, payload, wnd, opt));
     }
     void send_from(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack) {
-        engine.input(build(kThem, kUs, sport, dport, flags, seq, ack), now);
+        input(packet(sport, dport, flags, seq, ack));
+    }
+    /// Active open from our port 80 (0: an ephemeral one) to the peer's 40000, in this family.
+    int connect(uint64_t user, tcp::ConnId& c, uint16_t local_port = kUsPort) {
+        return v6() ? engine.connect6(us6(), local_port, them6(), kThemPort, user, c)
+                    : engine.connect(kUs, local_port, kThem, kThemPort, user, c);
     }
     /// Everything the engine has emitted since the last call, decoded.
     std::vector<Seg> out() {
@@ -151,7 +231,10 @@ public:
         rte_mbuf* b[64];
         uint16_t n;
         while ((n = engine.drain_tx(b, 64)) > 0)
-            for (uint16_t i = 0; i < n; ++i) v.push_back(decode(b[i]));
+            for (uint16_t i = 0; i < n; ++i) {
+                v.push_back(decode(b[i]));
+                EXPECT_EQ(v.back().family, family) << "a segment of the other family";
+            }
         return v;
     }
     /// Exactly one segment must have been emitted.
@@ -177,7 +260,10 @@ public:
         engine.dispatch([&](const Event& e) { v.push_back(e); });
         return v;
     }
-    const tcp::Tcb* tcb() const { return engine.find(tcp::FourTuple{kUs, kThem, kUsPort, kThemPort}); }
+    const tcp::Tcb* tcb() const {
+        return v6() ? engine.find6(tcp::FourTuple6{us6(), them6(), kUsPort, kThemPort})
+                    : engine.find(tcp::FourTuple{kUs, kThem, kUsPort, kThemPort});
+    }
     State state() const {
         const tcp::Tcb* t = tcb();
         return t == nullptr ? State::closed : t->state;
@@ -208,7 +294,7 @@ public:
     /// Active open from port 80 to the peer and a completed handshake. Returns the connection.
     tcp::ConnId establish_active(uint32_t peer_isn) {
         tcp::ConnId c;
-        EXPECT_EQ(engine.connect(kUs, kUsPort, kThem, kThemPort, 7, c), 0);
+        EXPECT_EQ(connect(7, c), 0);
         Seg syn = one();
         send(kSyn | kAck, peer_isn, syn.seq + 1);
         Seg ack = one();
@@ -219,6 +305,7 @@ public:
     }
 
     Engine engine;
+    Family family;
     uint64_t now = 0;
     uint32_t pinned_isn;
 };
@@ -238,13 +325,19 @@ struct Want {
 };
 
 inline void check_seg(const Seg& s, const Want& w, bool harness_tuple) {
-    if (s.src_ip == 0 && s.flags == 0) {  // one() found nothing and has already said so
+    if (s.src_ip == 0 && s.src6.is_unspecified() && s.flags == 0) {  // one() found nothing and has already said so
         ADD_FAILURE() << "no segment to compare";
         return;
     }
+    if (harness_tuple && s.family == Family::v6) {  // from us (2001:db8::1) to the scripted peer (2001:db8::2)
+        EXPECT_TRUE(s.src6 == EngineHarness::us6());
+        EXPECT_TRUE(s.dst6 == EngineHarness::them6());
+    }
     if (harness_tuple) {  // from us (10.0.0.1:80) to the scripted peer (10.0.0.2:40000)
-        EXPECT_EQ(s.src_ip, EngineHarness::kUs);
-        EXPECT_EQ(s.dst_ip, EngineHarness::kThem);
+        if (s.family == Family::v4) {
+            EXPECT_EQ(s.src_ip, EngineHarness::kUs);
+            EXPECT_EQ(s.dst_ip, EngineHarness::kThem);
+        }
         EXPECT_EQ(s.src_port, EngineHarness::kUsPort);
         EXPECT_EQ(s.dst_port, EngineHarness::kThemPort);
     }

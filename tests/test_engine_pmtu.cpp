@@ -258,5 +258,76 @@ TEST_F(PmtuTest, SmallSegmentsTimingOutAreNotTakenForABlackHole) {
     EXPECT_EQ(h.tcb()->snd_mss, 1460);
 }
 
+// ---- IPv6: Packet Too Big (RFC 8201), the same RFC 5927 check ----
+
+std::vector<size_t> payload_sizes(const std::vector<Seg>& v) {
+    std::vector<size_t> s;
+    for (const Seg& x : v) s.push_back(x.payload.size());
+    return s;
+}
+
+class Pmtu6Test : public ::testing::Test {
+protected:
+    Pmtu6Test() : h(Family::v6, test_config(), kIss) {}
+    // Passive open over IPv6; the peer offers 1440 (its own 1500-byte link), which is also ours.
+    ConnId establish() {
+        EXPECT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
+        const TcpOptions o = mss_option(1440);
+        h.send(kSyn, kPeerIsn, 0, "", 65535, &o);
+        Seg sa = h.one();
+        h.send(kAck, kPeerIsn + 1, sa.seq + 1);
+        auto ev = h.events();
+        EXPECT_EQ(ev.size(), 1u);
+        EXPECT_EQ(h.tcb()->snd_mss, 1440);
+        return ev.empty() ? ConnId{} : ev[0].conn;
+    }
+    net::PacketTooBig ptb(uint32_t mtu, uint32_t seq, bool has_seq = true) const {
+        net::PacketTooBig p;
+        p.quoted = Ip6Pair{EngineHarness::us6(), EngineHarness::them6()};
+        p.src_port = EngineHarness::kUsPort;
+        p.dst_port = EngineHarness::kThemPort;
+        p.mtu = mtu;
+        p.has_seq = has_seq;
+        p.seq = seq;
+        return p;
+    }
+    std::vector<size_t> write(ConnId c, size_t n) {
+        const std::string data(n, 'y');
+        EXPECT_EQ(h.engine.send(c, data.data(), static_cast<uint32_t>(n)), static_cast<int32_t>(n));
+        return payload_sizes(h.out());
+    }
+    EngineHarness h;
+};
+
+// A 1280-byte link on the path: SND.MSS = 1280 - 60 and the whole flight again in 1220-byte segments.
+TEST_F(Pmtu6Test, PacketTooBigLowersTheMssToMtuLess60AndResends) {
+    ConnId c = establish();
+    ASSERT_EQ(write(c, 4000), (std::vector<size_t>{1440, 1440, 1120}));
+    EXPECT_TRUE(h.engine.packet_too_big(ptb(1280, kIss + 1), h.now));
+    EXPECT_EQ(h.tcb()->snd_mss, 1220);
+    EXPECT_EQ(h.engine.counters().pmtu_lowered, 1u);
+    const std::vector<Seg> v = h.out();
+    ASSERT_EQ(payload_sizes(v), (std::vector<size_t>{1220, 1220, 1220, 340}));
+    EXPECT_EQ(v[0].seq, kIss + 1);
+    EXPECT_EQ(v[3].seq, kIss + 1 + 3 * 1220);
+}
+
+// RFC 5927: a quoted sequence number outside SND.UNA..SND.MAX, or none at all, changes nothing; so does an MTU
+// no smaller than what we send, and a tuple that is no connection of ours.
+TEST_F(Pmtu6Test, PacketTooBigOutsideTheWindowOrNotSmallerIsIgnored) {
+    ConnId c = establish();
+    ASSERT_EQ(write(c, 2000).size(), 2u);
+    EXPECT_TRUE(h.engine.packet_too_big(ptb(1280, kIss + 100000), h.now));
+    EXPECT_TRUE(h.engine.packet_too_big(ptb(1280, kIss + 1, false), h.now));
+    EXPECT_EQ(h.engine.counters().icmp_seq_outside_window, 2u);
+    EXPECT_TRUE(h.engine.packet_too_big(ptb(1500, kIss + 1), h.now));
+    EXPECT_EQ(h.engine.counters().icmp_frag_needed_ignored, 1u);
+    net::PacketTooBig other = ptb(1280, kIss + 1);
+    other.dst_port = 1;
+    EXPECT_FALSE(h.engine.packet_too_big(other, h.now));
+    EXPECT_EQ(h.tcb()->snd_mss, 1440);
+    h.none();
+}
+
 }  // namespace
 }  // namespace synack::test

@@ -22,13 +22,13 @@ constexpr uint32_t kRcvNxt = kPeerIsn + 1;  // after the handshake
 constexpr uint32_t kSndNxt = kIss + 1;
 constexpr uint16_t kWnd = 65535;
 constexpr uint32_t kRightEdge = kRcvNxt + kWnd;  // RCV.NXT + RCV.WND after the handshake
-constexpr uint16_t kMss = 1460;
+constexpr uint16_t kMss4 = 1460;  // our MSS over IPv4; h.mss() is the family's
 
 /// Passive open on port 80 with the peer's SYN carrying `opt` (nullptr: no options); returns the accepted handle.
 ConnId open_passive(EngineHarness& h, const TcpOptions* opt = nullptr, uint16_t synack_wnd = kWnd) {
     EXPECT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, kPeerIsn, 0, "", 65535, opt);
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, synack_wnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, synack_wnd, "", h.mss());
     h.send(kAck, kRcvNxt, kSndNxt);
     h.none();
     auto ev = h.events();
@@ -38,9 +38,7 @@ ConnId open_passive(EngineHarness& h, const TcpOptions* opt = nullptr, uint16_t 
 
 ConnId connect(EngineHarness& h, uint64_t user = 7) {
     ConnId c;
-    EXPECT_EQ(h.engine.connect(EngineHarness::kUs, EngineHarness::kUsPort, EngineHarness::kThem,
-                               EngineHarness::kThemPort, user, c),
-              0);
+    EXPECT_EQ(h.connect(user, c), 0);
     return c;
 }
 
@@ -70,6 +68,42 @@ std::string recv_all(EngineHarness& h, ConnId c) {
     return s;
 }
 
+// The RFC 9293 rules run once per address family: the same exact replies over IPv4 and IPv6.
+class Abort : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Abort, ::testing::Values(Family::v4, Family::v6), family_name);
+class Ack : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Ack, ::testing::Values(Family::v4, Family::v6), family_name);
+class Close : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Close, ::testing::Values(Family::v4, Family::v6), family_name);
+class Closed : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Closed, ::testing::Values(Family::v4, Family::v6), family_name);
+class Data : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Data, ::testing::Values(Family::v4, Family::v6), family_name);
+class Listen : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Listen, ::testing::Values(Family::v4, Family::v6), family_name);
+class Mss : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Mss, ::testing::Values(Family::v4, Family::v6), family_name);
+class Tso : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Tso, ::testing::Values(Family::v4, Family::v6), family_name);
+class Rst : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Rst, ::testing::Values(Family::v4, Family::v6), family_name);
+class Rto : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Rto, ::testing::Values(Family::v4, Family::v6), family_name);
+class SendBuffer : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, SendBuffer, ::testing::Values(Family::v4, Family::v6), family_name);
+class SeqCheck : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, SeqCheck, ::testing::Values(Family::v4, Family::v6), family_name);
+class Syn : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Syn, ::testing::Values(Family::v4, Family::v6), family_name);
+class SynSent : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, SynSent, ::testing::Values(Family::v4, Family::v6), family_name);
+class TimeWait : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, TimeWait, ::testing::Values(Family::v4, Family::v6), family_name);
+class Window : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Window, ::testing::Values(Family::v4, Family::v6), family_name);
+class ZeroWindow : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, ZeroWindow, ::testing::Values(Family::v4, Family::v6), family_name);
+
 uint64_t parse_errors(const EngineHarness& h, ParseStatus st) {
     return h.engine.counters().rx_parse_errors[static_cast<int>(st)];
 }
@@ -84,8 +118,8 @@ void fix_tcp_checksum(rte_mbuf* m) {
 
 // ======================= RFC 9293 §3.10.7.1: no connection (CLOSED) =======================
 
-TEST(Closed, SynDrawsRstAckCoveringTheSyn) {
-    EngineHarness h;
+TEST_P(Closed, SynDrawsRstAckCoveringTheSyn) {
+    EngineHarness h{GetParam()};
     h.send(kSyn, kPeerIsn, 0);
     EXPECT_SEG(h.one(), kRst | kAck, 0, kPeerIsn + 1, 0);  // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
     EXPECT_EQ(h.engine.connections(), 0u);
@@ -93,27 +127,27 @@ TEST(Closed, SynDrawsRstAckCoveringTheSyn) {
     EXPECT_EQ(h.engine.counters().tx_rst, 1u);
 }
 
-TEST(Closed, SynWithDataDrawsRstAckCoveringSegLen) {
-    EngineHarness h;
+TEST_P(Closed, SynWithDataDrawsRstAckCoveringSegLen) {
+    EngineHarness h{GetParam()};
     h.send(kSyn, kPeerIsn, 0, "hello");
     EXPECT_SEG(h.one(), kRst | kAck, 0, kPeerIsn + 6, 0);  // SEG.LEN = SYN + 5 octets
 }
 
-TEST(Closed, FinWithoutAckDrawsRstAckCoveringTheFin) {
-    EngineHarness h;
+TEST_P(Closed, FinWithoutAckDrawsRstAckCoveringTheFin) {
+    EngineHarness h{GetParam()};
     h.send(kFin, 5000, 0, "abc");
     EXPECT_SEG(h.one(), kRst | kAck, 0, 5004, 0);
 }
 
-TEST(Closed, AckDrawsRstAtSegAck) {
-    EngineHarness h;
+TEST_P(Closed, AckDrawsRstAtSegAck) {
+    EngineHarness h{GetParam()};
     h.send(kAck, kPeerIsn, 5555, "data");
     EXPECT_SEG(h.one(), kRst, 5555, 0, 0);  // <SEQ=SEG.ACK><CTL=RST>
     EXPECT_EQ(h.engine.counters().rx_no_connection, 1u);
 }
 
-TEST(Closed, RstIsNeverAnswered) {
-    EngineHarness h;
+TEST_P(Closed, RstIsNeverAnswered) {
+    EngineHarness h{GetParam()};
     h.send(kRst, kPeerIsn, 0);
     h.send(kRst | kAck, kPeerIsn, 5555);
     h.none();
@@ -124,8 +158,8 @@ TEST(Closed, RstIsNeverAnswered) {
 
 // ======================= §3.10.7.2: LISTEN =======================
 
-TEST(Listen, RstIgnored) {
-    EngineHarness h;
+TEST_P(Listen, RstIgnored) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kRst, kPeerIsn, 0);
     h.send(kRst | kAck, kPeerIsn, 777);
@@ -133,11 +167,11 @@ TEST(Listen, RstIgnored) {
     EXPECT_EQ(h.engine.connections(), 0u);
     EXPECT_EQ(h.engine.counters().rx_listen_dropped, 2u);
     h.send(kSyn, kPeerIsn, 0);  // still listening
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", h.mss());
 }
 
-TEST(Listen, AnyAckAnsweredWithRstAtSegAck) {
-    EngineHarness h;
+TEST_P(Listen, AnyAckAnsweredWithRstAtSegAck) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kAck, kPeerIsn, 5555);
     EXPECT_SEG(h.one(), kRst, 5555, 0, 0);
@@ -146,8 +180,8 @@ TEST(Listen, AnyAckAnsweredWithRstAtSegAck) {
     EXPECT_EQ(h.engine.connections(), 0u);
 }
 
-TEST(Listen, SegmentWithoutSynAckOrRstDropped) {
-    EngineHarness h;
+TEST_P(Listen, SegmentWithoutSynAckOrRstDropped) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kFin, kPeerIsn, 0);
     h.send(kPsh, kPeerIsn, 0, "data");
@@ -159,11 +193,11 @@ TEST(Listen, SegmentWithoutSynAckOrRstDropped) {
 // A retransmitted SYN (same SEG.SEQ) while the connection is SYN-RECEIVED lies below RCV.NXT: it fails the
 // acceptability test of §3.10.7.4 and draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. No second TCB is made.
 // (Linux resends the SYN,ACK here instead; both leave the peer to complete with the next SYN,ACK or its own ACK.)
-TEST(Listen, DuplicateSynWhileSynReceived) {
-    EngineHarness h;
+TEST_P(Listen, DuplicateSynWhileSynReceived) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, kPeerIsn, 0);
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", h.mss());
     h.at_ms(300);
     h.send(kSyn, kPeerIsn, 0);
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
@@ -178,8 +212,8 @@ TEST(Listen, DuplicateSynWhileSynReceived) {
 
 // An in-window SYN with another sequence number in a passively opened SYN-RECEIVED returns it to LISTEN
 // (§3.10.7.4 fourth, SYN-RECEIVED): TCB gone, nothing sent; the listener takes the next SYN.
-TEST(Listen, NewSynInWindowWhileSynReceivedReturnsToListen) {
-    EngineHarness h;
+TEST_P(Listen, NewSynInWindowWhileSynReceivedReturnsToListen) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort, 1), 0);
     h.send(kSyn, kPeerIsn, 0);
     h.out();
@@ -188,12 +222,12 @@ TEST(Listen, NewSynInWindowWhileSynReceivedReturnsToListen) {
     EXPECT_EQ(h.tcb(), nullptr);
     EXPECT_EQ(h.engine.connections(), 0u);
     h.send(kSyn, kPeerIsn + 100, 0);  // the backlog of 1 is free again
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 101, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 101, kWnd, "", h.mss());
 }
 
 // §3.10.7.4 fifth, SYN-RECEIVED: an ACK that does not acknowledge our SYN draws <SEQ=SEG.ACK><CTL=RST>.
-TEST(Listen, UnacceptableAckInSynReceivedDrawsRst) {
-    EngineHarness h;
+TEST_P(Listen, UnacceptableAckInSynReceivedDrawsRst) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, kPeerIsn, 0);
     h.out();
@@ -207,8 +241,8 @@ TEST(Listen, UnacceptableAckInSynReceivedDrawsRst) {
 }
 
 // The ACK that completes the handshake may carry data: it is delivered, and ACKed by the delayed ACK.
-TEST(Listen, HandshakeAckCarryingData) {
-    EngineHarness h;
+TEST_P(Listen, HandshakeAckCarryingData) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, kPeerIsn, 0);
     h.out();
@@ -225,10 +259,10 @@ TEST(Listen, HandshakeAckCarryingData) {
 // With SYN cookies off, a full backlog drops its oldest half-open connection for the new SYN (as BSD's syncache
 // does): a flood of spoofed SYNs cannot lock the listener for the ~3 minutes its half-open connections would live.
 // (With cookies on, the SYN gets a cookie instead: test_engine_syn_flood.cpp.)
-TEST(Listen, SynBacklogFullEvictsTheOldestHalfOpen) {
+TEST_P(Listen, SynBacklogFullEvictsTheOldestHalfOpen) {
     TcpConfig cfg = test_config();
     cfg.syn_cookies = 0;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort, 2), 0);
     h.send_from(40000, 80, kSyn, 100, 0);
     h.send_from(40001, 80, kSyn, 200, 0);
@@ -275,11 +309,11 @@ TEST(Listen, SynBacklogFullEvictsTheOldestHalfOpen) {
 }
 
 // A backlog configured as 0 still holds one half-open connection (eviction needs an oldest to drop).
-TEST(Listen, ZeroBacklogHoldsOne) {
+TEST_P(Listen, ZeroBacklogHoldsOne) {
     TcpConfig cfg = test_config();
     cfg.syn_backlog = 0;
     cfg.syn_cookies = 0;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send_from(40000, 80, kSyn, 100, 0);
     EXPECT_EQ(h.one().dst_port, 40000);
@@ -290,10 +324,10 @@ TEST(Listen, ZeroBacklogHoldsOne) {
 }
 
 // A half-open connection leaving SYN-RECEIVED by a RST comes off the list too (from the middle).
-TEST(Listen, HalfOpenRemovedFromTheMiddleByRst) {
+TEST_P(Listen, HalfOpenRemovedFromTheMiddleByRst) {
     TcpConfig cfg = test_config();
     cfg.syn_cookies = 0;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort, 3), 0);
     for (uint16_t p = 0; p < 3; ++p) h.send_from(40000 + p, 80, kSyn, 100u * (p + 1), 0);
     EXPECT_EQ(h.out().size(), 3u);
@@ -317,10 +351,10 @@ TEST(Listen, HalfOpenRemovedFromTheMiddleByRst) {
 
 // ======================= §3.10.7.3: SYN-SENT =======================
 
-TEST(SynSent, UnacceptableAckDrawsRstAtSegAck) {
-    EngineHarness h;
+TEST_P(SynSent, UnacceptableAckDrawsRstAtSegAck) {
+    EngineHarness h{GetParam()};
     ConnId c = connect(h);
-    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", h.mss());
     h.send(kSyn | kAck, kPeerIsn, kIss);  // SEG.ACK = ISS
     EXPECT_SEG(h.one(), kRst, kIss, 0, 0);
     h.send(kSyn | kAck, kPeerIsn, kIss + 2);  // SEG.ACK > SND.NXT
@@ -337,8 +371,8 @@ TEST(SynSent, UnacceptableAckDrawsRstAtSegAck) {
     EXPECT_EQ(h.engine.state(c), State::established);
 }
 
-TEST(SynSent, RstWithoutAckIgnored) {
-    EngineHarness h;
+TEST_P(SynSent, RstWithoutAckIgnored) {
+    EngineHarness h{GetParam()};
     connect(h);
     h.out();
     h.send(kRst, kPeerIsn, 0);
@@ -348,8 +382,8 @@ TEST(SynSent, RstWithoutAckIgnored) {
 }
 
 // §3.10.2 SEND in SYN-SENT: the data is queued and goes out, cut to the peer's MSS, once ESTABLISHED.
-TEST(SynSent, DataQueuedUntilEstablished) {
-    EngineHarness h;
+TEST_P(SynSent, DataQueuedUntilEstablished) {
+    EngineHarness h{GetParam()};
     ConnId c = connect(h);
     h.out();
     const std::string d = bytes(1000);
@@ -365,8 +399,8 @@ TEST(SynSent, DataQueuedUntilEstablished) {
 
 // ======================= §3.10.7.4 first: sequence number check =======================
 
-TEST(SeqCheck, DataBeyondWindowAnsweredAndDropped) {
-    EngineHarness h;
+TEST_P(SeqCheck, DataBeyondWindowAnsweredAndDropped) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.at_ms(100);
     h.send(kAck, kRightEdge, kSndNxt, bytes(100));  // starts exactly at the right edge: outside
@@ -378,8 +412,8 @@ TEST(SeqCheck, DataBeyondWindowAnsweredAndDropped) {
     h.none();
 }
 
-TEST(SeqCheck, OldDuplicateDataAnsweredAndDropped) {
-    EngineHarness h;
+TEST_P(SeqCheck, OldDuplicateDataAnsweredAndDropped) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kAck, kRcvNxt - 100, kSndNxt, bytes(100));  // octets 1201..1300: all before RCV.NXT
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
@@ -389,8 +423,8 @@ TEST(SeqCheck, OldDuplicateDataAnsweredAndDropped) {
 
 // ======================= second: RST (RFC 5961 §3.2) =======================
 
-TEST(Rst, ExactlyAtRcvNxtResets) {
-    EngineHarness h;
+TEST_P(Rst, ExactlyAtRcvNxtResets) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kRst, kRcvNxt, 0);
     h.none();
@@ -402,8 +436,8 @@ TEST(Rst, ExactlyAtRcvNxtResets) {
     EXPECT_EQ(h.engine.counters().rx_rst_accepted, 1u);
 }
 
-TEST(Rst, InWindowButNotExactDrawsChallengeAck) {
-    EngineHarness h;
+TEST_P(Rst, InWindowButNotExactDrawsChallengeAck) {
+    EngineHarness h{GetParam()};
     open_passive(h);
     h.send(kRst, kRcvNxt + 1, 0);
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
@@ -415,8 +449,8 @@ TEST(Rst, InWindowButNotExactDrawsChallengeAck) {
     EXPECT_EQ(h.engine.counters().tx_challenge_acks, 2u);
 }
 
-TEST(Rst, OutOfWindowIgnored) {
-    EngineHarness h;
+TEST_P(Rst, OutOfWindowIgnored) {
+    EngineHarness h{GetParam()};
     open_passive(h);
     h.send(kRst, kRcvNxt - 1, 0);
     h.send(kRst, kRightEdge, 0);
@@ -428,8 +462,8 @@ TEST(Rst, OutOfWindowIgnored) {
 
 // ======================= fourth: SYN (RFC 5961 §4.2) =======================
 
-TEST(Syn, InEstablishedDrawsChallengeAck) {
-    EngineHarness h;
+TEST_P(Syn, InEstablishedDrawsChallengeAck) {
+    EngineHarness h{GetParam()};
     open_passive(h);
     h.send(kSyn, kRcvNxt + 500, 0);  // in window
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
@@ -441,8 +475,8 @@ TEST(Syn, InEstablishedDrawsChallengeAck) {
 }
 
 // Our ACK of the SYN,ACK was lost: the peer's retransmitted SYN,ACK is answered with the same ACK.
-TEST(Syn, RetransmittedSynAckInEstablishedIsAckedAgain) {
-    EngineHarness h;
+TEST_P(Syn, RetransmittedSynAckInEstablishedIsAckedAgain) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_active(kPeerIsn);
     h.at_ms(1000);
     h.send(kSyn | kAck, kPeerIsn, kSndNxt);
@@ -452,8 +486,8 @@ TEST(Syn, RetransmittedSynAckInEstablishedIsAckedAgain) {
 
 // ======================= TIME-WAIT =======================
 
-TEST(TimeWait, RstIgnored) {  // RFC 1337
-    EngineHarness h;
+TEST_P(TimeWait, RstIgnored) {  // RFC 1337
+    EngineHarness h{GetParam()};
     to_time_wait(h);
     h.send(kRst, kRcvNxt + 1, 0);  // exactly RCV.NXT
     h.none();
@@ -462,8 +496,8 @@ TEST(TimeWait, RstIgnored) {  // RFC 1337
     EXPECT_EQ(event_types(h.events()), "");
 }
 
-TEST(TimeWait, RetransmittedFinAckedAndTwoMslRestarted) {
-    EngineHarness h;
+TEST_P(TimeWait, RetransmittedFinAckedAndTwoMslRestarted) {
+    EngineHarness h{GetParam()};
     to_time_wait(h);  // at t = 0
     h.at_ms(20000);
     h.send(kFin | kAck, kRcvNxt, kSndNxt + 1);
@@ -478,13 +512,13 @@ TEST(TimeWait, RetransmittedFinAckedAndTwoMslRestarted) {
 }
 
 // RFC 9293 MAY-2: a SYN above RCV.NXT reopens the 4-tuple when a listener exists; the new ISS is the new clock's.
-TEST(TimeWait, ReopenedBySynWithHigherSequenceNumber) {
-    EngineHarness h;
+TEST_P(TimeWait, ReopenedBySynWithHigherSequenceNumber) {
+    EngineHarness h{GetParam()};
     to_time_wait(h);
     h.at_ms(5000);
     h.pinned_isn = 90000;
     h.send(kSyn, 500000, 0);
-    EXPECT_SEG(h.one(), kSyn | kAck, 90000, 500001, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, 90000, 500001, kWnd, "", h.mss());
     EXPECT_EQ(h.state(), State::syn_received);
     EXPECT_EQ(h.engine.counters().rx_time_wait_reopen, 1u);
     h.send(kAck, 500001, 90001);
@@ -493,8 +527,8 @@ TEST(TimeWait, ReopenedBySynWithHigherSequenceNumber) {
     EXPECT_EQ(event_types(h.events()), "accepted");
 }
 
-TEST(TimeWait, SynWithLowerSequenceNumberDoesNotReopen) {
-    EngineHarness h;
+TEST_P(TimeWait, SynWithLowerSequenceNumberDoesNotReopen) {
+    EngineHarness h{GetParam()};
     to_time_wait(h);
     h.pinned_isn = 90000;
     h.send(kSyn, 1000, 0);
@@ -503,8 +537,8 @@ TEST(TimeWait, SynWithLowerSequenceNumberDoesNotReopen) {
     EXPECT_EQ(h.engine.counters().rx_time_wait_reopen, 0u);
 }
 
-TEST(TimeWait, SynWithoutListenerDoesNotReopen) {
-    EngineHarness h;
+TEST_P(TimeWait, SynWithoutListenerDoesNotReopen) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_active(kPeerIsn);  // no listener on port 80
     ASSERT_EQ(h.engine.close(c), 0);
     EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, kRcvNxt, kWnd);
@@ -519,8 +553,8 @@ TEST(TimeWait, SynWithoutListenerDoesNotReopen) {
 
 // ======================= fifth: ACK =======================
 
-TEST(Ack, OfUnsentDataDroppedAndAnswered) {
-    EngineHarness h;
+TEST_P(Ack, OfUnsentDataDroppedAndAnswered) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kAck, kRcvNxt, kSndNxt + 1000, "data!");  // SEG.ACK > SND.NXT
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
@@ -529,8 +563,8 @@ TEST(Ack, OfUnsentDataDroppedAndAnswered) {
     EXPECT_EQ(h.engine.counters().rx_ack_too_new, 1u);
 }
 
-TEST(Ack, TooOldDroppedAndAnswered) {  // RFC 5961 §5.2: below SND.UNA - MAX.SND.WND
-    EngineHarness h;
+TEST_P(Ack, TooOldDroppedAndAnswered) {  // RFC 5961 §5.2: below SND.UNA - MAX.SND.WND
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kAck, kRcvNxt, kSndNxt - 65535 - 1, "data!");
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
@@ -538,8 +572,8 @@ TEST(Ack, TooOldDroppedAndAnswered) {  // RFC 5961 §5.2: below SND.UNA - MAX.SN
     EXPECT_EQ(h.engine.counters().rx_ack_too_old, 1u);
 }
 
-TEST(Ack, SegmentWithoutAckFlagDropped) {
-    EngineHarness h;
+TEST_P(Ack, SegmentWithoutAckFlagDropped) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kPsh, kRcvNxt, 0, "hello");
     h.none();
@@ -552,8 +586,8 @@ TEST(Ack, SegmentWithoutAckFlagDropped) {
 
 // ======================= seventh: text =======================
 
-TEST(Data, LoneSegmentAckedByDelayedAckAfter40Ms) {
-    EngineHarness h;
+TEST_P(Data, LoneSegmentAckedByDelayedAckAfter40Ms) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.at_ms(1000);
     const std::string d = bytes(100);
@@ -571,8 +605,8 @@ TEST(Data, LoneSegmentAckedByDelayedAckAfter40Ms) {
 
 // Two segments of `len` from a peer that announced `peer_mss` (nullptr: no option): the first waits for the
 // delayed ACK, the second is ACKed at once, and nothing more is owed after.
-void expect_ack_on_second_segment(const TcpOptions* peer_mss, uint32_t len) {
-    EngineHarness h;
+void expect_ack_on_second_segment(Family f, const TcpOptions* peer_mss, uint32_t len) {
+    EngineHarness h{f};
     ConnId c = open_passive(h, peer_mss);
     h.at_ms(1000);
     const std::string d1 = bytes(len, 'a'), d2 = bytes(len, 'k');
@@ -585,13 +619,13 @@ void expect_ack_on_second_segment(const TcpOptions* peer_mss, uint32_t len) {
     EXPECT_EQ(recv_all(h, c), d1 + d2);
 }
 
-TEST(Data, SecondFullSizedSegmentAckedAtOnce) {  // RFC 9293 SHLD-19
+TEST_P(Data, SecondFullSizedSegmentAckedAtOnce) {  // RFC 9293 SHLD-19
     const TcpOptions mss = mss_option(1460);
-    expect_ack_on_second_segment(&mss, 1460);
+    expect_ack_on_second_segment(GetParam(), &mss, 1460);
 }
 
-TEST(Data, OutOfOrderHeldDupAckedThenDeliveredInOrder) {
-    EngineHarness h;
+TEST_P(Data, OutOfOrderHeldDupAckedThenDeliveredInOrder) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.at_ms(1000);
     const std::string first = bytes(100, 'a'), second = bytes(100, 'A');
@@ -610,8 +644,8 @@ TEST(Data, OutOfOrderHeldDupAckedThenDeliveredInOrder) {
 
 // Text and FIN in one segment: delivered, and the FIN ACKed at once (CLOSE-WAIT). The right window edge stays
 // where it was advertised, so the window shrinks by the 5 octets and the FIN's sequence number.
-TEST(Data, TextWithFinAckedAtOnce) {
-    EngineHarness h;
+TEST_P(Data, TextWithFinAckedAtOnce) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kAck | kFin | kPsh, kRcvNxt, kSndNxt, "hello");
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 6, kWnd - 6);
@@ -621,8 +655,8 @@ TEST(Data, TextWithFinAckedAtOnce) {
 }
 
 // A FIN that arrives ahead of a hole is held with its text, and takes effect when the hole fills.
-TEST(Data, OutOfOrderFinTakesEffectWhenHoleFills) {
-    EngineHarness h;
+TEST_P(Data, OutOfOrderFinTakesEffectWhenHoleFills) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kAck | kFin, kRcvNxt + 5, kSndNxt, "world");
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
@@ -637,8 +671,8 @@ TEST(Data, OutOfOrderFinTakesEffectWhenHoleFills) {
 
 // A retransmission overlapping what was received: only the new octets are taken (§3.10.7.4 trimming), and the
 // duplicate part makes the ACK immediate.
-TEST(Data, OverlappingRetransmissionTrimmed) {
-    EngineHarness h;
+TEST_P(Data, OverlappingRetransmissionTrimmed) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     const std::string d = bytes(150);
     h.send(kAck, kRcvNxt, kSndNxt, d.substr(0, 100));
@@ -649,8 +683,8 @@ TEST(Data, OverlappingRetransmissionTrimmed) {
 }
 
 // Half-close: after our FIN is acknowledged (FIN-WAIT-2) the peer's data still arrives and is delivered.
-TEST(Data, ReceivedInFinWait2) {
-    EngineHarness h;
+TEST_P(Data, ReceivedInFinWait2) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     ASSERT_EQ(h.engine.close(c), 0);
     h.out();
@@ -666,12 +700,12 @@ TEST(Data, ReceivedInFinWait2) {
 }
 
 // Sequence numbers are compared modulo 2^32 (§3.4): the peer's data crosses zero.
-TEST(Data, ReceiveAcrossSequenceWrap) {
-    EngineHarness h;
+TEST_P(Data, ReceiveAcrossSequenceWrap) {
+    EngineHarness h{GetParam()};
     const uint32_t peer_isn = 0xFFFFFFC0u;
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, peer_isn, 0);
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, peer_isn + 1, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, peer_isn + 1, kWnd, "", h.mss());
     h.send(kAck, peer_isn + 1, kSndNxt);
     auto ev = h.events();
     ASSERT_EQ(event_types(ev), "accepted");
@@ -686,11 +720,11 @@ TEST(Data, ReceiveAcrossSequenceWrap) {
 }
 
 // Our data crosses zero and is acknowledged with a wrapped SEG.ACK: nothing is retransmitted.
-TEST(Data, SendAcrossSequenceWrap) {
-    EngineHarness h(test_config(), 0xFFFFFFF0u);
+TEST_P(Data, SendAcrossSequenceWrap) {
+    EngineHarness h(GetParam(), test_config(), 0xFFFFFFF0u);
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, kPeerIsn, 0);
-    EXPECT_SEG(h.one(), kSyn | kAck, 0xFFFFFFF0u, kRcvNxt, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, 0xFFFFFFF0u, kRcvNxt, kWnd, "", h.mss());
     h.send(kAck, kRcvNxt, 0xFFFFFFF1u);
     auto ev = h.events();
     ASSERT_EQ(event_types(ev), "accepted");
@@ -718,8 +752,8 @@ TcpConfig tso_config(uint32_t tso_max, uint16_t max_segs = 0) {
 }
 
 // Segments of up to tso_max, cut at whole MSS multiples; each asks the port to cut it at SND.MSS (tso_segsz).
-TEST(Tso, SendsWholeMssMultiplesUpToTsoMax) {
-    EngineHarness h(tso_config(4500));
+TEST_P(Tso, SendsWholeMssMultiplesUpToTsoMax) {
+    EngineHarness h(GetParam(), tso_config(4500));
     const TcpOptions mss = mss_option(1000);
     ConnId c = open_passive(h, &mss);
     const std::string d = bytes(9000);
@@ -739,10 +773,10 @@ TEST(Tso, SendsWholeMssMultiplesUpToTsoMax) {
 }
 
 // Without checksum offload there is no TSO: one MSS per segment whatever tso_max says.
-TEST(Tso, OffWithoutChecksumOffload) {
+TEST_P(Tso, OffWithoutChecksumOffload) {
     TcpConfig cfg = tso_config(60000);
     cfg.tx_checksum_offload = false;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     const TcpOptions mss = mss_option(1000);
     ConnId c = open_passive(h, &mss);
     const std::string d = bytes(3000);
@@ -754,8 +788,8 @@ TEST(Tso, OffWithoutChecksumOffload) {
 
 // A port that takes at most N mbufs per packet: the segment stops at the last whole MSS that fits (the header
 // mbuf plus one reference per send-buffer mbuf, which hold one MSS each here).
-TEST(Tso, MbufLimitCutsAtWholeMss) {
-    EngineHarness h(tso_config(60000, 3));
+TEST_P(Tso, MbufLimitCutsAtWholeMss) {
+    EngineHarness h(GetParam(), tso_config(60000, 3));
     const TcpOptions mss = mss_option(1000);
     ConnId c = open_passive(h, &mss);
     const std::string d = bytes(5000);
@@ -768,8 +802,8 @@ TEST(Tso, MbufLimitCutsAtWholeMss) {
 }
 
 // The congestion window still rules: IW10 with MSS 1000 lets 10000 bytes out, as one 10000-byte segment.
-TEST(Tso, CwndLimitsTheSegment) {
-    EngineHarness h(tso_config(60000));
+TEST_P(Tso, CwndLimitsTheSegment) {
+    EngineHarness h(GetParam(), tso_config(60000));
     const TcpOptions mss = mss_option(1000);
     ConnId c = open_passive(h, &mss);
     const std::string d = bytes(30000);
@@ -778,8 +812,8 @@ TEST(Tso, CwndLimitsTheSegment) {
 }
 
 // A peer MSS below 536 gets no TSO: one MSS per packet.
-TEST(Tso, NotForATinyPeerMss) {
-    EngineHarness h(tso_config(60000));
+TEST_P(Tso, NotForATinyPeerMss) {
+    EngineHarness h(GetParam(), tso_config(60000));
     const TcpOptions mss = mss_option(300);
     ConnId c = open_passive(h, &mss);
     const std::string d = bytes(900);
@@ -794,18 +828,18 @@ TEST(Tso, NotForATinyPeerMss) {
 
 // "Full-sized" is what the peer sends, not the MSS it announced: a peer with no MSS option (SND.MSS 536) sending
 // 1460-byte segments is ACKed every second segment, not every one.
-TEST(Data, FullSizedLearnedFromThePeersSegments) { expect_ack_on_second_segment(nullptr, 1460); }
+TEST_P(Data, FullSizedLearnedFromThePeersSegments) { expect_ack_on_second_segment(GetParam(), nullptr, 1460); }
 
 // Segments below our MSS (a peer behind a smaller MTU) still draw an ACK every second one.
-TEST(Data, SmallerSegmentsAckedEverySecond) {
+TEST_P(Data, SmallerSegmentsAckedEverySecond) {
     const TcpOptions mss = mss_option(1000);
-    expect_ack_on_second_segment(&mss, 1000);
+    expect_ack_on_second_segment(GetParam(), &mss, 1000);
 }
 
 // A segment the peer's TSO left whole (or an LRO'd one) holding two or more full-sized segments is ACKed at
 // once (SHLD-19 counts the segments it holds), not after the delayed-ACK timer.
-TEST(Tso, ReceivedMultiMssSegmentAckedAtOnce) {
-    EngineHarness h;
+TEST_P(Tso, ReceivedMultiMssSegmentAckedAtOnce) {
+    EngineHarness h{GetParam()};
     const TcpOptions mss = mss_option(536);  // three full-sized segments still fit one test mbuf
     ConnId c = open_passive(h, &mss);
     h.at_ms(1000);
@@ -816,8 +850,8 @@ TEST(Tso, ReceivedMultiMssSegmentAckedAtOnce) {
 }
 
 // A FIN on the ACK that completes a passive handshake: ESTABLISHED and at once CLOSE-WAIT.
-TEST(Data, FinOnHandshakeAck) {
-    EngineHarness h;
+TEST_P(Data, FinOnHandshakeAck) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, kPeerIsn, 0);
     h.out();
@@ -829,10 +863,10 @@ TEST(Data, FinOnHandshakeAck) {
 
 // RFC 9293 §3.8.6.2.2: the window shrinks by what is unread and reopens, after the user reads, once it can grow by
 // min(RCV.BUFF / 2, MSS). With a 2000-byte buffer that step is 1000.
-TEST(Window, ShrinksWithUnreadDataAndReopensAfterRecv) {
+TEST_P(Window, ShrinksWithUnreadDataAndReopensAfterRecv) {
     TcpConfig cfg = test_config();
     cfg.rcv_buf = 2000;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     const TcpOptions mss = mss_option(1460);
     ConnId c = open_passive(h, &mss, 2000);
     h.at_ms(1000);
@@ -858,10 +892,10 @@ TEST(Window, ShrinksWithUnreadDataAndReopensAfterRecv) {
 }
 
 // MUST-66: a RST at RCV.NXT is processed even with a zero receive window.
-TEST(Window, RstProcessedWithZeroWindow) {
+TEST_P(Window, RstProcessedWithZeroWindow) {
     TcpConfig cfg = test_config();
     cfg.rcv_buf = 2000;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     const TcpOptions mss = mss_option(1460);
     ConnId c = open_passive(h, &mss, 2000);
     h.send(kAck, kRcvNxt, kSndNxt, bytes(1000));
@@ -878,10 +912,10 @@ TEST(Window, RstProcessedWithZeroWindow) {
 
 // §3.10.7.4: a segment straddling the right window edge is trimmed to the window, the rest dropped, and the
 // new RCV.NXT ACKed at once.
-TEST(Window, SegmentStraddlingRightEdgeTrimmed) {
+TEST_P(Window, SegmentStraddlingRightEdgeTrimmed) {
     TcpConfig cfg = test_config();
     cfg.rcv_buf = 1000;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     const TcpOptions mss = mss_option(1460);
     ConnId c = open_passive(h, &mss, 1000);
     const std::string d = bytes(1500);  // octets 1301..2800; the window ends at 2301
@@ -892,8 +926,8 @@ TEST(Window, SegmentStraddlingRightEdgeTrimmed) {
 
 // ======================= MSS (MUST-14, MUST-15) =======================
 
-TEST(Mss, NoOptionFromPeerMeans536) {
-    EngineHarness h;
+TEST_P(Mss, NoOptionFromPeerMeans536) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);  // the SYN carried no MSS option
     const std::string d = bytes(2000);
     ASSERT_EQ(h.engine.send(c, d.data(), 2000), 2000);
@@ -905,8 +939,8 @@ TEST(Mss, NoOptionFromPeerMeans536) {
     EXPECT_SEG(v[3], kAck, kSndNxt + 1608, kRcvNxt, kWnd, d.substr(1608));
 }
 
-TEST(Mss, PeerMss1000) {
-    EngineHarness h;
+TEST_P(Mss, PeerMss1000) {
+    EngineHarness h{GetParam()};
     const TcpOptions mss = mss_option(1000);
     ConnId c = open_passive(h, &mss);
     const std::string d = bytes(2500);
@@ -918,8 +952,8 @@ TEST(Mss, PeerMss1000) {
     EXPECT_SEG(v[2], kAck, kSndNxt + 2000, kRcvNxt, kWnd, d.substr(2000));
 }
 
-TEST(Mss, ActiveOpenTakesMssFromSynAck) {
-    EngineHarness h;
+TEST_P(Mss, ActiveOpenTakesMssFromSynAck) {
+    EngineHarness h{GetParam()};
     ConnId c = connect(h);
     h.out();
     const TcpOptions mss = mss_option(700);
@@ -935,10 +969,10 @@ TEST(Mss, ActiveOpenTakesMssFromSynAck) {
 
 // ======================= Retransmission (RFC 6298, RFC 9293 §3.8.3) =======================
 
-TEST(Rto, InitialOneSecondBackoffSameSeqThenTimedOut) {
+TEST_P(Rto, InitialOneSecondBackoffSameSeqThenTimedOut) {
     TcpConfig cfg = test_config();
     cfg.max_retransmits = 3;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     ConnId c = open_passive(h);
     h.at_ms(10000);
     const std::string d = bytes(100);
@@ -967,18 +1001,18 @@ TEST(Rto, InitialOneSecondBackoffSameSeqThenTimedOut) {
     EXPECT_EQ(h.engine.counters().conn_timed_out, 1u);
 }
 
-TEST(Rto, SynRetransmittedWithBackoffThenTimedOut) {
+TEST_P(Rto, SynRetransmittedWithBackoffThenTimedOut) {
     TcpConfig cfg = test_config();
     cfg.syn_retransmits = 2;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     ConnId c = connect(h);
-    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", h.mss());
     for (uint64_t t : {1000u, 3000u}) {
         SCOPED_TRACE(t);
         h.at_ms(t - 1);
         h.none();
         h.at_ms(t);
-        EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+        EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", h.mss());
     }
     h.at_ms(6999);
     h.none();
@@ -991,39 +1025,39 @@ TEST(Rto, SynRetransmittedWithBackoffThenTimedOut) {
     EXPECT_EQ(h.tcb(), nullptr);
 }
 
-TEST(Rto, SynAckRetransmittedThenHalfOpenDropped) {
+TEST_P(Rto, SynAckRetransmittedThenHalfOpenDropped) {
     TcpConfig cfg = test_config();
     cfg.syn_retransmits = 2;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, kPeerIsn, 0);
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", h.mss());
     for (uint64_t t : {1000u, 3000u}) {
         SCOPED_TRACE(t);
         h.at_ms(t - 1);
         h.none();
         h.at_ms(t);
-        EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+        EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", h.mss());
     }
     h.at_ms(7000);
     h.none();
     EXPECT_EQ(h.tcb(), nullptr);
     EXPECT_EQ(event_types(h.events()), "");
     h.send(kSyn, kPeerIsn, 0);  // the listener is unaffected
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kRcvNxt, kWnd, "", h.mss());
 }
 
 // MUST-23: with the default configuration a SYN is retransmitted for at least 3 minutes. RTO doubling from 1 s
 // with the 60 s ceiling sends it at 1, 3, 7, 15, 31, 63 and 123 s; the connection must still be trying at 180 s.
-TEST(Rto, SynRetransmittedForAtLeastThreeMinutesByDefault) {
-    EngineHarness h;
+TEST_P(Rto, SynRetransmittedForAtLeastThreeMinutesByDefault) {
+    EngineHarness h{GetParam()};
     ConnId c = connect(h);
-    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", h.mss());
     std::vector<uint64_t> sent_at;
     for (uint64_t t = 1000; t <= 180000; t += 1000) {
         h.at_ms(t);
         for (const Seg& s : h.out()) {
-            EXPECT_SEG(s, kSyn, kIss, 0, kWnd, "", kMss);
+            EXPECT_SEG(s, kSyn, kIss, 0, kWnd, "", h.mss());
             sent_at.push_back(t);
         }
     }
@@ -1033,8 +1067,8 @@ TEST(Rto, SynRetransmittedForAtLeastThreeMinutesByDefault) {
 }
 
 // RFC 6298 §2.2: first sample R: SRTT = R, RTTVAR = R/2, RTO = SRTT + max(G, 4 RTTVAR) = 3R, at least rto_min.
-TEST(Rto, FirstRttSampleSetsRto) {
-    EngineHarness h;
+TEST_P(Rto, FirstRttSampleSetsRto) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.at_ms(10000);
     ASSERT_EQ(h.engine.send(c, "0123456789", 10), 10);
@@ -1058,8 +1092,8 @@ TEST(Rto, FirstRttSampleSetsRto) {
 
 // RFC 6298 §2.3: R' = 200 ms after R = 100 ms: RTTVAR = 3/4 * 50 + 1/4 * |100 - 200| = 62.5 ms,
 // SRTT = 7/8 * 100 + 1/8 * 200 = 112.5 ms, RTO = 112.5 + 4 * 62.5 = 362.5 ms.
-TEST(Rto, SecondRttSampleSmoothed) {
-    EngineHarness h;
+TEST_P(Rto, SecondRttSampleSmoothed) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.at_ms(10000);
     ASSERT_EQ(h.engine.send(c, "0123456789", 10), 10);
@@ -1076,8 +1110,8 @@ TEST(Rto, SecondRttSampleSmoothed) {
     EXPECT_EQ(h.tcb()->rto_us, 362500u);
 }
 
-TEST(Rto, FloorIsRtoMin) {  // 3 * 50 ms = 150 ms < rto_min_ms (200)
-    EngineHarness h;
+TEST_P(Rto, FloorIsRtoMin) {  // 3 * 50 ms = 150 ms < rto_min_ms (200)
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.at_ms(10000);
     ASSERT_EQ(h.engine.send(c, "0123456789", 10), 10);
@@ -1089,12 +1123,12 @@ TEST(Rto, FloorIsRtoMin) {  // 3 * 50 ms = 150 ms < rto_min_ms (200)
 }
 
 // RFC 6298 §5.7: after the SYN timed out, RTO is re-initialised to 3 s once the handshake completes.
-TEST(Rto, ThreeSecondsAfterSynTimeout) {
-    EngineHarness h;
+TEST_P(Rto, ThreeSecondsAfterSynTimeout) {
+    EngineHarness h{GetParam()};
     ConnId c = connect(h);
     h.out();
     h.at_ms(1000);
-    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", h.mss());
     h.at_ms(1500);
     h.send(kSyn | kAck, kPeerIsn, kSndNxt);  // answers the retransmission: no RTT sample (Karn)
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt, kWnd);
@@ -1108,9 +1142,9 @@ TEST(Rto, ThreeSecondsAfterSynTimeout) {
 }
 
 // RFC 6298 §5: a FIN is retransmitted like data, in FIN-WAIT-1 and in LAST-ACK.
-TEST(Rto, FinRetransmittedInFinWait1AndLastAck) {
+TEST_P(Rto, FinRetransmittedInFinWait1AndLastAck) {
     {
-        EngineHarness h;
+        EngineHarness h{GetParam()};
         ConnId c = open_passive(h);
         h.at_ms(100);
         ASSERT_EQ(h.engine.close(c), 0);
@@ -1124,7 +1158,7 @@ TEST(Rto, FinRetransmittedInFinWait1AndLastAck) {
         EXPECT_EQ(h.state(), State::fin_wait_1);
     }
     {
-        EngineHarness h;
+        EngineHarness h{GetParam()};
         ConnId c = open_passive(h);
         h.send(kFin | kAck, kRcvNxt, kSndNxt);
         h.out();
@@ -1141,10 +1175,10 @@ TEST(Rto, FinRetransmittedInFinWait1AndLastAck) {
 
 // ======================= Send buffer =======================
 
-TEST(SendBuffer, BackpressureThenWritable) {
+TEST_P(SendBuffer, BackpressureThenWritable) {
     TcpConfig cfg = test_config();
     cfg.snd_buf = 4000;
-    EngineHarness h(cfg);
+    EngineHarness h(GetParam(), cfg);
     const TcpOptions mss = mss_option(1000);
     ConnId c = open_passive(h, &mss);
     const std::string d = bytes(10000);
@@ -1170,8 +1204,8 @@ TEST(SendBuffer, BackpressureThenWritable) {
 
 // ======================= Zero window (MUST-36, SHLD-29, SHLD-30) =======================
 
-TEST(ZeroWindow, SenderStopsAndProbesWithBackoff) {
-    EngineHarness h;
+TEST_P(ZeroWindow, SenderStopsAndProbesWithBackoff) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kAck, kRcvNxt, kSndNxt, "", 0);  // the peer's window closes
     h.none();
@@ -1196,8 +1230,8 @@ TEST(ZeroWindow, SenderStopsAndProbesWithBackoff) {
 
 // The usual case: the receiver answers every probe with its (still zero) window. Probing must go on, still backing
 // off, and must not turn into retransmission timeouts that end the connection.
-TEST(ZeroWindow, AnsweredProbesContinueWithBackoff) {
-    EngineHarness h;
+TEST_P(ZeroWindow, AnsweredProbesContinueWithBackoff) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kAck, kRcvNxt, kSndNxt, "", 0);
     h.at_ms(10000);
@@ -1223,8 +1257,8 @@ TEST(ZeroWindow, AnsweredProbesContinueWithBackoff) {
 // The window closes while data is in flight (the receiver took the first segment, not the second). When the
 // retransmission timer expires the sender must still send something (RFC 6298 §5.4: the earliest unacknowledged
 // octets; RFC 9293 §3.8.6.1: a zero window is probed), or it could never learn that the window reopened.
-TEST(ZeroWindow, ClosesWithDataInFlightStillProbedAtRto) {
-    EngineHarness h;
+TEST_P(ZeroWindow, ClosesWithDataInFlightStillProbedAtRto) {
+    EngineHarness h{GetParam()};
     const TcpOptions mss = mss_option(100);
     ConnId c = open_passive(h, &mss);
     h.at_ms(1000);
@@ -1257,8 +1291,8 @@ TEST(ZeroWindow, ClosesWithDataInFlightStillProbedAtRto) {
 
 // ======================= CLOSE and ABORT =======================
 
-TEST(Close, WithUnreadDataSendsRst) {  // SHLD-3
-    EngineHarness h;
+TEST_P(Close, WithUnreadDataSendsRst) {  // SHLD-3
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     h.send(kAck, kRcvNxt, kSndNxt, bytes(100));
     h.none();
@@ -1272,8 +1306,8 @@ TEST(Close, WithUnreadDataSendsRst) {  // SHLD-3
     h.none();
 }
 
-TEST(Abort, SendsRstAtSndNxt) {
-    EngineHarness h;
+TEST_P(Abort, SendsRstAtSndNxt) {
+    EngineHarness h{GetParam()};
     ConnId c = open_passive(h);
     ASSERT_EQ(h.engine.send(c, "0123456789", 10), 10);
     h.out();
@@ -1286,8 +1320,8 @@ TEST(Abort, SendsRstAtSndNxt) {
     h.none();
 }
 
-TEST(Abort, InSynSentSendsNothing) {
-    EngineHarness h;
+TEST_P(Abort, InSynSentSendsNothing) {
+    EngineHarness h{GetParam()};
     ConnId c = connect(h);
     h.out();
     EXPECT_EQ(h.engine.abort(c), 0);

@@ -14,18 +14,22 @@
 namespace synack::test {
 namespace {
 
+// Every arrow once per address family: the same exact replies over IPv4 and IPv6 (only our MSS differs).
+class Figure5 : public ::testing::TestWithParam<Family> {};
+INSTANTIATE_TEST_SUITE_P(Families, Figure5, ::testing::Values(Family::v4, Family::v6), family_name);
+
 using tcp::ConnId;
 
 constexpr uint32_t kIss = 3000;      // our pinned ISN
 constexpr uint32_t kPeerIsn = 1300;  // the scripted peer's ISN
 constexpr uint16_t kWnd = 65535;     // our receive window with nothing unread
-constexpr uint16_t kMss = 1460;      // our MSS (TcpConfig default)
+constexpr uint16_t kMss4 = 1460;     // our MSS over IPv4 (TcpConfig default); h.mss() is 20 less over IPv6
 constexpr uint64_t kTwoMslMs = 2 * 30000;  // test_config(): MSL 30 s
 
 // ---- CLOSED -> LISTEN ----
 
-TEST(Figure5, ClosedToListenOnPassiveOpen) {
-    EngineHarness h;
+TEST_P(Figure5, ClosedToListenOnPassiveOpen) {
+    EngineHarness h{GetParam()};
     // CLOSED: a SYN to port 80 is refused.
     h.send(kSyn, kPeerIsn, 0);
     EXPECT_SEG(h.one(), kRst | kAck, 0, kPeerIsn + 1, 0);
@@ -33,20 +37,20 @@ TEST(Figure5, ClosedToListenOnPassiveOpen) {
     EXPECT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     EXPECT_EQ(h.engine.connections(), 0u);
     h.send(kSyn, kPeerIsn, 0);
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 1, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 1, kWnd, "", h.mss());
     // A second passive OPEN on the same port is refused.
     EXPECT_EQ(h.engine.listen(0, EngineHarness::kUsPort), -tcp::kErrInUse);
 }
 
 // ---- LISTEN -> SYN-RECEIVED: rcv SYN, snd SYN,ACK ----
 
-TEST(Figure5, ListenToSynReceivedOnSyn) {
-    EngineHarness h;
+TEST_P(Figure5, ListenToSynReceivedOnSyn) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     const TcpOptions mss = mss_option(1460);
     h.send(kSyn, kPeerIsn, 0, "", 65535, &mss);
     // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> with our MSS (MUST-14).
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 1, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 1, kWnd, "", h.mss());
     EXPECT_EQ(h.state(), State::syn_received);
     ASSERT_NE(h.tcb(), nullptr);
     EXPECT_TRUE(h.tcb()->passive);  // MUST-11
@@ -56,24 +60,23 @@ TEST(Figure5, ListenToSynReceivedOnSyn) {
     EXPECT_EQ(event_types(h.events()), "");  // nothing for the user until ESTABLISHED
 }
 
-TEST(Figure5, ListenToSynReceivedSendsOurMssEvenWhenPeerSentNone) {
-    EngineHarness h;
+TEST_P(Figure5, ListenToSynReceivedSendsOurMssEvenWhenPeerSentNone) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, kPeerIsn, 0);  // no options at all
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 1, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 1, kWnd, "", h.mss());
     ASSERT_NE(h.tcb(), nullptr);
     EXPECT_EQ(h.tcb()->snd_mss, 536);  // MUST-15
 }
 
 // ---- CLOSED -> SYN-SENT: active OPEN, snd SYN ----
 
-TEST(Figure5, ClosedToSynSentOnActiveOpen) {
-    EngineHarness h;
+TEST_P(Figure5, ClosedToSynSentOnActiveOpen) {
+    EngineHarness h{GetParam()};
     ConnId c;
-    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, EngineHarness::kUsPort, EngineHarness::kThem,
-                               EngineHarness::kThemPort, 7, c),
+    ASSERT_EQ(h.connect(7, c),
               0);
-    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn, kIss, 0, kWnd, "", h.mss());
     EXPECT_EQ(h.state(), State::syn_sent);
     EXPECT_EQ(h.engine.state(c), State::syn_sent);
     EXPECT_EQ(event_types(h.events()), "");
@@ -81,11 +84,10 @@ TEST(Figure5, ClosedToSynSentOnActiveOpen) {
 
 // ---- SYN-SENT -> ESTABLISHED: rcv SYN,ACK, snd ACK ----
 
-TEST(Figure5, SynSentToEstablishedOnSynAck) {
-    EngineHarness h;
+TEST_P(Figure5, SynSentToEstablishedOnSynAck) {
+    EngineHarness h{GetParam()};
     ConnId c;
-    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, EngineHarness::kUsPort, EngineHarness::kThem,
-                               EngineHarness::kThemPort, 7, c),
+    ASSERT_EQ(h.connect(7, c),
               0);
     h.out();
     h.at_ms(20);
@@ -104,16 +106,15 @@ TEST(Figure5, SynSentToEstablishedOnSynAck) {
 
 // ---- SYN-SENT -> SYN-RECEIVED: simultaneous open, rcv SYN, snd SYN,ACK ----
 
-TEST(Figure5, SynSentToSynReceivedOnSyn) {
-    EngineHarness h;
+TEST_P(Figure5, SynSentToSynReceivedOnSyn) {
+    EngineHarness h{GetParam()};
     ConnId c;
-    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, EngineHarness::kUsPort, EngineHarness::kThem,
-                               EngineHarness::kThemPort, 7, c),
+    ASSERT_EQ(h.connect(7, c),
               0);
     h.out();
     h.send(kSyn, kPeerIsn, 0);
     // MUST-10: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, the same ISS as our SYN.
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 1, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, kPeerIsn + 1, kWnd, "", h.mss());
     EXPECT_EQ(h.state(), State::syn_received);
     ASSERT_NE(h.tcb(), nullptr);
     EXPECT_FALSE(h.tcb()->passive);  // MUST-11: it came from an active open
@@ -129,8 +130,8 @@ TEST(Figure5, SynSentToSynReceivedOnSyn) {
 
 // ---- SYN-RECEIVED -> ESTABLISHED: rcv ACK of SYN ----
 
-TEST(Figure5, SynReceivedToEstablishedOnAckOfSyn) {
-    EngineHarness h;
+TEST_P(Figure5, SynReceivedToEstablishedOnAckOfSyn) {
+    EngineHarness h{GetParam()};
     const int l = h.engine.listen(0, EngineHarness::kUsPort);
     ASSERT_EQ(l, 0);
     h.send(kSyn, kPeerIsn, 0);
@@ -150,8 +151,8 @@ TEST(Figure5, SynReceivedToEstablishedOnAckOfSyn) {
 
 // ---- SYN-RECEIVED -> LISTEN on RST (passive open, MUST-11) ----
 
-TEST(Figure5, SynReceivedToListenOnRstWhenPassive) {
-    EngineHarness h;
+TEST_P(Figure5, SynReceivedToListenOnRstWhenPassive) {
+    EngineHarness h{GetParam()};
     ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     h.send(kSyn, kPeerIsn, 0);
     h.out();
@@ -162,20 +163,19 @@ TEST(Figure5, SynReceivedToListenOnRstWhenPassive) {
     EXPECT_EQ(event_types(h.events()), "");
     // Back in LISTEN: the listener still accepts the 4-tuple.
     h.send(kSyn, 9000, 0);
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, 9001, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, 9001, kWnd, "", h.mss());
     EXPECT_EQ(h.state(), State::syn_received);
     // Nor does the SYN,ACK of the reset connection come back at its RTO: only the new one's, once.
     h.at_ms(1000);
-    EXPECT_SEG(h.one(), kSyn | kAck, kIss, 9001, kWnd, "", kMss);
+    EXPECT_SEG(h.one(), kSyn | kAck, kIss, 9001, kWnd, "", h.mss());
 }
 
 // ---- SYN-RECEIVED -> CLOSED on RST (active open, after a simultaneous open) ----
 
-TEST(Figure5, SynReceivedToClosedOnRstWhenActive) {
-    EngineHarness h;
+TEST_P(Figure5, SynReceivedToClosedOnRstWhenActive) {
+    EngineHarness h{GetParam()};
     ConnId c;
-    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, EngineHarness::kUsPort, EngineHarness::kThem,
-                               EngineHarness::kThemPort, 7, c),
+    ASSERT_EQ(h.connect(7, c),
               0);
     h.out();
     h.send(kSyn, kPeerIsn, 0);
@@ -199,11 +199,10 @@ TEST(Figure5, SynReceivedToClosedOnRstWhenActive) {
 
 // ---- SYN-RECEIVED -> FIN-WAIT-1 on CLOSE (FIN once ESTABLISHED, RFC 9293 §3.10.4) ----
 
-TEST(Figure5, SynReceivedToFinWait1OnClose) {
-    EngineHarness h;
+TEST_P(Figure5, SynReceivedToFinWait1OnClose) {
+    EngineHarness h{GetParam()};
     ConnId c;
-    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, EngineHarness::kUsPort, EngineHarness::kThem,
-                               EngineHarness::kThemPort, 7, c),
+    ASSERT_EQ(h.connect(7, c),
               0);
     h.out();
     h.send(kSyn, kPeerIsn, 0);
@@ -225,8 +224,8 @@ TEST(Figure5, SynReceivedToFinWait1OnClose) {
 
 // ---- ESTABLISHED -> FIN-WAIT-1 on CLOSE: snd FIN ----
 
-TEST(Figure5, EstablishedToFinWait1OnClose) {
-    EngineHarness h;
+TEST_P(Figure5, EstablishedToFinWait1OnClose) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_passive(kPeerIsn);
     h.at_ms(100);
     EXPECT_EQ(h.engine.close(c), 0);
@@ -240,8 +239,8 @@ TEST(Figure5, EstablishedToFinWait1OnClose) {
 
 // ---- ESTABLISHED -> CLOSE-WAIT: rcv FIN, snd ACK ----
 
-TEST(Figure5, EstablishedToCloseWaitOnFin) {
-    EngineHarness h;
+TEST_P(Figure5, EstablishedToCloseWaitOnFin) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_passive(kPeerIsn);
     h.at_ms(100);
     h.send(kFin | kAck, kPeerIsn + 1, kIss + 1);
@@ -256,8 +255,8 @@ TEST(Figure5, EstablishedToCloseWaitOnFin) {
 
 // ---- FIN-WAIT-1 -> FIN-WAIT-2: rcv ACK of FIN ----
 
-TEST(Figure5, FinWait1ToFinWait2OnAckOfFin) {
-    EngineHarness h;
+TEST_P(Figure5, FinWait1ToFinWait2OnAckOfFin) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_passive(kPeerIsn);
     ASSERT_EQ(h.engine.close(c), 0);
     h.out();
@@ -272,8 +271,8 @@ TEST(Figure5, FinWait1ToFinWait2OnAckOfFin) {
 
 // ---- FIN-WAIT-1 -> CLOSING -> TIME-WAIT: simultaneous close ----
 
-TEST(Figure5, FinWait1ToClosingOnFinThenTimeWaitOnAckOfFin) {
-    EngineHarness h;
+TEST_P(Figure5, FinWait1ToClosingOnFinThenTimeWaitOnAckOfFin) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_passive(kPeerIsn);
     ASSERT_EQ(h.engine.close(c), 0);
     h.out();
@@ -290,8 +289,8 @@ TEST(Figure5, FinWait1ToClosingOnFinThenTimeWaitOnAckOfFin) {
 
 // ---- FIN-WAIT-1 -> TIME-WAIT: rcv FIN and the ACK of our FIN together ----
 
-TEST(Figure5, FinWait1ToTimeWaitOnFinAck) {
-    EngineHarness h;
+TEST_P(Figure5, FinWait1ToTimeWaitOnFinAck) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_passive(kPeerIsn);
     ASSERT_EQ(h.engine.close(c), 0);
     h.out();
@@ -303,8 +302,8 @@ TEST(Figure5, FinWait1ToTimeWaitOnFinAck) {
 
 // ---- FIN-WAIT-2 -> TIME-WAIT: rcv FIN, snd ACK ----
 
-TEST(Figure5, FinWait2ToTimeWaitOnFin) {
-    EngineHarness h;
+TEST_P(Figure5, FinWait2ToTimeWaitOnFin) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_passive(kPeerIsn);
     ASSERT_EQ(h.engine.close(c), 0);
     h.out();
@@ -320,8 +319,8 @@ TEST(Figure5, FinWait2ToTimeWaitOnFin) {
 
 // ---- CLOSE-WAIT -> LAST-ACK -> CLOSED ----
 
-TEST(Figure5, CloseWaitToLastAckOnCloseThenClosedOnAckOfFin) {
-    EngineHarness h;
+TEST_P(Figure5, CloseWaitToLastAckOnCloseThenClosedOnAckOfFin) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_passive(kPeerIsn);
     h.send(kFin | kAck, kPeerIsn + 1, kIss + 1);
     h.out();
@@ -346,8 +345,8 @@ TEST(Figure5, CloseWaitToLastAckOnCloseThenClosedOnAckOfFin) {
 
 // ---- TIME-WAIT -> CLOSED after exactly 2 MSL (MUST-13) ----
 
-TEST(Figure5, TimeWaitToClosedAfterExactlyTwoMsl) {
-    EngineHarness h;
+TEST_P(Figure5, TimeWaitToClosedAfterExactlyTwoMsl) {
+    EngineHarness h{GetParam()};
     ConnId c = h.establish_passive(kPeerIsn);
     h.at_ms(1000);
     ASSERT_EQ(h.engine.close(c), 0);
@@ -369,11 +368,10 @@ TEST(Figure5, TimeWaitToClosedAfterExactlyTwoMsl) {
 
 // ---- SYN-SENT -> CLOSED on CLOSE: no segment ----
 
-TEST(Figure5, SynSentToClosedOnCloseSendsNothing) {
-    EngineHarness h;
+TEST_P(Figure5, SynSentToClosedOnCloseSendsNothing) {
+    EngineHarness h{GetParam()};
     ConnId c;
-    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, EngineHarness::kUsPort, EngineHarness::kThem,
-                               EngineHarness::kThemPort, 7, c),
+    ASSERT_EQ(h.connect(7, c),
               0);
     h.out();
     EXPECT_EQ(h.engine.close(c), 0);
@@ -390,11 +388,10 @@ TEST(Figure5, SynSentToClosedOnCloseSendsNothing) {
 
 // ---- SYN-SENT -> CLOSED on RST,ACK: connection refused ----
 
-TEST(Figure5, SynSentToClosedOnRstAck) {
-    EngineHarness h;
+TEST_P(Figure5, SynSentToClosedOnRstAck) {
+    EngineHarness h{GetParam()};
     ConnId c;
-    ASSERT_EQ(h.engine.connect(EngineHarness::kUs, EngineHarness::kUsPort, EngineHarness::kThem,
-                               EngineHarness::kThemPort, 7, c),
+    ASSERT_EQ(h.connect(7, c),
               0);
     h.out();
     h.at_ms(3);
@@ -477,7 +474,7 @@ struct CrossedPair {
 };
 
 // RFC 9293 §3.5 Figure 7: both ends SYN-SENT -> SYN-RECEIVED -> ESTABLISHED.
-TEST(Figure5, SimultaneousOpenBetweenTwoEngines) {
+TEST(Figure5TwoEngines, SimultaneousOpenBetweenTwoEngines) {
     CrossedPair p;
     ConnId ca, cb;
     ASSERT_EQ(p.a.connect(kAIp, kAPort, kBIp, kBPort, 1, ca), 0);
@@ -489,8 +486,8 @@ TEST(Figure5, SimultaneousOpenBetweenTwoEngines) {
     auto x = p.cross();
     ASSERT_EQ(x.a2b.size(), 1u);
     ASSERT_EQ(x.b2a.size(), 1u);
-    EXPECT_SEG_ANY(x.a2b[0], kSyn, kAIsn, 0, kWnd, "", kMss);
-    EXPECT_SEG_ANY(x.b2a[0], kSyn, kBIsn, 0, kWnd, "", kMss);
+    EXPECT_SEG_ANY(x.a2b[0], kSyn, kAIsn, 0, kWnd, "", kMss4);
+    EXPECT_SEG_ANY(x.b2a[0], kSyn, kBIsn, 0, kWnd, "", kMss4);
     EXPECT_EQ(p.a_state(), State::syn_received);
     EXPECT_EQ(p.b_state(), State::syn_received);
 
@@ -498,8 +495,8 @@ TEST(Figure5, SimultaneousOpenBetweenTwoEngines) {
     x = p.cross();
     ASSERT_EQ(x.a2b.size(), 1u);
     ASSERT_EQ(x.b2a.size(), 1u);
-    EXPECT_SEG_ANY(x.a2b[0], kSyn | kAck, kAIsn, kBIsn + 1, kWnd, "", kMss);
-    EXPECT_SEG_ANY(x.b2a[0], kSyn | kAck, kBIsn, kAIsn + 1, kWnd, "", kMss);
+    EXPECT_SEG_ANY(x.a2b[0], kSyn | kAck, kAIsn, kBIsn + 1, kWnd, "", kMss4);
+    EXPECT_SEG_ANY(x.b2a[0], kSyn | kAck, kBIsn, kAIsn + 1, kWnd, "", kMss4);
 
     // A SYN,ACK at SEG.SEQ = RCV.NXT - 1 fails §3.10.7.4's acceptability test: each end answers
     // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, and that ACK of the SYN completes the other end's open.
@@ -527,7 +524,7 @@ TEST(Figure5, SimultaneousOpenBetweenTwoEngines) {
 }
 
 // RFC 9293 §3.6 Figure 13: both ends FIN-WAIT-1 -> CLOSING -> TIME-WAIT.
-TEST(Figure5, SimultaneousCloseBetweenTwoEngines) {
+TEST(Figure5TwoEngines, SimultaneousCloseBetweenTwoEngines) {
     CrossedPair p;
     ASSERT_GE(p.b.listen(kBIp, kBPort), 0);
     ConnId ca;

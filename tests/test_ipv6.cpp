@@ -629,7 +629,17 @@ TEST_F(Net6, PacketTooBigHandsTheQuotedTupleAndMtuToTheHook) {
     EXPECT_EQ(seen.last.src_port, 40000);
     EXPECT_EQ(seen.last.dst_port, 80);
     EXPECT_EQ(seen.last.mtu, 1280u);
+    EXPECT_TRUE(seen.last.has_seq);
+    EXPECT_EQ(seen.last.seq, 1000u);  // the quoted segment's sequence number, for the RFC 5927 check
     EXPECT_EQ(ifc().counters().rx_icmp6_packet_too_big, 1u);
+    // A quote that ends inside the TCP header's first 8 bytes: ports only, no sequence number.
+    Bytes shortq{2, 0, 0, 0, 0, 0, 0x05, 0x00};
+    shortq.insert(shortq.end(), quoted.begin(), quoted.begin() + 40 + 6);
+    fill_cksum(shortq, 2, router, kOur, 58);
+    in(icmp_frame(router, kOur, shortq, 64));
+    ASSERT_EQ(seen.calls, 2);
+    EXPECT_FALSE(seen.last.has_seq);
+    EXPECT_EQ(seen.last.dst_port, 80);
 }
 
 TEST_F(Net6, TcpIsReturnedAndBadExtensionHeadersAreCounted) {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <random>
+#include <set>
 
 #include "dpdk/flow_hash.hpp"
 #include "wire/ipv6.hpp"
@@ -135,6 +136,40 @@ TEST(FlowHash6, SpreadsFlowsOverCores) {
     for (unsigned n : per_core) {
         EXPECT_GT(n, 800u);
         EXPECT_LT(n, 1200u);
+    }
+}
+
+// connect6() with a port filter built on flow_hash6 (as Worker::port_filter6): every ephemeral port it picks makes
+// the peer's replies hash to the opening core, and no port is used twice.
+TEST(FlowHash6, EphemeralPortsHashBackToTheOpeningCore) {
+    struct Ctx {
+        unsigned core, cores;
+        unsigned asked = 0;
+    };
+    for (unsigned core = 0; core < 2; ++core) {
+        EngineHarness h(Family::v6);
+        Ctx ctx{core, 2};
+        h.engine.set_port_filter6(
+            [](void* c, const tcp::FourTuple6& t) {
+                auto* x = static_cast<Ctx*>(c);
+                ++x->asked;
+                return dpdk::core_of(dpdk::flow_hash6(t.remote.b, t.local.b, t.remote_port, t.local_port), x->cores) ==
+                       x->core;
+            },
+            &ctx);
+        std::set<uint16_t> ports;
+        for (int i = 0; i < 200; ++i) {
+            tcp::ConnId c;
+            ASSERT_EQ(h.engine.connect6(EngineHarness::us6(), 0, EngineHarness::them6(), 80, 0, c), 0);
+            const tcp::Tcb* t = h.engine.tcb(c);
+            ASSERT_NE(t, nullptr);
+            const uint16_t p = t->tuple.local_port;
+            EXPECT_TRUE(ports.insert(p).second) << "port " << p << " used twice";
+            // What the peer sends back: from them6:80 to us6:p.
+            EXPECT_EQ(dpdk::core_of(dpdk::flow_hash6(EngineHarness::them6().b, EngineHarness::us6().b, 80, p), 2), core);
+        }
+        EXPECT_GT(ctx.asked, 200u) << "the filter refused some ports (those of the other core)";
+        h.drop_output();
     }
 }
 

@@ -82,6 +82,8 @@ public:
     /// Active open from core `core` (its replies come back to that core). `user` returns in the events. When the
     /// open cannot start (no free port or TCB), a `reset` event with this `user` follows.
     bool connect(unsigned core, uint32_t ip, uint16_t port, uint64_t user);
+    /// The same to an address of either family (IPv6 from our --ip6 address).
+    bool connect(unsigned core, const Address& ip, uint16_t port, uint64_t user);
     /// Sends a copy of `len` bytes on `conn` of `core`. The bytes go out in order even when the connection's send
     /// buffer is full (the core keeps the rest and retries on `writable`). False when no mbuf or the queue is full.
     bool send(unsigned core, ConnId conn, const void* data, uint32_t len);

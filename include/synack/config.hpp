@@ -11,6 +11,9 @@ enum class CongestionAlgorithm : uint8_t { newreno, cubic };
 
 struct TcpConfig {
     uint32_t max_connections = 1u << 16;   ///< TCBs preallocated per engine (listeners not included)
+    /// IPv6 connections per engine, out of max_connections (their own table and an address pair per TCB);
+    /// 0: TCP over IPv6 off, no memory spent on it (the Stack sets max_connections when --ip6 is given).
+    uint32_t max_connections6 = 0;
     uint32_t max_listeners = 64;           ///< passive opens per engine
     uint32_t syn_backlog = 1024;           ///< default bound on half-open (SYN-RECEIVED) connections per listener;
                                            ///< when full, a new SYN evicts the oldest (at least 1)
@@ -21,7 +24,8 @@ struct TcpConfig {
     /// smallest that lets the window cover it.
     uint32_t rcv_buf = 65535;
     uint32_t snd_buf = 256 * 1024;         ///< send buffer per connection, bytes
-    uint16_t mss = 1460;                   ///< our MSS (MTU - 40), sent in SYN / SYN+ACK
+    uint16_t mss = 1460;                   ///< our MSS (MTU - 40), sent in SYN / SYN+ACK; over IPv6 20 less
+                                           ///< (MTU - 60, RFC 8200 §8.3)
     uint32_t rto_initial_ms = 1000;        ///< RFC 6298 §2.1
     uint32_t rto_min_ms = 200;             ///< RFC 6298 §2.4 says 1 s; Linux uses 200 ms
     uint32_t rto_max_ms = 60000;           ///< RFC 6298 §2.5

@@ -18,6 +18,7 @@
 
 #include <rte_mbuf.h>
 
+#include "synack/address.hpp"
 #include "synack/config.hpp"
 #include "synack/events.hpp"
 
@@ -50,6 +51,9 @@ struct Options {
     uint32_t ip = 0;           ///< --ip A.B.C.D/LEN (required)
     uint8_t prefix_len = 24;
     uint32_t gateway = 0;      ///< --gw A.B.C.D
+    Address ip6;               ///< --ip6 ADDR/LEN (unspecified: no IPv6); either or both of --ip and --ip6
+    uint8_t prefix6_len = 64;
+    Address gw6;               ///< --gw6 ADDR (unspecified: the router that router advertisements name)
     uint16_t port = 0;         ///< --port N: the program's TCP port
     uint16_t eth_port = 0;     ///< --eth-port N: DPDK port id to use
     uint32_t mbufs = 32767;    ///< --mbufs N: mbufs per NUMA socket
@@ -130,7 +134,8 @@ struct CoreStats {
 
 /// What Core::info() tells about one connection: Linux's TCP_INFO for synack (RFC 9293 §3.3.1 names).
 struct ConnInfo {
-    uint32_t local_ip = 0, remote_ip = 0;  ///< host order
+    uint32_t local_ip = 0, remote_ip = 0;  ///< host order; 0 for an IPv6 connection (see local, remote)
+    Address local, remote;                 ///< either family
     uint16_t local_port = 0, remote_port = 0;
     State state = State::closed;
     uint16_t snd_mss = 0;           ///< bytes per segment we send
@@ -156,10 +161,15 @@ class ChannelHub;
 /// dispatch: each forwards to the core's engine.
 class Core {
 public:
-    /// Passive open on `port` of our address. Returns a listener id >= 0 or a negative errno.
+    /// Passive open on `port` of our addresses, IPv4 and IPv6 alike. Returns a listener id >= 0 or a negative errno.
     int listen(uint16_t port, uint32_t backlog = 0) noexcept;
-    /// Active open to ip:port from an ephemeral port chosen so the reply returns to this core.
+    /// Active open to ip:port (IPv4, host order) from an ephemeral port chosen so the reply returns to this core.
     int connect(uint32_t ip, uint16_t port, uint64_t user, ConnId& out) noexcept;
+    /// Active open to an address of either family, from our --ip or --ip6 address (-EAFNOSUPPORT when we have
+    /// none of that family) and an ephemeral port whose reply hashes back to this core.
+    int connect(const Address& ip, uint16_t port, uint64_t user, ConnId& out) noexcept;
+    /// The peer's address and port of connection `c`; -EINVAL for a stale handle.
+    int remote(ConnId c, Address& ip, uint16_t& port) const noexcept;
     /// Copies up to len bytes into the send buffer; returns bytes taken or a negative errno. A send cut short,
     /// or one that filled the buffer, is followed by a `writable` event once a quarter of the buffer is free.
     int32_t send(ConnId c, const void* data, uint32_t len) noexcept;

@@ -33,7 +33,7 @@ enum class Cmd : uint8_t { listen, connect, send, close, abort };
 struct Command {
     Cmd type;
     uint16_t port;
-    uint32_t ip;
+    Address ip;  // connect: either family
     ConnId conn;
     uint64_t user;
     rte_mbuf* data;  // send: the bytes (the core frees it)
@@ -355,11 +355,15 @@ const App& Channel::app() const noexcept { return impl_->no_app; }
 
 bool Channel::listen(uint16_t port) {
     bool ok = true;
-    for (auto& pc : impl_->cores) ok = pc->commands.push(Command{Cmd::listen, port, 0, {}, 0, nullptr}) && ok;
+    for (auto& pc : impl_->cores) ok = pc->commands.push(Command{Cmd::listen, port, {}, {}, 0, nullptr}) && ok;
     return ok;
 }
 
 bool Channel::connect(unsigned core, uint32_t ip, uint16_t port, uint64_t user) {
+    return connect(core, Address::v4(ip), port, user);
+}
+
+bool Channel::connect(unsigned core, const Address& ip, uint16_t port, uint64_t user) {
     if (core >= impl_->cores.size()) return false;
     return impl_->cores[core]->commands.push(Command{Cmd::connect, port, ip, {}, user, nullptr});
 }
@@ -390,7 +394,7 @@ bool Channel::send(unsigned core, ConnId conn, const void* data, uint32_t len) {
         tail = m;
         if (len == 0) break;
     }
-    if (!impl_->cores[core]->commands.push(Command{Cmd::send, 0, 0, conn, 0, head})) {
+    if (!impl_->cores[core]->commands.push(Command{Cmd::send, 0, {}, conn, 0, head})) {
         rte_pktmbuf_free(head);
         return false;
     }
@@ -398,11 +402,13 @@ bool Channel::send(unsigned core, ConnId conn, const void* data, uint32_t len) {
 }
 
 bool Channel::close(unsigned core, ConnId conn) {
-    return core < impl_->cores.size() && impl_->cores[core]->commands.push(Command{Cmd::close, 0, 0, conn, 0, nullptr});
+    return core < impl_->cores.size() &&
+           impl_->cores[core]->commands.push(Command{Cmd::close, 0, {}, conn, 0, nullptr});
 }
 
 bool Channel::abort(unsigned core, ConnId conn) {
-    return core < impl_->cores.size() && impl_->cores[core]->commands.push(Command{Cmd::abort, 0, 0, conn, 0, nullptr});
+    return core < impl_->cores.size() &&
+           impl_->cores[core]->commands.push(Command{Cmd::abort, 0, {}, conn, 0, nullptr});
 }
 
 bool Channel::poll(ChannelEvent& out) {

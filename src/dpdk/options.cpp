@@ -90,6 +90,24 @@ bool parse_ip(const std::string& s, uint32_t& out) noexcept {
     return true;
 }
 
+std::string to_string(const Address& a) {
+    char buf[INET6_ADDRSTRLEN];
+    if (a.is_v4()) return ip_to_string(a.to_v4());
+    return inet_ntop(AF_INET6, a.bytes, buf, sizeof buf) != nullptr ? std::string(buf) : std::string("?");
+}
+
+bool parse_address(const std::string& s, Address& out) noexcept {
+    uint32_t ip = 0;
+    if (parse_ip(s, ip)) {
+        out = Address::v4(ip);
+        return true;
+    }
+    Address a;
+    if (inet_pton(AF_INET6, s.c_str(), a.bytes) != 1) return false;
+    out = a;
+    return true;
+}
+
 std::string ip_to_string(uint32_t ip) {
     return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) +
            "." + std::to_string(ip & 255);
@@ -130,7 +148,7 @@ const char* options_help() noexcept {
            "  --duration-s N       stop by itself after N seconds\n"
            "  --stats-ms N         print counters every N ms\n"
            "  --loopback           two stacks in one process over net_ring ports (needs -l A,B): client on A\n"
-           "                       at --ip + 1, server on B at --ip\n"
+           "                       at --ip + 1, server on B at --ip (and at --ip6 + 1, --ip6)\n"
            "  --no-tso             one MSS per packet even where the port offers TCP segmentation offload\n"
            "  --pcap FILE          write what synack receives and sends (every core) to FILE as pcapng\n"
            "  --pcap-max-bytes N   stop capturing once FILE reaches N bytes (default 1 GiB)\n"
@@ -274,10 +292,15 @@ Options parse_options(int argc, char** argv) {
             o.extra.push_back(a);
         }
     }
-    const bool have_ip6 = !dpdk::parse_ip6_options(argc, argv).ip6.is_unspecified();
+    const dpdk::Ip6Options o6 = dpdk::parse_ip6_options(argc, argv);
+    o.ip6 = Address::v6(o6.ip6.b);
+    o.prefix6_len = o6.prefix6_len;
+    o.gw6 = Address::v6(o6.gw6.b);
+    const bool have_ip6 = !o.ip6.is_unspecified();
     if (!have_ip && !have_ip6 && !o.share_kernel)
         throw std::invalid_argument("--ip A.B.C.D/LEN or --ip6 ADDR/LEN is required");
-    if (!have_ip && o.loopback) throw std::invalid_argument("--loopback needs --ip (it is IPv4 only so far)");
+    if (o.loopback && have_ip6 && o.ip6.bytes[15] == 0xff)
+        throw std::invalid_argument("--loopback: the client takes --ip6 + 1; give an address not ending in ff");
     if (o.share_kernel && o.loopback) throw std::invalid_argument("--share-kernel needs a net_af_xdp port, not --loopback");
     if (o.share_kernel && !o.exception_tap.empty())
         throw std::invalid_argument("--share-kernel and --exception-tap: the kernel keeps the interface already");

@@ -117,7 +117,9 @@ PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose
         conf.rxmode.offloads |= rx_ck;
         p.rx_cksum_offload = true;
     }
-    const uint64_t rss_types = RTE_ETH_RSS_NONFRAG_IPV4_TCP & info.flow_type_rss_offloads;
+    // TCP over both families, as far as the NIC hashes them (one that hashes no IPv6 leaves it all on one queue).
+    const uint64_t rss_types =
+        (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP) & info.flow_type_rss_offloads;
     if (queues > 1 && rss_types != 0 && p.driver != "net_tap") {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_key = const_cast<uint8_t*>(symmetric_rss_key());

@@ -252,11 +252,6 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     const int split = eal_argc(argc, argv);
     Impl& s = *impl_;
     s.options = options_from(argc, argv);
-    const dpdk::Ip6Options ip6 =
-        dpdk::parse_ip6_options(split < argc ? argc - split - 1 : 0, argv + std::min(split + 1, argc));
-    if (s.options.ip == 0)
-        std::fprintf(stderr, "synack: IPv6 only: neighbour discovery and ping -6 are answered; TCP over IPv6 is not "
-                             "supported yet (its segments are dropped and counted as tcp6_no_engine)\n");
 
     // Read before rte_eal_init(), which reorders argv.
     const bool vdev_given = has_arg(split, argv, "--vdev");
@@ -367,6 +362,8 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
 
     TcpConfig tcp = s.options.tcp;
     tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(tcp.mss, s.shared.port.mtu - 40u));
+    // TCP over IPv6 costs its table and addresses only when there is an IPv6 address (--ip6).
+    if (!s.options.ip6.is_unspecified()) tcp.max_connections6 = tcp.max_connections;
     tcp.tx_checksum_offload = s.shared.port.tx_cksum_offload;
     tcp.tso_max = s.options.tso ? s.shared.port.tso_max : 0;
     tcp.tso_max_segs = s.shared.port.tso_max_segs;
@@ -380,11 +377,9 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     net.ip = s.options.ip;
     net.prefix_len = s.options.prefix_len;
     net.gateway = s.options.gateway;
-    if (!s.options.loopback) {  // --loopback gives both stacks addresses of their own: IPv4 only so far
-        net.ip6 = ip6.ip6;
-        net.prefix6_len = ip6.prefix6_len;
-        net.gw6 = ip6.gw6;
-    }
+    net.ip6 = wire::Ip6Addr::from(s.options.ip6.bytes);
+    net.prefix6_len = s.options.prefix6_len;
+    net.gw6 = wire::Ip6Addr::from(s.options.gw6.bytes);
     net.mac = s.shared.port.mac;
     net.mtu = s.shared.port.mtu;
     if (s.xdp) {  // next hops from the kernel's table: retry soon, it usually knows the peer already
@@ -404,8 +399,10 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         rte_mempool* pool = s.pools[rte_lcore_to_socket_id(s.lcores[i])];
         uint16_t queue = s.shared.port_per_core ? 0 : static_cast<uint16_t>(i);
         if (s.options.loopback) {  // lcore A: the client at --ip + 1 on its own port; lcore B: the server at --ip
-            queue = 0;
-            net.ip = i == 0 ? s.options.ip + 1 : s.options.ip;
+            queue = 0;                // (and --ip6 + 1, --ip6)
+            if (s.options.ip != 0) net.ip = i == 0 ? s.options.ip + 1 : s.options.ip;
+            net.ip6 = wire::Ip6Addr::from(s.options.ip6.bytes);
+            if (i == 0 && !net.ip6.is_unspecified()) ++net.ip6.b[15];
             net.mac = i == 0 ? s.shared.port.mac : s.loop_server_port.mac;
         }
         TcpConfig core_tcp = tcp;
@@ -552,7 +549,7 @@ std::string Stack::counters_report() const {
            << " dispatched " << c.rx_dispatched << " dispatch_dropped " << c.rx_dispatch_dropped << " opened "
            << c.connections_opened << " busy_pct "
            << (c.loop_cycles ? 100.0 * static_cast<double>(c.busy_cycles) / static_cast<double>(c.loop_cycles) : 0.0)
-           << " tcp6_no_engine " << impl_->workers[i]->rx_tcp6_no_engine << "\n";
+           << "\n";
     }
     if (impl_->capture) {
         uint64_t dropped = 0, over = impl_->capture->discarded();
@@ -594,7 +591,8 @@ uint64_t Stack::mbufs_in_use() const noexcept {
 // ---- Core: the user calls, forwarded to the owning worker's engine ----
 
 int Core::listen(uint16_t port, uint32_t backlog) noexcept {
-    const int l = w_->engine.listen(w_->iface.config().ip, port, backlog);
+    // Any of our addresses, IPv4 and IPv6 alike: the interface passes on only segments to our own addresses.
+    const int l = w_->engine.listen(0, port, backlog);
     // --share-kernel: the XDP program must send the port's segments to synack (one system call, at listen only).
     if (l >= 0 && w_->shared.xdp_share != nullptr && !w_->shared.xdp_share->add_port(port)) {
         w_->engine.close_listener(l);
@@ -605,6 +603,19 @@ int Core::listen(uint16_t port, uint32_t backlog) noexcept {
 int Core::connect(uint32_t ip, uint16_t port, uint64_t user, ConnId& out) noexcept {
     if (w_->iface.config().ip == 0) return -EAFNOSUPPORT;  // IPv6 only: no IPv4 source address to connect from
     return w_->engine.connect(w_->iface.config().ip, 0, ip, port, user, out);
+}
+int Core::connect(const Address& ip, uint16_t port, uint64_t user, ConnId& out) noexcept {
+    if (ip.is_v4()) return connect(ip.to_v4(), port, user, out);
+    const wire::Ip6Addr& ours = w_->iface.config().ip6;
+    if (ours.is_unspecified()) return -EAFNOSUPPORT;  // IPv4 only: no IPv6 source address to connect from
+    return w_->engine.connect6(ours, 0, wire::Ip6Addr::from(ip.bytes), port, user, out);
+}
+int Core::remote(ConnId c, Address& ip, uint16_t& port) const noexcept {
+    const tcp::Tcb* t = w_->engine.tcb(c);
+    if (t == nullptr) return -EINVAL;
+    ip = t->v6 ? Address::v6(w_->engine.addr6(*t).dst.b) : Address::v4(t->tuple.remote_ip);
+    port = t->tuple.remote_port;
+    return 0;
 }
 int32_t Core::send(ConnId c, const void* data, uint32_t len) noexcept { return w_->engine.send(c, data, len); }
 int32_t Core::send_chain(ConnId c, rte_mbuf* m) noexcept { return w_->engine.send_chain(c, m); }

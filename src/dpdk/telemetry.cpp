@@ -146,8 +146,18 @@ rte_tel_data* conn_array(const ConnInfo& c) {
     rte_tel_data_start_array(a, RTE_TEL_STRING_VAL);
     auto add = [&](const std::string& v) { rte_tel_data_add_array_string(a, v.c_str()); };
     add(std::to_string(c.core));
-    add(ip_to_string(c.local_ip) + ":" + std::to_string(c.local_port));
-    add(ip_to_string(c.remote_ip) + ":" + std::to_string(c.remote_port));
+    // IPv6 in brackets, as in a URL (RFC 3986 §3.2.2): the port stays readable.
+    auto endpoint = [](const Address& ip, uint16_t port) {
+        std::string s;
+        if (!ip.is_v4()) s += '[';
+        s += to_string(ip);
+        if (!ip.is_v4()) s += ']';
+        s += ':';
+        s += std::to_string(port);
+        return s;
+    };
+    add(endpoint(c.local, c.local_port));
+    add(endpoint(c.remote, c.remote_port));
     add(to_string(c.state));
     for (uint64_t v : {uint64_t{c.snd_mss}, uint64_t{c.cwnd}, uint64_t{c.ssthresh}, uint64_t{c.srtt_us},
                        uint64_t{c.rttvar_us}, uint64_t{c.rto_us}, uint64_t{c.snd_wnd}, uint64_t{c.rcv_wnd},

@@ -27,11 +27,17 @@ Worker::Worker(Shared& s, unsigned idx, RxMode m, rte_mempool* p, const TcpConfi
     live_pos_.reset(static_cast<uint32_t*>(std::calloc(live_cap_, sizeof(uint32_t))));
     if (live_pos_ == nullptr) throw std::bad_alloc();
     live_.reserve(live_cap_);
-    if (s.workers > 1 && !s.options->loopback) engine.set_port_filter(&Worker::port_filter, this);
+    if (s.workers > 1 && !s.options->loopback) {
+        engine.set_port_filter(&Worker::port_filter, this);
+        engine.set_port_filter6(&Worker::port_filter6, this);
+    }
     // ICMP errors about our segments (PMTU, unreachables) go to this core's engine. With several cores an error may
     // arrive on another core than its connection's (ICMP hashes by address only): it is then counted, not used.
     iface.set_icmp_error_handler(
         [](void* ctx, const net::IcmpError& e) { return static_cast<tcp::Engine*>(ctx)->icmp_error(e, rte_rdtsc()); },
+        &engine);
+    iface.set_packet_too_big_hook(  // ICMPv6 Packet Too Big (RFC 8201), likewise
+        [](void* ctx, const net::PacketTooBig& p) { static_cast<tcp::Engine*>(ctx)->packet_too_big(p, rte_rdtsc()); },
         &engine);
     if (s.exception != nullptr) {  // what we do not terminate goes to the kernel instead of being dropped
         engine.set_stray_handler(&ExceptionPath::from_engine, s.exception->context(idx));
@@ -72,12 +78,18 @@ bool Worker::port_filter(void* ctx, const tcp::FourTuple& t) {
                    w->shared.port.reta_size) == w->index;
 }
 
-// L2/L3 first, one frame at a time; the TCP segments it yields go to the engine as one burst (deliver_end).
+bool Worker::port_filter6(void* ctx, const tcp::FourTuple6& t) {
+    auto* w = static_cast<Worker*>(ctx);
+    return core_of(flow_hash6(t.remote.b, t.local.b, t.remote_port, t.local_port), w->shared.workers,
+                   w->shared.port.reta_size) == w->index;
+}
+
+// L2/L3 first, one frame at a time; the TCP segments it yields go to the engine as one burst (deliver_end), but
+// for TCP over IPv6, which goes to the engine's IPv6 entry at once.
 void Worker::deliver(rte_mbuf* m, uint64_t now) noexcept {
     if (rte_mbuf* ip = iface.input(m, now)) {
         if ((*rte_pktmbuf_mtod(ip, const uint8_t*) >> 4) == 6) [[unlikely]] {  // version nibble: TCP over IPv6
-            ++rx_tcp6_no_engine;
-            rte_pktmbuf_free(ip);
+            engine.input6(ip, now);
             return;
         }
         tcp_burst_[tcp_burst_len_++] = ip;
@@ -90,25 +102,57 @@ void Worker::deliver_end(uint64_t now) noexcept {
     tcp_burst_len_ = 0;
 }
 
-// Software RSS: the flow's core by the symmetric Toeplitz hash; ARP goes to every core (each keeps a cache), other
-// frames stay with the core that received them.
-void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
-    unsigned target = index;
+// The core a frame's flow belongs to under software RSS: TCP (over IPv4 or IPv6, extension headers walked) by
+// the symmetric Toeplitz hash; `to_all` for what every core's neighbour cache needs (ARP, neighbour discovery);
+// the receiving core for the rest.
+unsigned Worker::core_of_frame(const rte_mbuf* m, bool& to_all) const noexcept {
+    to_all = false;
     const uint32_t len = rte_pktmbuf_data_len(m);
+    if (len < sizeof(rte_ether_hdr)) return index;
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-    if (len >= sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr)) {
-        if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
-            const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
-            const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
-            if (ip->next_proto_id == IPPROTO_TCP && ihl >= 20 && len >= sizeof(rte_ether_hdr) + ihl + 4) {
-                const auto* ports = reinterpret_cast<const rte_be16_t*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
-                target = core_of(flow_hash(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_32(ip->dst_addr),
-                                           rte_be_to_cpu_16(ports[0]), rte_be_to_cpu_16(ports[1])),
-                                 shared.workers, shared.port.reta_size);
-            }
+    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+        len >= sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr)) {
+        const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+        const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+        if (ip->next_proto_id == IPPROTO_TCP && ihl >= 20 && len >= sizeof(rte_ether_hdr) + ihl + 4) {
+            const auto* ports = reinterpret_cast<const rte_be16_t*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
+            return core_of(flow_hash(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_32(ip->dst_addr),
+                                     rte_be_to_cpu_16(ports[0]), rte_be_to_cpu_16(ports[1])),
+                           shared.workers, shared.port.reta_size);
+        }
+        return index;
+    }
+    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+        to_all = true;
+        return index;
+    }
+    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+        const auto* ip = reinterpret_cast<const uint8_t*>(eth + 1);
+        wire::Ip6Walk w;
+        if (wire::ipv6_walk(ip, len - sizeof(rte_ether_hdr), rte_pktmbuf_pkt_len(m) - sizeof(rte_ether_hdr), w) !=
+            wire::Ip6Status::ok)
+            return index;  // the receiving core's interface counts why
+        if (w.proto == IPPROTO_TCP && len >= sizeof(rte_ether_hdr) + w.l4_off + 4u) {
+            const auto* hdr = reinterpret_cast<const rte_ipv6_hdr*>(ip);
+            const auto* ports = reinterpret_cast<const rte_be16_t*>(ip + w.l4_off);
+            return core_of(flow_hash6(hdr->src_addr, hdr->dst_addr, rte_be_to_cpu_16(ports[0]),
+                                      rte_be_to_cpu_16(ports[1])),
+                           shared.workers, shared.port.reta_size);
+        }
+        // RFC 4861 router and neighbour messages (types 133..137): every core keeps its own neighbour cache.
+        if (w.proto == wire::kIpProtoIcmp6 && len > sizeof(rte_ether_hdr) + w.l4_off) {
+            const uint8_t type = ip[w.l4_off];
+            to_all = type >= 133 && type <= 137;
         }
     }
-    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) && len >= sizeof(rte_ether_hdr)) {
+    return index;
+}
+
+// Software RSS: each frame to its flow's core (core_of_frame); ARP and neighbour discovery to every core too.
+void Worker::dispatch(rte_mbuf* m, uint64_t now) noexcept {
+    bool to_all = false;
+    const unsigned target = core_of_frame(m, to_all);
+    if (to_all) {
         for (unsigned w = 0; w < shared.workers; ++w) {
             if (w == index) continue;
             rte_mbuf* copy = rte_pktmbuf_copy(m, shared.all[w]->pool, 0, UINT32_MAX);
@@ -328,8 +372,15 @@ void Worker::untrack(ConnId c) noexcept {
 bool Worker::info(ConnId c, ConnInfo& out) const noexcept {
     const tcp::Tcb* t = engine.tcb(c);
     if (t == nullptr) return false;
-    out.local_ip = t->tuple.local_ip;
-    out.remote_ip = t->tuple.remote_ip;
+    if (t->v6) {
+        out.local = Address::v6(engine.addr6(*t).src.b);
+        out.remote = Address::v6(engine.addr6(*t).dst.b);
+    } else {
+        out.local_ip = t->tuple.local_ip;
+        out.remote_ip = t->tuple.remote_ip;
+        out.local = Address::v4(out.local_ip);
+        out.remote = Address::v4(out.remote_ip);
+    }
     out.local_port = t->tuple.local_port;
     out.remote_port = t->tuple.remote_port;
     out.state = t->state;

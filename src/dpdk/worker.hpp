@@ -91,7 +91,6 @@ public:
     /// Fills `out` from the TCB of `c`; false for a stale handle. On the owning core only.
     bool info(ConnId c, ConnInfo& out) const noexcept;
     uint64_t busy_cycles = 0, loop_cycles = 0;  ///< see CoreStats
-    uint64_t rx_tcp6_no_engine = 0;  ///< TCP over IPv6 from the interface, dropped: the engine is IPv4-only so far
 
 private:
     uint16_t receive(uint64_t now) noexcept;  ///< packets taken (from the port or the inbox)
@@ -103,6 +102,8 @@ private:
     void explain_partial_checksums() noexcept;
     bool partial_cksum_explained = false;  ///< this core has seen partial checksums (the log says so once)
     static bool port_filter(void* ctx, const tcp::FourTuple& t);
+    static bool port_filter6(void* ctx, const tcp::FourTuple6& t);
+    unsigned core_of_frame(const rte_mbuf* m, bool& to_all) const noexcept;
     void track(const Event& ev) noexcept;
     void untrack(ConnId c) noexcept;
     rte_mbuf* tcp_burst_[kBurst];

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "wire/ipv6.hpp"
+
 namespace synack::net {
 
 struct IcmpError {
@@ -15,6 +17,18 @@ struct IcmpError {
     uint16_t local_port = 0;
     uint16_t remote_port = 0;
     uint32_t seq = 0;           ///< the quoted TCP sequence number (RFC 792: 64 bits of the datagram suffice)
+};
+
+/// An ICMPv6 Packet Too Big about a TCP segment we sent (RFC 4443 §3.2): the quoted packet's addresses and ports
+/// (src is ours), its sequence number when the quote holds it, and the MTU of the link it did not fit, for path
+/// MTU discovery (RFC 8201). Built by net::Interface, taken by tcp::Engine::packet_too_big.
+struct PacketTooBig {
+    wire::Ip6Pair quoted;
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+    uint32_t mtu = 0;
+    bool has_seq = false;  ///< the quote reached the TCP sequence number (8 bytes of TCP)
+    uint32_t seq = 0;
 };
 
 inline constexpr uint8_t kIcmpDestUnreachable = 3;

@@ -35,14 +35,6 @@ enum class Stray : uint8_t {
     tcp_no_listener,  ///< TCP with neither a connection nor a listener (tcp::Engine::set_stray_handler)
     count
 };
-/// An ICMPv6 Packet Too Big about a TCP segment we sent (RFC 4443 §3.2): the quoted packet's addresses and ports
-/// (src is ours) and the MTU of the link it did not fit, for path MTU discovery (RFC 8201).
-struct PacketTooBig {
-    wire::Ip6Pair quoted;
-    uint16_t src_port = 0;
-    uint16_t dst_port = 0;
-    uint32_t mtu = 0;
-};
 using PacketTooBigHook = void (*)(void* ctx, const PacketTooBig& ptb);
 
 class Interface {

@@ -132,6 +132,10 @@ void Interface::icmp6_packet_too_big(rte_mbuf* m, uint32_t l4, uint32_t len) noe
     const uint8_t* th = p + kQuote + wire::kIpv6HeaderLen;
     ptb.src_port = static_cast<uint16_t>(th[0] << 8 | th[1]);
     ptb.dst_port = static_cast<uint16_t>(th[2] << 8 | th[3]);
+    if (len >= kQuote + wire::kIpv6HeaderLen + 8) {  // RFC 5927: the engine checks it against its window
+        ptb.has_seq = true;
+        ptb.seq = static_cast<uint32_t>(th[4]) << 24 | uint32_t{th[5]} << 16 | uint32_t{th[6]} << 8 | th[7];
+    }
     // RFC 8201 §4: never below the IPv6 minimum link MTU.
     ptb.mtu = std::max(kMinMtu6, static_cast<uint32_t>(p[4]) << 24 | p[5] << 16 | p[6] << 8 | p[7]);
     ++c.rx_icmp6_packet_too_big;

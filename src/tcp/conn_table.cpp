@@ -12,9 +12,10 @@
 
 namespace synack::tcp {
 
-ConnTable::ConnTable(uint32_t capacity) : capacity_(capacity) {
+template <class Key>
+BasicConnTable<Key>::BasicConnTable(uint32_t capacity) : capacity_(capacity) {
     if (capacity > kMaxCapacity)
-        throw std::invalid_argument("ConnTable: capacity " + std::to_string(capacity) + " exceeds " +
+        throw std::invalid_argument("connection table: capacity " + std::to_string(capacity) + " exceeds " +
                                     std::to_string(kMaxCapacity));
     // Smallest power of two of buckets keeping the load factor <= 0.7 at full capacity:
     // 3 * buckets * 0.7 >= capacity. Capacity < slots always, so every probe finds a free lane.
@@ -30,16 +31,19 @@ ConnTable::ConnTable(uint32_t capacity) : capacity_(capacity) {
     if (buckets_ == nullptr) throw std::bad_alloc();
 }
 
-ConnTable::~ConnTable() { rte_free(buckets_); }
+template <class Key>
+BasicConnTable<Key>::~BasicConnTable() { rte_free(buckets_); }
 
-ConnTable::ConnTable(ConnTable&& o) noexcept
+template <class Key>
+BasicConnTable<Key>::BasicConnTable(BasicConnTable&& o) noexcept
     : buckets_(std::exchange(o.buckets_, nullptr)),
       bucket_mask_(o.bucket_mask_),
       num_slots_(o.num_slots_),
       size_(std::exchange(o.size_, 0)),
       capacity_(std::exchange(o.capacity_, 0)) {}
 
-ConnTable& ConnTable::operator=(ConnTable&& o) noexcept {
+template <class Key>
+BasicConnTable<Key>& BasicConnTable<Key>::operator=(BasicConnTable&& o) noexcept {
     if (this != &o) {
         rte_free(buckets_);
         buckets_ = std::exchange(o.buckets_, nullptr);
@@ -51,7 +55,8 @@ ConnTable& ConnTable::operator=(ConnTable&& o) noexcept {
     return *this;
 }
 
-bool ConnTable::insert(const FourTuple& t, uint32_t hash, uint32_t value) noexcept {
+template <class Key>
+bool BasicConnTable<Key>::insert(const Key& t, uint32_t hash, uint32_t value) noexcept {
     if (size_ == capacity_ || value == kNotFound) return false;
     const uint32_t home = hash & bucket_mask_;
     if (lookup(t, hash) != kNotFound) return false;
@@ -72,7 +77,8 @@ bool ConnTable::insert(const FourTuple& t, uint32_t hash, uint32_t value) noexce
     return true;
 }
 
-bool ConnTable::erase(const FourTuple& t, uint32_t hash) noexcept {
+template <class Key>
+bool BasicConnTable<Key>::erase(const Key& t, uint32_t hash) noexcept {
     const uint32_t home = hash & bucket_mask_;
     uint32_t b = home;
     uint32_t hole = 0;
@@ -115,7 +121,8 @@ bool ConnTable::erase(const FourTuple& t, uint32_t hash) noexcept {
     return true;
 }
 
-bool ConnTable::invariants_hold() const {
+template <class Key>
+bool BasicConnTable<Key>::invariants_hold() const {
     const uint32_t buckets = bucket_mask_ + 1;
     std::vector<uint32_t> passing(buckets, 0);
     uint32_t entries = 0;
@@ -138,5 +145,8 @@ bool ConnTable::invariants_hold() const {
     }
     return true;
 }
+
+template class BasicConnTable<FourTuple>;
+template class BasicConnTable<FourTuple6>;
 
 }  // namespace synack::tcp

@@ -14,8 +14,9 @@ namespace synack::tcp {
 /// To add a counter: append one X(name, count|drop, "incremented when ...") line (the order is the report order),
 ///   then run tools/counter-table and paste its table into docs/counters.md (CI checks it).
 #define SYNACK_TCP_COUNTERS(X) \
-    X(rx_segments, count, "every IPv4/TCP packet given to the engine, before parsing") \
+    X(rx_segments, count, "every TCP packet (IPv4 or IPv6) given to the engine, before parsing") \
     X(rx_parse_errors, parse, "one per wire::ParseStatus (SYNACK_PARSE_STATUSES): tcp.rx_parse.STATUS") \
+    X(rx_ipv6_off, drop, "TCP over IPv6 to an engine without IPv6 (TcpConfig::max_connections6 = 0)") \
     X(rx_no_connection, drop, "answered with RST (RFC 9293 §3.10.7.1)") \
     X(rx_rst_no_connection, drop, "RST for no connection: dropped silently") \
     X(rx_listen_dropped, drop, "LISTEN: neither SYN nor ACK, or RST") \

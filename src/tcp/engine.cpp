@@ -16,6 +16,8 @@ constexpr uint32_t kTxRing = 16384;
 TcpConfig checked(const TcpConfig& c) {
     if (c.max_connections == 0 || c.max_connections > ConnTable::kMaxCapacity)
         throw std::invalid_argument("TcpConfig: max_connections must be in 1..2^30");
+    if (c.max_connections6 != 0 && c.mss < 64 + 20)
+        throw std::invalid_argument("TcpConfig: mss must leave 64 bytes over IPv6 (mss >= 84)");
     if (c.mss < 64 || c.rcv_buf == 0 || c.snd_buf == 0)
         throw std::invalid_argument("TcpConfig: mss >= 64, rcv_buf and snd_buf > 0 required");
     if (c.rto_min_ms == 0 || c.rto_min_ms > c.rto_max_ms || c.rto_initial_ms == 0)
@@ -27,7 +29,9 @@ TcpConfig checked(const TcpConfig& c) {
         throw std::invalid_argument("TcpConfig: need 0 < ephemeral_low <= ephemeral_high");
     if (c.mem_pressure_pct < 20 || c.mem_pressure_pct > 100)
         throw std::invalid_argument("TcpConfig: mem_pressure_pct must be in 20..100");
-    return c;
+    TcpConfig out = c;
+    out.max_connections6 = std::min(c.max_connections6, c.max_connections);  // they share the TCB pool
+    return out;
 }
 
 }  // namespace
@@ -71,13 +75,15 @@ Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_
       isn_(isn),
       cookie_key_(cookie_key),
       wheel_(now_cycles, std::max<uint64_t>(1, tsc_hz / 1000)),
-      table_(cfg_.max_connections) {
+      table_(cfg_.max_connections),
+      table6_(cfg_.max_connections6) {
     if (pool == nullptr) throw std::invalid_argument("Engine: no mbuf pool");
     if (tsc_hz < 1000) throw std::invalid_argument("Engine: tsc_hz must be at least 1000");
     init_memory();
     tcbs_ = std::make_unique<Tcb[]>(cfg_.max_connections);
     for (uint32_t i = 0; i < cfg_.max_connections; ++i) tcbs_[i].next_free = i + 1 < cfg_.max_connections ? i + 1 : UINT32_MAX;
     free_head_ = 0;
+    if (cfg_.max_connections6 != 0) addr6_ = std::make_unique<wire::Ip6Pair[]>(cfg_.max_connections);
     const uint32_t blocks = std::max<uint32_t>(64, cfg_.max_connections / 16);
     ooo_blocks_ = std::make_unique<ReassemblyBlock[]>(blocks);
     for (uint32_t i = 0; i < blocks; ++i) ooo_blocks_[i].next_free = i + 1 < blocks ? &ooo_blocks_[i + 1] : nullptr;
@@ -114,10 +120,24 @@ uint32_t Engine::table_hash(const FourTuple& t, const rte_mbuf* m) const noexcep
 }
 
 Tcb* Engine::alloc_tcb(const FourTuple& t, uint32_t h) noexcept {
-    if (free_head_ == UINT32_MAX) return nullptr;
+    if (free_head_ == UINT32_MAX || !table_.insert(t, h, free_head_)) return nullptr;
+    return claim_tcb(t, h);
+}
+
+Tcb* Engine::alloc_tcb6(const wire::Ip6Pair& a6, const FourTuple& t) noexcept {
+    const FourTuple6 t6{a6.src, a6.dst, t.local_port, t.remote_port};
+    const uint32_t h = ConnTable6::hash(t6);
+    if (free_head_ == UINT32_MAX || addr6_ == nullptr || !table6_.insert(t6, h, free_head_)) return nullptr;
+    addr6_[free_head_] = a6;
+    Tcb* tcb = claim_tcb(t, h);
+    tcb->v6 = true;
+    return tcb;
+}
+
+// Takes the head of the free list (already entered in a table) and sets it up as a fresh connection.
+Tcb* Engine::claim_tcb(const FourTuple& t, uint32_t h) noexcept {
     const uint32_t idx = free_head_;
     Tcb& tcb = tcbs_[idx];
-    if (!table_.insert(t, h, idx)) return nullptr;
     free_head_ = tcb.next_free;
     const uint32_t gen = tcb.gen;
     tcb = Tcb{};
@@ -171,7 +191,10 @@ void Engine::free_tcb(Tcb& tcb) noexcept {
     recharge(tcb);
     if (tcb.state == State::syn_received && tcb.passive && tcb.listener != 0) half_open_remove(tcb);
     if (tcb.state == State::time_wait) --time_wait_;
-    table_.erase(tcb.tuple, tcb.hash);
+    if (tcb.v6) [[unlikely]]
+        table6_.erase(tuple6(tcb), tcb.hash);
+    else
+        table_.erase(tcb.tuple, tcb.hash);
     tcb.in_use = false;
     tcb.ack_listed = false;
     tcb.user_attached = false;
@@ -225,10 +248,17 @@ const Tcb* Engine::find(const FourTuple& t) const noexcept {
     return idx == ConnTable::kNotFound ? nullptr : &tcbs_[idx];
 }
 
+const Tcb* Engine::find6(const FourTuple6& t) const noexcept {
+    uint32_t idx = table6_.lookup(t, ConnTable6::hash(t));
+    return idx == ConnTable6::kNotFound ? nullptr : &tcbs_[idx];
+}
+
 const Tcb* Engine::tcb(ConnId c) const noexcept { return lookup(c); }
 
-uint32_t Engine::new_isn(const FourTuple& t) const noexcept {
-    return isn_hook_ != nullptr ? isn_hook_(isn_ctx_, t) : isn_.isn(t, now_, tsc_hz_);
+// RFC 6528 over the connection's own 4-tuple: the IPv6 one in full (the hook, for tests, sees the IPv4-sized tuple).
+uint32_t Engine::new_isn(const Tcb& tcb) const noexcept {
+    if (isn_hook_ != nullptr) return isn_hook_(isn_ctx_, tcb.tuple);
+    return tcb.v6 ? isn_.isn(tuple6(tcb), now_, tsc_hz_) : isn_.isn(tcb.tuple, now_, tsc_hz_);
 }
 
 ReassemblyBlock* Engine::alloc_ooo(const Tcb& owner) noexcept {
@@ -256,7 +286,14 @@ int Engine::find_listener(uint32_t ip, uint16_t port) const noexcept {
     const uint16_t l = listener_by_port_[port];
     if (l == 0) return -1;
     const Listener& L = listeners_[l - 1];
-    return L.ip == 0 || L.ip == ip ? l - 1 : -1;
+    return L.family != 6 && (L.ip == 0 || L.ip == ip) ? l - 1 : -1;
+}
+
+int Engine::find_listener6(const wire::Ip6Addr& ip, uint16_t port) const noexcept {
+    const uint16_t l = listener_by_port_[port];
+    if (l == 0) return -1;
+    const Listener& L = listeners_[l - 1];
+    return L.family != 4 && (L.ip6.is_unspecified() || L.ip6 == ip) ? l - 1 : -1;
 }
 
 uint16_t Engine::pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) noexcept {
@@ -277,6 +314,19 @@ uint16_t Engine::pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint
     return 0;
 }
 
+uint16_t Engine::pick_ephemeral_port6(const wire::Ip6Addr& local_ip, const wire::Ip6Addr& remote_ip,
+                                      uint16_t remote_port) noexcept {
+    for (uint32_t tries = 0; tries < ephemeral_count(); ++tries) {
+        uint16_t p = next_ephemeral_;
+        next_ephemeral_ = static_cast<uint16_t>(p >= cfg_.ephemeral_high ? cfg_.ephemeral_low : p + 1);
+        const FourTuple6 t{local_ip, remote_ip, p, remote_port};
+        if (listener_by_port_[p] != 0 || table6_.lookup(t, ConnTable6::hash(t)) != ConnTable6::kNotFound) continue;
+        if (port_filter6_ != nullptr && !port_filter6_(port_filter6_ctx_, t)) continue;
+        return p;
+    }
+    return 0;
+}
+
 // ---- user calls ----
 
 int Engine::listen(uint32_t ip, uint16_t port, uint32_t backlog) noexcept {
@@ -286,11 +336,26 @@ int Engine::listen(uint32_t ip, uint16_t port, uint32_t backlog) noexcept {
         Listener& L = listeners_[i];
         if (L.in_use) continue;
         // At least 1: a full backlog evicts its oldest entry, so there must be one (listen_arrives).
-        L = Listener{ip, port, true, std::max<uint32_t>(1, backlog != 0 ? backlog : cfg_.syn_backlog), 0};
+        L = Listener{};
+        L.ip = ip;
+        L.family = ip == 0 ? 0 : 4;
+        L.port = port;
+        L.in_use = true;
+        L.backlog = std::max<uint32_t>(1, backlog != 0 ? backlog : cfg_.syn_backlog);
         listener_by_port_[port] = static_cast<uint16_t>(i + 1);
         return static_cast<int>(i);
     }
     return -kErrNoMem;
+}
+
+int Engine::listen6(const wire::Ip6Addr& ip, uint16_t port, uint32_t backlog) noexcept {
+    if (addr6_ == nullptr) return -kErrInvalid;
+    const int l = listen(0, port, backlog);
+    if (l >= 0) {
+        listeners_[l].family = 6;
+        listeners_[l].ip6 = ip;
+    }
+    return l;
 }
 
 int Engine::close_listener(int listener) noexcept {
@@ -315,10 +380,28 @@ int Engine::connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, 
     }
     FourTuple t{local_ip, remote_ip, local_port, remote_port};
     if (find(t) != nullptr) return -kErrInUse;
-    Tcb* tcb = alloc_tcb(t, table_hash(t, nullptr));
+    return open_active(alloc_tcb(t, table_hash(t, nullptr)), user, out);
+}
+
+int Engine::connect6(const wire::Ip6Addr& local_ip, uint16_t local_port, const wire::Ip6Addr& remote_ip,
+                     uint16_t remote_port, uint64_t user, ConnId& out) noexcept {
+    if (addr6_ == nullptr) return -kErrInvalid;
+    if (remote_ip.is_unspecified() || remote_ip.is_multicast() || remote_ip.is_v4_mapped() || remote_port == 0 ||
+        local_ip.is_unspecified() || local_ip.is_multicast() || local_ip.is_v4_mapped())
+        return -kErrInvalid;
+    if (local_port == 0) {
+        local_port = pick_ephemeral_port6(local_ip, remote_ip, remote_port);
+        if (local_port == 0) return -kErrInUse;
+    }
+    if (find6(FourTuple6{local_ip, remote_ip, local_port, remote_port}) != nullptr) return -kErrInUse;
+    const FourTuple t{fold(local_ip), fold(remote_ip), local_port, remote_port};
+    return open_active(alloc_tcb6(wire::Ip6Pair{local_ip, remote_ip}, t), user, out);
+}
+
+int Engine::open_active(Tcb* tcb, uint64_t user, ConnId& out) noexcept {
     if (tcb == nullptr) return -kErrNoMem;
     // RFC 9293 §3.10.1 OPEN, active: select an ISS, send a SYN, enter SYN-SENT.
-    tcb->iss = new_isn(t);
+    tcb->iss = new_isn(*tcb);
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->iss + 1;
     tcb->snd_max = tcb->snd_nxt;
@@ -326,7 +409,7 @@ int Engine::connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, 
     set_state(*tcb, State::syn_sent);
     tcb->user_attached = true;
     tcb->user = user;
-    tcb->cc.init(cc_algorithm(), cfg_.mss);  // RFC 6928 IW10, refined once the MSS is known
+    tcb->cc.init(cc_algorithm(), our_mss(tcb->v6));  // RFC 6928 IW10, refined once the MSS is known
     ++ctr_.conn_opened_active;
     send_syn(*tcb);
     arm_rto(*tcb);
@@ -475,8 +558,7 @@ int Engine::abort(ConnId c) noexcept {
     if (tcb == nullptr) return -kErrInvalid;
     // RFC 9293 §3.10.5: RST from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2 and CLOSE-WAIT; silence otherwise.
     if (tcb->in(State::syn_received | State::established | State::fin_wait_1 | State::fin_wait_2 | State::close_wait))
-        send_reset(tcb->tuple.local_ip, tcb->tuple.remote_ip, tcb->tuple.local_port, tcb->tuple.remote_port,
-                   tcb->snd_max, 0, false);
+        reset_peer(*tcb, tcb->snd_max);
     ++ctr_.conn_reset;
     detach_user(*tcb);
     free_tcb(*tcb);

@@ -1,9 +1,11 @@
 // One TCP engine per core: shared nothing, no locks, no allocation after construction (TCBs, reassembly blocks,
 // the connection table and the TX ring are sized up front; data lives in mbufs).
 //
-// The engine sees IPv4 packets: input() takes an mbuf whose data starts at the IPv4 header; drain_tx() hands out
-// IPv4 packets with at least 14 bytes of headroom for the Ethernet header. Time is whatever the caller passes
-// (the TSC in production, an injected clock in tests); advance() runs the timers.
+// The engine sees IP packets: input() takes an mbuf whose data starts at the IPv4 header, input6() one at the IPv6
+// header; drain_tx() hands out IPv4 and IPv6 packets with at least 14 bytes of headroom for the Ethernet header.
+// IPv6 connections (TcpConfig::max_connections6) share the TCB pool but have a table of their own keyed by
+// FourTuple6, and their addresses beside the TCBs (addr6_): the IPv4 path neither reads nor grows for them.
+// Time is whatever the caller passes (the TSC in production, an injected clock in tests); advance() runs the timers.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -56,6 +58,9 @@ public:
     void input(rte_mbuf* m, uint64_t now_cycles) noexcept;
     /// Processes a burst (the engine owns the mbufs afterwards); lookups and TCB loads are prefetched together.
     void input_burst(rte_mbuf** m, uint16_t n, uint64_t now_cycles) noexcept;
+    /// Processes one received IPv6 packet (data at the IPv6 header, as net::Interface hands TCP over IPv6 on);
+    /// the engine owns `m` afterwards. Counted and dropped when max_connections6 is 0.
+    void input6(rte_mbuf* m, uint64_t now_cycles) noexcept;
     /// Fires due timers (retransmission, delayed ACK, persist, TIME-WAIT).
     void advance(uint64_t now_cycles) noexcept;
     /// An ICMP error quoting a segment we sent (net::Interface parsed it): fragmentation needed lowers that
@@ -63,6 +68,10 @@ public:
     /// ignored unless the quoted sequence number is in SND.UNA..SND.MAX (RFC 5927). Returns whether the 4-tuple
     /// is a connection of this engine.
     bool icmp_error(const net::IcmpError& e, uint64_t now_cycles) noexcept;
+    /// An ICMPv6 Packet Too Big quoting a segment we sent: lowers that IPv6 connection's SND.MSS to the MTU less
+    /// 60 and resends (RFC 8201 §4), under the same RFC 5927 sequence check. Returns whether it is a connection
+    /// of this engine.
+    bool packet_too_big(const net::PacketTooBig& p, uint64_t now_cycles) noexcept;
     /// Moves up to `n` packets to transmit into `out`, oldest first; the caller owns them.
     uint16_t drain_tx(rte_mbuf** out, uint16_t n) noexcept;
     uint32_t tx_pending() const noexcept { return tx_count_ + ack_list_len_; }
@@ -70,13 +79,19 @@ public:
     template <class Handler> size_t dispatch(Handler&& handler);
 
     // ---- user calls (RFC 9293 §3.10.1-5) ----
-    /// Passive OPEN on `ip` (0: any of ours) and `port`. Returns the listener id (>= 0) or a negative error.
+    /// Passive OPEN on `ip` and `port`: ip 0 takes SYNs to any of our addresses, IPv4 and IPv6 alike; an address
+    /// takes IPv4 to that address only. Returns the listener id (>= 0) or a negative error.
     int listen(uint32_t ip, uint16_t port, uint32_t backlog = 0) noexcept;
+    /// Passive OPEN for IPv6 only: to `ip`, or to any of our IPv6 addresses when it is unspecified.
+    int listen6(const wire::Ip6Addr& ip, uint16_t port, uint32_t backlog = 0) noexcept;
     /// Closes a listener; half-open connections it owns are dropped.
     int close_listener(int listener) noexcept;
     /// Active OPEN. local_port 0 picks an ephemeral port. Returns 0 and the handle, or a negative error.
     int connect(uint32_t local_ip, uint16_t local_port, uint32_t remote_ip, uint16_t remote_port, uint64_t user,
                 ConnId& out) noexcept;
+    /// Active OPEN over IPv6 (needs max_connections6 > 0); as connect() otherwise.
+    int connect6(const wire::Ip6Addr& local_ip, uint16_t local_port, const wire::Ip6Addr& remote_ip,
+                 uint16_t remote_port, uint64_t user, ConnId& out) noexcept;
     /// SEND: copies up to `len` bytes into the send buffer. Returns bytes taken or a negative error. When the call
     /// was cut short or filled the buffer, a `writable` event follows once a quarter of the buffer is free.
     int32_t send(ConnId c, const void* data, uint32_t len) noexcept;
@@ -103,8 +118,12 @@ public:
     State state(ConnId c) const noexcept;
     /// The TCB of a 4-tuple (our side's view), or nullptr. For tests and diagnostics.
     const Tcb* find(const FourTuple& t) const noexcept;
+    /// The same for an IPv6 connection.
+    const Tcb* find6(const FourTuple6& t) const noexcept;
+    /// An IPv6 connection's addresses, ours as `src` (its tuple holds the ports); only for a TCB with v6 set.
+    const wire::Ip6Pair& addr6(const Tcb& tcb) const noexcept { return addr6_[&tcb - tcbs_.get()]; }
     const Tcb* tcb(ConnId c) const noexcept;
-    uint32_t connections() const noexcept { return table_.size(); }
+    uint32_t connections() const noexcept { return table_.size() + table6_.size(); }
     /// Connections lingering in TIME-WAIT.
     uint32_t time_wait_count() const noexcept { return time_wait_; }
     /// Bytes SEND would take now: the send buffer's free space, less when memory is short (budgets, pool
@@ -144,9 +163,16 @@ public:
         port_filter_ = fn;
         port_filter_ctx_ = ctx;
     }
+    /// The same for IPv6 active opens.
+    using PortFilter6 = bool (*)(void* ctx, const FourTuple6& t);
+    void set_port_filter6(PortFilter6 fn, void* ctx) noexcept {
+        port_filter6_ = fn;
+        port_filter6_ctx_ = ctx;
+    }
 
     /// Segments that find neither a connection nor a listener go to fn(ctx, m) (the kernel's exception path)
-    /// instead of drawing a RST: synack answers only for the ports it serves. fn owns m (data at the IPv4 header).
+    /// instead of drawing a RST: synack answers only for the ports it serves. fn owns m (data at the IP header,
+    /// IPv4 or IPv6; the Ethernet header still in front of it).
     using StrayHandler = void (*)(void* ctx, rte_mbuf* m);
     void set_stray_handler(StrayHandler fn, void* ctx) noexcept {
         stray_ = fn;
@@ -156,6 +182,8 @@ public:
 private:
     struct Listener {
         uint32_t ip = 0;
+        wire::Ip6Addr ip6;             // listen6(): its address (unspecified: any of ours)
+        uint8_t family = 0;            // 0: both (listen(0, ..)), 4: IPv4 only, 6: IPv6 only
         uint16_t port = 0;
         bool in_use = false;
         uint32_t backlog = 0;
@@ -172,10 +200,14 @@ private:
 
     // input.cpp: RFC 9293 §3.10.7, one function per clause
     // The received packet travels in a net::MbufPtr: whichever path ends with it still held frees it.
+    // `a6` is non-null for a segment over IPv6: its addresses as a reply carries them (ours as src); the
+    // segment's src_ip/dst_ip then hold their fold().
     void segment_arrives(net::MbufPtr m, const wire::Segment& seg, const FourTuple& t, uint32_t hash,
                          uint32_t hint) noexcept;
-    void closed_arrives(const wire::Segment& seg) noexcept;
-    void listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_t listener) noexcept;
+    void no_tcb_arrives(net::MbufPtr m, const wire::Segment& seg, const wire::Ip6Pair* a6) noexcept;
+    void closed_arrives(const wire::Segment& seg, const wire::Ip6Pair* a6 = nullptr) noexcept;
+    void listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_t listener,
+                        const wire::Ip6Pair* a6 = nullptr) noexcept;
     void syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) noexcept;
     void synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) noexcept;
     bool time_wait_syn(Tcb& tcb, const rte_mbuf* m, const wire::Segment& seg) noexcept;
@@ -191,6 +223,7 @@ private:
     void enter_established(Tcb& tcb) noexcept;
     void enter_time_wait(Tcb& tcb) noexcept;
     int find_listener(uint32_t ip, uint16_t port) const noexcept;
+    int find_listener6(const wire::Ip6Addr& ip, uint16_t port) const noexcept;
 
     // options.cpp: RFC 7323 window scaling and timestamps, RFC 2018 / 2883 SACK
     uint8_t our_wscale() const noexcept;
@@ -216,13 +249,14 @@ private:
     void on_keepalive(Tcb& tcb) noexcept;
 
     // syn_flood.cpp: SYN cookies (RFC 4987 §3.6) and table-full eviction
-    bool table_full() const noexcept;
-    bool syn_cookie_instead(const Listener& L) const noexcept;
+    bool table_full(bool v6 = false) const noexcept;
+    bool syn_cookie_instead(const Listener& L, bool v6) const noexcept;
     bool evict_oldest_half_open() noexcept;
     bool cookies_recent() const noexcept;
-    uint32_t mint_cookie(const wire::Segment& syn, const FourTuple& t) noexcept;
-    void send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) noexcept;
-    bool cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint16_t listener) noexcept;
+    uint32_t mint_cookie(const wire::Segment& syn, const FourTuple& t, const wire::Ip6Pair* a6) noexcept;
+    void send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t, const wire::Ip6Pair* a6) noexcept;
+    bool cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint16_t listener,
+                            const wire::Ip6Pair* a6) noexcept;
 
     // output.cpp
     void output(Tcb& tcb) noexcept;
@@ -232,7 +266,14 @@ private:
     void flush_acks() noexcept;
     void send_syn(Tcb& tcb) noexcept;
     void send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint32_t seq,
-                    uint32_t ack, bool with_ack) noexcept;
+                    uint32_t ack, bool with_ack, const wire::Ip6Pair* a6 = nullptr) noexcept;
+    /// <SEQ=seq><CTL=RST> to the peer of a connection, over its family.
+    void reset_peer(const Tcb& tcb, uint32_t seq) noexcept;
+    /// Prepends the headers of the TCB's family.
+    bool prepend_for(rte_mbuf* m, const Tcb& tcb, const wire::SegmentHeader& h) noexcept;
+    /// Our MSS for a connection: TcpConfig::mss (MTU - 40) over IPv4, 20 less over IPv6 (MTU - 60).
+    uint16_t our_mss(bool v6) const noexcept { return v6 ? static_cast<uint16_t>(cfg_.mss - kIpv6Extra) : cfg_.mss; }
+    static constexpr uint16_t kIpv6Extra = 20;  ///< IPv6 header (40) less IPv4's (20): RFC 8200 §8.3
     uint32_t max_segment(const Tcb& tcb) const noexcept;
     uint32_t fit_mbuf_limit(const Tcb& tcb, uint32_t len) const noexcept;
     bool attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept;
@@ -285,6 +326,13 @@ private:
         tcb.state = s;
     }
     Tcb* alloc_tcb(const FourTuple& t, uint32_t hash) noexcept;
+    /// An IPv6 TCB for addresses a6 (ours as src) and the ports of t (whose addresses are the folds).
+    Tcb* alloc_tcb6(const wire::Ip6Pair& a6, const FourTuple& t) noexcept;
+    Tcb* claim_tcb(const FourTuple& t, uint32_t hash) noexcept;
+    FourTuple6 tuple6(const Tcb& tcb) const noexcept {
+        const wire::Ip6Pair& a = addr6(tcb);
+        return FourTuple6{a.src, a.dst, tcb.tuple.local_port, tcb.tuple.remote_port};
+    }
     uint32_t table_hash(const FourTuple& t, const rte_mbuf* m) const noexcept;
     void free_tcb(Tcb& tcb) noexcept;
     void terminate(Tcb& tcb, EventType why) noexcept;
@@ -293,10 +341,13 @@ private:
     Tcb* lookup(ConnId c) noexcept;
     const Tcb* lookup(ConnId c) const noexcept;
     ConnId id_of(const Tcb& tcb) const noexcept;
-    uint32_t new_isn(const FourTuple& t) const noexcept;
+    uint32_t new_isn(const Tcb& tcb) const noexcept;
     ReassemblyBlock* alloc_ooo(const Tcb& owner) noexcept;
     void free_ooo(Tcb& tcb) noexcept;
     uint16_t pick_ephemeral_port(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) noexcept;
+    uint16_t pick_ephemeral_port6(const wire::Ip6Addr& local_ip, const wire::Ip6Addr& remote_ip,
+                                  uint16_t remote_port) noexcept;
+    int open_active(Tcb* tcb, uint64_t user, ConnId& out) noexcept;
     uint32_t ephemeral_count() const noexcept { return uint32_t{cfg_.ephemeral_high} - cfg_.ephemeral_low + 1; }
     uint64_t us_to_cycles(uint64_t us) const noexcept { return us * tsc_hz_ / 1000000; }
     /// The clock in units of 2^stamp_shift_ cycles (0.5-1 ms), 32 bits: wraps after 24 days or more, and
@@ -349,8 +400,12 @@ private:
     void* stray_ctx_ = nullptr;
     PortFilter port_filter_ = nullptr;
     void* port_filter_ctx_ = nullptr;
+    PortFilter6 port_filter6_ = nullptr;
+    void* port_filter6_ctx_ = nullptr;
     timer::Wheel wheel_;
     ConnTable table_;
+    ConnTable6 table6_;                          // IPv6 connections (capacity max_connections6)
+    std::unique_ptr<wire::Ip6Pair[]> addr6_;     // per TCB index, ours as src; null when IPv6 is off
     std::unique_ptr<Tcb[]> tcbs_;
     uint32_t free_head_ = UINT32_MAX;
     std::unique_ptr<ReassemblyBlock[]> ooo_blocks_;

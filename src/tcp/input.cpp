@@ -9,6 +9,7 @@
 
 #include "tcp/engine.hpp"
 #include "tcp/seq.hpp"
+#include "wire/segment6.hpp"
 
 namespace synack::tcp {
 
@@ -76,6 +77,41 @@ void Engine::input_burst(rte_mbuf** pkts, uint16_t n, uint64_t now_cycles) noexc
     }
 }
 
+// TCP over IPv6: parsed into the same Segment, its addresses beside it; looked up in the IPv6 table, then the same
+// RFC 9293 §3.10.7 steps as IPv4 (the TCB's family decides the headers of what we send). One packet at a time: the
+// IPv4 burst path stays as it was.
+void Engine::input6(rte_mbuf* m, uint64_t now_cycles) noexcept {
+    now_ = now_cycles;
+    ++ctr_.rx_segments;
+    if (addr6_ == nullptr) [[unlikely]] {
+        ++ctr_.rx_ipv6_off;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    wire::Segment seg;
+    wire::Ip6Pair in;
+    const wire::ParseStatus st = wire::parse_segment6(m, seg, in);
+    if (st != wire::ParseStatus::ok) {
+        ++ctr_.rx_parse_errors[static_cast<int>(st)];
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const wire::Ip6Pair a6{in.dst, in.src};  // as our reply carries them
+    seg.dst_ip = fold(in.dst);
+    seg.src_ip = fold(in.src);
+    const FourTuple6 t6{in.dst, in.src, seg.dst_port, seg.src_port};
+    const uint32_t idx = table6_.lookup(t6, ConnTable6::hash(t6));
+    if (idx != ConnTable6::kNotFound) {
+        Tcb& tcb = tcbs_[idx];
+        if (tcb.state == State::syn_sent)
+            syn_sent_arrives(tcb, net::MbufPtr{m}, seg);
+        else
+            synchronized_arrives(tcb, net::MbufPtr{m}, seg);
+        return;
+    }
+    no_tcb_arrives(net::MbufPtr{m}, seg, &a6);
+}
+
 void Engine::segment_arrives(net::MbufPtr m, const wire::Segment& in, const FourTuple& t, uint32_t hash,
                              uint32_t hint) noexcept {
     uint32_t idx = hint;
@@ -89,40 +125,46 @@ void Engine::segment_arrives(net::MbufPtr m, const wire::Segment& in, const Four
             synchronized_arrives(tcb, std::move(m), seg);
         return;
     }
-    const int l = find_listener(in.dst_ip, in.dst_port);
-    if (l >= 0 && cookie_ack_arrives(m, in, static_cast<uint16_t>(l))) return;  // RFC 4987 §3.6 (syn_flood.cpp)
+    no_tcb_arrives(std::move(m), in, nullptr);
+}
+
+// No connection: a listener's (LISTEN, or the third segment of a cookie handshake), the exception path's, or
+// CLOSED's.
+void Engine::no_tcb_arrives(net::MbufPtr m, const wire::Segment& in, const wire::Ip6Pair* a6) noexcept {
+    const int l = a6 != nullptr ? find_listener6(a6->src, in.dst_port) : find_listener(in.dst_ip, in.dst_port);
+    if (l >= 0 && cookie_ack_arrives(m, in, static_cast<uint16_t>(l), a6)) return;  // RFC 4987 §3.6 (syn_flood.cpp)
     if (l < 0 && stray_ != nullptr) {  // a port we do not serve: the exception path's (the kernel's) business
         stray_(stray_ctx_, m.release());
         return;
     }
     if (l >= 0)
-        listen_arrives(m.get(), in, static_cast<uint16_t>(l));
+        listen_arrives(m.get(), in, static_cast<uint16_t>(l), a6);
     else
-        closed_arrives(in);
+        closed_arrives(in, a6);
 }
 
 // RFC 9293 §3.10.7.1: no TCB. Never answer a RST; otherwise reset with the sequence numbers the peer will accept.
-void Engine::closed_arrives(const wire::Segment& seg) noexcept {
+void Engine::closed_arrives(const wire::Segment& seg, const wire::Ip6Pair* a6) noexcept {
     if (seg.has(kRst)) {
         ++ctr_.rx_rst_no_connection;
         return;
     }
     ++ctr_.rx_no_connection;
     if (!seg.has(kAck))
-        send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, 0, seg.seq + seg.seg_len(), true);
+        send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, 0, seg.seq + seg.seg_len(), true, a6);
     else
-        send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, seg.ack, 0, false);
+        send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, seg.ack, 0, false, a6);
 }
 
 // RFC 9293 §3.10.7.2: LISTEN.
-void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_t l) noexcept {
+void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_t l, const wire::Ip6Pair* a6) noexcept {
     if (seg.has(kRst)) {  // first: an incoming RST is ignored
         ++ctr_.rx_listen_dropped;
         return;
     }
     if (seg.has(kAck)) {  // second: any ACK is bad here (once not a valid SYN cookie): <SEQ=SEG.ACK><CTL=RST>
         ++ctr_.rx_no_connection;
-        send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, seg.ack, 0, false);
+        send_reset(seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port, seg.ack, 0, false, a6);
         return;
     }
     if (!seg.has(kSyn)) {  // fourth: anything else is dropped
@@ -132,8 +174,8 @@ void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_
     // third: SYN. Text or FIN riding on the SYN is not queued: the peer sends it again once we ACK only the SYN.
     Listener& L = listeners_[l];
     const FourTuple t{seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port};
-    if (syn_cookie_instead(L)) {  // RFC 4987 §3.6: no room (or always): the state goes in the ISN, no TCB
-        send_cookie_syn_ack(seg, t);
+    if (syn_cookie_instead(L, a6 != nullptr)) {  // RFC 4987 §3.6: no room (or always): the state goes in the ISN
+        send_cookie_syn_ack(seg, t, a6);
         return;
     }
     if (L.half_open >= L.backlog) {
@@ -147,8 +189,8 @@ void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_
     // Table full: the oldest half-open connection of any listener makes room. With cookies on, under such
     // pressure (or while cookies are being issued) the new one's ISS is a cookie, so that its handshake survives
     // being evicted in turn by a later SYN.
-    const bool evicted = table_full() && evict_oldest_half_open();
-    Tcb* tcb = alloc_tcb(t, table_hash(t, m));
+    const bool evicted = table_full(a6 != nullptr) && evict_oldest_half_open();
+    Tcb* tcb = a6 != nullptr ? alloc_tcb6(*a6, t) : alloc_tcb(t, table_hash(t, m));
     if (tcb == nullptr) {
         ++ctr_.rx_no_tcb;
         return;
@@ -162,7 +204,7 @@ void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_
     tcb->rcv_nxt = seg.seq + 1;
     tcb->rcv_adv = tcb->rcv_nxt;  // nothing advertised yet: the first segment we send sets the right edge
     take_peer_options(*tcb, seg);
-    tcb->iss = cfg_.syn_cookies != 0 && (evicted || cookies_recent()) ? mint_cookie(seg, t) : new_isn(tcb->tuple);
+    tcb->iss = cfg_.syn_cookies != 0 && (evicted || cookies_recent()) ? mint_cookie(seg, t, a6) : new_isn(*tcb);
     tcb->syn_at = now_;
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->iss + 1;
@@ -182,8 +224,7 @@ void Engine::syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg
     if (seg.has(kAck) && (seq_leq(seg.ack, tcb.iss) || seq_gt(seg.ack, tcb.snd_max))) {
         ++ctr_.rx_syn_sent_dropped;
         if (!seg.has(kRst))
-            send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, seg.ack,
-                       0, false);
+            reset_peer(tcb, seg.ack);
         return;
     }
     // second: RST with an acceptable ACK resets ("connection refused"); without ACK it is dropped
@@ -249,11 +290,13 @@ bool Engine::acceptable(const Tcb& tcb, const wire::Segment& seg) const noexcept
 // the 4-tuple for a listener. Returns true when it did.
 bool Engine::time_wait_syn(Tcb& tcb, const rte_mbuf* m, const wire::Segment& seg) noexcept {
     if (!time_wait_reopens(tcb, seg)) return false;  // RFC 6191 with timestamps (options.cpp)
-    const int l = find_listener(seg.dst_ip, seg.dst_port);
+    const bool v6 = tcb.v6;
+    const wire::Ip6Pair a6 = v6 ? addr6(tcb) : wire::Ip6Pair{};  // a copy: the TCB goes first
+    const int l = v6 ? find_listener6(a6.src, seg.dst_port) : find_listener(seg.dst_ip, seg.dst_port);
     if (l < 0) return false;
     ++ctr_.rx_time_wait_reopen;
     free_tcb(tcb);
-    listen_arrives(m, seg, static_cast<uint16_t>(l));
+    listen_arrives(m, seg, static_cast<uint16_t>(l), v6 ? &a6 : nullptr);
     return true;
 }
 
@@ -384,8 +427,7 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     if (tcb.state == State::syn_received) {
         if (!(seq_lt(tcb.snd_una, seg.ack) && seq_leq(seg.ack, tcb.snd_max))) {
             ++ctr_.rx_bad_ack_syn_received;  // <SEQ=SEG.ACK><CTL=RST>
-            send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, seg.ack,
-                       0, false);
+            reset_peer(tcb, seg.ack);
             return false;
         }
         tcb.snd_wnd = peer_window(tcb, seg);
@@ -588,7 +630,7 @@ void Engine::fin_arrives(Tcb& tcb) noexcept {
 void Engine::take_peer_options(Tcb& tcb, const wire::Segment& seg) noexcept {
     // RFC 9293 §3.7.1 MUST-15: without the option assume 536; never exceed our own.
     uint16_t mss = seg.opt.has_mss && seg.opt.mss > 0 ? seg.opt.mss : 536;
-    tcb.snd_mss = std::max<uint16_t>(64, std::min(mss, cfg_.mss));
+    tcb.snd_mss = std::max<uint16_t>(64, std::min(mss, our_mss(tcb.v6)));
     tcb.rcv_mss = tcb.snd_mss;  // a symmetric path's guess until the peer's segments say more
     negotiate_options(tcb, seg);   // RFC 7323, RFC 2018 (options.cpp); may take timestamp room off SND.MSS
     cc_start(tcb);                 // RFC 6928 IW10 for this MSS

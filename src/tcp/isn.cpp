@@ -45,4 +45,17 @@ uint32_t IsnGenerator::isn(const FourTuple& t, uint64_t now_cycles, uint64_t tsc
     return clock_ticks(now_cycles, tsc_hz) + f;  // RFC 6528 §3: ISN = M + F(...), modulo 2^32
 }
 
+uint32_t IsnGenerator::isn(const FourTuple6& t, uint64_t now_cycles, uint64_t tsc_hz) const noexcept {
+    // RFC 6528 order again (local address, local port, remote address, remote port), addresses as on the wire.
+    uint8_t msg[36];
+    std::memcpy(msg, t.local.b, 16);
+    msg[16] = static_cast<uint8_t>(t.local_port >> 8);
+    msg[17] = static_cast<uint8_t>(t.local_port);
+    std::memcpy(msg + 18, t.remote.b, 16);
+    msg[34] = static_cast<uint8_t>(t.remote_port >> 8);
+    msg[35] = static_cast<uint8_t>(t.remote_port);
+    const auto f = static_cast<uint32_t>(siphash24(key_, msg, sizeof msg));
+    return clock_ticks(now_cycles, tsc_hz) + f;
+}
+
 }  // namespace synack::tcp

@@ -20,6 +20,8 @@ public:
 
     /// ISN for connection `t` at TSC time `now_cycles`, the TSC running at `tsc_hz` (> 0).
     uint32_t isn(const FourTuple& t, uint64_t now_cycles, uint64_t tsc_hz) const noexcept;
+    /// The same over an IPv6 4-tuple: F hashes the full 128-bit addresses (RFC 6528 §3 names no family).
+    uint32_t isn(const FourTuple6& t, uint64_t now_cycles, uint64_t tsc_hz) const noexcept;
 
     /// M alone: floor(now_cycles / tsc_hz * 250000), i.e. elapsed microseconds / 4, modulo 2^32
     /// (RFC 9293 §3.4.1: the clock wraps in about 4.55 hours).

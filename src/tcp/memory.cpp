@@ -166,8 +166,7 @@ void Engine::abort_worst(uint64_t target, uint32_t min_idle) noexcept {
 
 void Engine::give_up(Tcb& tcb, EventType why, bool with_rst) noexcept {
     if (with_rst)
-        send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, tcb.snd_max,
-                   0, false);
+        reset_peer(tcb, tcb.snd_max);
     terminate(tcb, why);
 }
 

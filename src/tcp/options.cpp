@@ -93,7 +93,7 @@ const wire::TcpOptions* Engine::segment_options(Tcb& tcb, uint8_t flags, uint32_
     if (flags & kRst) return nullptr;
     if (flags & kSyn) {
         o.has_mss = true;
-        o.mss = cfg_.mss;
+        o.mss = our_mss(tcb.v6);
         const bool offer = tcb.state == State::syn_sent;
         if (offer) tcb.rcv_wscale = cfg_.window_scaling ? our_wscale() : 0;  // taken back if the SYN-ACK has none
         if (offer ? cfg_.window_scaling : tcb.ws_ok) {

@@ -5,6 +5,7 @@
 
 #include "tcp/engine.hpp"
 #include "tcp/seq.hpp"
+#include "wire/segment6.hpp"
 
 namespace synack::tcp {
 
@@ -164,7 +165,7 @@ bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) n
     const wire::SegmentHeader h{tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port,
                                 seq, (flags & kAck) ? tcb.rcv_nxt : 0u, flags, receive_window(tcb, flags & kSyn),
                                 ip_id_++, o, len > tcb.snd_mss ? tcb.snd_mss : uint16_t{0}};
-    if (!wire::prepend_headers(m, h, cfg_.tx_checksum_offload)) {
+    if (!prepend_for(m, tcb, h)) {
         rte_pktmbuf_free(m);
         ++ctr_.tx_dropped_no_mbuf;
         return false;
@@ -193,8 +194,21 @@ void Engine::send_syn(Tcb& tcb) noexcept {
     send_segment(tcb, tcb.iss, 0, tcb.state == State::syn_received ? (kSyn | kAck) : kSyn);
 }
 
+// The TCB's family: IPv6 connections are the exception, one predictable branch on a line already read.
+bool Engine::prepend_for(rte_mbuf* m, const Tcb& tcb, const wire::SegmentHeader& h) noexcept {
+    if (tcb.v6) [[unlikely]]
+        return wire::prepend_headers6(m, h, addr6(tcb), cfg_.tx_checksum_offload);
+    return wire::prepend_headers(m, h, cfg_.tx_checksum_offload);
+}
+
+void Engine::reset_peer(const Tcb& tcb, uint32_t seq) noexcept {
+    send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, seq, 0, false,
+               tcb.v6 ? &addr6(tcb) : nullptr);
+}
+
+// `a6` (IPv6): the addresses to send from and to; src_ip and dst_ip are then unused.
 void Engine::send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint32_t seq,
-                        uint32_t ack, bool with_ack) noexcept {
+                        uint32_t ack, bool with_ack, const wire::Ip6Pair* a6) noexcept {
     rte_mbuf* m = alloc_mbuf();
     if (m == nullptr) {
         ++ctr_.tx_dropped_no_mbuf;
@@ -202,7 +216,8 @@ void Engine::send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uin
     }
     const wire::SegmentHeader h{src_ip, dst_ip, src_port, dst_port, seq, ack,
                                 static_cast<uint8_t>(kRst | (with_ack ? kAck : 0)), 0, ip_id_++, nullptr};
-    if (!wire::prepend_headers(m, h, cfg_.tx_checksum_offload)) {
+    if (!(a6 != nullptr ? wire::prepend_headers6(m, h, *a6, cfg_.tx_checksum_offload)
+                        : wire::prepend_headers(m, h, cfg_.tx_checksum_offload))) {
         rte_pktmbuf_free(m);
         ++ctr_.tx_dropped_no_mbuf;
         return;

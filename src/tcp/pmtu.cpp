@@ -11,6 +11,7 @@ namespace synack::tcp {
 
 namespace {
 constexpr uint32_t kIpTcpHeaders = 40;  // IPv4 and TCP without options
+constexpr uint32_t kIp6TcpHeaders = 60;  // IPv6 and TCP without options (RFC 8200 §8.3)
 // RFC 1191 §7 plateau table (the common link MTUs), highest first; 1280 (IPv6's minimum, common on tunnels) added.
 constexpr std::array<uint16_t, 7> kPlateaus{1492, 1280, 1006, 576, 552, 508, 296};
 
@@ -62,6 +63,31 @@ bool Engine::icmp_error(const net::IcmpError& e, uint64_t now_cycles) noexcept {
     return true;
 }
 
+bool Engine::packet_too_big(const net::PacketTooBig& p, uint64_t now_cycles) noexcept {
+    now_ = std::max(now_, now_cycles);
+    const FourTuple6 t{p.quoted.src, p.quoted.dst, p.src_port, p.dst_port};
+    const uint32_t idx = addr6_ != nullptr ? table6_.lookup(t, ConnTable6::hash(t)) : ConnTable6::kNotFound;
+    if (idx == ConnTable6::kNotFound) {
+        ++ctr_.icmp_no_connection;
+        return false;
+    }
+    Tcb& tcb = tcbs_[idx];
+    // RFC 5927 §4.1, as for IPv4 (a quote too short to hold the sequence number cannot pass it).
+    if (!p.has_seq || !seq_in(p.seq, tcb.snd_una, tcb.snd_max)) {
+        ++ctr_.icmp_seq_outside_window;
+        return true;
+    }
+    // RFC 8201 §4: the MTU is at least 1280 (net::Interface raised a smaller one), so the MSS at least 1220.
+    const uint32_t mss = p.mtu > kIp6TcpHeaders ? p.mtu - kIp6TcpHeaders : 0;
+    if (mss >= tcb.snd_mss || mss < kMinPmtuMss) {
+        ++ctr_.icmp_frag_needed_ignored;
+        return true;
+    }
+    ++ctr_.pmtu_lowered;
+    lower_mss(tcb, mss);
+    return true;
+}
+
 // RFC 1191 §6.3: lower the connection's segment size to what the next hop takes, and resend what was in flight
 // (it was all too big: Linux's tcp_simple_retransmit). Not a congestion signal: cwnd and ssthresh stay.
 void Engine::frag_needed(Tcb& tcb, const net::IcmpError& e) noexcept {
@@ -94,8 +120,11 @@ void Engine::pmtu_on_rto(Tcb& tcb) noexcept {
     if (!cfg_.mtu_probing || tcb.retransmits < 2 || tcb.snd_mss <= kMinPmtuMss) return;
     if (!tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::last_ack | State::closing)) return;
     if (tcb.snd_buf_end() - tcb.snd_una <= tcb.snd_mss) return;  // not a full-sized segment that failed
-    const uint32_t mtu = plateau_below(tcb.snd_mss + kIpTcpHeaders);
-    const uint32_t mss = std::max(mtu > kIpTcpHeaders ? mtu - kIpTcpHeaders : 0, kMinPmtuMss);
+    // Over IPv6 the plateaus stop at its minimum MTU, 1280 (RFC 8200 §5).
+    const uint32_t hdr = tcb.v6 ? kIp6TcpHeaders : kIpTcpHeaders;
+    const uint32_t floor = tcb.v6 ? 1280 - kIp6TcpHeaders : kMinPmtuMss;
+    const uint32_t mtu = plateau_below(tcb.snd_mss + hdr);
+    const uint32_t mss = std::max(mtu > hdr ? mtu - hdr : 0, floor);
     if (mss >= tcb.snd_mss) return;
     ++ctr_.pmtu_black_hole_lowered;
     tcb.snd_mss = static_cast<uint16_t>(mss);

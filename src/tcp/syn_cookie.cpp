@@ -37,6 +37,34 @@ uint32_t mac(const Key& key, const FourTuple& t, uint32_t peer_isn, uint32_t clo
     return static_cast<uint32_t>(siphash24(key, msg, sizeof msg)) & kHashMask;
 }
 
+uint32_t mac(const Key& key, const FourTuple6& t, uint32_t peer_isn, uint32_t clock, uint8_t idx) noexcept {
+    uint8_t msg[45];
+    std::memcpy(msg, t.local.b, 16);
+    std::memcpy(msg + 16, t.remote.b, 16);
+    put32(msg + 32, uint32_t{t.local_port} << 16 | t.remote_port);
+    put32(msg + 36, peer_isn);
+    put32(msg + 40, clock);
+    msg[44] = idx;
+    return static_cast<uint32_t>(siphash24(key, msg, sizeof msg)) & kHashMask;
+}
+
+template <class Tuple>
+uint32_t encode_any(const Key& key, const Tuple& t, uint32_t peer_isn, uint32_t clock, uint8_t idx) noexcept {
+    idx = static_cast<uint8_t>(idx & kMssMask);
+    return (clock & kTimeMask) << (kMssBits + kHashBits) | uint32_t{idx} << kHashBits |
+           mac(key, t, peer_isn, clock, idx);
+}
+
+template <class Tuple>
+Check validate_any(const Key& key, const Tuple& t, uint32_t peer_isn, uint32_t cookie, uint32_t clock) noexcept {
+    // RFC 4987 §3.6: the time bits bound the cookie's life; only then is the hash worth computing.
+    const uint32_t age = (clock - (cookie >> (kMssBits + kHashBits))) & kTimeMask;
+    if (age > kMaxAge) return {Verdict::stale, 0};
+    const auto idx = static_cast<uint8_t>((cookie >> kHashBits) & kMssMask);
+    if (mac(key, t, peer_isn, clock - age, idx) != (cookie & kHashMask)) return {Verdict::forged, 0};
+    return {Verdict::valid, kMssTable[idx]};
+}
+
 }  // namespace
 
 uint32_t clock(uint64_t now_cycles, uint64_t tsc_hz) noexcept {
@@ -52,18 +80,17 @@ uint8_t mss_index(uint16_t mss) noexcept {
 uint16_t decode_mss(uint32_t cookie) noexcept { return kMssTable[(cookie >> kHashBits) & kMssMask]; }
 
 uint32_t encode(const Key& key, const FourTuple& t, uint32_t peer_isn, uint32_t clock, uint8_t idx) noexcept {
-    idx = static_cast<uint8_t>(idx & kMssMask);
-    return (clock & kTimeMask) << (kMssBits + kHashBits) | uint32_t{idx} << kHashBits |
-           mac(key, t, peer_isn, clock, idx);
+    return encode_any(key, t, peer_isn, clock, idx);
+}
+uint32_t encode(const Key& key, const FourTuple6& t, uint32_t peer_isn, uint32_t clock, uint8_t idx) noexcept {
+    return encode_any(key, t, peer_isn, clock, idx);
 }
 
 Check validate(const Key& key, const FourTuple& t, uint32_t peer_isn, uint32_t cookie, uint32_t clock) noexcept {
-    // RFC 4987 §3.6: the time bits bound the cookie's life; only then is the hash worth computing.
-    const uint32_t age = (clock - (cookie >> (kMssBits + kHashBits))) & kTimeMask;
-    if (age > kMaxAge) return {Verdict::stale, 0};
-    const auto idx = static_cast<uint8_t>((cookie >> kHashBits) & kMssMask);
-    if (mac(key, t, peer_isn, clock - age, idx) != (cookie & kHashMask)) return {Verdict::forged, 0};
-    return {Verdict::valid, kMssTable[idx]};
+    return validate_any(key, t, peer_isn, cookie, clock);
+}
+Check validate(const Key& key, const FourTuple6& t, uint32_t peer_isn, uint32_t cookie, uint32_t clock) noexcept {
+    return validate_any(key, t, peer_isn, cookie, clock);
 }
 
 Key random_key() {

@@ -24,7 +24,8 @@ using Key = std::array<uint8_t, 16>;
 inline constexpr uint32_t kPeriodSeconds = 64;  ///< one time tick
 inline constexpr uint32_t kMaxAge = 1;          ///< ticks a cookie stays valid after its own: 64 to 128 s
 inline constexpr uint32_t kTimeBits = 5, kMssBits = 3, kHashBits = 24;
-/// MSS values a cookie can carry (IPv4). The peer gets the largest one not above what it offered.
+/// MSS values a cookie can carry (IPv4; over IPv6 the SYN-ACK offers 20 less and a table entry above our MSS is
+/// clamped to it). The peer gets the largest one not above what it offered.
 inline constexpr std::array<uint16_t, 1u << kMssBits> kMssTable = {64, 256, 536, 1200, 1300, 1400, 1440, 1460};
 
 /// The time count: floor(now_cycles / tsc_hz / kPeriodSeconds). tsc_hz > 0.
@@ -36,6 +37,8 @@ uint16_t decode_mss(uint32_t cookie) noexcept;
 
 /// The cookie to send as our ISN in a SYN-ACK to `t` (our side's view) whose SYN carried `peer_isn`.
 uint32_t encode(const Key& key, const FourTuple& t, uint32_t peer_isn, uint32_t clock, uint8_t mss_index) noexcept;
+/// The same for an IPv6 4-tuple (the hash covers the full addresses).
+uint32_t encode(const Key& key, const FourTuple6& t, uint32_t peer_isn, uint32_t clock, uint8_t mss_index) noexcept;
 
 enum class Verdict : uint8_t { valid, stale, forged };
 struct Check {
@@ -45,6 +48,7 @@ struct Check {
 /// Checks `cookie` (the ACK's SEG.ACK - 1) for `t` and `peer_isn` (SEG.SEQ - 1) at time count `clock`:
 /// stale when its time is more than kMaxAge ticks old (or in the future), forged when the hash does not match.
 Check validate(const Key& key, const FourTuple& t, uint32_t peer_isn, uint32_t cookie, uint32_t clock) noexcept;
+Check validate(const Key& key, const FourTuple6& t, uint32_t peer_isn, uint32_t cookie, uint32_t clock) noexcept;
 
 /// What a cookie SYN-ACK agreed to beyond the MSS.
 struct TsOptions {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "tcp/engine.hpp"
+#include "wire/segment6.hpp"
 
 namespace synack::tcp {
 
@@ -11,16 +12,16 @@ using wire::kAck;
 using wire::kRst;
 using wire::kSyn;
 
-bool Engine::table_full() const noexcept {
-    return free_head_ == UINT32_MAX || table_.size() >= table_.capacity();
+bool Engine::table_full(bool v6) const noexcept {
+    return free_head_ == UINT32_MAX || (v6 ? table6_.size() >= table6_.capacity() : table_.size() >= table_.capacity());
 }
 
 // RFC 4987 §3.6: cookies only when state would otherwise be refused or evicted (mode 1), as Linux's
 // tcp_syncookies=1; a full table with half-open connections evicts one instead (listen_arrives).
-bool Engine::syn_cookie_instead(const Listener& L) const noexcept {
+bool Engine::syn_cookie_instead(const Listener& L, bool v6) const noexcept {
     if (cfg_.syn_cookies == 2) return true;
     if (cfg_.syn_cookies == 0) return false;
-    return L.half_open >= L.backlog || (half_open_total_ == 0 && table_full());
+    return L.half_open >= L.backlog || (half_open_total_ == 0 && table_full(v6));
 }
 
 // The table is full: the oldest passive SYN-RECEIVED connection of any listener is dropped (each listener's
@@ -45,17 +46,21 @@ bool Engine::cookies_recent() const noexcept {
     return cookie_sent_ && now_ - cookie_sent_at_ <= window;
 }
 
-uint32_t Engine::mint_cookie(const wire::Segment& syn, const FourTuple& t) noexcept {
+uint32_t Engine::mint_cookie(const wire::Segment& syn, const FourTuple& t, const wire::Ip6Pair* a6) noexcept {
     // RFC 9293 MUST-15: no MSS option means 536; never more than our own.
     const uint16_t peer_mss = syn.opt.has_mss && syn.opt.mss > 0 ? syn.opt.mss : 536;
     cookie_sent_at_ = now_;
     cookie_sent_ = true;
-    return syn_cookie::encode(cookie_key_, t, syn.seq, syn_cookie::clock(now_, tsc_hz_),
-                              syn_cookie::mss_index(std::min(peer_mss, cfg_.mss)));
+    const uint32_t clock = syn_cookie::clock(now_, tsc_hz_);
+    const uint8_t mss = syn_cookie::mss_index(std::min(peer_mss, our_mss(a6 != nullptr)));
+    if (a6 != nullptr)  // the hash covers the full IPv6 addresses
+        return syn_cookie::encode(cookie_key_, FourTuple6{a6->src, a6->dst, t.local_port, t.remote_port}, syn.seq,
+                                  clock, mss);
+    return syn_cookie::encode(cookie_key_, t, syn.seq, clock, mss);
 }
 
 // <SEQ=cookie><ACK=SEG.SEQ+1><CTL=SYN,ACK> with our MSS and the window a fresh TCB would advertise, and no TCB.
-void Engine::send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) noexcept {
+void Engine::send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t, const wire::Ip6Pair* a6) noexcept {
     rte_mbuf* m = alloc_mbuf();
     if (m == nullptr) {
         ++ctr_.tx_dropped_no_mbuf;
@@ -63,12 +68,13 @@ void Engine::send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) n
     }
     wire::TcpOptions opts;
     opts.has_mss = true;  // RFC 9293 MUST-14
-    opts.mss = cfg_.mss;
+    opts.mss = our_mss(a6 != nullptr);
     cookie_syn_ack_options(syn, t, opts);  // WS / SACK / TS in TSval when the peer offers timestamps (options.cpp)
     const auto wnd = static_cast<uint16_t>(std::min<uint32_t>(cfg_.rcv_buf, 65535));
-    const wire::SegmentHeader h{t.local_ip, t.remote_ip, t.local_port, t.remote_port, mint_cookie(syn, t),
+    const wire::SegmentHeader h{t.local_ip, t.remote_ip, t.local_port, t.remote_port, mint_cookie(syn, t, a6),
                                 syn.seq + 1, static_cast<uint8_t>(kSyn | kAck), wnd, ip_id_++, &opts};
-    if (!wire::prepend_headers(m, h, cfg_.tx_checksum_offload)) {
+    if (!(a6 != nullptr ? wire::prepend_headers6(m, h, *a6, cfg_.tx_checksum_offload)
+                        : wire::prepend_headers(m, h, cfg_.tx_checksum_offload))) {
         rte_pktmbuf_free(m);
         ++ctr_.tx_dropped_no_mbuf;
         return;
@@ -83,15 +89,19 @@ void Engine::send_cookie_syn_ack(const wire::Segment& syn, const FourTuple& t) n
 // connection is built as SYN-RECEIVED would have been and the ACK then processed by the usual path, which makes
 // it ESTABLISHED, emits `accepted` and takes any data on it. Returns false when the segment is not a valid
 // cookie ACK (the caller answers it as the RFC says; `m` is left alone) and true when it took `m`.
-bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint16_t l) noexcept {
+bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint16_t l,
+                                const wire::Ip6Pair* a6) noexcept {
     if (seg.has(kSyn) || seg.has(kRst) || !seg.has(kAck) || cfg_.syn_cookies == 0) return false;
     // Like Linux, an ACK is only read as a cookie while cookies are being issued: an attacker guessing 24-bit
     // hashes at an idle listener gets plain RSTs.
     if (cfg_.syn_cookies != 2 && !cookies_recent()) return false;
     const FourTuple t{seg.dst_ip, seg.src_ip, seg.dst_port, seg.src_port};
     const uint32_t peer_isn = seg.seq - 1;
+    const uint32_t clock = syn_cookie::clock(now_, tsc_hz_);
     const syn_cookie::Check c =
-        syn_cookie::validate(cookie_key_, t, peer_isn, seg.ack - 1, syn_cookie::clock(now_, tsc_hz_));
+        a6 != nullptr ? syn_cookie::validate(cookie_key_, FourTuple6{a6->src, a6->dst, t.local_port, t.remote_port},
+                                             peer_isn, seg.ack - 1, clock)
+                      : syn_cookie::validate(cookie_key_, t, peer_isn, seg.ack - 1, clock);
     if (c.verdict != syn_cookie::Verdict::valid) {
         ++(c.verdict == syn_cookie::Verdict::stale ? ctr_.syn_cookies_stale : ctr_.syn_cookies_forged);
         return false;
@@ -102,9 +112,10 @@ bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint1
         ++ctr_.syn_cookies_forged;  // a TSecr we cannot have sent
         return false;
     }
-    const uint32_t hash = table_hash(t, m.get());
-    Tcb* tcb = alloc_tcb(t, hash);
-    if (tcb == nullptr && evict_oldest_half_open()) tcb = alloc_tcb(t, hash);  // a finished handshake goes first
+    const uint32_t hash = a6 != nullptr ? 0 : table_hash(t, m.get());
+    auto alloc = [&] { return a6 != nullptr ? alloc_tcb6(*a6, t) : alloc_tcb(t, hash); };
+    Tcb* tcb = alloc();
+    if (tcb == nullptr && evict_oldest_half_open()) tcb = alloc();  // a finished handshake goes first
     if (tcb == nullptr) {
         // No room even so: drop; the peer retransmits its data (or ACK) and the cookie is tried again.
         ++ctr_.rx_no_tcb;
@@ -122,7 +133,7 @@ bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint1
     tcb->irs = peer_isn;
     tcb->rcv_nxt = seg.seq;
     tcb->rcv_adv = seg.seq + std::min<uint32_t>(cfg_.rcv_buf, 65535);  // what the cookie SYN-ACK advertised
-    tcb->snd_mss = std::max<uint16_t>(64, std::min(c.mss, cfg_.mss));
+    tcb->snd_mss = std::max<uint16_t>(64, std::min(c.mss, our_mss(tcb->v6)));
     tcb->rcv_mss = tcb->snd_mss;
     tcb->iss = seg.ack - 1;
     tcb->snd_una = tcb->iss;

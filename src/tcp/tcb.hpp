@@ -23,7 +23,7 @@ enum class TimerMode : uint8_t { none, retransmit, persist, time_wait, fin_wait_
 inline constexpr uint32_t kNoTcb = UINT32_MAX;  ///< "no TCB" in index-linked lists
 
 struct Tcb {
-    FourTuple tuple;
+    FourTuple tuple;               ///< IPv4: the key; IPv6: the ports, and the addresses folded (fold())
     uint32_t hash = 0;      ///< connection-table hash of `tuple`
     uint32_t gen = 0;       ///< bumped whenever the user's handle becomes invalid
     State state = State::closed;
@@ -67,6 +67,10 @@ struct Tcb {
     uint16_t rcv_mss = 536;    ///< the peer's full-sized segment: the largest seen (up to our MSS), from SND.MSS
     uint32_t rcv_unacked = 0;  ///< bytes received since our last ACK (SHLD-19)
     bool sack_ok = false;      ///< SACK-permitted on both SYNs (RFC 2018 §2): set by the handshake's options
+    /// An IPv6 connection: its addresses are the engine's addr6 of this TCB (tuple holds their fold(), see
+    /// four_tuple.hpp), it is keyed in the IPv6 table and its segments get IPv6 headers. It sits in padding beside
+    /// snd_mss, on a line output reads anyway: an IPv4 TCB is no byte bigger.
+    bool v6 = false;
     uint64_t last_send = 0;    ///< cycles: when data last went out (RFC 5681 §4.1 restart after idle)
     cc::CongestionControl cc;  ///< cwnd and ssthresh, through the algorithm chosen by TcpConfig::cc
     FastRecovery recovery;     ///< duplicate ACKs, limited transmit, NewReno `recover` (RFC 5681/3042/6582)

@@ -14,6 +14,7 @@
 //           bit 2:   the peer's SYN offers window scale 7, SACK-permitted and timestamps
 //           bit 3:   a small receive buffer (2000 bytes), for zero windows
 //           bit 4:   checksum offload and TSO (up to 64 KB, at most 8 mbufs a packet), as on a NIC
+//           bit 5:   everything over IPv6 (2001:db8::1 and ::2) instead of IPv4
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -52,7 +53,7 @@ void check_harness() {
 }
 
 struct Driver {
-    explicit Driver(TcpConfig cfg) : h(cfg) {}
+    Driver(TcpConfig cfg, Family f) : h(f, cfg) {}
 
     EngineHarness h;
     std::vector<tcp::ConnId> conns;  // handles the application holds
@@ -70,7 +71,9 @@ struct Driver {
         }
     }
     void refresh() {
-        if (const tcp::Tcb* t = h.engine.find(tcp::FourTuple{h.kUs, h.kThem, live_port, h.kThemPort})) {
+        const tcp::Tcb* t = h.v6() ? h.engine.find6(tcp::FourTuple6{h.us6(), h.them6(), live_port, h.kThemPort})
+                                   : h.engine.find(tcp::FourTuple{h.kUs, h.kThem, live_port, h.kThemPort});
+        if (t != nullptr) {
             rcv_ref = t->rcv_nxt;
             snd_ref = t->snd_una;
             wnd_ref = t->rcv_wnd;
@@ -127,7 +130,7 @@ struct Driver {
         }
         const uint16_t sport = kind == kSegmentOther ? static_cast<uint16_t>(40001 + (flags & 3)) : h.kThemPort;
         const uint16_t dport = kind != kSegmentOther ? live_port : opt_sel & 0x40 ? 81 : h.kUsPort;
-        h.engine.input(build(h.kThem, h.kUs, sport, dport, flags, seq, ack, payload, wnd, &o), h.now);
+        h.input(h.packet(sport, dport, flags, seq, ack, payload, wnd, &o));
     }
 
     void advance(Reader& r) {
@@ -202,14 +205,12 @@ struct Driver {
             h.send(kAck, peer_isn + 1, iss + 1, "", 65535, &ack_opt);
         } else if (scenario == 2) {
             tcp::ConnId c;
-            if (h.engine.connect(h.kUs, 5000, h.kThem, h.kThemPort, 7, c) != 0) fail("connect");
+            if (h.connect(7, c, 5000) != 0) fail("connect");
             conns.push_back(c);
             output();
             syn_opt.ts_ecr = ts_ref;
             live_port = 5000;  // port 80 stays the listener's
-            h.engine.input(build(h.kThem, h.kUs, h.kThemPort, live_port, kSyn | kAck, peer_isn, h.pinned_isn + 1, "",
-                                 65535, &syn_opt),
-                           h.now);
+            h.input(h.packet(h.kThemPort, live_port, kSyn | kAck, peer_isn, h.pinned_isn + 1, "", 65535, &syn_opt));
         }
         rcv_ref = peer_isn + 1;
         snd_ref = h.pinned_isn + 1;
@@ -258,7 +259,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         cfg.tso_max_segs = 8;
     }
     {
-        Driver d(cfg);
+        Driver d(cfg, how & 32 ? Family::v6 : Family::v4);
         d.setup(how, peer_isn);
         for (int steps = 0; !r.empty() && steps < 256; ++steps) d.step(r);
         d.teardown();

@@ -7,7 +7,8 @@
 //   bits 0-1  the port's IPv4 checksum verdict (mbuf RX flags): unknown, good, bad, none
 //   bits 2-3  the same for the L4 checksum ("good" lets the fuzzer past the checksums to the TCP parser)
 //   bits 4-7  0: the frame in one mbuf; k: the first mbuf of a chain holds 4*k bytes (split headers)
-// Our side: 10.0.0.1/24, MAC 02:00:00:00:00:01, listening on TCP port 80 (seeds: tests/fuzz/gen_seeds.py).
+// Our side: 10.0.0.1/24 and fd00::1/64, MAC 02:00:00:00:00:01, listening on TCP port 80 (either family; seeds:
+// tests/fuzz/gen_seeds.py).
 #include <cstring>
 
 #include <rte_ip.h>
@@ -60,6 +61,9 @@ net::NetConfig net_config() {
     net::NetConfig c;
     c.ip = RTE_IPV4(10, 0, 0, 1);
     c.prefix_len = 24;
+    const uint8_t ip6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    c.ip6 = wire::Ip6Addr::from(ip6);  // fd00::1/64: IPv6, ND and TCP over IPv6 too
+    c.prefix6_len = 64;
     c.mac = rte_ether_addr{{0x02, 0, 0, 0, 0, 0x01}};
     c.arp_cache_size = 16;
     c.tx_ring_size = 64;
@@ -69,6 +73,7 @@ net::NetConfig net_config() {
 TcpConfig tcp_config() {
     TcpConfig c;
     c.max_connections = 16;
+    c.max_connections6 = 16;
     c.max_listeners = 2;
     return c;
 }
@@ -95,7 +100,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (m == nullptr) __builtin_trap();
         m->ol_flags = kIpFlags[ctl & 3] | kL4Flags[(ctl >> 2) & 3];
         uint64_t now = 1000;
-        if (rte_mbuf* ip = iface.input(m, now)) engine.input(ip, now);
+        if (rte_mbuf* ip = iface.input(m, now)) {  // by the version nibble, as Worker::deliver
+            if ((*rte_pktmbuf_mtod(ip, const uint8_t*) >> 4) == 6)
+                engine.input6(ip, now);
+            else
+                engine.input(ip, now);
+        }
         flush(engine, iface, now);
         // Timers: the SYN-ACK's retransmission, delayed ACKs, ARP retries.
         for (uint64_t t : {300'000ull, 1'500'000ull, 4'000'000ull}) {

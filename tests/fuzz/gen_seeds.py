@@ -54,10 +54,21 @@ def tcp_opts(mss=None, ws=None, sackok=False, ts=None, sack=()):
     return o + b"\0" * (-len(o) % 4)
 
 
-def tcp(flags, seq, ack, data=b"", sport=40000, dport=80, wnd=65535, opts=b"", bad_sum=False):
+OUR_IP6 = bytes([0xfd] + [0] * 14 + [1])   # fd00::1, fuzz_frame.cpp's
+PEER_IP6 = bytes([0xfd] + [0] * 14 + [2])
+
+
+def ipv6(payload, nh=6, src=PEER_IP6, dst=OUR_IP6):
+    return struct.pack("!IHBB16s16s", 0x60000000, len(payload), nh, 64, src, dst) + payload
+
+
+def tcp(flags, seq, ack, data=b"", sport=40000, dport=80, wnd=65535, opts=b"", bad_sum=False, v6=False):
     off = (20 + len(opts)) // 4
     h = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, wnd, 0, 0) + opts
-    pseudo = PEER_IP + OUR_IP + struct.pack("!BBH", 0, 6, len(h) + len(data))
+    if v6:  # RFC 8200 §8.1: source, destination, upper-layer length (32 bits), next header
+        pseudo = PEER_IP6 + OUR_IP6 + struct.pack("!IxxxB", len(h) + len(data), 6)
+    else:
+        pseudo = PEER_IP + OUR_IP + struct.pack("!BBH", 0, 6, len(h) + len(data))
     s = csum(pseudo + h + data) ^ (0x4321 if bad_sum else 0)
     return h[:16] + struct.pack("!H", s) + h[18:] + data
 
@@ -108,6 +119,13 @@ def frames():
     yield "tcp_short_offset", eth(ipv4(tcp(S, 1000, 0)[:12] + b"\x40" + tcp(S, 1000, 0)[13:]))
     yield "vlan", eth(b"\0\1\x08\0" + ipv4(tcp(S, 1000, 0)), 0x8100)
     yield "ipv6", eth(b"\x60" + b"\0" * 39, 0x86DD)
+    # TCP over IPv6 to fd00::1 (the engine's IPv6 path)
+    yield "ipv6_syn", eth(ipv6(tcp(S, 1000, 0, opts=FULL, v6=True)), 0x86DD)
+    yield "ipv6_syn_closed_port", eth(ipv6(tcp(S, 1000, 0, dport=81, v6=True)), 0x86DD)
+    yield "ipv6_ack_no_conn", eth(ipv6(tcp(A, 1001, 3001, v6=True)), 0x86DD)
+    yield "ipv6_data", eth(ipv6(tcp(P | A, 1001, 3001, data=b"x" * 100, v6=True)), 0x86DD)
+    yield "ipv6_hop_by_hop", eth(ipv6(b"\x06\0\x01\x04\0\0\0\0" + tcp(S, 1000, 0, v6=True), nh=0), 0x86DD)
+    yield "ipv6_tcp_bad_checksum", eth(ipv6(tcp(S, 1000, 0, bad_sum=True, v6=True)), 0x86DD)
     yield "truncated_ip", eth(ipv4(tcp(S, 1000, 0)))[:30]
 
 
@@ -157,7 +175,9 @@ def engine_seeds():
 def main():
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
     n = 0
-    for sub, items in (("frame", ((k, bytes([c]) + f) for k, f in frames() for c in (0x00, 0x05))), ("engine", engine_seeds())):
+    # every engine seed once more over IPv6 (set-up bit 5)
+    engine = [x for k, e in engine_seeds() for x in ((k, e), (k + "_v6", bytes([e[0] | 0x20]) + e[1:]))]
+    for sub, items in (("frame", ((k, bytes([c]) + f) for k, f in frames() for c in (0x00, 0x05))), ("engine", engine)):
         d = os.path.join(root, sub)
         os.makedirs(d, exist_ok=True)
         for name, data in items:

@@ -53,7 +53,8 @@ case_ "IPv6 address without prefix" "--ip6: expected ADDR/LEN" synack-echo --no-
 case_ "IPv6 multicast address" "--ip6: ff02::1/64 is not a usable" synack-echo --no-huge "${eal[@]}" -- --ip6 ff02::1/64 --port 7
 case_ "--gw6 without --ip6" "--gw6 needs --ip6" synack-echo --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --gw6 fe80::1 --port 7
 case_ "--gw6 off the prefix" "--gw6: must be a link-local address or one inside" synack-echo --no-huge "${eal[@]}" -- --ip6 fd00::1/64 --gw6 fd01::1 --port 7
-case_ "perf client over IPv6" "--client: TCP over IPv6 is not supported yet" synack-perf --no-huge "${eal[@]}" -- --ip6 fd00::1/64 --port 5201 --client fd00::2
+case_ "perf IPv6 client without --ip6" "--client with an IPv6 address needs --ip6" synack-perf --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 5201 --client fd00::2
+case_ "perf client to a bad address" "--client: expected an IPv4 or IPv6 address" synack-perf --no-huge "${eal[@]}" -- --ip6 fd00::1/64 --port 5201 --client fd00::g
 case_ "perf without a role" "say either --server or --client" synack-perf --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 5201
 case_ "perf bad test" "--test: bulk, cps or rr" synack-perf --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 5201 --client 10.1.1.2 --test x
 echo "cli_errors: $failures failure(s)"

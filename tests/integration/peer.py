@@ -101,8 +101,13 @@ def cmd_refused(a):
     fail(f"connect to closed port {a.port} succeeded")
 
 
+def ep(host, port):
+    """host:port as ss(8) takes and prints it: an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
 def linux_states(host, port):
-    out = subprocess.run(["ss", "-tanH", "dst", f"{host}:{port}"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ss", "-tanH", "dst", ep(host, port)], capture_output=True, text=True).stdout
     return [line.split()[0] for line in out.splitlines() if line.strip()]
 
 
@@ -118,9 +123,9 @@ def cmd_client_close(a):
         fail("client close: expected the server's FIN")
     s.close()
     time.sleep(0.2)
-    out = subprocess.run(["ss", "-tanH", "state", "time-wait", "src", f"{local[0]}:{local[1]}"],
+    out = subprocess.run(["ss", "-tanH", "state", "time-wait", "src", ep(local[0], local[1])],
                          capture_output=True, text=True).stdout
-    if f"{a.host}:{a.port}" not in out:
+    if ep(a.host, a.port) not in out:
         fail(f"client close: Linux side not in TIME-WAIT after closing first: {out!r}")
     print("ok: Linux closed first and holds TIME-WAIT; synack answered FIN with FIN", flush=True)
 
@@ -140,8 +145,8 @@ def cmd_server_close(a):
         local = s.getsockname()
         s.close()
         time.sleep(0.05)
-        out = subprocess.run(["ss", "-tanH", "state", "time-wait", "src", f"{local[0]}:{local[1]}",
-                              "dst", f"{a.host}:{a.port}"], capture_output=True, text=True).stdout
+        out = subprocess.run(["ss", "-tanH", "state", "time-wait", "src", ep(local[0], local[1]),
+                              "dst", ep(a.host, a.port)], capture_output=True, text=True).stdout
         if out.strip():
             fail(f"server close: Linux must not hold TIME-WAIT when synack closed first: {out!r}")
     print(f"ok: synack closed first on {a.count} connections; Linux got 'bye' + FIN and holds no TIME-WAIT",
