@@ -7,13 +7,14 @@
 // benchmark).
 //
 // BM_ScaleMemory/N reports, per connection: bytes_per_conn = (sizeof(Engine) + sizeof(Tcb) * N + connection
-// table + reassembly blocks + fixed per-engine arrays) / N as computed from the types, and rss_per_conn, the
+// table + reassembly blocks + SACK scoreboard pool + fixed per-engine arrays) / N as computed from the types, and rss_per_conn, the
 // growth of the resident set (/proc/self/statm) from before the engine was built to after N connections were
 // open (rss_build_per_conn: construction alone). setup_us_per_conn: opening cost, two crafted segments each.
 // BM_ScaleAckInput/N: input() of a pure ACK (nothing new acknowledged, no reply) to a connection picked at
 // random, 32 per timed burst; crafting them is not timed.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -58,7 +59,7 @@ struct World {
     rte_mempool* pool = nullptr;  // crafted segments and the engine's SYN-ACKs, recycled
     std::unique_ptr<Engine> engine;
     size_t rss_before = 0, rss_built = 0, rss_filled = 0;
-    size_t table_bytes = 0, ooo_bytes = 0, fixed_bytes = 0, computed_bytes = 0;
+    size_t table_bytes = 0, ooo_bytes = 0, sack_bytes = 0, fixed_bytes = 0, computed_bytes = 0;
     double setup_s = 0;
     bool ok = false;
 
@@ -94,10 +95,11 @@ struct World {
         table_bytes = tcp::ConnTable(n).memory_bytes();
         const size_t blocks = std::max<uint32_t>(64, n / 16);  // as Engine's constructor sizes its pool
         ooo_bytes = blocks * sizeof(tcp::ReassemblyBlock);
+        sack_bytes = std::clamp<uint32_t>(n / 16, 64, 4096) * sizeof(tcp::SackState);  // the engine's scoreboard pool
         fixed_bytes = sizeof(Engine) + 65536 * sizeof(uint16_t) /* listener by port */ +
                       16384 * sizeof(rte_mbuf*) /* TX ring */ + 4096 * sizeof(Event) /* event queue */ +
                       cfg.max_listeners * 16 /* listeners */;
-        computed_bytes = sizeof(tcp::Tcb) * size_t{n} + table_bytes + ooo_bytes + fixed_bytes;
+        computed_bytes = sizeof(tcp::Tcb) * size_t{n} + table_bytes + ooo_bytes + sack_bytes + fixed_bytes;
     }
 };
 
@@ -122,6 +124,7 @@ void BM_ScaleMemory(benchmark::State& state) {
     state.counters["tcb_bytes"] = sizeof(tcp::Tcb);
     state.counters["table_per_conn"] = static_cast<double>(w.table_bytes) / n;
     state.counters["ooo_per_conn"] = static_cast<double>(w.ooo_bytes) / n;
+    state.counters["sack_per_conn"] = static_cast<double>(w.sack_bytes) / n;
     state.counters["fixed_per_conn"] = static_cast<double>(w.fixed_bytes) / n;
     state.counters["rss_per_conn"] = static_cast<double>(w.rss_filled - w.rss_before) / n;
     state.counters["rss_build_per_conn"] = static_cast<double>(w.rss_built - w.rss_before) / n;

@@ -1,7 +1,9 @@
 // The sender side segment by segment: the per-state gauge, congestion control through its interface, and loss
 // recovery (fast retransmit, limited transmit, NewReno partial ACKs, PRR), each against exact expected output at
 // an injected time. Time: 1 cycle = 1 µs.
+#include <initializer_list>
 #include <stdexcept>
+#include <utility>
 
 #include "engine_harness.hpp"
 #include "synack/stack.hpp"
@@ -363,6 +365,231 @@ TEST(Tlp, NoProbeWithoutSack) {
     h.at_ms(210);
     EXPECT_SEG(h.one(), kAck, seg_seq(8), kRcvNxt, 65535, data(kMss, 8 * kMss));
     EXPECT_EQ(h.engine.counters().tlp_probes, 0u);
+}
+
+
+// ======================= SACK recovery (RFC 6675) and RACK (RFC 8985) =======================
+
+/// Passive open whose SYN offers SACK (RFC 2018 §2) with MSS 1000, then ten segments out at t=0 (IW10).
+tcp::ConnId open_sack_and_send(EngineHarness& h, uint32_t total) {
+    EXPECT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    TcpOptions syn = mss_option(kMss);
+    syn.sack_permitted = true;
+    h.send(kSyn, kPeerIsn, 0, "", 65535, &syn);
+    h.out();
+    h.send(kAck, kRcvNxt, kIss + 1);
+    auto ev = h.events();
+    EXPECT_EQ(event_types(ev), "accepted");
+    EXPECT_TRUE(h.tcb() != nullptr && h.tcb()->sack_ok);
+    const tcp::ConnId c = ev.empty() ? tcp::ConnId{} : ev[0].conn;
+    const std::string d = data(total);
+    EXPECT_EQ(h.engine.send(c, d.data(), total), int32_t(total));
+    auto v = h.out();
+    EXPECT_EQ(v.size(), 10u) << EngineHarness::describe(v);
+    return c;
+}
+
+/// An ACK of `ack` carrying SACK blocks of whole segments [from, to) (segment numbers), in the order given.
+void sack_ack(EngineHarness& h, uint32_t ack, std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) {
+    TcpOptions o;
+    for (const auto& [from, to] : blocks) o.sack[o.sack_count++] = {seg_seq(from), seg_seq(to)};
+    h.send(kAck, kRcvNxt, ack, "", 65535, &o);
+}
+
+// Segments 1 and 4 lost, 2-3 and 5-9 SACKed (RFC 6675 §5: more than DupThresh segments above both): exactly the
+// two holes are resent, in order, and no SACKed byte goes again. The rescue (NextSeg rule 4) would hold segment 4,
+// already resent: nothing more. The ACK of everything ends recovery and returns the scoreboard to the pool.
+TEST(SackRecovery, TwoHolesResendExactlyTheHolesInOrder) {
+    EngineHarness h;
+    open_sack_and_send(h, 10 * kMss);
+    h.at_ms(10);
+    sack_ack(h, seg_seq(1), {{5, 10}, {2, 4}});
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 2u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
+    EXPECT_SEG(v[1], kAck, seg_seq(4), kRcvNxt, 65535, data(kMss, 4 * kMss));
+    EXPECT_EQ(h.engine.counters().sack_recoveries, 1u);
+    EXPECT_EQ(h.engine.counters().tx_retransmits, 2u);
+    EXPECT_EQ(h.engine.counters().fast_retransmits, 0u) << "not the NewReno path";
+    EXPECT_TRUE(h.tcb()->recovery.in_recovery());
+    EXPECT_NE(h.tcb()->sack, nullptr);
+    EXPECT_EQ(h.tcb()->ssthresh(), 6300u);  // CUBIC: 0.7 x the 9 segments in flight
+    h.at_ms(20);
+    sack_ack(h, seg_seq(4), {{5, 10}});  // segment 1 arrived: a partial ACK; segment 4's resend is in flight
+    h.none();
+    h.at_ms(21);
+    h.send(kAck, kRcvNxt, seg_seq(10));
+    h.none();
+    EXPECT_FALSE(h.tcb()->recovery.in_recovery());
+    EXPECT_EQ(h.tcb()->sack, nullptr) << "the scoreboard went back to the pool";
+    EXPECT_EQ(h.engine.counters().tx_retransmits, 2u);
+}
+
+// New data waiting: after the holes, NextSeg rule 2 sends new data with what PRR allows, never SACKed data.
+TEST(SackRecovery, HolesFirstThenNewData) {
+    EngineHarness h;
+    open_sack_and_send(h, 20 * kMss);
+    h.at_ms(10);
+    sack_ack(h, seg_seq(1), {{5, 10}, {2, 4}});
+    auto v = h.out();
+    ASSERT_GE(v.size(), 3u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
+    EXPECT_SEG(v[1], kAck, seg_seq(4), kRcvNxt, 65535, data(kMss, 4 * kMss));
+    for (size_t i = 2; i < v.size(); ++i)
+        EXPECT_SEG(v[i], kAck, seg_seq(uint32_t(8 + i)), kRcvNxt, 65535, data(kMss, (8 + i) * kMss));
+    // PRR-SSRB (pipe 0 < ssthresh 6300): sndcnt = min(ssthresh - pipe, delivered + SMSS) = 6300: the two holes,
+    // then 4300 bytes of new data, rounded up to whole segments as retransmissions are: five.
+    EXPECT_EQ(v.size(), 2u + 5u) << EngineHarness::describe(v);
+    EXPECT_EQ(h.engine.counters().tx_retransmits, 2u);
+}
+
+/// Ten segments out at t=0; at 10 ms (SRTT 10 ms) segment 0 is acknowledged and segment 2 SACKed: segment 1 is
+/// missing, but one SACKed segment is below DupThresh: RACK waits for its reordering window (min_RTT / 4 = 2.5 ms).
+void one_segment_beyond_a_hole(EngineHarness& h) {
+    open_sack_and_send(h, 10 * kMss);
+    h.at_ms(10);
+    sack_ack(h, seg_seq(1), {{2, 3}});
+    h.none();
+    ASSERT_EQ(h.tcb()->rtt.srtt_us(), 10000u);
+    ASSERT_FALSE(h.tcb()->recovery.in_recovery());
+    ASSERT_EQ(h.tcb()->timer_mode, tcp::TimerMode::reorder);
+}
+
+// RFC 8985 §6.3: the reorder timer fires when segment 1's window closes (10 ms + 2.5 ms, on the 1 ms wheel at 13
+// ms): segment 1, and only it, is resent, and recovery starts.
+TEST(Rack, MarksTheSegmentLostAfterTheReorderWindowAndResendsExactlyIt) {
+    EngineHarness h;
+    one_segment_beyond_a_hole(h);
+    h.at_ms(12);
+    h.none();
+    h.at_ms(13);
+    EXPECT_SEG(h.one(), kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
+    EXPECT_EQ(h.engine.counters().rack_reorder_timeouts, 1u);
+    EXPECT_EQ(h.engine.counters().rack_marked_lost, 1u);
+    EXPECT_EQ(h.engine.counters().sack_recoveries, 1u);
+    EXPECT_TRUE(h.tcb()->recovery.in_recovery());
+    h.at_ms(200);
+    h.none();  // the rest are SACKed or in flight: nothing more until the RTO
+}
+
+// The same hole filled within the window (segment 1 was only reordered): no retransmission, no recovery.
+TEST(Rack, ReorderingWithinTheWindowCausesNoRetransmission) {
+    EngineHarness h;
+    one_segment_beyond_a_hole(h);
+    h.at_us(11500);
+    h.send(kAck, kRcvNxt, seg_seq(10));
+    h.none();
+    h.at_ms(500);
+    h.none();
+    EXPECT_EQ(h.engine.counters().tx_retransmits, 0u);
+    EXPECT_EQ(h.engine.counters().sack_recoveries, 0u);
+    EXPECT_EQ(h.engine.counters().rack_marked_lost, 0u);
+    EXPECT_EQ(h.tcb()->sack, nullptr);
+    EXPECT_EQ(h.tcb()->ssthresh(), UINT32_MAX);
+}
+
+// RFC 2883 §5 with SACK recovery: RACK resent segment 1, the ACK of everything carries a D-SACK for it (the
+// original had only been delayed): the window from before the recovery comes back.
+TEST(Rack, DsackOfTheRackRetransmissionUndoesTheReduction) {
+    EngineHarness h;
+    one_segment_beyond_a_hole(h);
+    h.at_ms(13);
+    EXPECT_SEG(h.one(), kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
+    EXPECT_EQ(h.tcb()->ssthresh(), 6300u);
+    h.at_ms(20);
+    TcpOptions dsack;
+    dsack.sack_count = 1;
+    dsack.sack[0] = {seg_seq(1), seg_seq(2)};  // below SEG.ACK: a duplicate
+    h.send(kAck, kRcvNxt, seg_seq(10), "", 65535, &dsack);
+    EXPECT_EQ(h.engine.counters().spurious_retransmits_undone, 1u);
+    EXPECT_EQ(h.tcb()->ssthresh(), UINT32_MAX);
+    EXPECT_EQ(h.tcb()->cwnd(), 11 * kMss);  // slow start had grown it by the ACK of segment 0 before the recovery
+    EXPECT_FALSE(h.tcb()->recovery.in_recovery());
+    EXPECT_EQ(h.tcb()->sack, nullptr);
+}
+
+// A peer that did not offer SACK gets NewReno whatever its ACKs carry: blocks are not read, the third duplicate
+// fast-retransmits SND.UNA's segment and no scoreboard is taken.
+TEST(SackRecovery, PeerWithoutSackGetsNewReno) {
+    EngineHarness h(config(CongestionAlgorithm::newreno));
+    open_and_send(h, 20000);
+    h.at_ms(10);
+    sack_ack(h, kData, {{5, 10}});
+    EXPECT_SEG(h.one(), kAck, seg_seq(10), kRcvNxt, 65535, data(kMss, 10 * kMss));  // limited transmit
+    sack_ack(h, kData, {{5, 10}});
+    EXPECT_SEG(h.one(), kAck, seg_seq(11), kRcvNxt, 65535, data(kMss, 11 * kMss));
+    sack_ack(h, kData, {{5, 10}});
+    EXPECT_SEG(h.one(), kAck, seg_seq(0), kRcvNxt, 65535, data(kMss, 0));
+    EXPECT_EQ(h.engine.counters().fast_retransmits, 1u);
+    EXPECT_EQ(h.engine.counters().sack_recoveries, 0u);
+    EXPECT_EQ(h.tcb()->sack, nullptr);
+    h.at_ms(20);
+    h.send(kAck, kRcvNxt, seg_seq(5));  // partial ACK (RFC 6582 §3.2 step 5): the next hole at once
+    EXPECT_SEG(h.one(), kAck, seg_seq(5), kRcvNxt, 65535, data(kMss, 5 * kMss));
+}
+
+// An RTO discards the SACK state (RFC 6675 §5.1) and goes back to SND.UNA; the SACKed data is still in the send
+// queue (RFC 2018 §8: the receiver may renege), so it is resent too when the window reaches it.
+TEST(SackRecovery, RtoDiscardsTheScoreboardAndKeepsSackedData) {
+    EngineHarness h;
+    open_sack_and_send(h, 10 * kMss);
+    h.at_ms(10);
+    sack_ack(h, seg_seq(1), {{2, 3}});
+    ASSERT_NE(h.tcb()->sack, nullptr);
+    EXPECT_EQ(h.tcb()->snd_buf.bytes, 9 * kMss) << "SACKed bytes stay queued";
+    h.at_ms(13);
+    EXPECT_SEG(h.one(), kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));  // RACK
+    h.at_ms(213);  // the RTO (200 ms floor) after the retransmission
+    EXPECT_SEG(h.one(), kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
+    EXPECT_EQ(h.tcb()->sack, nullptr) << "SACK information discarded";
+    EXPECT_EQ(h.engine.counters().rto_expired, 1u);
+    h.at_ms(223);
+    h.send(kAck, kRcvNxt, seg_seq(2));  // slow start from one segment: two more, SACKed segment 2 among them
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 2u) << EngineHarness::describe(v);
+    EXPECT_SEG(v[0], kAck, seg_seq(2), kRcvNxt, 65535, data(kMss, 2 * kMss));
+    EXPECT_SEG(v[1], kAck, seg_seq(3), kRcvNxt, 65535, data(kMss, 3 * kMss));
+}
+
+
+// The pool holds 64 scoreboards for this table size (a sixteenth of 1024, at least 64): the 65th connection with
+// SACKed data outstanding finds none, is counted, and recovers with NewReno; once one is returned, it is lent again.
+TEST(SackRecovery, PoolEmptyFallsBackToNewRenoCounted) {
+    EngineHarness h;
+    ASSERT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    const std::string d = data(3 * kMss);
+    constexpr uint16_t kConns = 65;
+    auto from = [&](uint16_t i, uint8_t flags, uint32_t seq, uint32_t ack, const TcpOptions* o = nullptr) {
+        h.engine.input(build(EngineHarness::kThem, EngineHarness::kUs, uint16_t(41000 + i), EngineHarness::kUsPort,
+                             flags, seq, ack, "", 65535, o), h.now);
+    };
+    TcpOptions syn = mss_option(kMss);
+    syn.sack_permitted = true;
+    for (uint16_t i = 0; i < kConns; ++i) {
+        from(i, kSyn, kPeerIsn, 0, &syn);
+        from(i, kAck, kRcvNxt, kIss + 1);
+    }
+    auto ev = h.events();
+    ASSERT_EQ(ev.size(), kConns);
+    for (const Event& e : ev) ASSERT_EQ(h.engine.send(e.conn, d.data(), 3 * kMss), int32_t(3 * kMss));
+    h.out();
+    h.at_ms(10);
+    TcpOptions sack;
+    sack.sack_count = 1;
+    sack.sack[0] = {seg_seq(1), seg_seq(3)};
+    for (uint16_t i = 0; i < kConns; ++i) from(i, kAck, kRcvNxt, kData, &sack);
+    h.out();
+    EXPECT_EQ(h.engine.counters().sack_pool_empty, 1u);
+    const tcp::Tcb* last = h.engine.find(tcp::FourTuple{EngineHarness::kUs, EngineHarness::kThem, EngineHarness::kUsPort,
+                                                        uint16_t(41000 + kConns - 1)});
+    ASSERT_NE(last, nullptr);
+    EXPECT_EQ(last->sack, nullptr) << "no scoreboard left for the 65th";
+    // Connection 0 is acknowledged in full: its scoreboard returns, and the 65th's next SACK takes it.
+    from(0, kAck, kRcvNxt, seg_seq(3));
+    from(kConns - 1, kAck, kRcvNxt, kData, &sack);
+    EXPECT_NE(last->sack, nullptr);
+    EXPECT_EQ(h.engine.counters().sack_pool_empty, 1u);
+    h.out();
 }
 
 }  // namespace

@@ -149,6 +149,7 @@ struct RunConfig {
     /// TSO as synack uses it on --loopback: segments of up to 64 KB, send buffers in 16 KB bulk mbufs. The wire
     /// here fills in the full checksums the offload leaves to the NIC, before impairment, so corruption still shows.
     bool tso = false;
+    bool sack = true;  ///< SACK offered by both engines (RFC 2018); LOOP_NO_SACK=1 turns it off everywhere
 };
 
 TcpConfig engine_config(const RunConfig& rc) {
@@ -156,7 +157,7 @@ TcpConfig engine_config(const RunConfig& rc) {
     c.max_connections = 4096;
     c.msl_ms = rc.msl_ms;
     c.timestamps = std::getenv("LOOP_NO_TS") == nullptr;
-    c.sack = std::getenv("LOOP_NO_SACK") == nullptr;
+    c.sack = rc.sack && std::getenv("LOOP_NO_SACK") == nullptr;
     if (rc.tso) {
         c.tx_checksum_offload = true;
         c.tso_max = wire::kMaxTcpPayload;
@@ -940,9 +941,11 @@ TEST(Loopback, ZeroWindowProbingSurvivesALostWindowUpdate) {
 // ======================= bulk transfer through loss (the sender's recovery) =======================
 
 /// One bulk connection per `connections`, client to server, `bytes` each, through `loss` with 1% reordering and
-/// 1% duplication both ways (no SACK: duplicate ACKs, NewReno partial ACKs and PRR do the recovery).
-RunConfig bulk_through_loss(uint32_t connections, uint32_t bytes, double loss, uint64_t seed) {
+/// 1% duplication both ways. With SACK the scoreboard and RACK recover (RFC 6675, RFC 8985); without it duplicate
+/// ACKs, NewReno partial ACKs and PRR do.
+RunConfig bulk_through_loss(uint32_t connections, uint32_t bytes, double loss, uint64_t seed, bool sack = true) {
     RunConfig rc;
+    rc.sack = sack;
     rc.connections = connections;
     rc.in_flight = connections;
     rc.msl_ms = 5000;
@@ -964,36 +967,56 @@ RunConfig bulk_through_loss(uint32_t connections, uint32_t bytes, double loss, u
     return rc;
 }
 
-void expect_bulk_recovered(Loopback& lb, const char* what) {
+void expect_bulk_recovered(Loopback& lb, const char* what, bool sack) {
     const auto& c = lb.client().counters();
     EXPECT_GT(lb.imp_c2s().stats().lost, 0u);
-    EXPECT_GT(c.fast_retransmits, 0u) << "losses were recovered by duplicate ACKs, not only by timeouts";
-    std::printf("%s: lost %lu, retransmits %lu, fast retransmits %lu, partial ACKs %lu, RTOs %lu\n", what,
-                static_cast<unsigned long>(lb.imp_c2s().stats().lost), static_cast<unsigned long>(c.tx_retransmits),
-                static_cast<unsigned long>(c.fast_retransmits), static_cast<unsigned long>(c.partial_acks),
-                static_cast<unsigned long>(c.rto_expired));
+    if (sack) {
+        EXPECT_GT(c.sack_recoveries, 0u) << "losses were recovered by the scoreboard, not only by timeouts";
+        EXPECT_GT(c.rack_marked_lost, 0u);
+        // NewReno only where no ACK carried a block to start a scoreboard from (e.g. duplicates with D-SACKs alone)
+        EXPECT_LE(c.fast_retransmits * 100, c.sack_recoveries) << "recoveries used the scoreboard";
+        EXPECT_EQ(c.sack_pool_empty, 0u);
+    } else {
+        EXPECT_GT(c.fast_retransmits, 0u) << "losses were recovered by duplicate ACKs, not only by timeouts";
+        EXPECT_EQ(c.sack_recoveries, 0u) << "no SACK negotiated: NewReno";
+    }
+    std::printf("%s: lost %lu, retransmits %lu, fast retransmits %lu, partial ACKs %lu, RTOs %lu, SACK recoveries %lu, "
+                "SACK retransmits %lu, RACK lost %lu, reorder timeouts %lu, TLP %lu, undone %lu, pool empty %lu\n",
+                what, static_cast<unsigned long>(lb.imp_c2s().stats().lost),
+                static_cast<unsigned long>(c.tx_retransmits), static_cast<unsigned long>(c.fast_retransmits),
+                static_cast<unsigned long>(c.partial_acks), static_cast<unsigned long>(c.rto_expired),
+                static_cast<unsigned long>(c.sack_recoveries), static_cast<unsigned long>(c.sack_retransmits),
+                static_cast<unsigned long>(c.rack_marked_lost), static_cast<unsigned long>(c.rack_reorder_timeouts),
+                static_cast<unsigned long>(c.tlp_probes), static_cast<unsigned long>(c.spurious_retransmits_undone),
+                static_cast<unsigned long>(c.sack_pool_empty));
     expect_clean_finish(lb, what);
 }
 
 TEST(LoopbackLoss, BulkThroughOnePercentLoss) {
-    RunConfig rc = bulk_through_loss(4, 25 << 20, 0.01, 21);
-    Loopback lb(rc);
-    lb.run();
-    expect_bulk_recovered(lb, "4 x 25 MB, 1% loss");
+    for (bool sack : {true, false}) {
+        RunConfig rc = bulk_through_loss(4, 25 << 20, 0.01, 21, sack);
+        Loopback lb(rc);
+        lb.run();
+        expect_bulk_recovered(lb, sack ? "4 x 25 MB, 1% loss, SACK" : "4 x 25 MB, 1% loss, no SACK", sack);
+    }
 }
 
 TEST(LoopbackLoss, BulkThroughFivePercentLoss) {
-    RunConfig rc = bulk_through_loss(4, 25 << 20, 0.05, 22);
-    Loopback lb(rc);
-    lb.run();
-    expect_bulk_recovered(lb, "4 x 25 MB, 5% loss");
+    for (bool sack : {true, false}) {
+        RunConfig rc = bulk_through_loss(4, 25 << 20, 0.05, 22, sack);
+        Loopback lb(rc);
+        lb.run();
+        expect_bulk_recovered(lb, sack ? "4 x 25 MB, 5% loss, SACK" : "4 x 25 MB, 5% loss, no SACK", sack);
+    }
 }
 
 TEST(LoopbackLoss, BulkThroughTwentyPercentLoss) {
-    RunConfig rc = bulk_through_loss(4, 4 << 20, 0.20, 23);
-    Loopback lb(rc);
-    lb.run();
-    expect_bulk_recovered(lb, "4 x 4 MB, 20% loss");
+    for (bool sack : {true, false}) {
+        RunConfig rc = bulk_through_loss(4, 4 << 20, 0.20, 23, sack);
+        Loopback lb(rc);
+        lb.run();
+        expect_bulk_recovered(lb, sack ? "4 x 4 MB, 20% loss, SACK" : "4 x 4 MB, 20% loss, no SACK", sack);
+    }
 }
 
 // A 30 s outage in the middle of a transfer, both ways: the RTO backs off (1 s ... 16 s) and the transfer resumes

@@ -56,6 +56,11 @@ namespace synack::tcp {
     X(tlp_recoveries, count, "probes that repaired a tail loss: cwnd reduced (RFC 8985 §7.4)") \
     X(spurious_retransmits_undone, count, "D-SACK reported every segment of a fast retransmit: cwnd restored") \
     X(partial_acks, count, "ACKs in recovery that left a hole: its segment resent (RFC 6582 §3.2)") \
+    X(sack_recoveries, count, "SACK loss recoveries entered: DupThresh SACKed or RACK found loss (RFC 6675 §5)") \
+    X(sack_retransmits, count, "segments resent by SACK recovery: holes (NextSeg), lost retransmissions, rescue") \
+    X(rack_marked_lost, count, "segments RACK marked lost by time (RFC 8985 §6.2 step 5)") \
+    X(rack_reorder_timeouts, count, "RACK reorder timer expiries (RFC 8985 §6.3)") \
+    X(sack_pool_empty, count, "SACKed data arrived but no scoreboard was free: recovered with NewReno instead") \
     X(conn_timed_out, count, "connections given up after the retransmission limit (R2, RFC 9293 §3.8.3)") \
     X(conn_opened_active, count, "connect() calls that sent a SYN") \
     X(conn_opened_passive, count, "SYNs to a listener that created a connection (SYN-RECEIVED)") \

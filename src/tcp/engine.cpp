@@ -88,6 +88,12 @@ Engine::Engine(const TcpConfig& cfg, rte_mempool* pool, uint64_t tsc_hz, uint64_
     ooo_blocks_ = std::make_unique<ReassemblyBlock[]>(blocks);
     for (uint32_t i = 0; i < blocks; ++i) ooo_blocks_[i].next_free = i + 1 < blocks ? &ooo_blocks_[i + 1] : nullptr;
     ooo_free_ = &ooo_blocks_[0];
+    // Scoreboards only for connections with SACKed data outstanding: a sixteenth of the table, 64 to 4096.
+    sack_states_count_ = std::clamp<uint32_t>(cfg_.max_connections / 16, 64, 4096);
+    sack_states_ = std::make_unique<SackState[]>(sack_states_count_);
+    for (uint32_t i = 0; i < sack_states_count_; ++i)
+        sack_states_[i].next_free = i + 1 < sack_states_count_ ? &sack_states_[i + 1] : nullptr;
+    sack_free_ = &sack_states_[0];
     listeners_.resize(cfg_.max_listeners);
     listener_by_port_ = std::make_unique<uint16_t[]>(65536);
     tx_cap_ = kTxRing;
@@ -188,6 +194,7 @@ void Engine::free_tcb(Tcb& tcb) noexcept {
     tcb.snd_buf.clear();
     tcb.rcv_buf.clear();
     free_ooo(tcb);
+    sack_release(tcb);
     recharge(tcb);
     if (tcb.state == State::syn_received && tcb.passive && tcb.listener != 0) half_open_remove(tcb);
     if (tcb.state == State::time_wait) --time_wait_;

@@ -19,6 +19,7 @@
 #include "tcp/counters.hpp"
 #include "tcp/events.hpp"
 #include "tcp/isn.hpp"
+#include "tcp/sack_state.hpp"
 #include "tcp/syn_cookie.hpp"
 #include "tcp/tcb.hpp"
 #include "net/icmp_error.hpp"
@@ -227,7 +228,10 @@ private:
 
     // options.cpp: RFC 7323 window scaling and timestamps, RFC 2018 / 2883 SACK
     uint8_t our_wscale() const noexcept;
-    uint64_t now_us() const noexcept;
+    uint64_t now_us() const noexcept { return cycles_to_us(now_); }
+    uint64_t cycles_to_us(uint64_t c) const noexcept {
+        return tsc_hz_ >= 1000000 ? c / (tsc_hz_ / 1000000) : c * (1000000 / tsc_hz_);
+    }
     void negotiate_options(Tcb& tcb, const wire::Segment& syn) noexcept;
     uint32_t peer_window(const Tcb& tcb, const wire::Segment& seg) const noexcept;
     uint32_t rcv_window_cap(const Tcb& tcb) const noexcept;
@@ -301,6 +305,21 @@ private:
     void dsack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
     void on_loss_probe(Tcb& tcb) noexcept;
     bool tlp_on_ack(Tcb& tcb, uint32_t ack, bool advanced, uint32_t prior_flight) noexcept;
+    uint32_t retransmit_range(Tcb& tcb, uint32_t seq, uint32_t len) noexcept;
+
+    // sack_recovery.cpp: the sender's SACK recovery (RFC 6675) with RACK loss detection (RFC 8985)
+    bool sack_attach(Tcb& tcb) noexcept;
+    void sack_release(Tcb& tcb) noexcept;
+    bool sack_reports_new_data(const Tcb& tcb, const wire::Segment& seg) const noexcept;
+    void sack_ack_arrives(Tcb& tcb, const wire::Segment& seg, uint32_t acked, bool recovery_ended) noexcept;
+    bool rack_mark_lost(Tcb& tcb) noexcept;
+    void sack_enter_recovery(Tcb& tcb) noexcept;
+    void sack_recovery_send(Tcb& tcb, uint32_t delivered, bool entering) noexcept;
+    int64_t resend_lost_retransmissions(Tcb& tcb, int64_t budget) noexcept;
+    void rack_sent(Tcb& tcb, uint32_t seq, uint32_t len, bool retransmission) noexcept {
+        if (tcb.sack != nullptr && len > 0) tcb.sack->rack.on_send(Seq{seq}, Seq{seq + len}, now_us(), retransmission);
+    }
+    void on_reorder_timer(Tcb& tcb) noexcept;
 
     // timers.cpp
     void on_timer(timer::TimerNode& node) noexcept;
@@ -410,6 +429,9 @@ private:
     uint32_t free_head_ = UINT32_MAX;
     std::unique_ptr<ReassemblyBlock[]> ooo_blocks_;
     ReassemblyBlock* ooo_free_ = nullptr;
+    std::unique_ptr<SackState[]> sack_states_;  ///< the pool Tcb::sack is lent from (see sack_state.hpp)
+    SackState* sack_free_ = nullptr;
+    uint32_t sack_states_count_ = 0;
     std::vector<Listener> listeners_;
     std::unique_ptr<uint16_t[]> listener_by_port_;  // port -> listener index + 1
     std::unique_ptr<rte_mbuf*[]> tx_ring_;

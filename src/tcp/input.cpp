@@ -455,14 +455,31 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     if (tcb.timer_mode == TimerMode::persist) tcb.retransmits = 0;  // the peer answers our probes
     const bool dup = is_dup_ack(tcb, seg);  // before the window update below changes what it compares
     if (tcb.ts_ok && seq_lt(tcb.snd_una, seg.ack)) ts_rtt_sample(tcb, seg);  // RFC 7323 §4.1 (options.cpp)
+    const bool was_in_recovery = tcb.recovery.in_recovery();
+    const uint32_t una_before = tcb.snd_una;
     if (seq_lt(tcb.snd_una, seg.ack)) process_ack_of_data(tcb, seg.ack);
     if (seq_leq(tcb.snd_una, seg.ack)) {
         tcb.last_wnd_raw = seg.wnd;
         update_send_window(tcb, seg);
     }
-    if (dup && tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::closing | State::last_ack))
+    const bool sending = tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::closing | State::last_ack);
+    // RFC 6675: a SACK connection recovers by its scoreboard from the first ACK that SACKs data above SND.UNA
+    // (not in the middle of a NewReno recovery, nor while a timeout's go-back-N resends: RFC 6675 §5.1).
+    if (tcb.sack == nullptr && tcb.sack_ok && sending && seg.opt.sack_count > 0 && !tcb.recovery.in_recovery() &&
+        tcb.snd_nxt == tcb.snd_max && sack_reports_new_data(tcb, seg))
+        sack_attach(tcb);
+    if (tcb.sack != nullptr && sending) {
+        const uint32_t acked = tcb.snd_una - una_before;
+        sack_ack_arrives(tcb, seg, acked, was_in_recovery && !tcb.recovery.in_recovery());
+    } else if (dup && sending) {
         dup_ack_arrives(tcb);
+    }
     if (tcb.undo_ok && tcb.sack_ok && seg.opt.sack_count > 0) dsack_arrives(tcb, seg);
+    // The scoreboard goes back to the pool once SND.UNA has passed the last SACKed byte and recovery is over.
+    if (tcb.sack != nullptr && !tcb.recovery.in_recovery() && tcb.sack->board.range_count() == 0) {
+        sack_release(tcb);
+        if (tcb.timer_mode == TimerMode::reorder) arm_rto_or_probe(tcb);  // RACK's timer goes with RACK's state
+    }
 
     const bool fin_acked = tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq);
     switch (tcb.state) {
@@ -515,7 +532,8 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
     tcb.progress_at = tcb.snd_progress_at = stamp();
     if (tcb.in(kSynchronized)) congestion_on_ack(tcb, ack, acked, prior_flight, rtt_us);
     // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
-    if (tcb.timer_mode == TimerMode::retransmit || tcb.timer_mode == TimerMode::loss_probe) {
+    if (tcb.timer_mode == TimerMode::retransmit || tcb.timer_mode == TimerMode::loss_probe ||
+        tcb.timer_mode == TimerMode::reorder) {
         if (tcb.snd_una == tcb.snd_max)
             stop_timer(tcb);
         else
@@ -665,6 +683,7 @@ void Engine::enter_time_wait(Tcb& tcb) noexcept {
     wheel_.cancel(tcb.ka_timer);
     tcb.snd_buf.clear();
     free_ooo(tcb);
+    sack_release(tcb);
     recharge(tcb);
     arm_timer(tcb, TimerMode::time_wait, 2000ull * cfg_.msl_ms);  // MUST-13: 2 MSL
     ++ctr_.conn_closed;

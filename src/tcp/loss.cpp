@@ -64,6 +64,7 @@ void Engine::congestion_on_ack(Tcb& tcb, uint32_t ack, uint32_t acked, uint32_t 
     tcb.cwnd_extra = 0;
     switch (tcb.recovery.on_new_ack(Seq{ack})) {
     case FastRecovery::Action::partial_ack:
+        if (tcb.sack != nullptr) return;  // SACK recovery: the scoreboard picks what to resend (sack_ack_arrives)
         // RFC 6582 §3.2 step 5: the next hole starts at the new SND.UNA: resend it and stay in recovery. What the
         // duplicates already counted as delivered is not counted again (RFC 6937 DeliveredData).
         ++ctr_.partial_acks;
@@ -113,16 +114,21 @@ void Engine::recovery_send(Tcb& tcb, uint32_t delivered, bool retransmit) noexce
 
 // Resends the first unacknowledged segment (at most one SMSS, with the FIN if it is what is left). Returns the
 // sequence space sent.
-uint32_t Engine::retransmit_una(Tcb& tcb) noexcept {
+uint32_t Engine::retransmit_una(Tcb& tcb) noexcept { return retransmit_range(tcb, tcb.snd_una, tcb.snd_mss); }
+
+// Resends [seq, seq + len) (len at most one SMSS) as one segment: the data the send queue still holds there, and
+// the FIN when the range covers its sequence number. Returns the sequence space sent (0: nothing went).
+uint32_t Engine::retransmit_range(Tcb& tcb, uint32_t seq, uint32_t len) noexcept {
     const uint32_t end = tcb.snd_buf_end();
-    const uint32_t len = seq_lt(tcb.snd_una, end) ? std::min<uint32_t>(end - tcb.snd_una, tcb.snd_mss) : 0;
-    const bool fin = tcb.fin_sent && tcb.snd_una + len == tcb.fin_seq && len < tcb.snd_mss;
-    if (len == 0 && !fin) return 0;
+    const uint32_t dlen = seq_lt(seq, end) ? std::min<uint32_t>(end - seq, len) : 0;
+    const bool fin = tcb.fin_sent && seq + dlen == tcb.fin_seq && seq_lt(tcb.fin_seq, seq + len);
+    if (dlen == 0 && !fin) return 0;
     tcb.rtt_timing = false;  // Karn: whatever is being timed may be what we resend
-    if (!send_segment(tcb, tcb.snd_una, len, static_cast<uint8_t>(kAck | (fin ? kFin : 0)))) return 0;
+    if (!send_segment(tcb, seq, dlen, static_cast<uint8_t>(kAck | (fin ? kFin : 0)))) return 0;
     if (tcb.undo_retrans < UINT16_MAX) ++tcb.undo_retrans;
+    rack_sent(tcb, seq, dlen + (fin ? 1 : 0), true);
     arm_rto(tcb);  // RFC 6298 §5.3 after a retransmission: the timer restarts
-    return len + (fin ? 1 : 0);
+    return dlen + (fin ? 1 : 0);
 }
 
 // The retransmission timer expired with data outstanding (RFC 5681 §3.1 (4), RFC 6582 §3.2 step 4): recovery
@@ -130,6 +136,9 @@ uint32_t Engine::retransmit_una(Tcb& tcb) noexcept {
 void Engine::loss_on_rto(Tcb& tcb) noexcept {
     tcb.cc.on_rto(tcb.flight_size(), tcb.retransmits == 1);
     tcb.recovery.on_rto(Seq{tcb.snd_max});
+    // RFC 6675 §5.1, RFC 2018 §8: SACK information is discarded (the receiver may have reneged; the send queue
+    // still holds every byte not cumulatively acknowledged), and go-back-N resends from SND.UNA.
+    sack_release(tcb);
     tcb.tlp.clear();
     tcb.undo_ok = false;  // go-back-N resends too much to account for by D-SACK: no undo after a timeout
     tcb.dup_bytes = 0;
@@ -201,8 +210,10 @@ void Engine::on_loss_probe(Tcb& tcb) noexcept {
     const uint32_t len = std::min<uint32_t>(data_end - tcb.snd_una, tcb.snd_mss);
     if (len == 0 && !tcb.fin_sent) return;
     tcb.rtt_timing = false;  // Karn
-    if (send_segment(tcb, data_end - len, len, static_cast<uint8_t>(kAck | (tcb.fin_sent ? kFin : 0))))
+    if (send_segment(tcb, data_end - len, len, static_cast<uint8_t>(kAck | (tcb.fin_sent ? kFin : 0)))) {
+        rack_sent(tcb, data_end - len, len + (tcb.fin_sent ? 1 : 0), true);
         tcb.tlp.on_probe_sent(true, Seq{tcb.snd_max});
+    }
 }
 
 // RFC 8985 §7.4: a retransmitted probe that repaired a loss is a congestion event (the loss it hid was real).

@@ -39,10 +39,6 @@ uint32_t Engine::tsval(const FourTuple& t) const noexcept {
     return static_cast<uint32_t>(now_ / std::max<uint64_t>(1, tsc_hz_ / 1000)) + off;
 }
 
-uint64_t Engine::now_us() const noexcept {
-    return tsc_hz_ >= 1000000 ? now_ / (tsc_hz_ / 1000000) : now_ * (1000000 / tsc_hz_);
-}
-
 // The peer's SYN (passive open) or SYN-ACK (active open): each option is on when the peer carries it and we
 // offer it (on an active open we offered what cfg_ allows, RFC 7323 §2.2 / §3.2, RFC 2018 §2).
 void Engine::negotiate_options(Tcb& tcb, const wire::Segment& syn) noexcept {

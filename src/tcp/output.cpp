@@ -49,6 +49,7 @@ void Engine::output(Tcb& tcb) noexcept {
             const bool with_fin = len == unsent && fin_due;
             if (with_fin) flags |= kFin;
             if (!send_segment(tcb, tcb.snd_nxt, len, flags)) break;
+            rack_sent(tcb, tcb.snd_nxt, len + (with_fin ? 1 : 0), seq_lt(tcb.snd_nxt, tcb.snd_max));
             if (!tcb.rtt_timing && tcb.snd_nxt == tcb.snd_max) {
                 tcb.rtt_timing = true;
                 tcb.rtt_seq = tcb.snd_nxt;
@@ -67,6 +68,7 @@ void Engine::output(Tcb& tcb) noexcept {
         }
         if (fin_due) {
             if (!send_segment(tcb, tcb.snd_nxt, 0, kFin | kAck)) break;
+            rack_sent(tcb, tcb.snd_nxt, 1, seq_lt(tcb.snd_nxt, tcb.snd_max));
             tcb.fin_seq = tcb.snd_nxt;
             tcb.fin_sent = true;
             tcb.snd_nxt += 1;
@@ -76,7 +78,8 @@ void Engine::output(Tcb& tcb) noexcept {
     }
     // RFC 6298 §5.1: run the retransmission timer whenever data (or a FIN) is outstanding.
     if (tcb.snd_una != tcb.snd_max && tcb.timer_mode != TimerMode::retransmit && tcb.timer_mode != TimerMode::time_wait &&
-        tcb.timer_mode != TimerMode::persist && tcb.timer_mode != TimerMode::loss_probe)
+        tcb.timer_mode != TimerMode::persist && tcb.timer_mode != TimerMode::loss_probe &&
+        tcb.timer_mode != TimerMode::reorder)
         arm_rto_or_probe(tcb);
 }
 

@@ -109,6 +109,7 @@ void Engine::lower_mss(Tcb& tcb, uint32_t mss) noexcept {
     if (!tcb.in(State::established | State::close_wait | State::fin_wait_1 | State::last_ack | State::closing))
         return;  // a SYN is small: the handshake goes on (the peer's MSS option may lower it further only)
     tcb.rtt_timing = false;  // Karn: what is resent now gives no sample
+    sack_release(tcb);       // segment boundaries change: the scoreboard starts again from the next SACK
     tcb.snd_nxt = tcb.snd_una;  // go back as a timeout does (a FIN already sent goes again with the last data)
     output(tcb);
 }

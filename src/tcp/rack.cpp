@@ -38,6 +38,8 @@ bool Rack::split(uint32_t i, Seq point) noexcept {
 
 bool Rack::on_send(Seq start, Seq end, uint64_t now_us, bool retransmission) noexcept {
     if (!(start < end)) return false;
+    now_us = std::max(now_us, retransmission ? last_sent_us_ + 1 : last_sent_us_);
+    last_sent_us_ = now_us;
     if (!retransmission) {
         if (n_ > 0 && start < at(n_ - 1).end) return false;  // new data follows what was sent
         Entry& last = at(n_ > 0 ? n_ - 1 : 0);
@@ -106,7 +108,7 @@ void Rack::delivered(const Entry& e, Seq end, const Ack& a) noexcept {
     } else if (end < fack_ && !e.retransmitted) {
         reordering_seen_ = true;
     }
-    const uint64_t rtt = a.now_us - e.xmit_us;
+    const uint64_t rtt = a.now_us > e.xmit_us ? a.now_us - e.xmit_us : 0;  // on_send may run a µs ahead
     if (e.retransmitted) {
         // The ACK may be for the original transmission: ignore it when the echo predates the retransmission or the
         // RTT is implausibly short.

@@ -40,6 +40,9 @@ public:
 
     /// [start, end) went out at now_us. New data must follow the highest sequence sent; a retransmission lies inside
     /// what was sent and gets the new time (and loses its lost mark). Returns false if the range was not tracked.
+    /// Send times never go back, and a retransmission's is later than any send before it (one µs on when the
+    /// clock has not moved): RFC 8985 §6.2's tie-break by sequence number is for segments of one burst, and would
+    /// otherwise put a retransmission before the new data sent in the same clock tick.
     bool on_send(Seq start, Seq end, uint64_t now_us, bool retransmission) noexcept;
     /// RFC 8985 §6.2 steps 1 to 5 for one ACK.
     Result on_ack(const Ack& a) noexcept;
@@ -97,6 +100,7 @@ private:
     uint32_t head_ = 0;
     uint32_t n_ = 0;
     uint32_t overflows_ = 0;
+    uint64_t last_sent_us_ = 0;  ///< the latest send time given to an entry
     // RFC 8985 §6.1 state
     uint64_t xmit_us_ = 0;       ///< RACK.xmit_ts
     Seq end_seq_;                ///< RACK.end_seq

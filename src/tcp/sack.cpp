@@ -11,6 +11,7 @@ void SackScoreboard::reset(Seq snd_una, uint32_t smss) noexcept {
     smss_ = smss;
     high_ack_ = snd_una;
     high_rxt_ = snd_una;
+    rack_lost_ = snd_una;
     rescue_valid_ = false;
 }
 
@@ -106,6 +107,21 @@ void SackScoreboard::enter_recovery() noexcept {
 
 void SackScoreboard::on_retransmit(Seq seq, uint32_t len) noexcept { high_rxt_ = max(high_rxt_, seq + len); }
 
+void SackScoreboard::mark_lost(Seq end) noexcept { rack_lost_ = max(rack_lost_, end); }
+
+SeqRange SackScoreboard::first_unsacked(Seq from, Seq to) const noexcept {
+    Seq s = from;
+    for (uint32_t i = 0; i < n_ && s < to; ++i) {
+        if (r_[i].right <= s) continue;
+        if (r_[i].left <= s) {
+            s = r_[i].right;
+            continue;
+        }
+        return {s, min(r_[i].left, to)};
+    }
+    return s < to ? SeqRange{s, to} : SeqRange{to, to};
+}
+
 bool SackScoreboard::is_sacked(Seq seq) const noexcept {
     for (uint32_t i = 0; i < n_; ++i) {
         if (in_range(seq, r_[i].left, r_[i].right)) return true;
@@ -125,9 +141,9 @@ Seq SackScoreboard::lost_boundary() const noexcept {
     uint32_t bytes = 0;
     for (uint32_t k = n_; k-- > 0;) {
         bytes += r_[k].size();
-        if (n_ - k >= kDupThresh || bytes > (kDupThresh - 1) * smss_) return r_[k].left;
+        if (n_ - k >= kDupThresh || bytes > (kDupThresh - 1) * smss_) return max(r_[k].left, rack_lost_);
     }
-    return high_ack_;
+    return max(high_ack_, rack_lost_);
 }
 
 bool SackScoreboard::is_lost(Seq seq) const noexcept { return seq >= high_ack_ && seq < lost_boundary() && !is_sacked(seq); }
@@ -143,7 +159,7 @@ uint32_t SackScoreboard::unsacked(Seq from, Seq to) const noexcept {
 }
 
 uint32_t SackScoreboard::pipe(Seq high_data) const noexcept {
-    const Seq lost = lost_boundary();
+    const Seq lost = min(lost_boundary(), high_data);
     const Seq rxt = min(max(high_rxt_, high_ack_), high_data);
     return unsacked(high_ack_, high_data) - unsacked(high_ack_, lost) + unsacked(high_ack_, rxt);
 }

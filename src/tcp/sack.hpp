@@ -55,6 +55,11 @@ public:
     void enter_recovery() noexcept;
     /// A retransmission of [seq, seq + len) went out (rules 1 and 3 of NextSeg): HighRxt moves to its end.
     void on_retransmit(Seq seq, uint32_t len) noexcept;
+    /// RFC 8985 §6.2 step 5 found every un-SACKed byte below `end` lost (RACK's verdict, by time): IsLost(),
+    /// SetPipe() and NextSeg() rule 1 then treat them as DupThresh would. Cleared by reset().
+    void mark_lost(Seq end) noexcept;
+    /// The first run of un-SACKed bytes in [from, to): empty (left == right == to) when all of it is SACKed.
+    SeqRange first_unsacked(Seq from, Seq to) const noexcept;
 
     /// RFC 6675 §4 IsLost(seq): DupThresh discontiguous SACKed ranges, or more than (DupThresh - 1) SMSS SACKed
     /// bytes, above it. Ranges, not segments, are counted: a run of small SACKed segments counts once (RACK covers
@@ -92,6 +97,7 @@ private:
     Seq high_ack_;
     Seq high_rxt_;
     Seq rescue_rxt_;
+    Seq rack_lost_;  ///< mark_lost(): un-SACKed bytes below this are lost whatever IsLost's count says
     bool rescue_valid_ = false;
 };
 

@@ -18,7 +18,9 @@
 namespace synack::tcp {
 
 /// What the connection's single retransmission-class timer is counting down to.
-enum class TimerMode : uint8_t { none, retransmit, persist, time_wait, fin_wait_2, loss_probe };
+enum class TimerMode : uint8_t { none, retransmit, persist, time_wait, fin_wait_2, loss_probe, reorder };
+
+struct SackState;  // tcp/sack_state.hpp: lent from the engine's pool while SACKed data is outstanding
 
 inline constexpr uint32_t kNoTcb = UINT32_MAX;  ///< "no TCB" in index-linked lists
 
@@ -76,6 +78,7 @@ struct Tcb {
     FastRecovery recovery;     ///< duplicate ACKs, limited transmit, NewReno `recover` (RFC 5681/3042/6582)
     Prr prr;                   ///< RFC 6937: the sending pace while recovery runs
     Tlp tlp;                   ///< RFC 8985 §7 tail loss probe (SACK connections)
+    SackState* sack = nullptr; ///< RFC 6675 scoreboard + RFC 8985 RACK, while SACKed data is outstanding (else null)
     uint16_t undo_retrans = 0; ///< segments resent since the last fast retransmit not yet reported by D-SACK
     bool undo_ok = false;      ///< that episode may still prove spurious (no timeout since)
     uint32_t dup_bytes = 0;    ///< without SACK: a segment per duplicate ACK since SND.UNA last moved (RFC 6937

@@ -30,6 +30,7 @@ void Engine::on_timer(timer::TimerNode& node) noexcept {
     switch (mode) {
     case TimerMode::retransmit: on_rto(tcb); break;
     case TimerMode::loss_probe: on_loss_probe(tcb); break;
+    case TimerMode::reorder: on_reorder_timer(tcb); break;  // sack_recovery.cpp
     case TimerMode::persist: on_persist(tcb); break;
     case TimerMode::time_wait: free_tcb(tcb); break;  // 2 MSL are over: CLOSED
     case TimerMode::fin_wait_2:
@@ -132,6 +133,7 @@ uint32_t Engine::rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept {
     const auto r = static_cast<uint32_t>(std::clamp<uint64_t>(rtt_cycles * 1000000 / tsc_hz_, 1, UINT32_MAX / 8));
     tcb.rtt.sample(r);
     tcb.rto_us = tcb.rtt.rto_us();
+    if (tcb.sack != nullptr) tcb.sack->rack.on_rtt_sample(r, now_us());  // RFC 8985 §6.2 step 1: min_RTT
     return r;
 }
 
