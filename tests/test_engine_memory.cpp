@@ -103,7 +103,7 @@ TEST_F(Memory, OutOfOrderFloodIsBoundedPerEngine) {
     EXPECT_GT(h.engine.counters().rx_mem_dropped + h.engine.counters().ooo_pruned, 0u);
     // A legitimate in-order segment still gets in under pressure.
     data_from(h, 41000, 1001, acks[0], "hello");
-    EXPECT_GE(tcb_of(h, 41000)->rcv_nxt, 1006u);
+    EXPECT_GE(tcb_of(h, 41000)->rcv_nxt.raw(), 1006u);
 }
 
 // Over the connection's budget, the held range farthest from RCV.NXT goes first (RFC 2018 §8 allows reneging).
@@ -121,9 +121,9 @@ TEST_F(Memory, PruningTakesTheNewestRangeFirst) {
     const tcp::ReassemblyBlock* ooo = tcb_of(h, 40000)->ooo;
     ASSERT_NE(ooo, nullptr);
     ASSERT_EQ(ooo->count, 3u);
-    EXPECT_EQ(ooo->seg[0].seq, 1006u);
-    EXPECT_EQ(ooo->seg[1].seq, 1011u);
-    EXPECT_EQ(ooo->seg[2].seq, 1021u);
+    EXPECT_EQ(ooo->seg[0].seq.raw(), 1006u);
+    EXPECT_EQ(ooo->seg[1].seq.raw(), 1011u);
+    EXPECT_EQ(ooo->seg[2].seq.raw(), 1021u);
     EXPECT_EQ(h.engine.counters().ooo_pruned, 1u);
     data_from(h, 40000, 1041, ack, "e");  // newer than all held: refused itself, nothing older pruned
     EXPECT_EQ(h.engine.counters().ooo_pruned, 1u);

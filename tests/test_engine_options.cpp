@@ -158,7 +158,7 @@ TEST(WindowScale, AppliedOnlyAfterBothSynsCarryIt) {
     h.send(kAck, kRcvNxt, kSndNxt, "x");
     h.at_ms(100);  // delayed ACK
     EXPECT_SEG(h.one(), kAck, kSndNxt, kRcvNxt + 1, 32768, "");  // 1 MB >> 5
-    EXPECT_EQ(h.tcb()->rcv_adv, kRcvNxt + 1 + (32768u << 5));
+    EXPECT_EQ(h.tcb()->rcv_adv.raw(), kRcvNxt + 1 + (32768u << 5));
 }
 
 TEST(WindowScale, NotAppliedWhenThePeerOffersNone) {

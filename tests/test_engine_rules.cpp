@@ -735,7 +735,7 @@ TEST_P(Data, SendAcrossSequenceWrap) {
     h.send(kAck, kRcvNxt, 0x55u);
     h.none();
     ASSERT_NE(h.tcb(), nullptr);
-    EXPECT_EQ(h.tcb()->snd_una, 0x55u);
+    EXPECT_EQ(h.tcb()->snd_una.raw(), 0x55u);
     EXPECT_EQ(h.tcb()->rto_us, 300000u);  // one clean RTT sample of 100 ms
     h.at_ms(5000);
     h.none();

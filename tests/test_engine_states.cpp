@@ -54,8 +54,8 @@ TEST_P(Figure5, ListenToSynReceivedOnSyn) {
     EXPECT_EQ(h.state(), State::syn_received);
     ASSERT_NE(h.tcb(), nullptr);
     EXPECT_TRUE(h.tcb()->passive);  // MUST-11
-    EXPECT_EQ(h.tcb()->irs, kPeerIsn);
-    EXPECT_EQ(h.tcb()->snd_nxt, kIss + 1);
+    EXPECT_EQ(h.tcb()->irs.raw(), kPeerIsn);
+    EXPECT_EQ(h.tcb()->snd_nxt.raw(), kIss + 1);
     EXPECT_EQ(h.engine.connections(), 1u);
     EXPECT_EQ(event_types(h.events()), "");  // nothing for the user until ESTABLISHED
 }

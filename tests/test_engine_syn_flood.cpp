@@ -97,8 +97,8 @@ TEST(SynCookie, BacklogFullSynGetsACookieAndItsAckEstablishes) {
     ASSERT_NE(h.tcb(), nullptr);
     EXPECT_EQ(h.state(), State::established);
     EXPECT_EQ(h.tcb()->snd_mss, 1400) << "the MSS comes from the cookie";
-    EXPECT_EQ(h.tcb()->iss, cookie);
-    EXPECT_EQ(h.tcb()->rcv_nxt, 1301u);
+    EXPECT_EQ(h.tcb()->iss.raw(), cookie);
+    EXPECT_EQ(h.tcb()->rcv_nxt.raw(), 1301u);
     EXPECT_EQ(h.engine.counters().syn_cookies_validated, 1u);
     EXPECT_EQ(h.engine.connections(), 2u);
 
@@ -259,7 +259,7 @@ TEST(TableFull, OfEstablishedConnectionsSynGetsACookie) {
     // One of the established connections goes away; the retransmitted data segment establishes.
     const tcp::Tcb* other = h.engine.find(tuple(41000));
     ASSERT_NE(other, nullptr);
-    h.engine.input(build(EngineHarness::kThem, EngineHarness::kUs, 41000, 80, kRst, other->rcv_nxt, 0), h.now);
+    h.engine.input(build(EngineHarness::kThem, EngineHarness::kUs, 41000, 80, kRst, other->rcv_nxt.raw(), 0), h.now);
     EXPECT_EQ(event_types(h.events()), "reset");
     ack(h, EngineHarness::kThemPort, 1301, cookie + 1, "x");
     EXPECT_EQ(event_types(h.events()), "accepted,readable");

@@ -312,9 +312,9 @@ public:
                     const tcp::Tcb* t = e == client_.get() ? e->find({kClientIp, kServerIp, r.port, kServerPort})
                                                            : e->find({kServerIp, kClientIp, kServerPort, r.port});
                     if (t == nullptr) continue;
-                    os << "    " << (e == client_.get() ? "client" : "server") << " tcb: una " << t->snd_una << " nxt "
-                       << t->snd_nxt << " max " << t->snd_max << " wnd " << t->snd_wnd << " cwnd " << t->cwnd()
-                       << " buf " << t->snd_buf.bytes << " rcv_nxt " << t->rcv_nxt << " rcv_buf " << t->rcv_buf.bytes
+                    os << "    " << (e == client_.get() ? "client" : "server") << " tcb: una " << t->snd_una.raw() << " nxt "
+                       << t->snd_nxt.raw() << " max " << t->snd_max.raw() << " wnd " << t->snd_wnd << " cwnd " << t->cwnd()
+                       << " buf " << t->snd_buf.bytes << " rcv_nxt " << t->rcv_nxt.raw() << " rcv_buf " << t->rcv_buf.bytes
                        << " rto " << t->rto_us << " srtt " << t->rtt.srtt_us() << " backoff " << int(t->rtt.backoff()) << " timer " << int(t->timer_mode) << " rtx " << int(t->retransmits)
                        << " fin_queued " << t->fin_queued << " fin_sent " << t->fin_sent << "\n";
                 }
@@ -461,8 +461,8 @@ private:
         std::printf("%8.1f ms %s %s%s%s%s%s seq %u ack %u len %u win %u  [%s una %u nxt %u max %u wnd %u rcv_buf %u]\n",
                     now_ / 1000.0, from_client ? "C->S" : "S->C", s.has(wire::kSyn) ? "S" : "", s.has(wire::kFin) ? "F" : "",
                     s.has(wire::kRst) ? "R" : "", s.has(wire::kPsh) ? "P" : "", s.has(wire::kAck) ? "." : "", s.seq, s.ack,
-                    s.payload_len, s.wnd, t ? to_string(t->state) : "-", t ? t->snd_una : 0, t ? t->snd_nxt : 0,
-                    t ? t->snd_max : 0, t ? t->snd_wnd : 0, t ? t->rcv_buf.bytes : 0);
+                    s.payload_len, s.wnd, t ? to_string(t->state) : "-", t ? t->snd_una.raw() : 0, t ? t->snd_nxt.raw() : 0,
+                    t ? t->snd_max.raw() : 0, t ? t->snd_wnd : 0, t ? t->rcv_buf.bytes : 0);
     }
 
     void start_connections() {

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include "tcp/seq.hpp"
 #include "tcp/seq_number.hpp"
 
 using synack::tcp::Seq;
@@ -54,7 +53,7 @@ TEST(Seq, OrderIsWrapAware) {
     EXPECT_FALSE(lo < lo);
     EXPECT_TRUE(lo == Seq(0xfffffff0u));
     EXPECT_TRUE(lo != hi);
-    // Exactly half the space apart: int32 says the far one is "before" (the classic ambiguity, as seq_lt).
+    // Exactly half the space apart: int32 says the far one is "before" (the classic ambiguity).
     EXPECT_TRUE(Seq(0x80000000u) < Seq(0));
     EXPECT_EQ(max(lo, hi), hi);
     EXPECT_EQ(min(lo, hi), lo);
@@ -74,20 +73,36 @@ TEST(Seq, RangesAcrossTheWrap) {
     EXPECT_TRUE(in_closed_range(lo, lo, lo));
 }
 
-TEST(Seq, AgreesWithRawHelpersEverywhere) {
-    // The old uint32_t helpers stay until every caller moves over: the type must agree with them exactly.
-    uint32_t x = 0x9e3779b9u;
+TEST(Seq, OrderMatchesTheUnwrappedNumbers) {
+    // Two numbers less than 2^31 apart compare as the integers they stand for: b = a + d, -2^31 < d < 2^31, at
+    // every magnitude of d and anywhere on the circle (across the wrap too).
+    uint64_t x = 0x9e3779b97f4a7c15u;
     for (int i = 0; i < 100000; ++i) {
-        x = x * 1664525u + 1013904223u;
-        const uint32_t a = x, b = x * 2654435761u + static_cast<uint32_t>(i);
-        EXPECT_EQ(Seq(a) < Seq(b), seq_lt(a, b));
-        EXPECT_EQ(Seq(a) <= Seq(b), seq_leq(a, b));
-        EXPECT_EQ(Seq(a) > Seq(b), seq_gt(a, b));
-        EXPECT_EQ(Seq(a) >= Seq(b), seq_geq(a, b));
-        EXPECT_EQ(max(Seq(a), Seq(b)).raw(), seq_max(a, b));
-        EXPECT_EQ(in_range(Seq(a), Seq(b), Seq(b + 1000)), seq_in(a, b, b + 1000));
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        const uint32_t a = static_cast<uint32_t>(x >> 32);
+        const int32_t d = static_cast<int32_t>(x) >> (x >> 59);
+        if (d == INT32_MIN) continue;
+        const uint32_t b = a + static_cast<uint32_t>(d);
+        EXPECT_EQ(Seq(a) < Seq(b), d > 0);
+        EXPECT_EQ(Seq(a) <= Seq(b), d >= 0);
+        EXPECT_EQ(Seq(a) > Seq(b), d < 0);
+        EXPECT_EQ(Seq(a) >= Seq(b), d <= 0);
+        EXPECT_EQ(Seq(a) == Seq(b), d == 0);
+        EXPECT_EQ(max(Seq(a), Seq(b)).raw(), d > 0 ? b : a);
+        EXPECT_EQ(min(Seq(a), Seq(b)).raw(), d > 0 ? a : b);
+        EXPECT_EQ(seq_diff(Seq(b), Seq(a)), d);
+        EXPECT_EQ(in_range(Seq(b), Seq(a), Seq(a) + 1000), d >= 0 && d < 1000);
         if (HasFailure()) break;
     }
+}
+
+TEST(Seq, HalfTheSpaceApart) {
+    // Exactly 2^31 apart each is "before" the other, so neither is <= the other: no comparison TCP makes spans
+    // that much (a window is at most 2^30), and a peer's number that far out fails every acceptability check.
+    const Seq a(0), b(0x80000000u);
+    EXPECT_TRUE(a < b && b < a);
+    EXPECT_TRUE(a > b && b > a);
+    EXPECT_FALSE(a <= b || b <= a || a >= b || b >= a);
 }
 
 TEST(Seq, ConstexprUsable) {

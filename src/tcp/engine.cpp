@@ -408,7 +408,7 @@ int Engine::connect6(const wire::Ip6Addr& local_ip, uint16_t local_port, const w
 int Engine::open_active(Tcb* tcb, uint64_t user, ConnId& out) noexcept {
     if (tcb == nullptr) return -kErrNoMem;
     // RFC 9293 §3.10.1 OPEN, active: select an ISS, send a SYN, enter SYN-SENT.
-    tcb->iss = new_isn(*tcb);
+    tcb->iss = Seq{new_isn(*tcb)};
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->iss + 1;
     tcb->snd_max = tcb->snd_nxt;

@@ -29,6 +29,10 @@
 
 namespace synack::tcp {
 
+/// SEG.SEQ and SEG.ACK in sequence space: the wire layer keeps the raw numbers, the engine compares only Seq.
+inline Seq seg_seq(const wire::Segment& s) noexcept { return Seq{s.seq}; }
+inline Seq seg_ack(const wire::Segment& s) noexcept { return Seq{s.ack}; }
+
 /// Error codes returned (negated) by the user calls, errno-style.
 enum : int {
     kErrInvalid = 22,     // EINVAL: bad handle or argument
@@ -216,7 +220,7 @@ private:
     bool rst_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
     void challenge_ack(Tcb& tcb) noexcept;
     bool ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
-    void process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept;
+    void process_ack_of_data(Tcb& tcb, Seq ack) noexcept;
     void update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept;
     void text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) noexcept;
     void fin_arrives(Tcb& tcb) noexcept;
@@ -242,8 +246,8 @@ private:
     void ts_rtt_sample(Tcb& tcb, const wire::Segment& seg) noexcept;
     bool time_wait_reopens(Tcb& tcb, const wire::Segment& syn) noexcept;
     void sack_duplicate(Tcb& tcb, const wire::Segment& seg) noexcept;
-    void sack_out_of_order(Tcb& tcb, uint32_t seq) noexcept;
-    void sack_forget(Tcb& tcb, uint32_t left, uint32_t right) noexcept;
+    void sack_out_of_order(Tcb& tcb, Seq seq) noexcept;
+    void sack_forget(Tcb& tcb, Seq left, Seq right) noexcept;
     void cookie_syn_ack_options(const wire::Segment& syn, const FourTuple& t, wire::TcpOptions& o) noexcept;
     uint32_t cookie_ts_max_age() const noexcept;
     void cookie_take_options(Tcb& tcb, const wire::Segment& ack, const syn_cookie::TsOptions& o) noexcept;
@@ -264,7 +268,7 @@ private:
 
     // output.cpp
     void output(Tcb& tcb) noexcept;
-    bool send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) noexcept;
+    bool send_segment(Tcb& tcb, Seq seq, uint32_t len, uint8_t flags) noexcept;
     void send_ack(Tcb& tcb) noexcept;
     void defer_ack(Tcb& tcb) noexcept;
     void flush_acks() noexcept;
@@ -272,7 +276,7 @@ private:
     void send_reset(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint32_t seq,
                     uint32_t ack, bool with_ack, const wire::Ip6Pair* a6 = nullptr) noexcept;
     /// <SEQ=seq><CTL=RST> to the peer of a connection, over its family.
-    void reset_peer(const Tcb& tcb, uint32_t seq) noexcept;
+    void reset_peer(const Tcb& tcb, Seq seq) noexcept;
     /// Prepends the headers of the TCB's family.
     bool prepend_for(rte_mbuf* m, const Tcb& tcb, const wire::SegmentHeader& h) noexcept;
     /// Our MSS for a connection: TcpConfig::mss (MTU - 40) over IPv4, 20 less over IPv6 (MTU - 60).
@@ -280,8 +284,8 @@ private:
     static constexpr uint16_t kIpv6Extra = 20;  ///< IPv6 header (40) less IPv4's (20): RFC 8200 §8.3
     uint32_t max_segment(const Tcb& tcb) const noexcept;
     uint32_t fit_mbuf_limit(const Tcb& tcb, uint32_t len) const noexcept;
-    bool attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept;
-    bool copy_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept;
+    bool attach_payload(rte_mbuf* hdr, const Tcb& tcb, Seq seq, uint32_t len) noexcept;
+    bool copy_payload(rte_mbuf* hdr, const Tcb& tcb, Seq seq, uint32_t len) noexcept;
     void enqueue_tx(rte_mbuf* m) noexcept;
     rte_mbuf* alloc_mbuf() noexcept;
     void fill_stash() noexcept;
@@ -296,7 +300,7 @@ private:
     void cc_start(Tcb& tcb) noexcept { tcb.cc.init(cc_algorithm(), tcb.snd_mss); }
     bool is_dup_ack(const Tcb& tcb, const wire::Segment& seg) const noexcept;
     void dup_ack_arrives(Tcb& tcb) noexcept;
-    void congestion_on_ack(Tcb& tcb, uint32_t ack, uint32_t acked, uint32_t prior_flight, uint32_t rtt_us) noexcept;
+    void congestion_on_ack(Tcb& tcb, Seq ack, uint32_t acked, uint32_t prior_flight, uint32_t rtt_us) noexcept;
     void recovery_send(Tcb& tcb, uint32_t delivered, bool retransmit) noexcept;
     uint32_t retransmit_una(Tcb& tcb) noexcept;
     void loss_on_rto(Tcb& tcb) noexcept;
@@ -304,8 +308,8 @@ private:
     void arm_rto_or_probe(Tcb& tcb) noexcept;
     void dsack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
     void on_loss_probe(Tcb& tcb) noexcept;
-    bool tlp_on_ack(Tcb& tcb, uint32_t ack, bool advanced, uint32_t prior_flight) noexcept;
-    uint32_t retransmit_range(Tcb& tcb, uint32_t seq, uint32_t len) noexcept;
+    bool tlp_on_ack(Tcb& tcb, Seq ack, bool advanced, uint32_t prior_flight) noexcept;
+    uint32_t retransmit_range(Tcb& tcb, Seq seq, uint32_t len) noexcept;
 
     // sack_recovery.cpp: the sender's SACK recovery (RFC 6675) with RACK loss detection (RFC 8985)
     bool sack_attach(Tcb& tcb) noexcept;
@@ -316,8 +320,8 @@ private:
     void sack_enter_recovery(Tcb& tcb) noexcept;
     void sack_recovery_send(Tcb& tcb, uint32_t delivered, bool entering) noexcept;
     int64_t resend_lost_retransmissions(Tcb& tcb, int64_t budget) noexcept;
-    void rack_sent(Tcb& tcb, uint32_t seq, uint32_t len, bool retransmission) noexcept {
-        if (tcb.sack != nullptr && len > 0) tcb.sack->rack.on_send(Seq{seq}, Seq{seq + len}, now_us(), retransmission);
+    void rack_sent(Tcb& tcb, Seq seq, uint32_t len, bool retransmission) noexcept {
+        if (tcb.sack != nullptr && len > 0) tcb.sack->rack.on_send(seq, seq + len, now_us(), retransmission);
     }
     void on_reorder_timer(Tcb& tcb) noexcept;
 
@@ -390,7 +394,7 @@ private:
     }
     void pressure_update() noexcept;
     bool rx_admit(Tcb& tcb, uint32_t truesize) noexcept;
-    bool ooo_admit(Tcb& tcb, uint32_t seq, uint32_t truesize) noexcept;
+    bool ooo_admit(Tcb& tcb, Seq seq, uint32_t truesize) noexcept;
     void collapse(Tcb& tcb) noexcept;
     uint32_t prune_last(Tcb& tcb) noexcept;
     void prune_all_ooo(uint64_t target) noexcept;

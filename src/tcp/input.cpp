@@ -8,7 +8,7 @@
 #include <rte_prefetch.h>
 
 #include "tcp/engine.hpp"
-#include "tcp/seq.hpp"
+#include "tcp/seq_number.hpp"
 #include "wire/segment6.hpp"
 
 namespace synack::tcp {
@@ -200,11 +200,12 @@ void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_
     tcb->listener = static_cast<uint16_t>(l + 1);
     half_open_add(L, *tcb);
     tcb->user = l;  // an accepted connection's cookie starts as its listener id (events may precede set_user)
-    tcb->irs = seg.seq;
-    tcb->rcv_nxt = seg.seq + 1;
+    tcb->irs = seg_seq(seg);
+    tcb->rcv_nxt = seg_seq(seg) + 1;
     tcb->rcv_adv = tcb->rcv_nxt;  // nothing advertised yet: the first segment we send sets the right edge
     take_peer_options(*tcb, seg);
-    tcb->iss = cfg_.syn_cookies != 0 && (evicted || cookies_recent()) ? mint_cookie(seg, t, a6) : new_isn(*tcb);
+    const bool cookie = cfg_.syn_cookies != 0 && (evicted || cookies_recent());
+    tcb->iss = Seq{cookie ? mint_cookie(seg, t, a6) : new_isn(*tcb)};
     tcb->syn_at = now_;
     tcb->snd_una = tcb->iss;
     tcb->snd_nxt = tcb->iss + 1;
@@ -212,7 +213,7 @@ void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_
     tcb->snd_buf_seq = tcb->iss + 1;
     tcb->snd_wnd = seg.wnd;  // RFC 9293: the SYN's window is not scaled
     tcb->max_snd_wnd = seg.wnd;
-    tcb->snd_wl1 = seg.seq;
+    tcb->snd_wl1 = seg_seq(seg);
     set_state(*tcb, State::syn_received);
     send_syn(*tcb);
     arm_rto(*tcb);
@@ -221,10 +222,10 @@ void Engine::listen_arrives(const rte_mbuf* m, const wire::Segment& seg, uint16_
 // RFC 9293 §3.10.7.3: SYN-SENT.
 void Engine::syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) noexcept {
     // first: the ACK must cover our SYN and nothing beyond it
-    if (seg.has(kAck) && (seq_leq(seg.ack, tcb.iss) || seq_gt(seg.ack, tcb.snd_max))) {
+    if (seg.has(kAck) && (seg_ack(seg) <= tcb.iss || seg_ack(seg) > tcb.snd_max)) {
         ++ctr_.rx_syn_sent_dropped;
         if (!seg.has(kRst))
-            reset_peer(tcb, seg.ack);
+            reset_peer(tcb, seg_ack(seg));
         return;
     }
     // second: RST with an acceptable ACK resets ("connection refused"); without ACK it is dropped
@@ -243,18 +244,18 @@ void Engine::syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg
         return;
     }
     // fourth: SYN
-    tcb.irs = seg.seq;
-    tcb.rcv_nxt = seg.seq + 1;
+    tcb.irs = seg_seq(seg);
+    tcb.rcv_nxt = seg_seq(seg) + 1;
     tcb.rcv_adv = tcb.rcv_nxt;
     take_peer_options(tcb, seg);
     tcb.snd_wnd = seg.wnd;
     tcb.last_wnd_raw = seg.wnd;
     tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
-    tcb.snd_wl1 = seg.seq;
-    tcb.snd_wl2 = seg.ack;
+    tcb.snd_wl1 = seg_seq(seg);
+    tcb.snd_wl2 = seg_ack(seg);
     if (seg.has(kAck)) {
-        process_ack_of_data(tcb, seg.ack);
-        if (seq_gt(tcb.snd_una, tcb.iss)) {
+        process_ack_of_data(tcb, seg_ack(seg));
+        if (tcb.snd_una > tcb.iss) {
             // Our SYN is acknowledged: ESTABLISHED, and <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
             enter_established(tcb);
             wire::Segment rest = seg;
@@ -278,12 +279,14 @@ void Engine::syn_sent_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg
 
 // RFC 9293 §3.10.7.4, Table 6: is any of the segment inside the receive window?
 bool Engine::acceptable(const Tcb& tcb, const wire::Segment& seg) const noexcept {
-    const uint32_t wnd = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
+    const uint32_t wnd = tcb.rcv_adv > tcb.rcv_nxt ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t len = seg.seg_len();
-    if (len == 0) return wnd == 0 ? seg.seq == tcb.rcv_nxt : seq_in(seg.seq, tcb.rcv_nxt, tcb.rcv_nxt + wnd);
+    const Seq seq = seg_seq(seg), right = tcb.rcv_nxt + wnd;
+    // RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND (first or, with text, last octet: RCV.NXT =< SEG.SEQ+SEG.LEN-1 < ...)
+    if (len == 0) return wnd == 0 ? seq == tcb.rcv_nxt : in_range(seq, tcb.rcv_nxt, right);
     // Zero window: RFC 9293 still wants the ACK of a segment at RCV.NXT processed; its text is trimmed away later.
-    if (wnd == 0) return seg.seq == tcb.rcv_nxt;
-    return seq_in(seg.seq, tcb.rcv_nxt, tcb.rcv_nxt + wnd) || seq_in(seg.seq + len - 1, tcb.rcv_nxt, tcb.rcv_nxt + wnd);
+    if (wnd == 0) return seq == tcb.rcv_nxt;
+    return in_range(seq, tcb.rcv_nxt, right) || in_range(seq + len - 1, tcb.rcv_nxt, right);
 }
 
 // RFC 9293 §3.6.1 / MAY-2 and RFC 6191: a SYN whose sequence number is above what TIME-WAIT last saw may reopen
@@ -327,9 +330,9 @@ void Engine::synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) 
     }
     segment_accepted(tcb, seg);  // RFC 7323 §4.3 TS.Recent, keepalive (options.cpp)
     // Trim to the window: bytes below RCV.NXT were seen already, bytes beyond the right edge are not ours yet.
-    if (seq_lt(seg.seq, tcb.rcv_nxt)) {
+    if (seg_seq(seg) < tcb.rcv_nxt) {
         sack_duplicate(tcb, seg);
-        uint32_t dup = tcb.rcv_nxt - seg.seq;
+        uint32_t dup = tcb.rcv_nxt - seg_seq(seg);
         if (seg.has(kSyn)) {
             seg.flags = static_cast<uint8_t>(seg.flags & ~kSyn);
             --dup;
@@ -337,17 +340,17 @@ void Engine::synchronized_arrives(Tcb& tcb, net::MbufPtr m, wire::Segment& seg) 
         dup = std::min<uint32_t>(dup, seg.payload_len);
         seg.payload_off = static_cast<uint16_t>(seg.payload_off + dup);
         seg.payload_len = static_cast<uint16_t>(seg.payload_len - dup);
-        seg.seq = tcb.rcv_nxt;
+        seg.seq = tcb.rcv_nxt.raw();
         ++ctr_.rx_duplicate_data;
         tcb.ack_now = true;
     }
-    const uint32_t right = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv : tcb.rcv_nxt;
-    if (seq_gt(seg.seq + seg.payload_len, right)) {
-        seg.payload_len = static_cast<uint16_t>(right - seg.seq);
+    const Seq right = tcb.rcv_adv > tcb.rcv_nxt ? tcb.rcv_adv : tcb.rcv_nxt;
+    if (seg_seq(seg) + seg.payload_len > right) {
+        seg.payload_len = static_cast<uint16_t>(right - seg_seq(seg));
         seg.flags = static_cast<uint8_t>(seg.flags & ~kFin);
         tcb.ack_now = true;
     }
-    if (seq_gt(seg.seq + seg.payload_len + (seg.has(kFin) ? 1 : 0), right) && seg.has(kFin)) {
+    if (seg_seq(seg) + seg.payload_len + (seg.has(kFin) ? 1 : 0) > right && seg.has(kFin)) {
         seg.flags = static_cast<uint8_t>(seg.flags & ~kFin);
         tcb.ack_now = true;
     }
@@ -391,7 +394,7 @@ bool Engine::rst_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
         ++ctr_.rx_rst_time_wait;
         return false;
     }
-    if (seg.seq != tcb.rcv_nxt) {
+    if (seg_seq(seg) != tcb.rcv_nxt) {
         ++ctr_.rx_rst_challenged;
         challenge_ack(tcb);
         return false;
@@ -425,40 +428,40 @@ void Engine::challenge_ack(Tcb& tcb) noexcept {
 // RFC 9293 §3.10.7.4, fifth step. Returns false when the segment is finished with (dropped or TCB gone).
 bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     if (tcb.state == State::syn_received) {
-        if (!(seq_lt(tcb.snd_una, seg.ack) && seq_leq(seg.ack, tcb.snd_max))) {
+        if (!(tcb.snd_una < seg_ack(seg) && seg_ack(seg) <= tcb.snd_max)) {
             ++ctr_.rx_bad_ack_syn_received;  // <SEQ=SEG.ACK><CTL=RST>
-            reset_peer(tcb, seg.ack);
+            reset_peer(tcb, seg_ack(seg));
             return false;
         }
         tcb.snd_wnd = peer_window(tcb, seg);
         tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
-        tcb.snd_wl1 = seg.seq;
-        tcb.snd_wl2 = seg.ack;
+        tcb.snd_wl1 = seg_seq(seg);
+        tcb.snd_wl2 = seg_ack(seg);
         enter_established(tcb);
     }
     // The peer took our zero-window probe octet: it now counts as sent.
-    if (tcb.probe_sent && seg.ack == tcb.snd_max + 1 && tcb.snd_nxt == tcb.snd_max) {
-        tcb.snd_nxt = tcb.snd_max = seg.ack;
+    if (tcb.probe_sent && seg_ack(seg) == tcb.snd_max + 1 && tcb.snd_nxt == tcb.snd_max) {
+        tcb.snd_nxt = tcb.snd_max = seg_ack(seg);
         tcb.probe_sent = false;
     }
     // RFC 5961 §5.2: acceptable only if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT; otherwise drop and ACK.
-    if (seq_gt(seg.ack, tcb.snd_max)) {
+    if (seg_ack(seg) > tcb.snd_max) {
         ++ctr_.rx_ack_too_new;
         send_ack(tcb);
         return false;
     }
-    if (seq_lt(seg.ack, tcb.snd_una - tcb.max_snd_wnd)) {
+    if (seg_ack(seg) < tcb.snd_una - tcb.max_snd_wnd) {
         ++ctr_.rx_ack_too_old;
         send_ack(tcb);
         return false;
     }
     if (tcb.timer_mode == TimerMode::persist) tcb.retransmits = 0;  // the peer answers our probes
     const bool dup = is_dup_ack(tcb, seg);  // before the window update below changes what it compares
-    if (tcb.ts_ok && seq_lt(tcb.snd_una, seg.ack)) ts_rtt_sample(tcb, seg);  // RFC 7323 §4.1 (options.cpp)
+    if (tcb.ts_ok && tcb.snd_una < seg_ack(seg)) ts_rtt_sample(tcb, seg);  // RFC 7323 §4.1 (options.cpp)
     const bool was_in_recovery = tcb.recovery.in_recovery();
-    const uint32_t una_before = tcb.snd_una;
-    if (seq_lt(tcb.snd_una, seg.ack)) process_ack_of_data(tcb, seg.ack);
-    if (seq_leq(tcb.snd_una, seg.ack)) {
+    const Seq una_before = tcb.snd_una;
+    if (tcb.snd_una < seg_ack(seg)) process_ack_of_data(tcb, seg_ack(seg));
+    if (tcb.snd_una <= seg_ack(seg)) {
         tcb.last_wnd_raw = seg.wnd;
         update_send_window(tcb, seg);
     }
@@ -481,7 +484,7 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
         if (tcb.timer_mode == TimerMode::reorder) arm_rto_or_probe(tcb);  // RACK's timer goes with RACK's state
     }
 
-    const bool fin_acked = tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq);
+    const bool fin_acked = tcb.fin_sent && tcb.snd_una > tcb.fin_seq;
     switch (tcb.state) {
     case State::fin_wait_1:
         if (fin_acked) {
@@ -505,12 +508,12 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     return true;
 }
 
-void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
+void Engine::process_ack_of_data(Tcb& tcb, Seq ack) noexcept {
     const uint32_t prior_flight = tcb.flight_size();
     const uint32_t acked = ack - tcb.snd_una - (tcb.snd_una == tcb.iss ? 1u : 0u);  // the SYN is no data
     // RFC 6298 §3 with Karn's rule: time only segments sent once.
     uint32_t rtt_us = 0;
-    if (tcb.rtt_timing && seq_gt(ack, tcb.rtt_seq)) {
+    if (tcb.rtt_timing && ack > tcb.rtt_seq) {
         rtt_us = rtt_sample(tcb, now_ - tcb.rtt_start);
         tcb.rtt_timing = false;
     } else if (tcb.rtt.backoff() != 0 && tcb.in(kSynchronized)) {
@@ -520,10 +523,10 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
         tcb.rto_us = tcb.rtt.rto_us();
     }
     tcb.snd_una = ack;
-    if (seq_lt(tcb.snd_nxt, ack)) tcb.snd_nxt = ack;
+    if (tcb.snd_nxt < ack) tcb.snd_nxt = ack;
     // Free the acknowledged bytes (SYN and FIN occupy sequence space but no buffer).
-    const uint32_t data_end = seq_lt(ack, tcb.snd_buf_end()) ? ack : tcb.snd_buf_end();
-    if (seq_gt(data_end, tcb.snd_buf_seq)) {
+    const Seq data_end = ack < tcb.snd_buf_end() ? ack : tcb.snd_buf_end();
+    if (data_end > tcb.snd_buf_seq) {
         tcb.snd_buf.drop_front(data_end - tcb.snd_buf_seq);
         tcb.snd_buf_seq = data_end;
         recharge(tcb);
@@ -548,10 +551,10 @@ void Engine::process_ack_of_data(Tcb& tcb, uint32_t ack) noexcept {
 
 // RFC 9293 §3.10.7.4: update the send window only from segments newer than the last update (SND.WL1/WL2).
 void Engine::update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept {
-    if (seq_lt(tcb.snd_wl1, seg.seq) || (tcb.snd_wl1 == seg.seq && seq_leq(tcb.snd_wl2, seg.ack))) {
+    if (tcb.snd_wl1 < seg_seq(seg) || (tcb.snd_wl1 == seg_seq(seg) && tcb.snd_wl2 <= seg_ack(seg))) {
         tcb.snd_wnd = peer_window(tcb, seg);  // RFC 7323 §2.3
-        tcb.snd_wl1 = seg.seq;
-        tcb.snd_wl2 = seg.ack;
+        tcb.snd_wl1 = seg_seq(seg);
+        tcb.snd_wl2 = seg_ack(seg);
         tcb.max_snd_wnd = std::max(tcb.max_snd_wnd, tcb.snd_wnd);
         if (tcb.snd_wnd > 0 && tcb.timer_mode == TimerMode::persist) {
             stop_timer(tcb);
@@ -568,19 +571,19 @@ void Engine::text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) no
     // What holding this segment would cost: its whole mbufs, whatever their payload (a small piece may yet be
     // copied into the tail's room, so this errs on the safe side).
     const uint32_t ts = len > 0 ? mbuf_truesize(m.get()) * m.get()->nb_segs : 0;
-    if (seg.seq != tcb.rcv_nxt) {
+    if (seg_seq(seg) != tcb.rcv_nxt) {
         ++ctr_.rx_out_of_order;
         tcb.ack_now = true;
         sack_duplicate(tcb, seg);  // wholly held already: a D-SACK (RFC 2883)
-        if (!ooo_admit(tcb, seg.seq, ts)) {
+        if (!ooo_admit(tcb, seg_seq(seg), ts)) {
             ++ctr_.rx_mem_dropped;
             return;
         }
         if (tcb.ooo == nullptr) tcb.ooo = alloc_ooo(tcb);
         if (tcb.ooo == nullptr ||
-            !tcb.ooo->insert(seg.seq, m.release(), seg.payload_off, len, fin, std::min(cfg_.reassembly_segments, ReassemblyBlock::kSlots)))
+            !tcb.ooo->insert(seg_seq(seg), m.release(), seg.payload_off, len, fin, std::min(cfg_.reassembly_segments, ReassemblyBlock::kSlots)))
             ++ctr_.rx_ooo_dropped;
-        sack_out_of_order(tcb, seg.seq);  // RFC 2018 §4: its block goes first
+        sack_out_of_order(tcb, seg_seq(seg));  // RFC 2018 §4: its block goes first
         if (tcb.ooo != nullptr && tcb.ooo->count == 0) free_ooo(tcb);
         recharge(tcb);
         return;
@@ -632,7 +635,7 @@ void Engine::fin_arrives(Tcb& tcb) noexcept {
         break;
     case State::fin_wait_1:
         // Our FIN acknowledged too: TIME-WAIT; otherwise a simultaneous close: CLOSING.
-        if (tcb.fin_sent && seq_gt(tcb.snd_una, tcb.fin_seq))
+        if (tcb.fin_sent && tcb.snd_una > tcb.fin_seq)
             enter_time_wait(tcb);
         else
             set_state(tcb, State::closing);
@@ -658,7 +661,7 @@ void Engine::enter_established(Tcb& tcb) noexcept {
     const bool was_passive_half_open = tcb.state == State::syn_received && tcb.passive;
     if (was_passive_half_open && tcb.listener != 0) half_open_remove(tcb);
     set_state(tcb, State::established);
-    tcb.recovery.reset(Seq{tcb.iss});  // RFC 6582 §3.2 step 1: recover = ISS
+    tcb.recovery.reset(tcb.iss);  // RFC 6582 §3.2 step 1: recover = ISS
     keepalive_arm(tcb);
     // RFC 6298 §5.7: after a SYN timeout, with no RTT sample, data starts from a 3 s RTO.
     if (tcb.syn_timed_out && !tcb.rtt.has_sample()) {

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "tcp/engine.hpp"
-#include "tcp/seq.hpp"
+#include "tcp/seq_number.hpp"
 
 namespace synack::tcp {
 
@@ -16,7 +16,7 @@ using wire::kSyn;
 // advertised window unchanged (compared unscaled, as it came: the same bits mean the same window).
 bool Engine::is_dup_ack(const Tcb& tcb, const wire::Segment& seg) const noexcept {
     return tcb.snd_una != tcb.snd_max && seg.payload_len == 0 && !(seg.flags & (kSyn | kFin)) &&
-           seg.ack == tcb.snd_una && seg.wnd == tcb.last_wnd_raw && !tcb.probe_sent;
+           seg_ack(seg) == tcb.snd_una && seg.wnd == tcb.last_wnd_raw && !tcb.probe_sent;
 }
 
 void Engine::dup_ack_arrives(Tcb& tcb) noexcept {
@@ -27,7 +27,7 @@ void Engine::dup_ack_arrives(Tcb& tcb) noexcept {
         recovery_send(tcb, mss, false);
         return;
     }
-    switch (tcb.recovery.on_dupack(Seq{tcb.snd_una}, Seq{tcb.snd_max})) {
+    switch (tcb.recovery.on_dupack(tcb.snd_una, tcb.snd_max)) {
     case FastRecovery::Action::limited_transmit:
         // RFC 3042: one new segment on each of the first two duplicates, if the peer's window allows; cwnd
         // itself is not changed.
@@ -56,7 +56,7 @@ void Engine::dup_ack_arrives(Tcb& tcb) noexcept {
 
 // An ACK that moved SND.UNA by `acked` bytes (SYN excluded). `prior_flight`: the flight before it; `rtt_us`: the
 // sample it gave (0: none).
-void Engine::congestion_on_ack(Tcb& tcb, uint32_t ack, uint32_t acked, uint32_t prior_flight,
+void Engine::congestion_on_ack(Tcb& tcb, Seq ack, uint32_t acked, uint32_t prior_flight,
                                uint32_t rtt_us) noexcept {
     const uint32_t was_dup = tcb.dup_bytes;
     const bool tlp_repaired = tlp_on_ack(tcb, ack, true, prior_flight);
@@ -83,8 +83,8 @@ void Engine::congestion_on_ack(Tcb& tcb, uint32_t ack, uint32_t acked, uint32_t 
     ev.rtt_us = rtt_us;
     ev.srtt_us = tcb.rtt.has_sample() ? tcb.rtt.srtt_us() : 0;
     ev.now_us = now_us();
-    ev.ack = Seq{ack};
-    ev.snd_nxt = Seq{tcb.snd_nxt};
+    ev.ack = ack;
+    ev.snd_nxt = tcb.snd_nxt;
     // RFC 7661: only a flow that used its window grows it (in slow start: half of it, as Linux's
     // tcp_is_cwnd_limited, since the window doubles in a round).
     const uint32_t cwnd = tcb.cwnd();
@@ -107,7 +107,7 @@ void Engine::recovery_send(Tcb& tcb, uint32_t delivered, bool retransmit) noexce
     }
     // output() sends while SND.NXT - SND.UNA < cwnd: the window for this ACK is the flight plus sndcnt.
     tcb.cc.set_cwnd(flight + sndcnt);
-    const uint32_t before = tcb.snd_nxt;
+    const Seq before = tcb.snd_nxt;
     output(tcb);
     tcb.prr.on_sent(tcb.snd_nxt - before);
 }
@@ -118,10 +118,10 @@ uint32_t Engine::retransmit_una(Tcb& tcb) noexcept { return retransmit_range(tcb
 
 // Resends [seq, seq + len) (len at most one SMSS) as one segment: the data the send queue still holds there, and
 // the FIN when the range covers its sequence number. Returns the sequence space sent (0: nothing went).
-uint32_t Engine::retransmit_range(Tcb& tcb, uint32_t seq, uint32_t len) noexcept {
-    const uint32_t end = tcb.snd_buf_end();
-    const uint32_t dlen = seq_lt(seq, end) ? std::min<uint32_t>(end - seq, len) : 0;
-    const bool fin = tcb.fin_sent && seq + dlen == tcb.fin_seq && seq_lt(tcb.fin_seq, seq + len);
+uint32_t Engine::retransmit_range(Tcb& tcb, Seq seq, uint32_t len) noexcept {
+    const Seq end = tcb.snd_buf_end();
+    const uint32_t dlen = seq < end ? std::min<uint32_t>(end - seq, len) : 0;
+    const bool fin = tcb.fin_sent && seq + dlen == tcb.fin_seq && tcb.fin_seq < seq + len;
     if (dlen == 0 && !fin) return 0;
     tcb.rtt_timing = false;  // Karn: whatever is being timed may be what we resend
     if (!send_segment(tcb, seq, dlen, static_cast<uint8_t>(kAck | (fin ? kFin : 0)))) return 0;
@@ -135,7 +135,7 @@ uint32_t Engine::retransmit_range(Tcb& tcb, uint32_t seq, uint32_t len) noexcept
 // ends, cwnd falls to the loss window, and the duplicates counted so far mean nothing any more.
 void Engine::loss_on_rto(Tcb& tcb) noexcept {
     tcb.cc.on_rto(tcb.flight_size(), tcb.retransmits == 1);
-    tcb.recovery.on_rto(Seq{tcb.snd_max});
+    tcb.recovery.on_rto(tcb.snd_max);
     // RFC 6675 §5.1, RFC 2018 §8: SACK information is discarded (the receiver may have reneged; the send queue
     // still holds every byte not cumulatively acknowledged), and go-back-N resends from SND.UNA.
     sack_release(tcb);
@@ -158,11 +158,11 @@ void Engine::idle_restart(Tcb& tcb) noexcept {
 // retransmission was spurious (reordering, not loss): the window from before it is restored (RFC 2883 §5 via
 // cc.undo(), as RFC 3522 does for Eifel) and the recovery ends.
 void Engine::dsack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
-    const wire::SackBlock& b = seg.opt.sack[0];
-    const bool below_ack = seq_leq(b.right, seg.ack);
-    const bool inside_second = seg.opt.sack_count > 1 && seq_leq(seg.opt.sack[1].left, b.left) &&
-                               seq_leq(b.right, seg.opt.sack[1].right);
-    if (!seq_lt(b.left, b.right) || !(below_ack || inside_second)) return;
+    const SeqRange b{Seq{seg.opt.sack[0].left}, Seq{seg.opt.sack[0].right}};
+    const bool below_ack = b.right <= seg_ack(seg);
+    const bool inside_second = seg.opt.sack_count > 1 && Seq{seg.opt.sack[1].left} <= b.left &&
+                               b.right <= Seq{seg.opt.sack[1].right};
+    if (!(b.left < b.right) || !(below_ack || inside_second)) return;
     const uint32_t segs = std::max<uint32_t>(1, (b.right - b.left + tcb.snd_mss - 1) / tcb.snd_mss);
     if (tcb.undo_retrans == 0) return;
     tcb.undo_retrans = static_cast<uint16_t>(segs >= tcb.undo_retrans ? 0 : tcb.undo_retrans - segs);
@@ -170,7 +170,7 @@ void Engine::dsack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     tcb.undo_ok = false;
     if (!tcb.cc.undo()) return;
     ++ctr_.spurious_retransmits_undone;
-    if (tcb.recovery.in_recovery()) tcb.recovery.on_rto(Seq{tcb.snd_max});  // ends it; recover = SND.MAX
+    if (tcb.recovery.in_recovery()) tcb.recovery.on_rto(tcb.snd_max);  // ends it; recover = SND.MAX
     tcb.dup_bytes = 0;
     output(tcb);
 }
@@ -193,8 +193,8 @@ void Engine::arm_rto_or_probe(Tcb& tcb) noexcept {
 void Engine::on_loss_probe(Tcb& tcb) noexcept {
     ++ctr_.tlp_probes;
     arm_rto(tcb);
-    const uint32_t before = tcb.snd_nxt;
-    if (tcb.snd_nxt == tcb.snd_max && seq_lt(tcb.snd_nxt, tcb.snd_buf_end())) {
+    const Seq before = tcb.snd_nxt;
+    if (tcb.snd_nxt == tcb.snd_max && tcb.snd_nxt < tcb.snd_buf_end()) {
         tcb.cwnd_extra = tcb.snd_mss;  // one segment past cwnd, as the probe may be (§7.3)
         const uint32_t cwnd = tcb.cwnd();
         tcb.cc.set_cwnd(std::min(cwnd, tcb.flight_size()));  // exactly one segment: flight + cwnd_extra
@@ -203,24 +203,24 @@ void Engine::on_loss_probe(Tcb& tcb) noexcept {
         tcb.cwnd_extra = 0;
     }
     if (tcb.snd_nxt != before) {
-        tcb.tlp.on_probe_sent(false, Seq{tcb.snd_nxt});
+        tcb.tlp.on_probe_sent(false, tcb.snd_nxt);
         return;
     }
-    const uint32_t data_end = tcb.fin_sent ? tcb.fin_seq : tcb.snd_max;
+    const Seq data_end = tcb.fin_sent ? tcb.fin_seq : tcb.snd_max;
     const uint32_t len = std::min<uint32_t>(data_end - tcb.snd_una, tcb.snd_mss);
     if (len == 0 && !tcb.fin_sent) return;
     tcb.rtt_timing = false;  // Karn
     if (send_segment(tcb, data_end - len, len, static_cast<uint8_t>(kAck | (tcb.fin_sent ? kFin : 0)))) {
         rack_sent(tcb, data_end - len, len + (tcb.fin_sent ? 1 : 0), true);
-        tcb.tlp.on_probe_sent(true, Seq{tcb.snd_max});
+        tcb.tlp.on_probe_sent(true, tcb.snd_max);
     }
 }
 
 // RFC 8985 §7.4: a retransmitted probe that repaired a loss is a congestion event (the loss it hid was real).
 // Returns true when it reduced the window.
-bool Engine::tlp_on_ack(Tcb& tcb, uint32_t ack, bool advanced, uint32_t prior_flight) noexcept {
+bool Engine::tlp_on_ack(Tcb& tcb, Seq ack, bool advanced, uint32_t prior_flight) noexcept {
     if (!tcb.tlp.in_progress()) return false;
-    if (tcb.tlp.on_ack(Seq{ack}, advanced, false, false, SeqRange{}) != Tlp::Outcome::loss_repaired ||
+    if (tcb.tlp.on_ack(ack, advanced, false, false, SeqRange{}) != Tlp::Outcome::loss_repaired ||
         tcb.recovery.in_recovery())
         return false;
     ++ctr_.tlp_recoveries;

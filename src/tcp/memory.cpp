@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "tcp/engine.hpp"
-#include "tcp/seq.hpp"
+#include "tcp/seq_number.hpp"
 
 namespace synack::tcp {
 namespace {
@@ -101,13 +101,13 @@ bool Engine::rx_admit(Tcb& tcb, uint32_t ts) noexcept {
 // Out-of-order data about to be held: never past the connection's budget (its newer ranges go first, and a
 // segment newer than all of them is itself the one refused), and not at all while the engine is under pressure
 // unless pruning everyone's out-of-order data ends it.
-bool Engine::ooo_admit(Tcb& tcb, uint32_t seq, uint32_t ts) noexcept {
+bool Engine::ooo_admit(Tcb& tcb, Seq seq, uint32_t ts) noexcept {
     if (tcb.mem_rcv + ts <= conn_rcv_limit_ && !pressure_ && mem_used_ + ts < mem_high_) [[likely]]
         return true;
     if (tcb.mem_rcv + ts > conn_rcv_limit_) {
         collapse(tcb);
         while (tcb.mem_rcv + ts > conn_rcv_limit_ && tcb.ooo != nullptr &&
-               seq_gt(tcb.ooo->seg[tcb.ooo->count - 1].seq, seq))
+               tcb.ooo->seg[tcb.ooo->count - 1].seq > seq)
             prune_last(tcb);
         if (tcb.mem_rcv + ts > conn_rcv_limit_) return false;
     }

@@ -7,7 +7,7 @@
 #include "tcp/engine.hpp"
 #include "tcp/rtt.hpp"
 #include "tcp/siphash.hpp"
-#include "tcp/seq.hpp"
+#include "tcp/seq_number.hpp"
 
 namespace synack::tcp {
 
@@ -111,7 +111,7 @@ const wire::TcpOptions* Engine::segment_options(Tcb& tcb, uint8_t flags, uint32_
         o.ts_ecr = tcb.ts_recent.value;  // §4.3 (3)
     }
     if (tcb.sack_ok && (flags & kAck) && tcb.sack_rep.pending() > 0) {
-        tcb.sack_rep.on_rcv_nxt(Seq{tcb.rcv_nxt});
+        tcb.sack_rep.on_rcv_nxt(tcb.rcv_nxt);
         // RFC 2018 §3: 4 blocks fit in 40 option bytes, 3 beside timestamps; a data segment only what its room takes.
         uint32_t max = tcb.ts_ok ? 3 : 4;
         if (len > 0) max = std::min(max, room >= kSackHeaderBytes ? (room - kSackHeaderBytes) / kSackBlockBytes : 0);
@@ -144,7 +144,7 @@ void Engine::segment_accepted(Tcb& tcb, const wire::Segment& seg) noexcept {
         ++ctr_.rx_ts_missing;  // §3.2 says SHOULD drop; Linux takes it, and so do we
         return;
     }
-    update_ts_recent(tcb.ts_recent, seg.opt.ts_val, Seq{seg.seq}, Seq{tcb.last_ack_sent}, now_us());
+    update_ts_recent(tcb.ts_recent, seg.opt.ts_val, seg_seq(seg), tcb.last_ack_sent, now_us());
 }
 
 // RFC 7323 §4.1: an ACK of new data times the round trip from the TSval it echoes. Karn's timed segment measures
@@ -170,22 +170,22 @@ bool Engine::time_wait_reopens(Tcb& tcb, const wire::Segment& syn) noexcept {
         ++ctr_.time_wait_ts_refused;
         return false;
     }
-    return seq_gt(syn.seq, tcb.rcv_nxt);
+    return seg_seq(syn) > tcb.rcv_nxt;
 }
 
 // Duplicate data (already below RCV.NXT, or wholly held out of order) is reported once as a D-SACK (RFC 2883 §4).
 void Engine::sack_duplicate(Tcb& tcb, const wire::Segment& seg) noexcept {
     if (!tcb.sack_ok || seg.payload_len == 0) return;
-    const uint32_t end = seg.seq + seg.payload_len;
-    if (seq_lt(seg.seq, tcb.rcv_nxt)) {
-        tcb.sack_rep.on_duplicate(Seq{seg.seq}, Seq{seq_lt(end, tcb.rcv_nxt) ? end : tcb.rcv_nxt});
+    const Seq end = seg_seq(seg) + seg.payload_len;
+    if (seg_seq(seg) < tcb.rcv_nxt) {
+        tcb.sack_rep.on_duplicate(seg_seq(seg), end < tcb.rcv_nxt ? end : tcb.rcv_nxt);
         return;
     }
     if (tcb.ooo == nullptr) return;
     for (uint32_t i = 0; i < tcb.ooo->count; ++i) {
         const OooSegment& s = tcb.ooo->seg[i];
-        if (seq_leq(s.seq, seg.seq) && seq_leq(end, s.end())) {
-            tcb.sack_rep.on_duplicate(Seq{seg.seq}, Seq{end});
+        if (s.seq <= seg_seq(seg) && end <= s.end()) {
+            tcb.sack_rep.on_duplicate(seg_seq(seg), end);
             return;
         }
     }
@@ -194,11 +194,11 @@ void Engine::sack_duplicate(Tcb& tcb, const wire::Segment& seg) noexcept {
 // After an out-of-order segment was queued: the contiguous held range around it is the first block of the ACK
 // (RFC 2018 §4), sent at once (RFC 5681 §4.2's immediate duplicate ACK): a full-sized data segment that would
 // otherwise carry the ACK has no room for the blocks.
-void Engine::sack_out_of_order(Tcb& tcb, uint32_t seq) noexcept {
+void Engine::sack_out_of_order(Tcb& tcb, Seq seq) noexcept {
     if (!tcb.sack_ok || tcb.ooo == nullptr) return;
     const ReassemblyBlock& b = *tcb.ooo;
     uint32_t i = 0;
-    while (i < b.count && !(seq_leq(b.seg[i].seq, seq) && seq_lt(seq, b.seg[i].end()))) ++i;
+    while (i < b.count && !(b.seg[i].seq <= seq && seq < b.seg[i].end())) ++i;
     if (i == b.count) return;  // not held (no slot for it)
     uint32_t lo = i, hi = i;
     while (lo > 0 && b.seg[lo - 1].end() == b.seg[lo].seq) --lo;
@@ -208,8 +208,8 @@ void Engine::sack_out_of_order(Tcb& tcb, uint32_t seq) noexcept {
 }
 
 // RFC 2018 §8: pruned out-of-order data is no longer reported.
-void Engine::sack_forget(Tcb& tcb, uint32_t left, uint32_t right) noexcept {
-    if (tcb.sack_ok) tcb.sack_rep.forget(Seq{left}, Seq{right});
+void Engine::sack_forget(Tcb& tcb, Seq left, Seq right) noexcept {
+    if (tcb.sack_ok) tcb.sack_rep.forget(left, right);
 }
 
 // RFC 4987 §3.6 with Linux's scheme: a cookie SYN-ACK can agree to window scaling and SACK only when the peer

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "tcp/engine.hpp"
-#include "tcp/seq.hpp"
+#include "tcp/seq_number.hpp"
 #include "wire/segment6.hpp"
 
 namespace synack::tcp {
@@ -21,13 +21,13 @@ void Engine::output(Tcb& tcb) noexcept {
     for (;;) {
         // RFC 5681 §3: the smaller of the peer's window and cwnd (plus RFC 3042's allowance on duplicate ACKs).
         const uint32_t wnd = std::min(tcb.snd_wnd, tcb.cwnd() + tcb.cwnd_extra);
-        const uint32_t limit = tcb.snd_una + wnd;
-        const uint32_t end = tcb.snd_buf_end();
-        const uint32_t unsent = seq_lt(tcb.snd_nxt, end) ? end - tcb.snd_nxt : 0;
+        const Seq limit = tcb.snd_una + wnd;
+        const Seq end = tcb.snd_buf_end();
+        const uint32_t unsent = tcb.snd_nxt < end ? end - tcb.snd_nxt : 0;
         const bool fin_due = tcb.fin_queued && tcb.in(State::fin_wait_1 | State::last_ack | State::closing) &&
                              (!tcb.fin_sent || tcb.snd_nxt == tcb.fin_seq);
         if (unsent > 0) {
-            const uint32_t room = seq_gt(limit, tcb.snd_nxt) ? limit - tcb.snd_nxt : 0;
+            const uint32_t room = limit > tcb.snd_nxt ? limit - tcb.snd_nxt : 0;
             uint32_t len = fit_mbuf_limit(tcb, std::min({unsent, max_segment(tcb), room}));
             // A TSO segment is whole MSS pieces (only the end of the data may be shorter): else the port would cut
             // a runt off every segment.
@@ -49,7 +49,7 @@ void Engine::output(Tcb& tcb) noexcept {
             const bool with_fin = len == unsent && fin_due;
             if (with_fin) flags |= kFin;
             if (!send_segment(tcb, tcb.snd_nxt, len, flags)) break;
-            rack_sent(tcb, tcb.snd_nxt, len + (with_fin ? 1 : 0), seq_lt(tcb.snd_nxt, tcb.snd_max));
+            rack_sent(tcb, tcb.snd_nxt, len + (with_fin ? 1 : 0), tcb.snd_nxt < tcb.snd_max);
             if (!tcb.rtt_timing && tcb.snd_nxt == tcb.snd_max) {
                 tcb.rtt_timing = true;
                 tcb.rtt_seq = tcb.snd_nxt;
@@ -62,17 +62,17 @@ void Engine::output(Tcb& tcb) noexcept {
                 tcb.fin_sent = true;
                 tcb.snd_nxt += 1;
             }
-            if (seq_gt(tcb.snd_nxt, tcb.snd_max)) tcb.snd_max = tcb.snd_nxt;
+            if (tcb.snd_nxt > tcb.snd_max) tcb.snd_max = tcb.snd_nxt;
             if (with_fin) break;
             continue;
         }
         if (fin_due) {
             if (!send_segment(tcb, tcb.snd_nxt, 0, kFin | kAck)) break;
-            rack_sent(tcb, tcb.snd_nxt, 1, seq_lt(tcb.snd_nxt, tcb.snd_max));
+            rack_sent(tcb, tcb.snd_nxt, 1, tcb.snd_nxt < tcb.snd_max);
             tcb.fin_seq = tcb.snd_nxt;
             tcb.fin_sent = true;
             tcb.snd_nxt += 1;
-            if (seq_gt(tcb.snd_nxt, tcb.snd_max)) tcb.snd_max = tcb.snd_nxt;
+            if (tcb.snd_nxt > tcb.snd_max) tcb.snd_max = tcb.snd_nxt;
         }
         break;
     }
@@ -106,7 +106,7 @@ uint32_t Engine::fit_mbuf_limit(const Tcb& tcb, uint32_t len) const noexcept {
     return std::max<uint32_t>(fits / tcb.snd_mss * tcb.snd_mss, std::min<uint32_t>(len, tcb.snd_mss));
 }
 
-bool Engine::attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept {
+bool Engine::attach_payload(rte_mbuf* hdr, const Tcb& tcb, Seq seq, uint32_t len) noexcept {
     uint32_t in_seg = 0;
     rte_mbuf* src = tcb.snd_buf.find(seq - tcb.snd_buf_seq, in_seg);
     rte_mbuf* last = hdr;
@@ -132,7 +132,7 @@ bool Engine::attach_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_
 // For a port without multi-segment TX. net_af_xdp (DPDK 22.11) is one: it copies pkt_len bytes from the first
 // mbuf's data whatever the chain holds, so a header mbuf with references behind it left with the header mbuf's
 // stale bytes as payload under a checksum summed over the real one.
-bool Engine::copy_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t len) noexcept {
+bool Engine::copy_payload(rte_mbuf* hdr, const Tcb& tcb, Seq seq, uint32_t len) noexcept {
     if (len > rte_pktmbuf_tailroom(hdr)) return false;
     auto* dst = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(hdr, static_cast<uint16_t>(len)));
     uint32_t in_seg = 0;
@@ -146,7 +146,7 @@ bool Engine::copy_payload(rte_mbuf* hdr, const Tcb& tcb, uint32_t seq, uint32_t 
     return len == 0;
 }
 
-bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) noexcept {
+bool Engine::send_segment(Tcb& tcb, Seq seq, uint32_t len, uint8_t flags) noexcept {
     // Data waits while the pool is down to the receive reserve (the retransmission or persist timer sends it
     // later); ACKs, SYNs and RSTs still go: they are what lets peers free our memory.
     if (len > 0 && pool_low_) [[unlikely]] {
@@ -166,7 +166,7 @@ bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) n
     wire::TcpOptions opts;  // RFC 9293 MUST-14 MSS on SYNs, RFC 7323 / 2018 options (options.cpp)
     const wire::TcpOptions* o = segment_options(tcb, flags, len, opts);
     const wire::SegmentHeader h{tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port,
-                                seq, (flags & kAck) ? tcb.rcv_nxt : 0u, flags, receive_window(tcb, flags & kSyn),
+                                seq.raw(), (flags & kAck) ? tcb.rcv_nxt.raw() : 0u, flags, receive_window(tcb, flags & kSyn),
                                 ip_id_++, o, len > tcb.snd_mss ? tcb.snd_mss : uint16_t{0}};
     if (!prepend_for(m, tcb, h)) {
         rte_pktmbuf_free(m);
@@ -175,7 +175,7 @@ bool Engine::send_segment(Tcb& tcb, uint32_t seq, uint32_t len, uint8_t flags) n
     }
     ++ctr_.tx_segments;
     ctr_.tx_data_bytes += len;
-    if ((len > 0 || (flags & kFin)) && seq_lt(seq, tcb.snd_max)) {
+    if ((len > 0 || (flags & kFin)) && seq < tcb.snd_max) {
         ++ctr_.tx_retransmits;
         if (o != nullptr && o->has_timestamps) tcb.ts_last_rtx = o->ts_val;  // see ts_rtt_sample()
     }
@@ -204,8 +204,8 @@ bool Engine::prepend_for(rte_mbuf* m, const Tcb& tcb, const wire::SegmentHeader&
     return wire::prepend_headers(m, h, cfg_.tx_checksum_offload);
 }
 
-void Engine::reset_peer(const Tcb& tcb, uint32_t seq) noexcept {
-    send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, seq, 0, false,
+void Engine::reset_peer(const Tcb& tcb, Seq seq) noexcept {
+    send_reset(tcb.tuple.local_ip, tcb.tuple.remote_ip, tcb.tuple.local_port, tcb.tuple.remote_port, seq.raw(), 0, false,
                tcb.v6 ? &addr6(tcb) : nullptr);
 }
 
@@ -237,7 +237,7 @@ uint16_t Engine::receive_window(Tcb& tcb, bool syn) noexcept {
     const uint32_t cap = syn ? std::min<uint32_t>(cfg_.rcv_buf, 65535) : rcv_window_cap(tcb);
     const uint32_t used = tcb.rcv_buf.bytes;
     uint32_t free_space = used >= cap ? 0 : cap - used;
-    const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
+    const uint32_t cur = tcb.rcv_adv > tcb.rcv_nxt ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
     // Under memory pressure the right edge stops moving once a few segments' worth is offered: the window
     // shrinks as data arrives instead of inviting more (the edge itself never moves left).
@@ -255,7 +255,7 @@ uint16_t Engine::receive_window(Tcb& tcb, bool syn) noexcept {
 void Engine::window_update_after_read(Tcb& tcb) noexcept {
     if (!tcb.in(kReceivesText)) return;
     const uint32_t cap = rcv_window_cap(tcb);
-    const uint32_t cur = seq_gt(tcb.rcv_adv, tcb.rcv_nxt) ? tcb.rcv_adv - tcb.rcv_nxt : 0;
+    const uint32_t cur = tcb.rcv_adv > tcb.rcv_nxt ? tcb.rcv_adv - tcb.rcv_nxt : 0;
     const uint32_t free_space = tcb.rcv_buf.bytes >= cap ? 0 : cap - tcb.rcv_buf.bytes;
     const uint32_t step = std::min<uint32_t>(cap / 2, cfg_.mss);
     if (pressure_) return;  // no window opening while memory is short (the next ACK says what there is)

@@ -5,7 +5,7 @@
 #include <array>
 
 #include "tcp/engine.hpp"
-#include "tcp/seq.hpp"
+#include "tcp/seq_number.hpp"
 
 namespace synack::tcp {
 
@@ -53,7 +53,7 @@ bool Engine::icmp_error(const net::IcmpError& e, uint64_t now_cycles) noexcept {
     // RFC 5927 §4.1: act only when the quoted sequence number is one we sent and is not yet acknowledged
     // (SND.UNA <= SEG.SEQ < SND.NXT, the RFC's SND.NXT being our SND.MAX: snd_nxt goes back after a timeout), so
     // that a blind attacker must guess it. A connection with nothing in flight (idle, TIME-WAIT) takes none.
-    if (!seq_in(e.seq, tcb.snd_una, tcb.snd_max)) {
+    if (!in_range(Seq{e.seq}, tcb.snd_una, tcb.snd_max)) {
         ++ctr_.icmp_seq_outside_window;
         return true;
     }
@@ -81,7 +81,7 @@ bool Engine::packet_too_big(const net::PacketTooBig& p, uint64_t now_cycles) noe
     }
     Tcb& tcb = tcbs_[idx];
     // RFC 5927 §4.1, as for IPv4 (a quote too short to hold the sequence number cannot pass it).
-    if (!p.has_seq || !seq_in(p.seq, tcb.snd_una, tcb.snd_max)) {
+    if (!p.has_seq || !in_range(Seq{p.seq}, tcb.snd_una, tcb.snd_max)) {
         ++ctr_.icmp_seq_outside_window;
         return true;
     }

@@ -1,12 +1,10 @@
 #include "tcp/reassembly.hpp"
 
-#include "tcp/seq.hpp"
-
 namespace synack::tcp {
 
-bool ReassemblyBlock::insert(uint32_t seq, rte_mbuf* m, uint32_t off, uint32_t len, bool fin,
+bool ReassemblyBlock::insert(Seq seq, rte_mbuf* m, uint32_t off, uint32_t len, bool fin,
                              uint32_t limit) noexcept {
-    uint32_t end = seq + len;
+    Seq end = seq + len;
     // Trim away what earlier slots already hold; drop whole if covered (the copy we hold wins).
     for (uint32_t i = 0; i < count; ++i) {
         OooSegment& s = seg[i];
@@ -15,7 +13,7 @@ bool ReassemblyBlock::insert(uint32_t seq, rte_mbuf* m, uint32_t off, uint32_t l
             rte_pktmbuf_free(m);
             return true;
         }
-        if (seq_geq(seq, s.seq) && seq_lt(seq, s.end())) {
+        if (s.seq <= seq && seq < s.end()) {
             uint32_t cut = s.end() - seq;
             if (cut >= len) {
                 if (fin && end == s.end()) s.fin = true;
@@ -30,7 +28,7 @@ bool ReassemblyBlock::insert(uint32_t seq, rte_mbuf* m, uint32_t off, uint32_t l
     // Later slots that the new range swallows completely are released; a partial overlap trims the new tail.
     for (uint32_t i = 0; i < count;) {
         OooSegment& s = seg[i];
-        if (seq_leq(seq, s.seq) && seq_geq(end, s.end())) {
+        if (seq <= s.seq && s.end() <= end) {
             fin = fin || (s.fin && s.end() == end);
             s.data.clear();
             for (uint32_t j = i + 1; j < count; ++j) seg[j - 1] = seg[j];
@@ -38,7 +36,7 @@ bool ReassemblyBlock::insert(uint32_t seq, rte_mbuf* m, uint32_t off, uint32_t l
             seg[count] = OooSegment{};
             continue;
         }
-        if (seq_lt(seq, s.seq) && seq_gt(end, s.seq)) {
+        if (seq < s.seq && s.seq < end) {
             len = s.seq - seq;
             end = s.seq;
             fin = false;
@@ -78,7 +76,7 @@ bool ReassemblyBlock::insert(uint32_t seq, rte_mbuf* m, uint32_t off, uint32_t l
         return false;
     }
     uint32_t pos = 0;
-    while (pos < count && seq_lt(seg[pos].seq, seq)) ++pos;
+    while (pos < count && seg[pos].seq < seq) ++pos;
     for (uint32_t j = count; j > pos; --j) seg[j] = seg[j - 1];
     seg[pos] = OooSegment{};
     seg[pos].seq = seq;
@@ -88,13 +86,13 @@ bool ReassemblyBlock::insert(uint32_t seq, rte_mbuf* m, uint32_t off, uint32_t l
     return true;
 }
 
-uint32_t ReassemblyBlock::pull(uint32_t rcv_nxt, MbufQueue& out, bool& fin) noexcept {
+uint32_t ReassemblyBlock::pull(Seq rcv_nxt, MbufQueue& out, bool& fin) noexcept {
     uint32_t moved = 0;
     fin = false;
     uint32_t taken = 0;
-    while (taken < count && seq_leq(seg[taken].seq, rcv_nxt)) {
+    while (taken < count && seg[taken].seq <= rcv_nxt) {
         OooSegment& s = seg[taken];
-        if (seq_gt(s.end(), rcv_nxt) || (s.fin && s.end() == rcv_nxt)) {
+        if (rcv_nxt < s.end() || (s.fin && s.end() == rcv_nxt)) {
             s.data.drop_front(rcv_nxt - s.seq);
             const uint32_t n = s.data.bytes;
             out.splice(s.data);

@@ -5,14 +5,15 @@
 #include <cstdint>
 
 #include "tcp/mbuf_queue.hpp"
+#include "tcp/seq_number.hpp"
 
 namespace synack::tcp {
 
 struct OooSegment {
-    uint32_t seq = 0;   ///< sequence number of the first byte held
+    Seq seq;            ///< sequence number of the first byte held
     bool fin = false;   ///< the peer's FIN follows the last byte
     MbufQueue data;
-    uint32_t end() const noexcept { return seq + data.bytes; }
+    Seq end() const noexcept { return seq + data.bytes; }
 };
 
 struct ReassemblyBlock {
@@ -23,10 +24,10 @@ struct ReassemblyBlock {
 
     /// Holds bytes [seq, seq + len) of `m` (payload at `off`) plus a FIN flag; parts already held are trimmed away
     /// and neighbours merged. Returns false (and frees `m`) when all slots are taken by other ranges.
-    bool insert(uint32_t seq, rte_mbuf* m, uint32_t off, uint32_t len, bool fin, uint32_t limit) noexcept;
+    bool insert(Seq seq, rte_mbuf* m, uint32_t off, uint32_t len, bool fin, uint32_t limit) noexcept;
     /// Moves what is now in order at `rcv_nxt` into `out`, dropping bytes below it. Returns bytes moved and
     /// whether a FIN was reached.
-    uint32_t pull(uint32_t rcv_nxt, MbufQueue& out, bool& fin) noexcept;
+    uint32_t pull(Seq rcv_nxt, MbufQueue& out, bool& fin) noexcept;
     uint32_t bytes() const noexcept;
     /// Sum of the held mbufs' true sizes (what the memory budgets count).
     uint32_t truesize() const noexcept;

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "tcp/engine.hpp"
-#include "tcp/seq.hpp"
+#include "tcp/seq_number.hpp"
 
 namespace synack::tcp {
 
@@ -19,10 +19,10 @@ bool Engine::sack_attach(Tcb& tcb) noexcept {
     }
     SackState* s = sack_free_;
     sack_free_ = s->next_free;
-    s->board.reset(Seq{tcb.snd_una}, tcb.snd_mss);
+    s->board.reset(tcb.snd_una, tcb.snd_mss);
     s->rack.clear();
     if (tcb.rtt.has_sample()) s->rack.on_rtt_sample(tcb.rtt.srtt_us(), now_us());
-    s->rack.on_send(Seq{tcb.snd_una}, Seq{tcb.snd_max}, cycles_to_us(tcb.last_send), false);
+    s->rack.on_send(tcb.snd_una, tcb.snd_max, cycles_to_us(tcb.last_send), false);
     tcb.sack = s;
     return true;
 }
@@ -41,11 +41,11 @@ void Engine::sack_release(Tcb& tcb) noexcept {
 bool Engine::sack_reports_new_data(const Tcb& tcb, const wire::Segment& seg) const noexcept {
     const uint32_t n = seg.opt.sack_count;
     for (uint32_t k = 0; k < n; ++k) {
-        const wire::SackBlock& b = seg.opt.sack[k];
-        if (k == 0 && (seq_leq(b.right, seg.ack) ||
-                       (n > 1 && seq_leq(seg.opt.sack[1].left, b.left) && seq_leq(b.right, seg.opt.sack[1].right))))
+        const SeqRange b{Seq{seg.opt.sack[k].left}, Seq{seg.opt.sack[k].right}};
+        if (k == 0 && (b.right <= seg_ack(seg) ||
+                       (n > 1 && Seq{seg.opt.sack[1].left} <= b.left && b.right <= Seq{seg.opt.sack[1].right})))
             continue;
-        if (seq_lt(b.left, b.right) && seq_gt(b.right, tcb.snd_una) && seq_leq(b.right, tcb.snd_max)) return true;
+        if (b.left < b.right && tcb.snd_una < b.right && b.right <= tcb.snd_max) return true;
     }
     return false;
 }
@@ -58,7 +58,7 @@ bool Engine::rack_mark_lost(Tcb& tcb) noexcept {
     SeqRange lost[8];
     const uint32_t n = s.rack.lost_ranges(lost, 8);
     for (uint32_t i = 0; i < n; ++i) {
-        const Seq right = min(lost[i].right, Seq{tcb.snd_max});
+        const Seq right = min(lost[i].right, tcb.snd_max);
         if (s.board.high_rxt() < right) s.board.mark_lost(right);
     }
     return n > 0;
@@ -71,13 +71,13 @@ void Engine::sack_ack_arrives(Tcb& tcb, const wire::Segment& seg, uint32_t acked
     SackState& s = *tcb.sack;
     const uint32_t mss = tcb.snd_mss;
     const SackScoreboard::AckResult res =
-        s.board.on_ack(Seq{seg.ack}, seg.opt.sack, seg.opt.sack_count, Seq{tcb.snd_max});
+        s.board.on_ack(seg_ack(seg), seg.opt.sack, seg.opt.sack_count, tcb.snd_max);
     SeqRange blocks[wire::kMaxSackBlocks];
     for (uint32_t k = 0; k < seg.opt.sack_count; ++k) blocks[k] = {Seq{seg.opt.sack[k].left}, Seq{seg.opt.sack[k].right}};
     Rack::Ack a;
     a.now_us = now_us();
-    a.snd_una = Seq{tcb.snd_una};
-    a.snd_nxt = Seq{tcb.snd_max};
+    a.snd_una = tcb.snd_una;
+    a.snd_nxt = tcb.snd_max;
     a.sacked = blocks;
     a.n_sacked = seg.opt.sack_count;
     a.dsack = res.dsack;
@@ -90,7 +90,7 @@ void Engine::sack_ack_arrives(Tcb& tcb, const wire::Segment& seg, uint32_t acked
     const bool rack_lost = rack_mark_lost(tcb);
 
     const bool was_in_recovery = tcb.recovery.in_recovery();
-    if (!was_in_recovery && (rack_lost || s.board.is_lost(Seq{tcb.snd_una}))) sack_enter_recovery(tcb);
+    if (!was_in_recovery && (rack_lost || s.board.is_lost(tcb.snd_una))) sack_enter_recovery(tcb);
     if (tcb.recovery.in_recovery()) {
         sack_recovery_send(tcb, acked + res.newly_sacked, !was_in_recovery);
     } else if (s.board.range_count() > 0) {
@@ -107,13 +107,13 @@ void Engine::sack_ack_arrives(Tcb& tcb, const wire::Segment& seg, uint32_t acked
 // instead cost 200 ms each, in a chain, at 5% loss.
 void Engine::sack_enter_recovery(Tcb& tcb) noexcept {
     const uint32_t flight = tcb.flight_size();
-    if (seq_geq(tcb.snd_una, tcb.recovery.recover().raw())) {
+    if (tcb.snd_una >= tcb.recovery.recover()) {
         ++ctr_.sack_recoveries;
         tcb.cc.on_congestion_event(flight);
         tcb.undo_retrans = 0;
         tcb.undo_ok = true;
     }
-    tcb.recovery.enter(Seq{tcb.snd_max});
+    tcb.recovery.enter(tcb.snd_max);
     tcb.prr.start(flight);
     tcb.sack->board.enter_recovery();
     tcb.cwnd_extra = 0;
@@ -128,12 +128,12 @@ int64_t Engine::resend_lost_retransmissions(Tcb& tcb, int64_t budget) noexcept {
     const uint32_t n = s.rack.lost_ranges(lost, 8);
     for (uint32_t i = 0; i < n && budget > 0; ++i) {
         const Seq end = min(lost[i].right, s.board.high_rxt());
-        Seq pos = max(lost[i].left, Seq{tcb.snd_una});
+        Seq pos = max(lost[i].left, tcb.snd_una);
         while (pos < end && budget > 0) {
             const SeqRange hole = s.board.first_unsacked(pos, end);
             if (!(hole.left < hole.right)) break;
             const uint32_t len = std::min<uint32_t>(hole.size(), tcb.snd_mss);
-            const uint32_t sent = retransmit_range(tcb, hole.left.raw(), len);
+            const uint32_t sent = retransmit_range(tcb, hole.left, len);
             if (sent == 0) return 0;
             ++ctr_.sack_retransmits;
             budget -= sent;
@@ -148,22 +148,22 @@ int64_t Engine::resend_lost_retransmissions(Tcb& tcb, int64_t budget) noexcept {
 void Engine::sack_recovery_send(Tcb& tcb, uint32_t delivered, bool entering) noexcept {
     SackState& s = *tcb.sack;
     const uint32_t mss = tcb.snd_mss;
-    const uint32_t pipe = s.board.pipe(Seq{tcb.snd_max});
+    const uint32_t pipe = s.board.pipe(tcb.snd_max);
     int64_t budget = tcb.prr.on_ack(delivered, pipe, tcb.ssthresh(), mss);
     if (entering && budget < mss) budget = mss;
     const int64_t start = budget;
     budget = resend_lost_retransmissions(tcb, budget);
     while (budget > 0) {
         const bool fin_due = tcb.fin_queued && !tcb.fin_sent && tcb.in(State::fin_wait_1 | State::last_ack | State::closing);
-        const bool new_data_ok = (seq_lt(tcb.snd_nxt, tcb.snd_buf_end()) || fin_due) &&
-                                 seq_lt(tcb.snd_nxt, tcb.snd_una + tcb.snd_wnd);
-        const SackScoreboard::Next nx = s.board.next_seg(Seq{tcb.snd_max}, new_data_ok, tcb.recovery.recover());
+        const bool new_data_ok = (tcb.snd_nxt < tcb.snd_buf_end() || fin_due) &&
+                                 tcb.snd_nxt < tcb.snd_una + tcb.snd_wnd;
+        const SackScoreboard::Next nx = s.board.next_seg(tcb.snd_max, new_data_ok, tcb.recovery.recover());
         if (nx.kind == SackScoreboard::Next::Kind::none) break;
         if (nx.kind == SackScoreboard::Next::Kind::new_data) {
             // Rule 2: output() sends up to the budget, rounded up to whole segments as retransmissions are: a
             // budget below one SMSS (PRR-SSRB's ssthresh - pipe) would otherwise be a runt that sender SWS
             // avoidance holds back, and with nothing sent after it, a lost retransmission waits for the RTO.
-            const uint32_t before = tcb.snd_nxt;
+            const Seq before = tcb.snd_nxt;
             const uint64_t allow = (static_cast<uint64_t>(budget) + mss - 1) / mss * mss;
             tcb.cc.set_cwnd(static_cast<uint32_t>(std::min<uint64_t>(tcb.flight_size() + allow, UINT32_MAX)));
             output(tcb);
@@ -173,7 +173,7 @@ void Engine::sack_recovery_send(Tcb& tcb, uint32_t delivered, bool entering) noe
         }
         // Rule 4's rescue holds the highest un-SACKed byte; once that was resent in this recovery, it is in flight.
         if (nx.kind == SackScoreboard::Next::Kind::rescue && nx.seq + nx.len <= s.board.high_rxt()) break;
-        const uint32_t sent = retransmit_range(tcb, nx.seq.raw(), nx.len);
+        const uint32_t sent = retransmit_range(tcb, nx.seq, nx.len);
         if (sent == 0) break;
         ++ctr_.sack_retransmits;
         if (nx.kind == SackScoreboard::Next::Kind::retransmit) s.board.on_retransmit(nx.seq, nx.len);

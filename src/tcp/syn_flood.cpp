@@ -130,17 +130,17 @@ bool Engine::cookie_ack_arrives(net::MbufPtr& m, const wire::Segment& seg, uint1
     half_open_add(L, *tcb);  // left again at once, by enter_established
     tcb->user = l;
     tcb->syn_at = now_;
-    tcb->irs = peer_isn;
-    tcb->rcv_nxt = seg.seq;
-    tcb->rcv_adv = seg.seq + std::min<uint32_t>(cfg_.rcv_buf, 65535);  // what the cookie SYN-ACK advertised
+    tcb->irs = Seq{peer_isn};
+    tcb->rcv_nxt = seg_seq(seg);
+    tcb->rcv_adv = seg_seq(seg) + std::min<uint32_t>(cfg_.rcv_buf, 65535);  // what the cookie SYN-ACK advertised
     tcb->snd_mss = std::max<uint16_t>(64, std::min(c.mss, our_mss(tcb->v6)));
     tcb->rcv_mss = tcb->snd_mss;
-    tcb->iss = seg.ack - 1;
+    tcb->iss = seg_ack(seg) - 1;
     tcb->snd_una = tcb->iss;
-    tcb->snd_nxt = tcb->snd_max = seg.ack;
-    tcb->snd_buf_seq = seg.ack;
+    tcb->snd_nxt = tcb->snd_max = seg_ack(seg);
+    tcb->snd_buf_seq = seg_ack(seg);
     tcb->snd_wnd = tcb->max_snd_wnd = seg.wnd;
-    tcb->snd_wl1 = peer_isn;
+    tcb->snd_wl1 = Seq{peer_isn};
     if (with_ts) cookie_take_options(*tcb, seg, ts_opts);  // options.cpp
     cc_start(*tcb);  // RFC 6928 IW10, for the MSS left after the options
     set_state(*tcb, State::syn_received);

@@ -11,6 +11,7 @@
 #include "tcp/recovery.hpp"
 #include "tcp/rtt.hpp"
 #include "tcp/sack.hpp"
+#include "tcp/seq_number.hpp"
 #include "tcp/state.hpp"
 #include "tcp/timestamps.hpp"
 #include "timer/wheel.hpp"
@@ -48,22 +49,22 @@ struct Tcb {
     uint8_t err = 0;               ///< last soft error (an ICMP error, RFC 1122 §4.2.3.9) as an errno; 0 none
 
     // RFC 9293 §3.3.1 send sequence variables
-    uint32_t snd_una = 0;
-    uint32_t snd_nxt = 0;
+    Seq snd_una;
+    Seq snd_nxt;
     uint32_t snd_wnd = 0;
-    uint32_t snd_up = 0;
-    uint32_t snd_wl1 = 0;
-    uint32_t snd_wl2 = 0;
-    uint32_t iss = 0;
-    uint32_t snd_max = 0;      ///< highest sequence number sent + 1 (snd_nxt goes back after a timeout)
+    Seq snd_up;
+    Seq snd_wl1;
+    Seq snd_wl2;
+    Seq iss;
+    Seq snd_max;              ///< highest sequence number sent + 1 (snd_nxt goes back after a timeout)
     uint32_t max_snd_wnd = 0;  ///< largest window the peer offered (RFC 5961 §5.2)
-    uint32_t fin_seq = 0;
+    Seq fin_seq;
     // RFC 9293 §3.3.1 receive sequence variables
-    uint32_t rcv_nxt = 0;
+    Seq rcv_nxt;
     uint32_t rcv_wnd = 0;
-    uint32_t rcv_up = 0;
-    uint32_t irs = 0;
-    uint32_t rcv_adv = 0;      ///< right edge we advertised (RFC 9293 §3.8.6.2.2: never moved left)
+    Seq rcv_up;
+    Seq irs;
+    Seq rcv_adv;              ///< right edge we advertised (RFC 9293 §3.8.6.2.2: never moved left)
 
     uint16_t snd_mss = 536;    ///< RFC 9293 MUST-15: 536 until the peer's MSS option says otherwise
     uint16_t rcv_mss = 536;    ///< the peer's full-sized segment: the largest seen (up to our MSS), from SND.MSS
@@ -88,11 +89,11 @@ struct Tcb {
 
     RttEstimator rtt{RttConfig{}};  ///< RFC 6298 SRTT/RTTVAR (µs); configured by alloc_tcb
     uint32_t rto_us = 0;       ///< the retransmission timer now: rtt.rto_us() after each sample or timeout
-    uint32_t rtt_seq = 0;
+    Seq rtt_seq;
     uint64_t rtt_start = 0;    ///< cycles
 
     SendQueue snd_buf;         ///< bytes from snd_buf_seq on: unacknowledged, then unsent
-    uint32_t snd_buf_seq = 0;  ///< sequence number of snd_buf's first byte
+    Seq snd_buf_seq;          ///< sequence number of snd_buf's first byte
     MbufQueue rcv_buf;         ///< in-order bytes the user has not read yet
     ReassemblyBlock* ooo = nullptr;
     uint32_t mem_rcv = 0;      ///< true size charged for rcv_buf and ooo (see Engine::recharge)
@@ -118,7 +119,7 @@ struct Tcb {
     bool ts_ok = false;             ///< RFC 7323 §3: timestamps on every non-RST segment
     uint8_t snd_wscale = 0;         ///< Snd.Wind.Shift: the peer's shift, applied to the windows it sends
     uint8_t rcv_wscale = 0;         ///< Rcv.Wind.Shift: ours, applied to the windows we send
-    uint32_t last_ack_sent = 0;     ///< RFC 7323 §4.3 Last.ACK.sent
+    Seq last_ack_sent;             ///< RFC 7323 §4.3 Last.ACK.sent
     TsRecent ts_recent;             ///< RFC 7323 §4.3 TS.Recent
     uint32_t ts_last_rtx = 0;       ///< our TSval on the latest retransmission (0: none yet)
     SackReporter sack_rep;          ///< the blocks our next ACK carries (RFC 2018 §4, RFC 2883)
@@ -136,7 +137,7 @@ struct Tcb {
     uint32_t cwnd() const noexcept { return cc.cwnd(); }
     uint32_t ssthresh() const noexcept { return cc.ssthresh(); }
     /// Sequence number one past the last byte queued for sending.
-    uint32_t snd_buf_end() const noexcept { return snd_buf_seq + snd_buf.bytes; }
+    Seq snd_buf_end() const noexcept { return snd_buf_seq + snd_buf.bytes; }
 };
 
 }  // namespace synack::tcp

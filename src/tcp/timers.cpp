@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "tcp/engine.hpp"
-#include "tcp/seq.hpp"
+#include "tcp/seq_number.hpp"
 
 namespace synack::tcp {
 
