@@ -11,11 +11,14 @@
 #    after the first Packet Too Big within 1280 bytes.
 # 2. synack-echo as the server, a Linux client (peer.py) on the far side: a 4 MB echo, SHA-256 compared; both sides
 #    learn the 1280 hop from their routers' Packet Too Big.
+# 3. Router 1's Packet Too Big dropped by nftables (in its own namespace): synack-perf --mtu-probing finds the hop
+#    by black-hole detection (tcp.pmtu_black_hole_lowered; IPv6's plateaus stop at 1280).
 # Usage: tests/integration/pmtu6.sh [BUILD]   (root; names sk-f6*, subnets fd86::/48)
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 build=${1:-build}
 secs=${PMTU6_SECONDS:-4}
+bh_secs=${PMTU6_BH_SECONDS:-10}  # the black hole costs a few timeouts (RTO 1 s, then 2 s) before data flows
 MIN_MBIT=${PMTU6_MIN_MBIT:-20}
 TAP=sk-f6t
 NSS="sk-f6r1 sk-f6r2 sk-f6srv sk-f6cl"
@@ -30,12 +33,14 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-command -v tshark >/dev/null || { echo "pmtu6: tshark not found (scripts/setup installs it)"; exit 1; }
+for t in tshark dumpcap nft; do command -v $t >/dev/null || { echo "pmtu6: $t not found (scripts/setup installs it)"; exit 1; }; done
 failures=0
 expect() { if [ "$2" -eq 0 ]; then echo "  ok: $1"; else echo "  FAIL: $1"; failures=$((failures + 1)); fi; }
 
 for ns in $NSS; do ip netns del "$ns" 2>/dev/null; done  # leftovers of a killed run
 ip link del $TAP 2>/dev/null
+# Background programs are started by ip netns exec itself (it execs: $! is the program), never through nsx (a
+# subshell: killing it would leave the program running).
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 for ns in $NSS; do ip netns add "$ns"; nsx "$ns" ip link set lo up; done
 ip link add sk-f6-12a netns sk-f6r1 mtu 1280 type veth peer name sk-f6-12b netns sk-f6r2 mtu 1280
@@ -75,7 +80,7 @@ synack() {
   nsx sk-f6r1 ip link set $TAP up
 }
 capture() {  # capture FILE: headers of the tap's traffic (dumpcap, bounded in packets) until stopped; pid in CP
-  nsx sk-f6r1 dumpcap -q -i $TAP -s 160 -c 300000 -w "$1" >/dev/null 2>&1 &
+  ip netns exec sk-f6r1 dumpcap -q -i $TAP -s 160 -c 300000 -w "$1" >/dev/null 2>&1 &
   CP=$!
   for _ in $(seq 50); do [ -s "$1" ] && break; sleep 0.1; done
 }
@@ -99,7 +104,7 @@ ptb_check() {
 }
 
 echo "== synack-perf --client fd86:3::2 (bulk) through the 1280-byte hop: ICMPv6 Packet Too Big (RFC 8201)"
-nsx sk-f6srv "$build/bench/linux-perf" --server --bind fd86:3::2 --port 5301 --duration-s $((secs + 15)) \
+ip netns exec sk-f6srv "$build/bench/linux-perf" --server --bind fd86:3::2 --port 5301 --duration-s $((secs + 15)) \
   >"$tmp/server.log" 2>&1 &
 LP=$!
 for _ in $(seq 50); do nsx sk-f6srv ss -ltn | grep -q ':5301 ' && break; sleep 0.1; done
@@ -121,7 +126,7 @@ expect "synack moves data through the 1280-byte hop (${m:-0} >= $MIN_MBIT Mbit/s
   "$(awk -v m="${m:-0}" -v t="$MIN_MBIT" -v rc=$rc 'BEGIN { print (m >= t && rc == 0) ? 0 : 1 }')"
 ptb_check "$tmp/client.pcapng"
 
-nsx sk-f6srv "$build/bench/linux-perf" --server --bind fd86:3::2 --port 5301 --duration-s $((secs + 15)) \
+ip netns exec sk-f6srv "$build/bench/linux-perf" --server --bind fd86:3::2 --port 5301 --duration-s $((secs + 15)) \
   >"$tmp/server.log" 2>&1 &
 LP=$!
 for _ in $(seq 50); do nsx sk-f6srv ss -ltn | grep -q ':5301 ' && break; sleep 0.1; done
@@ -149,6 +154,36 @@ ptb_check "$tmp/echo.pcapng"
 linux_ptb=$(nsx sk-f6srv ip -6 route get fd86:1::1 2>/dev/null | grep -o 'mtu [0-9]*')
 expect "the Linux client learned the hop too (route cache: ${linux_ptb:-no mtu})" \
   "$([ "$linux_ptb" = "mtu 1280" ]; echo $?)"
+
+echo "== black hole: router 1 drops its own Packet Too Big (nftables in sk-f6r1), black-hole detection (RFC 4821)"
+# The Linux server learned the 1280 hop in step 2 and would advertise an MSS that fits it: forget that first.
+nsx sk-f6srv ip -6 route flush cache
+nsx sk-f6r1 nft -f - <<'NFT'
+table inet sk_f6_pmtu {
+  chain out { type filter hook output priority 0; icmpv6 type packet-too-big drop; }
+}
+NFT
+ip netns exec sk-f6srv "$build/bench/linux-perf" --server --bind fd86:3::2 --port 5301 --duration-s $((bh_secs + 15)) \
+  >"$tmp/server.log" 2>&1 &
+LP=$!
+for _ in $(seq 50); do nsx sk-f6srv ss -ltn | grep -q ':5301 ' && break; sleep 0.1; done
+synack synack-perf "$tmp/bh.log" $((bh_secs + 20)) --port 5301 --client fd86:3::2 --test bulk \
+  --duration-s "$bh_secs" --mtu-probing -v
+wait "$SP"
+rc=$?
+SP=""
+kill "$LP" 2>/dev/null; wait "$LP" 2>/dev/null; LP=""
+nsx sk-f6r1 ip link del $TAP 2>/dev/null
+nsx sk-f6r1 nft delete table inet sk_f6_pmtu
+m=$(mbit "$tmp/bh.log")
+bh=$(counter "$tmp/bh.log" tcp.pmtu_black_hole_lowered)
+ptb=$(counter "$tmp/bh.log" net.rx_icmp6_packet_too_big)
+echo "  synack client: ${m:-none} Mbit/s (exit $rc), black_hole_lowered ${bh:-0}, packet too big taken ${ptb:-0}"
+[ $rc -eq 0 ] && [ -n "$m" ] || grep -v '^ *$' "$tmp/bh.log" | tail -30
+expect "no Packet Too Big reached synack" "$([ -z "$ptb" ]; echo $?)"
+expect "black-hole detection lowered the MSS (to IPv6's 1280 at most: two plateaus)" "$([ "${bh:-0}" -ge 1 ]; echo $?)"
+expect "synack moves data through the silent 1280-byte hop (${m:-0} >= $MIN_MBIT Mbit/s, exit $rc)" \
+  "$(awk -v m="${m:-0}" -v t="$MIN_MBIT" -v rc=$rc 'BEGIN { print (m >= t && rc == 0) ? 0 : 1 }')"
 
 [ $failures -eq 0 ] && echo "pmtu6: all passed" || echo "pmtu6: $failures failed"
 exit $((failures > 0))
