@@ -672,7 +672,7 @@ int main(int argc, char** argv) {
                 const std::string v = value(i);
                 if (!synack::parse_address(v, cfg.server_ip))
                     throw std::invalid_argument("--client: expected an IPv4 or IPv6 address, got '" + v + "'");
-                if (cfg.server_ip.is_v4() ? pre.ip == 0 : pre.ip6.is_unspecified())
+                if (cfg.server_ip.is_v4() ? pre.ip == 0 && !pre.share_kernel : pre.ip6.is_unspecified())
                     throw std::invalid_argument(cfg.server_ip.is_v4() ? "--client with an IPv4 address needs --ip"
                                                                       : "--client with an IPv6 address needs --ip6");
             } else if (a == "-t" || a == "--time") {

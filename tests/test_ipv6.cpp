@@ -673,4 +673,57 @@ TEST_F(Net6, AnnounceSendsUnsolicitedAdvertisementsForBothAddresses) {
     EXPECT_EQ(ifc().link_local(), v6("fe80::ff:fe00:1"));
 }
 
+// --share-kernel: neighbour discovery is the kernel's (synack's XDP program passes it), so next hops come from the
+// kernel's table through the resolver, and synack announces nothing.
+struct FakeKernel6 {
+    std::vector<std::pair<Ip6Addr, rte_ether_addr>> table;
+    std::vector<Ip6Addr> asked;
+    static bool resolve(void* ctx, const Ip6Addr& ip, rte_ether_addr& mac) {
+        auto* k = static_cast<FakeKernel6*>(ctx);
+        k->asked.push_back(ip);
+        for (const auto& [a, m] : k->table)
+            if (a == ip) {
+                mac = m;
+                return true;
+            }
+        return false;
+    }
+};
+
+TEST_F(Net6, SharedWithTheKernelNextHopComesFromTheKernelTableAndNoSolicitationIsSent) {
+    cfg.share_kernel = true;
+    FakeKernel6 k;
+    ifc().set_resolver6(&FakeKernel6::resolve, &k);
+    const Ip6Addr other = v6("fd00:99::3");
+    const rte_ether_addr other_mac{{0x02, 0, 0, 0, 0, 0x33}};
+    // Known to the kernel: the packet leaves at once with its MAC.
+    k.table.emplace_back(kPeer, kPeerMac);
+    ifc().output(tcp_out(kPeer), ms(1));
+    auto out = sent();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(Bytes(out[0].begin(), out[0].begin() + 6), Bytes(kPeerMac.addr_bytes, kPeerMac.addr_bytes + 6));
+    EXPECT_EQ(get16(out[0], 12), RTE_ETHER_TYPE_IPV6);
+    EXPECT_EQ(ifc().nd_lookup(kPeer)->state, net::NeighborState::reachable);
+    // Unknown: held and the kernel asked, no NS on the wire; asked again on each retry until it knows.
+    ifc().output(tcp_out(other), ms(2));
+    EXPECT_TRUE(sent().empty());
+    ifc().poll(ms(2) + ms(1000) - 1);
+    EXPECT_EQ(k.asked.size(), 2u);
+    ifc().poll(ms(2) + ms(1000));
+    EXPECT_EQ(k.asked, (std::vector<Ip6Addr>{kPeer, other, other}));
+    EXPECT_TRUE(sent().empty());
+    k.table.emplace_back(other, other_mac);
+    ifc().poll(ms(2) + ms(2000));
+    out = sent();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(Bytes(out[0].begin(), out[0].begin() + 6), Bytes(other_mac.addr_bytes, other_mac.addr_bytes + 6));
+    EXPECT_EQ(ifc().counters().nd_resolved, 2u);
+    EXPECT_EQ(ifc().counters().nd_kernel_asked, 2u);
+    EXPECT_EQ(ifc().counters().nd_ns_sent, 0u);
+    // The kernel owns the addresses: no gratuitous ARP and no unsolicited advertisement.
+    ifc().announce(ms(3000));
+    ifc().poll(ms(6000));
+    EXPECT_TRUE(sent().empty());
+}
+
 }  // namespace

@@ -217,7 +217,9 @@ void share_kernel_setup(Stack::Impl& s) {
                                  std::to_string(klo) + "-" + std::to_string(khi) +
                                  " (net.ipv4.ip_local_port_range): the XDP program would take the kernel's replies");
     }
-    s.xdp->configure(o.ip, o.tcp.ephemeral_low, o.tcp.ephemeral_high);
+    // IPv6 (with --ip6, which should be one of the interface's addresses: the kernel answers neighbour discovery
+    // for it) shares the port map and the ephemeral range.
+    s.xdp->configure(o.ip, wire::Ip6Addr::from(o.ip6.bytes), o.tcp.ephemeral_low, o.tcp.ephemeral_high);
     s.shared.xdp_share = s.xdp.get();
     std::fprintf(stderr, "synack: sharing %s with the kernel: %s/%u%s%s, XDP program id %u; synack gets TCP to its "
                          "listening ports and to %u-%u (the kernel's ephemeral ports: %u-%u)\n",
@@ -417,7 +419,10 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.workers.push_back(
             std::make_unique<dpdk::Worker>(s.shared, i, mode, pool, core_tcp, net, worker_port[i], queue));
         s.workers.back()->engine.set_bulk_pool(s.bulk_pools[rte_lcore_to_socket_id(s.lcores[i])]);
-        if (s.xdp) s.workers.back()->iface.set_resolver(&dpdk::XdpShare::resolve, s.xdp.get());
+        if (s.xdp) {
+            s.workers.back()->iface.set_resolver(&dpdk::XdpShare::resolve, s.xdp.get());
+            s.workers.back()->iface.set_resolver6(&dpdk::XdpShare::resolve6, s.xdp.get());
+        }
         s.worker_ptrs.push_back(s.workers.back().get());
     }
     s.shared.all = s.worker_ptrs.data();

@@ -204,9 +204,10 @@ XdpShare::~XdpShare() {
     close(config_fd_);
 }
 
-void XdpShare::configure(uint32_t ip, uint16_t eph_low, uint16_t eph_high) {
+void XdpShare::configure(uint32_t ip, const wire::Ip6Addr& ip6, uint16_t eph_low, uint16_t eph_high) {
     synack_xdp_config c{};
     c.ip_be = htonl(ip);
+    std::memcpy(c.ip6_be, ip6.b, sizeof c.ip6_be);
     c.ephemeral_low = eph_low;
     c.ephemeral_high = eph_high;
     const uint32_t key = 0;
@@ -237,35 +238,82 @@ bool XdpShare::kernel_neighbour(uint32_t ip, rte_ether_addr& mac) const noexcept
     return found;
 }
 
-void XdpShare::ask_kernel_to_resolve(uint32_t ip) noexcept {
+bool XdpShare::kernel_neighbour6(const wire::Ip6Addr& ip, rte_ether_addr& mac) const noexcept {
+    // RTM_GETNEIGH for one address on the interface (as `ip -6 neigh get IP dev IFACE`): IPv6 has no /proc table.
+    const int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return false;
+    timeval tv{0, 100000};  // the kernel answers at once; never block the worker long
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct {
+        nlmsghdr nh;
+        ndmsg nd;
+        rtattr dst;
+        uint8_t addr[16];
+    } req{};
+    req.nh.nlmsg_len = sizeof req;
+    req.nh.nlmsg_type = RTM_GETNEIGH;
+    req.nh.nlmsg_flags = NLM_F_REQUEST;
+    req.nd.ndm_family = AF_INET6;
+    req.nd.ndm_ifindex = static_cast<int>(ifindex_);
+    req.dst.rta_type = NDA_DST;
+    req.dst.rta_len = RTA_LENGTH(16);
+    std::memcpy(req.addr, ip.b, 16);
+    alignas(nlmsghdr) char buf[1024];
+    ssize_t n = -1;
+    if (send(fd, &req, sizeof req, 0) == static_cast<ssize_t>(sizeof req)) n = recv(fd, buf, sizeof buf, 0);
+    close(fd);
+    if (n < static_cast<ssize_t>(NLMSG_LENGTH(sizeof(ndmsg)))) return false;
+    const auto* nh = reinterpret_cast<const nlmsghdr*>(buf);
+    if (nh->nlmsg_type != RTM_NEWNEIGH || nh->nlmsg_len > static_cast<uint32_t>(n)) return false;  // NLMSG_ERROR: none
+    const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(nh));
+    // Usable as the kernel would use it: not INCOMPLETE or FAILED.
+    if ((nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)) == 0) return false;
+    int len = static_cast<int>(nh->nlmsg_len - NLMSG_LENGTH(sizeof(ndmsg)));
+    for (const rtattr* a = reinterpret_cast<const rtattr*>(nd + 1); RTA_OK(a, len); a = RTA_NEXT(a, len))
+        if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == RTE_ETHER_ADDR_LEN) {
+            std::memcpy(&mac, RTA_DATA(a), RTE_ETHER_ADDR_LEN);
+            return rte_is_valid_assigned_ether_addr(&mac);
+        }
+    return false;
+}
+
+void XdpShare::ask_kernel_to_resolve(int family, const void* addr, size_t len) noexcept {
     // RTM_NEWNEIGH with NTF_USE: the kernel creates the entry if need be and starts resolving it (neigh_event_send),
-    // as `ip neigh replace IP dev IFACE use` does. Fire and forget: the answer is read from /proc/net/arp.
+    // as `ip neigh replace IP dev IFACE use` does. Fire and forget: the answer is read from its table next time.
     const int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
     if (fd < 0) return;
     struct {
         nlmsghdr nh;
         ndmsg nd;
         rtattr dst;
-        uint32_t addr;
+        uint8_t addr[16];
     } req{};
-    req.nh.nlmsg_len = sizeof req;
+    req.nh.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof(ndmsg)) + RTA_LENGTH(len));
     req.nh.nlmsg_type = RTM_NEWNEIGH;
     req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
-    req.nd.ndm_family = AF_INET;
+    req.nd.ndm_family = static_cast<uint8_t>(family);
     req.nd.ndm_ifindex = static_cast<int>(ifindex_);
     req.nd.ndm_state = NUD_NONE;
     req.nd.ndm_flags = NTF_USE;
     req.dst.rta_type = NDA_DST;
-    req.dst.rta_len = RTA_LENGTH(sizeof(uint32_t));
-    req.addr = htonl(ip);
-    (void)send(fd, &req, sizeof req, 0);
+    req.dst.rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
+    std::memcpy(req.addr, addr, len);
+    (void)send(fd, &req, req.nh.nlmsg_len, 0);
     close(fd);
+}
+
+bool XdpShare::resolve6(void* self, const wire::Ip6Addr& ip, rte_ether_addr& mac) noexcept {
+    auto* x = static_cast<XdpShare*>(self);
+    if (x->kernel_neighbour6(ip, mac)) return true;
+    x->ask_kernel_to_resolve(AF_INET6, ip.b, 16);
+    return false;
 }
 
 bool XdpShare::resolve(void* self, uint32_t ip, rte_ether_addr& mac) noexcept {
     auto* x = static_cast<XdpShare*>(self);
     if (x->kernel_neighbour(ip, mac)) return true;
-    x->ask_kernel_to_resolve(ip);
+    const uint32_t be = htonl(ip);
+    x->ask_kernel_to_resolve(AF_INET, &be, sizeof be);
     return false;
 }
 

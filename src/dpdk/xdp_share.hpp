@@ -1,7 +1,7 @@
 // --share-kernel: synack and the kernel on one interface and one address. synack's XDP program
 // (bpf/synack_xdp.c, loaded by the net_af_xdp vdev's xdp_prog=PATH) redirects to synack only TCP to its listening
-// ports and to the ephemeral range of its active opens, and passes everything else (ARP, ICMP, SSH, other ports,
-// IPv6) to the kernel. This file fills the program's maps and reads what synack borrows from the kernel: the
+// ports and to the ephemeral range of its active opens, over IPv4 and IPv6, and passes everything else (ARP, ICMP,
+// neighbour discovery, ICMPv6, SSH, other ports) to the kernel. This file fills the program's maps and reads what synack borrows from the kernel: the
 // interface's address, its default gateway, its ephemeral port range and its neighbour table. Cold path only:
 // start-up, listen() and ARP misses, never per packet.
 #pragma once
@@ -9,6 +9,8 @@
 #include <string>
 
 #include <rte_ether.h>
+
+#include "wire/ipv6.hpp"
 
 #ifndef SYNACK_XDP_OBJ  // the build's bpf/synack_xdp.o (meson.build, CMakeLists.txt); "" when clang was missing
 #define SYNACK_XDP_OBJ ""
@@ -45,8 +47,9 @@ public:
     XdpShare(const XdpShare&) = delete;
     XdpShare& operator=(const XdpShare&) = delete;
 
-    /// Redirect TCP to `ip` whose destination port is in [eph_low, eph_high] (synack's active opens). Throws.
-    void configure(uint32_t ip, uint16_t eph_low, uint16_t eph_high);
+    /// Redirect TCP to `ip` (0: none) and to `ip6` (unspecified: none) whose destination port is in
+    /// [eph_low, eph_high] (synack's active opens). Throws.
+    void configure(uint32_t ip, const wire::Ip6Addr& ip6, uint16_t eph_low, uint16_t eph_high);
     /// Redirect TCP to `port` too (a listen()); thread-safe (one system call). False if the kernel refused.
     bool add_port(uint16_t port) noexcept;
 
@@ -55,13 +58,18 @@ public:
     /// as `ip neigh replace IP dev IFACE use`); the Interface asks again on its ARP retry timer.
     static bool resolve(void* self, uint32_t ip, rte_ether_addr& mac) noexcept;
 
+    /// The same for IPv6 (synack never sees neighbour discovery): the kernel's neighbour entry for `ip` on the
+    /// interface (RTM_GETNEIGH), or false after asking the kernel to resolve it.
+    static bool resolve6(void* self, const wire::Ip6Addr& ip, rte_ether_addr& mac) noexcept;
+
     const std::string& iface() const noexcept { return iface_; }
     unsigned ifindex() const noexcept { return ifindex_; }
     uint32_t prog_id() const noexcept { return prog_id_; }
 
 private:
     bool kernel_neighbour(uint32_t ip, rte_ether_addr& mac) const noexcept;
-    void ask_kernel_to_resolve(uint32_t ip) noexcept;
+    bool kernel_neighbour6(const wire::Ip6Addr& ip, rte_ether_addr& mac) const noexcept;
+    void ask_kernel_to_resolve(int family, const void* addr, size_t len) noexcept;
 
     std::string iface_;
     unsigned ifindex_ = 0;

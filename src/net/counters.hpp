@@ -107,6 +107,7 @@ namespace synack::net {
     X(rx_na, count, "valid neighbour advertisements") \
     X(rx_ra, count, "valid router advertisements") \
     X(nd_ns_sent, count, "multicast (resolution) and unicast (probe) solicitations") \
+    X(nd_kernel_asked, count, "--share-kernel: IPv6 next hop not in the kernel's table; kernel asked to resolve") \
     X(nd_na_sent, count, "solicited advertisements") \
     X(nd_unsolicited_na_sent, count, "RFC 4861 §7.2.6, at start") \
     X(nd_learned, count, "new STALE entry from a solicitation's source link-layer option") \

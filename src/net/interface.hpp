@@ -107,6 +107,14 @@ public:
         resolver_ctx_ = ctx;
     }
 
+    /// The same for IPv6 next hops (--share-kernel passes neighbour discovery to the kernel): called on a miss and
+    /// on each retry instead of sending a neighbour solicitation.
+    using Resolver6 = bool (*)(void* ctx, const wire::Ip6Addr& ip, rte_ether_addr& mac);
+    void set_resolver6(Resolver6 fn, void* ctx) noexcept {
+        resolver6_ = fn;
+        resolver6_ctx_ = ctx;
+    }
+
     const NetCounters& counters() const noexcept { return counters_; }
     const NetConfig& config() const noexcept { return cfg_; }
     /// The ARP entry for ip (host byte order), or nullptr; for diagnostics and tests.
@@ -134,6 +142,7 @@ private:
     void output6(rte_mbuf* m, uint64_t now) noexcept;
     bool is_our_ip6(const uint8_t* a) const noexcept;
     void nd_send_ns(NdEntry& e, bool multicast, uint64_t now) noexcept;
+    void nd_kernel_answer(NdEntry& e, const rte_ether_addr& mac, uint64_t now) noexcept;
     bool send_na(const wire::Ip6Addr& dst, const rte_ether_addr& eth_dst, const wire::Ip6Addr& target,
                  bool solicited) noexcept;
     bool send_icmp6(const wire::Ip6Addr& src, const wire::Ip6Addr& dst, const rte_ether_addr& eth_dst,
@@ -191,6 +200,8 @@ private:
     void* icmp_error_ctx_ = nullptr;
     Resolver resolver_ = nullptr;
     void* resolver_ctx_ = nullptr;
+    Resolver6 resolver6_ = nullptr;
+    void* resolver6_ctx_ = nullptr;
 };
 
 }  // namespace synack::net

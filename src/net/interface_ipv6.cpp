@@ -131,7 +131,9 @@ void Interface::output6(rte_mbuf* m, uint64_t now) noexcept {
             return drop(m, c.nd_cache_full);
         if (evicted) ++c.nd_evicted;
         e->state = NeighborState::incomplete;
-        nd_send_ns(*e, true, now);
+        // Held before asking: with --share-kernel the kernel's table may answer at once, releasing what waits.
+        if (rte_mbuf* old = nd_.hold(*e, m)) drop(old, c.nd_pending_overflow);
+        return nd_send_ns(*e, true, now);
     }
     // RFC 4861 §7.2.2: queue while resolving; keep the newest when the queue is full.
     if (rte_mbuf* old = nd_.hold(*e, m)) drop(old, c.nd_pending_overflow);

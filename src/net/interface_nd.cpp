@@ -345,11 +345,25 @@ void Interface::nd_send_ns(NdEntry& e, bool multicast, uint64_t now) noexcept {
                             ? cfg_.ip6
                             : link_local_;
     const Ip6Addr dst = multicast ? wire::solicited_node(e.ip) : e.ip;
-    if (send_icmp6(src, dst, multicast ? group_mac(dst) : e.mac, kNeighborSolicit, 0, e.ip, kOptSourceLla))
+    if (resolver6_ != nullptr) {  // --share-kernel: the kernel resolves, and its table answers
+        rte_ether_addr mac;
+        if (resolver6_(resolver6_ctx_, e.ip, mac)) return nd_kernel_answer(e, mac, now);
+        ++counters_.nd_kernel_asked;
+    } else if (send_icmp6(src, dst, multicast ? group_mac(dst) : e.mac, kNeighborSolicit, 0, e.ip, kOptSourceLla)) {
         ++counters_.nd_ns_sent;
+    }
     ++e.requests;
     e.deadline = now + retry_cycles_;  // RFC 4861 §10 RETRANS_TIMER (arp_retry_ms)
     arm_timer(e.deadline);
+}
+
+// --share-kernel: the kernel's table gave the address, as a solicited NA with the override flag would (§7.2.5).
+void Interface::nd_kernel_answer(NdEntry& e, const rte_ether_addr& mac, uint64_t now) noexcept {
+    const bool incomplete = e.state == NeighborState::incomplete;
+    e.mac = mac;
+    ++(incomplete ? counters_.nd_resolved : counters_.nd_updated);
+    nd_set_state(e, NeighborState::reachable, now);
+    if (incomplete) nd_release(e);
 }
 
 void Interface::nd_set_state(NdEntry& e, NeighborState s, uint64_t now) noexcept {
@@ -416,7 +430,7 @@ uint64_t Interface::nd_poll(uint64_t now) noexcept {
 
 void Interface::announce(uint64_t now_cycles) noexcept {
     if (cfg_.ip != 0) send_gratuitous_arp(now_cycles);
-    if (link_local_.is_unspecified()) return;
+    if (link_local_.is_unspecified() || cfg_.share_kernel) return;  // --share-kernel: the kernel's to announce
     // RFC 4861 §7.2.6: unsolicited advertisements (S clear, O set) to all nodes, for each of our addresses.
     send_na(Ip6Addr::from(kAllNodes), kAllNodesMac, link_local_, false);
     if (!cfg_.ip6.is_unspecified()) send_na(Ip6Addr::from(kAllNodes), kAllNodesMac, cfg_.ip6, false);

@@ -9,10 +9,13 @@
 #   - synack-perf --client from synack's side to a Linux server in sk-y-p (active opens: their replies come back
 #     to synack's ephemeral range), with the kernel's neighbour table flushed first, so the next hop is resolved by
 #     the kernel on synack's request (net.arp_kernel_asked);
+#   - over IPv6 (--ip6 fd00:104::1, an address of the interface): the same echo from the peer, ping -6 answered by
+#     the kernel, no ICMPv6 reaching synack, and synack-perf --client fd00:104::2 with the next hop from the
+#     kernel's neighbour table (net.nd_kernel_asked);
 #   - the program goes when synack exits, and the mistakes are explained: no xdp_prog=, an --ephemeral-ports range
 #     that overlaps the kernel's.
 # The peer's TX checksum offload is off (ethtool -K PEER tx off): synack verifies every checksum.
-# Names use the sk-y prefix and 10.104.0.0/16 so the test runs beside the other suites.
+# Names use the sk-y prefix, 10.104.0.0/16 and fd00:104::/64 so the test runs beside the other suites.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -49,7 +52,9 @@ ip link add "$A" netns "$H" type veth peer name "$B" netns "$P"
 in_h ip addr add 10.104.0.1/24 dev "$A"
 in_h ip link set "$A" up
 in_h ip link set lo up
+in_h ip -6 addr add fd00:104::1/64 dev "$A" nodad  # nodad: usable at once
 in_p ip addr add 10.104.0.2/24 dev "$B"
+in_p ip -6 addr add fd00:104::2/64 dev "$B" nodad
 in_p ip link set "$B" up
 in_p ip link set lo up
 in_p ethtool -K "$B" tx off >/dev/null
@@ -81,7 +86,7 @@ echo "kernel-served-$$" >"$tmp/www/index.html"
 ip netns exec "$H" timeout 60 /usr/bin/python3 -m http.server 8080 --bind 10.104.0.1 --directory "$tmp/www" >/dev/null 2>&1 &
 PIDS+=($!)
 log=$tmp/echo.log
-if start "$log" timeout 60 "$build/app/synack-echo" "${eal[@]}" --vdev="$vdev" -- --share-kernel --port 7 -v; then
+if start "$log" timeout 60 "$build/app/synack-echo" "${eal[@]}" --vdev="$vdev" -- --share-kernel --ip6 fd00:104::1/64 --port 7 -v; then
   grep -q "sharing $A with the kernel: 10.104.0.1/24" "$log"
   expect "synack took the interface's address: $(grep -m1 sharing "$log" | cut -c1-110)..." $?
   xdp_attached
@@ -96,6 +101,15 @@ if start "$log" timeout 60 "$build/app/synack-echo" "${eal[@]}" --vdev="$vdev" -
   in_p timeout 60 /usr/bin/python3 tests/integration/peer.py --host 10.104.0.1 bulk --port 7 --size 1000000 |
     sed 's/^/  /'
   expect "synack: 1 MB of random bytes echoed byte-exact on port 7" "${PIPESTATUS[0]}"
+  # IPv6 TCP to synack's port goes to synack by the same port map; neighbour discovery and ping -6 stay the kernel's.
+  in_p ping -6 -c 2 -i 0.2 -W 2 fd00:104::1 >"$tmp/ping6g.log" 2>&1
+  expect "ping -6 fd00:104::1 answered: $(grep -o '[0-9]* received' "$tmp/ping6g.log")" $?
+  in_p timeout 60 /usr/bin/python3 tests/integration/peer.py --host fd00:104::1 bulk --port 7 --size 1000000 |
+    sed 's/^/  /'
+  expect "synack: 1 MB echoed byte-exact on port 7 over IPv6" "${PIPESTATUS[0]}"
+  echo x | in_p timeout 5 nc -6 -q 1 fd00:104::1 9 >/dev/null 2>&1
+  [ $? -ne 0 ]
+  expect "kernel: an IPv6 port nobody listens on is refused (by the kernel's RST)" $?
   for _ in $(seq 50); do in_h ss -ltn | grep -q ':8080 ' && break; sleep 0.1; done
   body=$(in_p curl -s -m 5 http://10.104.0.1:8080/)
   [ "$body" = "kernel-served-$$" ]
@@ -108,9 +122,13 @@ if start "$log" timeout 60 "$build/app/synack-echo" "${eal[@]}" --vdev="$vdev" -
   expect "synack-echo stopped and reported its counters" $?
   rx_arp=$(counter "$log" net.rx_arp)
   rx_icmp=$(counter "$log" net.rx_icmp)
+  rx_icmp6=$(counter "$log" net.rx_icmp6)
   refused_by_synack=$(counter "$log" tcp.rx_no_connection)
-  [ "$rx_arp" = 0 ] && [ "$rx_icmp" = 0 ] && [ "$refused_by_synack" = 0 ]
-  expect "no ARP, no ICMP and no other port reached synack (net.rx_arp $rx_arp, net.rx_icmp $rx_icmp, tcp.rx_no_connection $refused_by_synack)" $?
+  [ "$rx_arp" = 0 ] && [ "$rx_icmp" = 0 ] && [ "$rx_icmp6" = 0 ] && [ "$refused_by_synack" = 0 ]
+  expect "no ARP, no ICMP(v6) and no other port reached synack (net.rx_arp $rx_arp, net.rx_icmp $rx_icmp, net.rx_icmp6 $rx_icmp6, tcp.rx_no_connection $refused_by_synack)" $?
+  rx_tcp6=$(counter "$log" net.rx_tcp6)
+  [ "$rx_tcp6" -gt 100 ]
+  expect "IPv6 TCP reached synack (net.rx_tcp6 $rx_tcp6)" $?
   ! xdp_attached
   expect "the XDP program went with synack" $?
 else
@@ -149,6 +167,32 @@ sout=$(grep '^{' "$tmp/server.log" | tail -1)
 echo "  Linux server: $sout"
 echo "$sout" | grep -q '"corrupt":0' && ! echo "$sout" | grep -q '"bytes":0,'
 expect "Linux server received patterned bytes, nothing corrupt" $?
+
+echo "== synack-perf --client from fd00:104::1 to a Linux server in the peer namespace (IPv6 active opens)"
+in_h ip -6 neigh flush dev "$A"
+in_p ip -6 neigh flush dev "$B"
+ip netns exec "$P" timeout 30 "$build/bench/linux-perf" --server --bind fd00:104::2 --port 6211 --duration-s 8 --verify \
+  >"$tmp/server6.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q "server on" "$tmp/server6.log" && break; sleep 0.1; done
+in_h timeout 30 "$build/app/synack-perf" "${eal[@]}" --vdev="$vdev" -- --share-kernel --ip6 fd00:104::1/64 \
+  --port 6211 --client fd00:104::2 --test rr --msg-size 1000 --duration-s 2 --verify -v >"$tmp/client6.log" 2>&1
+rc=$?
+out=$(grep '^{' "$tmp/client6.log" | tail -1)
+[ $rc -eq 0 ] || tail -3 "$tmp/client6.log"
+echo "  synack client over IPv6, rr: $(echo "$out" | cut -c1-150)"
+/usr/bin/python3 -c "
+import json, sys
+o = json.loads(sys.argv[1])
+sys.exit(0 if o['errors'] == 0 and o['corrupt'] == 0 and o['transactions'] > 10 else 1)" "$out" 2>/dev/null && [ $rc -eq 0 ]
+expect "synack client -> Linux server over IPv6: transactions, nothing corrupt" $?
+asked=$(counter "$tmp/client6.log" net.nd_kernel_asked)
+ns=$(counter "$tmp/client6.log" net.nd_ns_sent)
+[ "$asked" -ge 1 ] && [ "$ns" = 0 ]
+expect "IPv6 next hop resolved by the kernel on synack's request (net.nd_kernel_asked $asked, net.nd_ns_sent $ns)" $?
+kill "${PIDS[-1]}" 2>/dev/null
+wait "${PIDS[-1]}" 2>/dev/null
+unset 'PIDS[-1]'
 
 echo "== mistakes explained"
 out=$(in_h timeout 30 "$build/app/synack-echo" "${eal[@]}" --vdev="net_af_xdp0,iface=$A,start_queue=0,queue_count=1" \
