@@ -182,6 +182,19 @@ PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose
     return p;
 }
 
+bool join_ipv6_groups(uint16_t id, const uint8_t (&addr)[16], std::string& why) noexcept {
+    // RFC 2464 §7: an IPv6 multicast address maps to 33:33 and its last 32 bits; the solicited-node group is
+    // ff02::1:ffXX:XXXX with the address's last 24 bits.
+    rte_ether_addr groups[2] = {{{0x33, 0x33, 0x00, 0x00, 0x00, 0x01}},
+                                {{0x33, 0x33, 0xff, addr[13], addr[14], addr[15]}}};
+    const int rc = rte_eth_dev_set_mc_addr_list(id, groups, 2);
+    if (rc == 0) return true;
+    const int all = rte_eth_allmulticast_enable(id);
+    if (all == 0 || rte_eth_allmulticast_get(id) == 1) return true;
+    why = std::string("multicast list: ") + rte_strerror(-rc) + ", all-multicast: " + rte_strerror(-all);
+    return false;
+}
+
 void close_port(uint16_t id) noexcept {
     rte_eth_dev_stop(id);
     rte_eth_dev_close(id);

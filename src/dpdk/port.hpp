@@ -39,4 +39,9 @@ struct PortInfo {
 PortInfo open_port(uint16_t id, uint16_t queues, rte_mempool* pool, bool verbose);
 void close_port(uint16_t id) noexcept;
 
+/// Lets through the NIC's MAC filter the multicast groups an IPv6 host must hear (RFC 4291 §2.7.1): all-nodes
+/// ff02::1 and the solicited-node group of `addr`, where neighbour solicitations arrive (RFC 4861 §7.2.1). The
+/// port's multicast list where it has one, else all-multicast; false (with `why` set) if neither took.
+bool join_ipv6_groups(uint16_t id, const uint8_t (&addr)[16], std::string& why) noexcept;
+
 }  // namespace synack::dpdk

@@ -352,6 +352,15 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         s.shared.exception = s.exception.get();
     }
 
+    if (!s.options.ip6.is_unspecified() && !s.options.loopback) {
+        for (uint16_t p : s.open_ports) {
+            std::string why;
+            if (!dpdk::join_ipv6_groups(p, s.options.ip6.bytes, why))  // a virtual port may deliver them anyway
+                std::fprintf(stderr, "synack: port %u: cannot join the IPv6 multicast groups (%s); neighbour "
+                                     "solicitations may not arrive on a NIC that filters multicast\n", p, why.c_str());
+        }
+    }
+
     if (s.options.share_kernel) {
         try {
             share_kernel_setup(s);
