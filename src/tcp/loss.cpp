@@ -71,6 +71,13 @@ void Engine::congestion_on_ack(Tcb& tcb, Seq ack, uint32_t acked, uint32_t prior
         recovery_send(tcb, acked > was_dup ? acked - was_dup : 0, true);
         return;
     case FastRecovery::Action::full_ack:
+        if (tcb.sack != nullptr) {
+            // RFC 6937 §3: a SACK recovery, paced by PRR, ends with cwnd = ssthresh. RFC 6582's FlightSize + SMSS
+            // below cut the window to two segments when this ACK left little in flight; one of them lost, the
+            // other drew a delayed ACK (Linux: 40 ms): at 5% drop that idled the sender 2.5 s out of 4.
+            tcb.cc.set_cwnd(std::max(tcb.ssthresh(), uint32_t{tcb.snd_mss}));
+            return;
+        }
         // RFC 6582 §3.2 step 3: recovery is over; cwnd = min(ssthresh, FlightSize + SMSS), no burst.
         tcb.cc.on_recovery_exit(tcb.flight_size());
         return;
