@@ -425,6 +425,26 @@ TEST(SackRecovery, TwoHolesResendExactlyTheHolesInOrder) {
     EXPECT_EQ(h.engine.counters().tx_retransmits, 2u);
 }
 
+// RFC 6937 §3: the ACK that ends a SACK recovery sets cwnd = ssthresh, even with nothing left in flight, and the
+// sender goes on with that window at once (RFC 6582's min(ssthresh, FlightSize + SMSS) would have left 1 segment).
+TEST(SackRecovery, RecoveryEndsWithCwndAtSsthresh) {
+    EngineHarness h;
+    open_sack_and_send(h, 30 * kMss);
+    h.at_ms(10);
+    sack_ack(h, seg_seq(1), {{5, 10}, {2, 4}});
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 7u) << EngineHarness::describe(v);  // the two holes, then new segments 10-14 (PRR)
+    EXPECT_EQ(v[6].seq, seg_seq(14));
+    EXPECT_EQ(h.tcb()->ssthresh(), 6300u);
+    h.at_ms(21);
+    h.send(kAck, kRcvNxt, seg_seq(15));  // everything sent: recovery is over, nothing in flight
+    EXPECT_FALSE(h.tcb()->recovery.in_recovery());
+    v = h.out();
+    EXPECT_EQ(h.tcb()->cwnd(), 6300u);
+    ASSERT_EQ(v.size(), 6u) << EngineHarness::describe(v);  // six whole segments fit in 6300 bytes
+    for (uint32_t i = 0; i < 6; ++i) EXPECT_SEG(v[i], kAck, seg_seq(15 + i), kRcvNxt, 65535, data(kMss, (15 + i) * kMss));
+}
+
 // New data waiting: after the holes, NextSeg rule 2 sends new data with what PRR allows, never SACKed data.
 TEST(SackRecovery, HolesFirstThenNewData) {
     EngineHarness h;
