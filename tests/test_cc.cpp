@@ -3,6 +3,7 @@
 // values are computed here from the RFC's equations, never read back from the code under test.
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -285,9 +286,11 @@ struct Rounds {
     CongestionControl& c;
     uint32_t una = 0;
     uint64_t t = 1'000'000;
-    void round(int acks, uint32_t rtt_us) {
-        const uint32_t end = una + static_cast<uint32_t>(acks) * kMss;
-        for (int i = 0; i < acks; ++i) {
+    void round(int acks, uint32_t rtt_us) { round_of(std::vector<uint32_t>(static_cast<size_t>(acks), rtt_us)); }
+    /// One round with one ACK per sample in `rtts`.
+    void round_of(const std::vector<uint32_t>& rtts) {
+        const uint32_t end = una + static_cast<uint32_t>(rtts.size()) * kMss;
+        for (const uint32_t rtt_us : rtts) {
             una += kMss;
             AckEvent a = ack_of(kMss, t += 1'000, rtt_us);
             a.rtt_us = rtt_us;
@@ -341,6 +344,25 @@ TEST(HyStart, CssBackToSlowStartWhenRttFalls) {
     EXPECT_EQ(c.cubic()->hystart().phase(), HyStart::Phase::css);
     r.round(10, 55'000);  // below the CSS baseline of 60 ms: the rise was spurious
     EXPECT_EQ(c.cubic()->hystart().phase(), HyStart::Phase::slow_start);
+}
+
+// RFC 9406 §4.2 takes the round's minimum over N_RTT_SAMPLE samples: per-ACK samples that jump (a loaded host,
+// a delayed ACK) do not end slow start while one sample of the round still sees the base RTT.
+TEST(HyStart, NoExitOnNoisySamplesWhileTheRoundMinimumHolds) {
+    CongestionControl c;
+    c.init(Algorithm::cubic, kMss);
+    Rounds r{c};
+    r.round(10, 10'000);
+    // Nine samples of 36 ms (26 ms above the base; RttThresh is 4 ms) and one at the base RTT among the first
+    // eight: the round's minimum stays 10 ms, and slow start goes on.
+    r.round_of({36'000, 36'000, 10'000, 36'000, 36'000, 36'000, 36'000, 36'000, 36'000, 36'000});
+    EXPECT_EQ(c.cubic()->hystart().phase(), HyStart::Phase::slow_start);
+    EXPECT_EQ(c.cwnd(), 30'000u);
+    // The base sample last: the eighth sample takes it to CSS, the tenth (below the CSS baseline) back.
+    r.round_of({36'000, 36'000, 36'000, 36'000, 36'000, 36'000, 36'000, 36'000, 36'000, 10'000});
+    EXPECT_EQ(c.cubic()->hystart().phase(), HyStart::Phase::slow_start);
+    r.round_of({36'000, 36'000, 36'000, 36'000, 36'000, 36'000, 36'000, 35'000, 36'000, 36'000});
+    EXPECT_EQ(c.cubic()->hystart().phase(), HyStart::Phase::css) << "a whole round at 35+ ms is a real rise";
 }
 
 TEST(HyStart, GrowthPerAckCappedAtL) {  // RFC 9406 §4.3, L = 8 when not pacing

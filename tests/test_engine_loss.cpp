@@ -425,6 +425,26 @@ TEST(SackRecovery, TwoHolesResendExactlyTheHolesInOrder) {
     EXPECT_EQ(h.engine.counters().tx_retransmits, 2u);
 }
 
+// RFC 6937 §3: the ACK that ends a SACK recovery sets cwnd = ssthresh, even with nothing left in flight, and the
+// sender goes on with that window at once (RFC 6582's min(ssthresh, FlightSize + SMSS) would have left 1 segment).
+TEST(SackRecovery, RecoveryEndsWithCwndAtSsthresh) {
+    EngineHarness h;
+    open_sack_and_send(h, 30 * kMss);
+    h.at_ms(10);
+    sack_ack(h, seg_seq(1), {{5, 10}, {2, 4}});
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 7u) << EngineHarness::describe(v);  // the two holes, then new segments 10-14 (PRR)
+    EXPECT_EQ(v[6].seq, seg_seq(14));
+    EXPECT_EQ(h.tcb()->ssthresh(), 6300u);
+    h.at_ms(21);
+    h.send(kAck, kRcvNxt, seg_seq(15));  // everything sent: recovery is over, nothing in flight
+    EXPECT_FALSE(h.tcb()->recovery.in_recovery());
+    v = h.out();
+    EXPECT_EQ(h.tcb()->cwnd(), 6300u);
+    ASSERT_EQ(v.size(), 6u) << EngineHarness::describe(v);  // six whole segments fit in 6300 bytes
+    for (uint32_t i = 0; i < 6; ++i) EXPECT_SEG(v[i], kAck, seg_seq(15 + i), kRcvNxt, 65535, data(kMss, (15 + i) * kMss));
+}
+
 // New data waiting: after the holes, NextSeg rule 2 sends new data with what PRR allows, never SACKed data.
 TEST(SackRecovery, HolesFirstThenNewData) {
     EngineHarness h;
@@ -590,6 +610,104 @@ TEST(SackRecovery, PoolEmptyFallsBackToNewRenoCounted) {
     EXPECT_NE(last->sack, nullptr);
     EXPECT_EQ(h.engine.counters().sack_pool_empty, 1u);
     h.out();
+}
+
+// ======================= Eifel (RFC 3522 detection, RFC 4015 response) =======================
+
+/// Passive open with timestamps (the peer's MSS 1012: 1000-byte segments beside the 12 option bytes, RFC 6691 §2),
+/// then 10 segments of data out at t = 0; returns the TSval they carry.
+uint32_t open_ts_and_send(EngineHarness& h) {
+    EXPECT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
+    TcpOptions syn = mss_option(kMss + 12);
+    syn.has_timestamps = true;
+    syn.ts_val = 500;
+    h.send(kSyn, kPeerIsn, 0, "", 65535, &syn);
+    const Seg sa = h.one();
+    EXPECT_TRUE(sa.opt.has_timestamps);
+    TcpOptions a;
+    a.has_timestamps = true;
+    a.ts_val = 501;
+    a.ts_ecr = sa.opt.ts_val;
+    h.send(kAck, kRcvNxt, kIss + 1, "", 65535, &a);
+    auto ev = h.events();
+    EXPECT_EQ(event_types(ev), "accepted");
+    const std::string d = data(10 * kMss);
+    EXPECT_EQ(h.engine.send(ev.at(0).conn, d.data(), 10 * kMss), int32_t(10 * kMss));
+    auto v = h.out();
+    EXPECT_EQ(v.size(), 10u) << EngineHarness::describe(v);
+    return v.empty() ? 0 : v[0].opt.ts_val;
+}
+
+/// The RTO at 1 s resends segment 0 (CUBIC: ssthresh 0.7 x 10 segments, cwnd 1 SMSS); returns its TSval.
+uint32_t time_out(EngineHarness& h, uint32_t ts0) {
+    h.at_ms(1000);
+    const Seg r = h.one();
+    EXPECT_EQ(r.seq, seg_seq(0));
+    EXPECT_GT(r.opt.ts_val, ts0);
+    EXPECT_EQ(h.tcb()->ssthresh(), 7 * kMss);
+    EXPECT_EQ(h.tcb()->cwnd(), kMss);
+    return r.opt.ts_val;
+}
+
+/// The peer's ACK of the first five segments, echoing `ts_ecr`.
+void ack_half(EngineHarness& h, uint32_t ts_ecr) {
+    TcpOptions a;
+    a.has_timestamps = true;
+    a.ts_val = 600;
+    a.ts_ecr = ts_ecr;
+    h.send(kAck, kRcvNxt, seg_seq(5), "", 65535, &a);
+}
+
+// The flight was only delayed: the first ACK after the timeout echoes the TSval of the original segments (older
+// than the retransmission's), so the timeout was spurious. The window from before it comes back (slow start, no
+// ssthresh), capped at FlightSize + min(acked, IW) = 5 + 5 segments, and this ACK's slow-start growth (5 segments)
+// is added; segments 5-9 are not resent (SND.NXT = SND.MAX) and the backed-off RTO is gone.
+TEST(Eifel, SpuriousTimeoutRestoresTheWindowWithoutGoBackN) {
+    EngineHarness h;
+    const uint32_t ts0 = open_ts_and_send(h);
+    time_out(h, ts0);
+    EXPECT_EQ(h.tcb()->rto_us, 2000000u);
+    h.at_ms(1001);
+    ack_half(h, ts0);
+    EXPECT_EQ(h.engine.counters().spurious_rto_undone, 1u);
+    EXPECT_EQ(h.tcb()->ssthresh(), UINT32_MAX);
+    EXPECT_EQ(h.tcb()->cwnd(), 15 * kMss);
+    EXPECT_EQ(h.tcb()->snd_nxt, tcp::Seq{seg_seq(10)});
+    EXPECT_EQ(h.tcb()->rto_us, 1000000u) << "backoff reset by the new data acknowledged";
+    h.none();  // nothing left to send, nothing resent
+}
+
+// A genuine loss: the ACK echoes the retransmission's TSval. Nothing is undone: ssthresh stays at 7 segments, the
+// loss window grows by 2 SMSS (RFC 3465 L = 2 after the initial slow start), and go-back-N resends from segment 5.
+TEST(Eifel, GenuineLossIsNotUndone) {
+    EngineHarness h;
+    const uint32_t ts0 = open_ts_and_send(h);
+    const uint32_t ts1 = time_out(h, ts0);
+    h.at_ms(1001);
+    ack_half(h, ts1);
+    EXPECT_EQ(h.engine.counters().spurious_rto_undone, 0u);
+    EXPECT_EQ(h.tcb()->ssthresh(), 7 * kMss);
+    EXPECT_EQ(h.tcb()->cwnd(), 3 * kMss);
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 3u) << EngineHarness::describe(v);
+    for (uint32_t i = 0; i < 3; ++i) EXPECT_SEG(v[i], kAck, seg_seq(5 + i), kRcvNxt, 65535, data(kMss, (5 + i) * kMss));
+}
+
+// Only the first ACK after the timeout is checked (RFC 3522 §3.2): a later old echo (a reordered ACK) undoes nothing.
+TEST(Eifel, OnlyTheFirstAckAfterTheTimeoutCounts) {
+    EngineHarness h;
+    const uint32_t ts0 = open_ts_and_send(h);
+    const uint32_t ts1 = time_out(h, ts0);
+    h.at_ms(1001);
+    TcpOptions a;
+    a.has_timestamps = true;
+    a.ts_val = 600;
+    a.ts_ecr = ts1;
+    h.send(kAck, kRcvNxt, seg_seq(1), "", 65535, &a);
+    h.out();
+    ack_half(h, ts0);
+    EXPECT_EQ(h.engine.counters().spurious_rto_undone, 0u);
+    EXPECT_EQ(h.tcb()->ssthresh(), 7 * kMss);
 }
 
 }  // namespace

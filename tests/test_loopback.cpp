@@ -948,7 +948,9 @@ RunConfig bulk_through_loss(uint32_t connections, uint32_t bytes, double loss, u
     rc.sack = sack;
     rc.connections = connections;
     rc.in_flight = connections;
-    rc.msl_ms = 5000;
+    // 2MSL = 60 s (Linux's TIME-WAIT): longer than the FIN's backoff 1+2+4+8+16 s, so that at 20% loss a LAST-ACK
+    // whose FIN and ACKs are lost three times running still finds the peer in TIME-WAIT (with 10 s it met a RST).
+    rc.msl_ms = 30000;
     rc.seed = seed;
     rc.modes = {Mode::client_half_close};
     rc.min_bytes = rc.max_bytes = bytes;

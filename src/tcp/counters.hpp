@@ -55,6 +55,7 @@ namespace synack::tcp {
     X(tlp_probes, count, "tail loss probes sent (RFC 8985 §7.3, SACK connections)") \
     X(tlp_recoveries, count, "probes that repaired a tail loss: cwnd reduced (RFC 8985 §7.4)") \
     X(spurious_retransmits_undone, count, "D-SACK reported every segment of a fast retransmit: cwnd restored") \
+    X(spurious_rto_undone, count, "Eifel (RFC 3522): the first ACK after a timeout echoed the original, not the retransmission: cwnd restored") \
     X(partial_acks, count, "ACKs in recovery that left a hole: its segment resent (RFC 6582 §3.2)") \
     X(sack_recoveries, count, "SACK loss recoveries entered: DupThresh SACKed or RACK found loss (RFC 6675 §5)") \
     X(sack_retransmits, count, "segments resent by SACK recovery: holes (NextSeg), lost retransmissions, rescue") \

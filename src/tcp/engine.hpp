@@ -220,7 +220,7 @@ private:
     bool rst_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
     void challenge_ack(Tcb& tcb) noexcept;
     bool ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept;
-    void process_ack_of_data(Tcb& tcb, Seq ack) noexcept;
+    void process_ack_of_data(Tcb& tcb, Seq ack, uint32_t ts_rtt_us = 0) noexcept;
     void update_send_window(Tcb& tcb, const wire::Segment& seg) noexcept;
     void text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) noexcept;
     void fin_arrives(Tcb& tcb) noexcept;
@@ -243,7 +243,8 @@ private:
     const wire::TcpOptions* segment_options(Tcb& tcb, uint8_t flags, uint32_t len, wire::TcpOptions& o) noexcept;
     bool paws_drop(Tcb& tcb, const wire::Segment& seg) noexcept;
     void segment_accepted(Tcb& tcb, const wire::Segment& seg) noexcept;
-    void ts_rtt_sample(Tcb& tcb, const wire::Segment& seg) noexcept;
+    uint32_t ts_rtt_sample(Tcb& tcb, const wire::Segment& seg) noexcept;
+    void eifel_check(Tcb& tcb, const wire::Segment& seg) noexcept;
     bool time_wait_reopens(Tcb& tcb, const wire::Segment& syn) noexcept;
     void sack_duplicate(Tcb& tcb, const wire::Segment& seg) noexcept;
     void sack_out_of_order(Tcb& tcb, Seq seq) noexcept;

@@ -457,10 +457,12 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     }
     if (tcb.timer_mode == TimerMode::persist) tcb.retransmits = 0;  // the peer answers our probes
     const bool dup = is_dup_ack(tcb, seg);  // before the window update below changes what it compares
-    if (tcb.ts_ok && tcb.snd_una < seg_ack(seg)) ts_rtt_sample(tcb, seg);  // RFC 7323 §4.1 (options.cpp)
+    uint32_t ts_rtt_us = 0;  // RFC 7323 §4.1 (options.cpp)
+    if (tcb.ts_ok && tcb.snd_una < seg_ack(seg)) ts_rtt_us = ts_rtt_sample(tcb, seg);
+    if (tcb.eifel_armed && tcb.snd_una < seg_ack(seg)) eifel_check(tcb, seg);  // RFC 3522 (loss.cpp)
     const bool was_in_recovery = tcb.recovery.in_recovery();
     const Seq una_before = tcb.snd_una;
-    if (tcb.snd_una < seg_ack(seg)) process_ack_of_data(tcb, seg_ack(seg));
+    if (tcb.snd_una < seg_ack(seg)) process_ack_of_data(tcb, seg_ack(seg), ts_rtt_us);
     if (tcb.snd_una <= seg_ack(seg)) {
         tcb.last_wnd_raw = seg.wnd;
         update_send_window(tcb, seg);
@@ -508,11 +510,13 @@ bool Engine::ack_arrives(Tcb& tcb, const wire::Segment& seg) noexcept {
     return true;
 }
 
-void Engine::process_ack_of_data(Tcb& tcb, Seq ack) noexcept {
+// `ts_rtt_us`: the round trip this ACK's timestamp echo measured (0: none), for the congestion controller's
+// per-ACK sample when Karn's timer gives none.
+void Engine::process_ack_of_data(Tcb& tcb, Seq ack, uint32_t ts_rtt_us) noexcept {
     const uint32_t prior_flight = tcb.flight_size();
     const uint32_t acked = ack - tcb.snd_una - (tcb.snd_una == tcb.iss ? 1u : 0u);  // the SYN is no data
     // RFC 6298 §3 with Karn's rule: time only segments sent once.
-    uint32_t rtt_us = 0;
+    uint32_t rtt_us = ts_rtt_us;
     if (tcb.rtt_timing && ack > tcb.rtt_seq) {
         rtt_us = rtt_sample(tcb, now_ - tcb.rtt_start);
         tcb.rtt_timing = false;

@@ -71,6 +71,13 @@ void Engine::congestion_on_ack(Tcb& tcb, Seq ack, uint32_t acked, uint32_t prior
         recovery_send(tcb, acked > was_dup ? acked - was_dup : 0, true);
         return;
     case FastRecovery::Action::full_ack:
+        if (tcb.sack != nullptr) {
+            // RFC 6937 §3: a SACK recovery, paced by PRR, ends with cwnd = ssthresh. RFC 6582's FlightSize + SMSS
+            // below cut the window to two segments when this ACK left little in flight; one of them lost, the
+            // other drew a delayed ACK (Linux: 40 ms): at 5% drop that idled the sender 2.5 s out of 4.
+            tcb.cc.set_cwnd(std::max(tcb.ssthresh(), uint32_t{tcb.snd_mss}));
+            return;
+        }
         // RFC 6582 §3.2 step 3: recovery is over; cwnd = min(ssthresh, FlightSize + SMSS), no burst.
         tcb.cc.on_recovery_exit(tcb.flight_size());
         return;
@@ -143,6 +150,25 @@ void Engine::loss_on_rto(Tcb& tcb) noexcept {
     tcb.undo_ok = false;  // go-back-N resends too much to account for by D-SACK: no undo after a timeout
     tcb.dup_bytes = 0;
     tcb.cwnd_extra = 0;
+}
+
+// RFC 3522 §3.2 (4)-(5), on the first ACK of new data after a timeout: an echo older than the retransmission's
+// TSval was sent for the original transmission, so the timeout was spurious (a delay, not a loss). The response is
+// RFC 4015 §3's where cheap: SND.NXT <- SND.MAX (no go-back-N of a flight that arrived), and the congestion state
+// from before the timeout, with cwnd at most FlightSize + min(bytes_acked, IW) so that the restore does not burst.
+// The backed-off RTO goes when process_ack_of_data() sees the new data acknowledged.
+void Engine::eifel_check(Tcb& tcb, const wire::Segment& seg) noexcept {
+    tcb.eifel_armed = false;
+    if (!seg.opt.has_timestamps || !ts_before(seg.opt.ts_ecr, tcb.eifel_rtx_ts)) return;  // a genuine loss
+    if (!tcb.cc.undo()) return;
+    ++ctr_.spurious_rto_undone;
+    tcb.snd_nxt = tcb.snd_max;
+    const Seq ack = seg_ack(seg);
+    const uint32_t flight_after = tcb.snd_max - ack;
+    const uint32_t acked = ack - tcb.snd_una;
+    const uint32_t limit = flight_after + std::min(acked, cc::initial_window(tcb.snd_mss));
+    if (tcb.cwnd() > limit) tcb.cc.set_cwnd(limit);
+    // The timeout's RFC 6582 §4.1 recovery point and cleared scoreboard stay: conservative, and harmless.
 }
 
 // RFC 5681 §4.1: a connection that sent nothing for more than an RTO restarts from min(IW, cwnd) (CUBIC also

@@ -147,19 +147,22 @@ void Engine::segment_accepted(Tcb& tcb, const wire::Segment& seg) noexcept {
     update_ts_recent(tcb.ts_recent, seg.opt.ts_val, seg_seq(seg), tcb.last_ack_sent, now_us());
 }
 
-// RFC 7323 §4.1: an ACK of new data times the round trip from the TSval it echoes. Karn's timed segment measures
-// finer than the 1 ms tick, so the echo is used while none is being timed (after a retransmission, where Karn
-// gives nothing: §4.2 makes the echo unambiguous), and never for a round trip under one tick.
-void Engine::ts_rtt_sample(Tcb& tcb, const wire::Segment& seg) noexcept {
+// RFC 7323 §4.1: an ACK of new data times the round trip from the TSval it echoes. Returns that sample in µs (0:
+// none) for the congestion controller, which takes one per ACK (RFC 9406 §4.2 wants N_RTT_SAMPLE of them a round;
+// its per-round minimum filters the noise). Karn's timed segment measures finer than the 1 ms tick, so the
+// estimator takes the echo only while none is being timed (after a retransmission, where Karn gives nothing: §4.2
+// makes the echo unambiguous), and never a round trip under one tick.
+uint32_t Engine::ts_rtt_sample(Tcb& tcb, const wire::Segment& seg) noexcept {
     uint32_t r_us = 0;
-    if (tcb.rtt_timing || !seg.opt.has_timestamps || !ts_rtt_us(tsval(tcb.tuple), seg.opt.ts_ecr, 1000, r_us) || r_us == 0)
-        return;
+    if (!seg.opt.has_timestamps || !ts_rtt_us(tsval(tcb.tuple), seg.opt.ts_ecr, 1000, r_us) || r_us == 0) return 0;
     // An echo older than our latest retransmission times the repair, not the path: after a loss, §4.3 has the
     // peer echo the TSval from before the hole, so the sample would hold the RTO or recovery wait; under steady
     // loss those samples pushed SRTT (and the RTO) to its 60 s ceiling. Karn's timer and later echoes take over.
-    if (tcb.ts_last_rtx != 0 && ts_before(seg.opt.ts_ecr, tcb.ts_last_rtx)) return;
+    if (tcb.ts_last_rtx != 0 && ts_before(seg.opt.ts_ecr, tcb.ts_last_rtx)) return 0;
+    if (tcb.rtt_timing) return r_us;
     ++ctr_.ts_rtt_samples;
     rtt_sample(tcb, us_to_cycles(r_us));
+    return r_us;
 }
 
 // RFC 6191 §2 (RFC 9293 SHLD-4): with timestamps on both incarnations a new SYN reopens TIME-WAIT when its TSval

@@ -122,6 +122,8 @@ struct Tcb {
     Seq last_ack_sent;             ///< RFC 7323 §4.3 Last.ACK.sent
     TsRecent ts_recent;             ///< RFC 7323 §4.3 TS.Recent
     uint32_t ts_last_rtx = 0;       ///< our TSval on the latest retransmission (0: none yet)
+    uint32_t eifel_rtx_ts = 0;      ///< RFC 3522 RetransmitTS: TSval of a timeout's first retransmission
+    bool eifel_armed = false;       ///< the first ACK after that timeout has not come yet (loss.cpp eifel_check)
     SackReporter sack_rep;          ///< the blocks our next ACK carries (RFC 2018 §4, RFC 2883)
 
     // Keepalive (RFC 1122 §4.2.3.6, keepalive.cpp)

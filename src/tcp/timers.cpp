@@ -75,7 +75,14 @@ void Engine::on_rto(Tcb& tcb) noexcept {
     // RFC 5681 §3.1: after a timeout, ssthresh = max(FlightSize / 2, 2 SMSS) and cwnd = one segment.
     loss_on_rto(tcb);
     tcb.snd_nxt = tcb.snd_una;  // go back: resend from the oldest unacknowledged byte
+    const uint64_t resent_before = ctr_.tx_retransmits;
     output(tcb);
+    // RFC 3522 §3.2 (2): with timestamps, remember the TSval of the first retransmission of this timeout episode
+    // (the one whose undo state cc.on_rto saved) for the Eifel check on the first ACK after it.
+    if (tcb.retransmits == 1) {
+        tcb.eifel_armed = tcb.ts_ok && ctr_.tx_retransmits != resent_before;
+        tcb.eifel_rtx_ts = tcb.ts_last_rtx;
+    }
     if (tcb.snd_nxt == tcb.snd_una && tcb.snd_wnd == 0 && tcb.snd_buf_end() != tcb.snd_una) {
         // The window closed with data in flight: the timeout still sends something, the first octet, which
         // doubles as a zero-window probe (RFC 6298 §5.4, RFC 9293 §3.8.6.1).
