@@ -150,6 +150,7 @@ struct RunConfig {
     /// here fills in the full checksums the offload leaves to the NIC, before impairment, so corruption still shows.
     bool tso = false;
     bool sack = true;  ///< SACK offered by both engines (RFC 2018); LOOP_NO_SACK=1 turns it off everywhere
+    bool server_window_scaling = true;  ///< false: the server never offers window scaling (RFC 7323 §2.2)
 };
 
 TcpConfig engine_config(const RunConfig& rc) {
@@ -188,7 +189,9 @@ public:
         kc[0] = 1;
         ks[0] = 2;
         client_ = std::make_unique<Engine>(engine_config(rc), pool_, kHz, 0, kc);
-        server_ = std::make_unique<Engine>(engine_config(rc), pool_, kHz, 0, ks);
+        TcpConfig server_cfg = engine_config(rc);
+        server_cfg.window_scaling = rc.server_window_scaling;
+        server_ = std::make_unique<Engine>(server_cfg, pool_, kHz, 0, ks);
         client_->set_bulk_pool(bulk_);
         server_->set_bulk_pool(bulk_);
         if (server_->listen(kServerIp, kServerPort) < 0) throw std::runtime_error("listen failed");
@@ -364,6 +367,8 @@ public:
 
     Engine& client() { return *client_; }
     Engine& server() { return *server_; }
+    /// Accepted connections that negotiated window scaling (RFC 7323 §2: both SYNs carried it).
+    uint32_t accepted_scaled() const { return accepted_scaled_; }
     const Impairment& imp_c2s() const { return *imp_c2s_; }
     const Impairment& imp_s2c() const { return *imp_s2c_; }
     const std::vector<Rec>& recs() const { return recs_; }
@@ -623,6 +628,7 @@ private:
             Rec& r = recs_[i];
             if (r.s_accepted) fail(r, "accepted twice");
             r.s_accepted = true;
+            if (t->ws_ok) ++accepted_scaled_;
             r.sc = e.conn;
             if (server_by_index_.size() <= e.conn.index) server_by_index_.resize(e.conn.index + 1, UINT32_MAX);
             server_by_index_[e.conn.index] = i;
@@ -729,6 +735,7 @@ private:
     rte_ring* c2s_ = nullptr;
     rte_ring* s2c_ = nullptr;
     unsigned initial_avail_ = 0;
+    uint32_t accepted_scaled_ = 0;
     std::unique_ptr<Engine> client_, server_;
     std::unique_ptr<Impairment> imp_c2s_, imp_s2c_;
     std::vector<Rec> recs_;
@@ -1000,6 +1007,7 @@ TEST(LoopbackLoss, BulkThroughOnePercentLoss) {
         Loopback lb(rc);
         lb.run();
         expect_bulk_recovered(lb, sack ? "4 x 25 MB, 1% loss, SACK" : "4 x 25 MB, 1% loss, no SACK", sack);
+        EXPECT_EQ(lb.accepted_scaled(), 4u) << "both engines offer window scaling";
     }
 }
 
@@ -1019,6 +1027,17 @@ TEST(LoopbackLoss, BulkThroughTwentyPercentLoss) {
         lb.run();
         expect_bulk_recovered(lb, sack ? "4 x 4 MB, 20% loss, SACK" : "4 x 4 MB, 20% loss, no SACK", sack);
     }
+}
+
+// A peer that does not scale its window (RFC 7323 §2.2: neither side may then): 64 KB windows both ways, the same
+// recovery, every byte and mbuf back.
+TEST(LoopbackLoss, BulkThroughOnePercentLossPeerWithoutWindowScaling) {
+    RunConfig rc = bulk_through_loss(4, 25 << 20, 0.01, 25);
+    rc.server_window_scaling = false;
+    Loopback lb(rc);
+    lb.run();
+    expect_bulk_recovered(lb, "4 x 25 MB, 1% loss, server without window scaling", true);
+    EXPECT_EQ(lb.accepted_scaled(), 0u) << "the client's offer alone must not turn scaling on";
 }
 
 // A 30 s outage in the middle of a transfer, both ways: the RTO backs off (1 s ... 16 s) and the transfer resumes
