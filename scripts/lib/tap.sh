@@ -4,7 +4,7 @@
 #   TAP_EAL_EXTRA: more EAL options (e.g. "--file-prefix NAME" for a telemetry socket of its own)
 #   SUBNET is the first three octets (10.77.0): synack is .1, Linux is .2.
 
-TAP_NAME="" TAP_PID="" TAP_LOG="" TAP_CAPTURE_PID="" TAP_TMP=""
+TAP_NAME="" TAP_PID="" TAP_LOG="" TAP_CAPTURE_PID="" TAP_TMP="" TAP_RETRANSMISSIONS=0
 
 tap_cleanup() {
   [ -n "$TAP_CAPTURE_PID" ] && kill "$TAP_CAPTURE_PID" 2>/dev/null && wait "$TAP_CAPTURE_PID" 2>/dev/null
@@ -59,4 +59,17 @@ tap_capture() {
   tshark -i "$TAP_NAME" -w "$1" -q >/dev/null 2>&1 &
   TAP_CAPTURE_PID=$!
   for _ in $(seq 50); do [ -s "$1" ] && break; sleep 0.1; done
+}
+
+# tap_no_connection_ok CAPTURE COUNT: COUNT segments found no connection in synack (tcp.rx_no_connection); one is
+# the SYN to the closed port, and any other one must be a retransmission seen on the wire (a FIN or ACK resent
+# under load after its connection had closed), not a segment that reached a wrong core. Prints the RSTs and TCP
+# analysis flags of the capture when that does not hold.
+tap_no_connection_ok() {
+  local cap=$1 n=${2:-0} rtx
+  rtx=$(tshark -r "$cap" -Y "tcp.analysis.retransmission || tcp.analysis.fast_retransmission" 2>/dev/null | wc -l)
+  TAP_RETRANSMISSIONS=$rtx
+  if [ "$n" -ge 1 ] && [ $((n - 1)) -le "$rtx" ]; then return 0; fi
+  tshark -r "$cap" -Y "tcp.flags.reset == 1 || tcp.analysis.flags" 2>/dev/null | head -20 | sed 's/^/    /'
+  return 1
 }
