@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -200,6 +201,11 @@ XdpShare::XdpShare(const std::string& iface) : iface_(iface) {
 }
 
 XdpShare::~XdpShare() {
+    if (resolver_started_) {
+        stop_.store(true, std::memory_order_release);
+        pthread_join(resolver_, nullptr);
+    }
+    if (nl_fd_ >= 0) close(nl_fd_);
     close(ports_fd_);
     close(config_fd_);
 }
@@ -220,53 +226,37 @@ bool XdpShare::add_port(uint16_t port) noexcept {
     return map_update(ports_fd_, &port, &one);
 }
 
-bool XdpShare::kernel_neighbour(uint32_t ip, rte_ether_addr& mac) const noexcept {
-    // /proc/net/arp: "IP HWtype Flags HWaddress Mask Device"; flags 0x2 (ATF_COM) once resolved.
-    FILE* f = std::fopen("/proc/net/arp", "r");
-    if (f == nullptr) return false;
-    char line[256], addr[32], hw[32], dev[IF_NAMESIZE + 1];
-    unsigned type = 0, flags = 0;
-    bool found = false;
-    while (!found && std::fgets(line, sizeof line, f) != nullptr) {
-        in_addr a{};
-        if (std::sscanf(line, "%31s %x %x %31s %*s %16s", addr, &type, &flags, hw, dev) != 5) continue;
-        if (iface_ != dev || (flags & 0x2) == 0 || inet_pton(AF_INET, addr, &a) != 1 || ntohl(a.s_addr) != ip)
-            continue;
-        found = rte_ether_unformat_addr(hw, &mac) == 0 && rte_is_valid_assigned_ether_addr(&mac);
-    }
-    std::fclose(f);
-    return found;
+namespace {
+// One RTM_*NEIGH message about one address on one interface: the query (RTM_GETNEIGH) and the request to resolve
+// (RTM_NEWNEIGH with NTF_USE) differ only in type, flags and state.
+struct NeighRequest {
+    nlmsghdr nh;
+    ndmsg nd;
+    rtattr dst;
+    uint8_t addr[16];
+};
+
+NeighRequest neigh_request(uint16_t type, uint16_t flags, unsigned ifindex, const NeighbourQuery& q,
+                           uint32_t seq) noexcept {
+    const size_t len = q.v6 ? sizeof q.ip6.b : sizeof q.ip;
+    NeighRequest r{};
+    r.nh.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof(ndmsg)) + RTA_LENGTH(len));
+    r.nh.nlmsg_type = type;
+    r.nh.nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
+    r.nh.nlmsg_seq = seq;
+    r.nd.ndm_family = q.v6 ? AF_INET6 : AF_INET;
+    r.nd.ndm_ifindex = static_cast<int>(ifindex);
+    r.dst.rta_type = NDA_DST;
+    r.dst.rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
+    const uint32_t be = htonl(q.ip);
+    std::memcpy(r.addr, q.v6 ? static_cast<const void*>(q.ip6.b) : &be, len);
+    return r;
 }
 
-bool XdpShare::kernel_neighbour6(const wire::Ip6Addr& ip, rte_ether_addr& mac) const noexcept {
-    // RTM_GETNEIGH for one address on the interface (as `ip -6 neigh get IP dev IFACE`): IPv6 has no /proc table.
-    const int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) return false;
-    timeval tv{0, 100000};  // the kernel answers at once; never block the worker long
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct {
-        nlmsghdr nh;
-        ndmsg nd;
-        rtattr dst;
-        uint8_t addr[16];
-    } req{};
-    req.nh.nlmsg_len = sizeof req;
-    req.nh.nlmsg_type = RTM_GETNEIGH;
-    req.nh.nlmsg_flags = NLM_F_REQUEST;
-    req.nd.ndm_family = AF_INET6;
-    req.nd.ndm_ifindex = static_cast<int>(ifindex_);
-    req.dst.rta_type = NDA_DST;
-    req.dst.rta_len = RTA_LENGTH(16);
-    std::memcpy(req.addr, ip.b, 16);
-    alignas(nlmsghdr) char buf[1024];
-    ssize_t n = -1;
-    if (send(fd, &req, sizeof req, 0) == static_cast<ssize_t>(sizeof req)) n = recv(fd, buf, sizeof buf, 0);
-    close(fd);
-    if (n < static_cast<ssize_t>(NLMSG_LENGTH(sizeof(ndmsg)))) return false;
-    const auto* nh = reinterpret_cast<const nlmsghdr*>(buf);
-    if (nh->nlmsg_type != RTM_NEWNEIGH || nh->nlmsg_len > static_cast<uint32_t>(n)) return false;  // NLMSG_ERROR: none
+// The link-layer address of an RTM_NEWNEIGH usable as the kernel would use it (not INCOMPLETE or FAILED).
+bool usable_lladdr(const nlmsghdr* nh, rte_ether_addr& mac) noexcept {
+    if (nh->nlmsg_type != RTM_NEWNEIGH || nh->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) return false;
     const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(nh));
-    // Usable as the kernel would use it: not INCOMPLETE or FAILED.
     if ((nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)) == 0) return false;
     int len = static_cast<int>(nh->nlmsg_len - NLMSG_LENGTH(sizeof(ndmsg)));
     for (const rtattr* a = reinterpret_cast<const rtattr*>(nd + 1); RTA_OK(a, len); a = RTA_NEXT(a, len))
@@ -276,45 +266,63 @@ bool XdpShare::kernel_neighbour6(const wire::Ip6Addr& ip, rte_ether_addr& mac) c
         }
     return false;
 }
+}  // namespace
 
-void XdpShare::ask_kernel_to_resolve(int family, const void* addr, size_t len) noexcept {
+bool XdpShare::kernel_neighbour(const NeighbourQuery& q, rte_ether_addr& mac) noexcept {
+    // RTM_GETNEIGH for one address (as `ip neigh get IP dev IFACE`). The socket also carries the error replies of
+    // earlier fire-and-forget requests: only the reply with this query's sequence number counts.
+    const uint32_t seq = ++nl_seq_;
+    const NeighRequest req = neigh_request(RTM_GETNEIGH, 0, ifindex_, q, seq);
+    if (send(nl_fd_, &req, req.nh.nlmsg_len, 0) != static_cast<ssize_t>(req.nh.nlmsg_len)) return false;
+    alignas(nlmsghdr) char buf[1024];
+    for (;;) {
+        const ssize_t n = recv(nl_fd_, buf, sizeof buf, 0);  // SO_RCVTIMEO bounds the wait (control thread)
+        if (n < static_cast<ssize_t>(sizeof(nlmsghdr))) return false;
+        const auto* nh = reinterpret_cast<const nlmsghdr*>(buf);
+        if (nh->nlmsg_len > static_cast<uint32_t>(n)) return false;
+        if (nh->nlmsg_seq == seq) return usable_lladdr(nh, mac);  // NLMSG_ERROR: the kernel has no entry
+    }
+}
+
+void XdpShare::ask_kernel_to_resolve(const NeighbourQuery& q) noexcept {
     // RTM_NEWNEIGH with NTF_USE: the kernel creates the entry if need be and starts resolving it (neigh_event_send),
-    // as `ip neigh replace IP dev IFACE use` does. Fire and forget: the answer is read from its table next time.
-    const int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-    if (fd < 0) return;
-    struct {
-        nlmsghdr nh;
-        ndmsg nd;
-        rtattr dst;
-        uint8_t addr[16];
-    } req{};
-    req.nh.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof(ndmsg)) + RTA_LENGTH(len));
-    req.nh.nlmsg_type = RTM_NEWNEIGH;
-    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
-    req.nd.ndm_family = static_cast<uint8_t>(family);
-    req.nd.ndm_ifindex = static_cast<int>(ifindex_);
+    // as `ip neigh replace IP dev IFACE use` does. Fire and forget: the worker's next retry reads the table again.
+    NeighRequest req = neigh_request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, ifindex_, q, ++nl_seq_);
     req.nd.ndm_state = NUD_NONE;
     req.nd.ndm_flags = NTF_USE;
-    req.dst.rta_type = NDA_DST;
-    req.dst.rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
-    std::memcpy(req.addr, addr, len);
-    (void)send(fd, &req, req.nh.nlmsg_len, 0);
-    close(fd);
+    (void)send(nl_fd_, &req, req.nh.nlmsg_len, 0);
 }
 
-bool XdpShare::resolve6(void* self, const wire::Ip6Addr& ip, rte_ether_addr& mac) noexcept {
-    auto* x = static_cast<XdpShare*>(self);
-    if (x->kernel_neighbour6(ip, mac)) return true;
-    x->ask_kernel_to_resolve(AF_INET6, ip.b, 16);
-    return false;
+void XdpShare::start_resolver(unsigned workers) {
+    nl_fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (nl_fd_ < 0) throw std::runtime_error("--share-kernel: netlink socket: " + err());
+    timeval tv{0, 100000};  // the kernel answers at once; a lost reply costs the worker one retry, no more
+    setsockopt(nl_fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (unsigned i = 0; i < workers; ++i) mailboxes_.push_back(std::make_unique<NeighbourMailbox>());
+    // A DPDK control thread: on the CPUs the lcores leave free, so it never takes a poller's.
+    const int rc = rte_ctrl_thread_create(
+        &resolver_, "synack-neigh", nullptr,
+        [](void* self) -> void* {
+            static_cast<XdpShare*>(self)->serve_workers();
+            return nullptr;
+        },
+        this);
+    if (rc != 0)
+        throw std::runtime_error("--share-kernel: cannot start the neighbour thread: " + std::string(strerror(rc)));
+    resolver_started_ = true;
 }
 
-bool XdpShare::resolve(void* self, uint32_t ip, rte_ether_addr& mac) noexcept {
-    auto* x = static_cast<XdpShare*>(self);
-    if (x->kernel_neighbour(ip, mac)) return true;
-    const uint32_t be = htonl(ip);
-    x->ask_kernel_to_resolve(AF_INET, &be, sizeof be);
-    return false;
+void XdpShare::serve_workers() noexcept {
+    const auto lookup = [this](const NeighbourQuery& q, rte_ether_addr& mac) {
+        if (kernel_neighbour(q, mac)) return true;
+        ask_kernel_to_resolve(q);
+        return false;
+    };
+    while (!stop_.load(std::memory_order_acquire)) {
+        unsigned served = 0;
+        for (auto& m : mailboxes_) served += m->serve(lookup);
+        if (served == 0) usleep(1000);  // idle: a question waits at most 1 ms for the thread to look
+    }
 }
 
 }  // namespace synack::dpdk

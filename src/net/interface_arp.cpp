@@ -86,10 +86,8 @@ void Interface::arp_merge(ArpEntry& e, const rte_ether_addr& mac, uint64_t now) 
 }
 
 void Interface::arp_send_request(ArpEntry& e, uint64_t now) noexcept {
-    if (resolver_ != nullptr) {  // --share-kernel: the kernel resolves, and its table answers
-        rte_ether_addr mac;
-        if (resolver_(resolver_ctx_, e.ip, mac)) return arp_merge(e, mac, now);
-        ++counters_.arp_kernel_asked;
+    if (resolver_ != nullptr) {  // --share-kernel: the kernel resolves; kernel_neighbour() brings its answer
+        ++(resolver_(resolver_ctx_, e.ip) ? counters_.arp_kernel_asked : counters_.arp_kernel_ask_deferred);
     } else if (send_arp(RTE_ARP_OP_REQUEST, kBroadcastMac, kZeroMac, e.ip)) {
         // RFC 826 request, broadcast; target hardware address unknown, so zero.
         ++counters_.arp_requests_sent;
@@ -97,6 +95,12 @@ void Interface::arp_send_request(ArpEntry& e, uint64_t now) noexcept {
     ++e.requests;
     e.deadline = now + retry_cycles_;  // RFC 1122 §2.3.2.1: at most one request per arp_retry_ms per target
     arm_timer(e.deadline);
+}
+
+void Interface::kernel_neighbour(uint32_t ip, const rte_ether_addr& mac, uint64_t now) noexcept {
+    ArpEntry* e = arp_.find(ip);
+    // Only an entry still waiting: a second answer to a retried question finds it resolved already.
+    if (e != nullptr && e->state == ArpState::incomplete) arp_merge(*e, mac, now);
 }
 
 void Interface::arp_fail(ArpEntry& e) noexcept {
