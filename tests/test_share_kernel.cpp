@@ -179,4 +179,73 @@ TEST(NeighbourMailbox, AControlThreadAnswersEveryQuestionOnceWhileTheWorkerNever
     RecordProperty("deferred", static_cast<int>(deferred));
 }
 
+TEST(NeighbourMailbox, AQuestionTheKernelCouldNotAnswerIsAnsweredOnceByItsNotification) {
+    NeighbourMailbox mb;
+    const auto unknown = [](const NeighbourQuery&, rte_ether_addr&) { return false; };
+    std::vector<uint32_t> got;
+    const auto take = [&](const NeighbourAnswer& a) {
+        EXPECT_TRUE(is_mac_for(a.mac, a.query.ip));
+        got.push_back(a.query.ip);
+    };
+    NeighbourQuery q;
+    q.ip = 0x0a000002;
+    ASSERT_TRUE(NeighbourMailbox::ask(&mb, q.ip));
+    EXPECT_EQ(mb.serve(unknown), 1u);
+    EXPECT_EQ(mb.take_answers(take), 0u);
+    NeighbourQuery other = q;
+    other.ip = 0x0a000003;
+    EXPECT_FALSE(mb.notify(other, mac_for(other.ip)));  // nobody asked for it
+    NeighbourQuery as_v6;
+    as_v6.v6 = true;
+    EXPECT_FALSE(mb.notify(as_v6, mac_for(0)));  // another family
+    EXPECT_TRUE(mb.notify(q, mac_for(q.ip)));
+    EXPECT_FALSE(mb.notify(q, mac_for(q.ip)));  // answered already: no second answer
+    EXPECT_EQ(mb.take_answers(take), 1u);
+    EXPECT_EQ(got, std::vector<uint32_t>{q.ip});
+
+    // Answered by the table on a retry: the notification that follows adds nothing.
+    ASSERT_TRUE(NeighbourMailbox::ask(&mb, other.ip));
+    EXPECT_EQ(mb.serve(unknown), 1u);
+    ASSERT_TRUE(NeighbourMailbox::ask(&mb, other.ip));
+    EXPECT_EQ(mb.serve([](const NeighbourQuery& x, rte_ether_addr& mac) {
+        mac = mac_for(x.ip);
+        return true;
+    }),
+              1u);
+    EXPECT_FALSE(mb.notify(other, mac_for(other.ip)));
+    EXPECT_EQ(mb.take_answers(take), 1u);
+}
+
+TEST(NeighbourMailbox, WaitingQuestionsAreBoundedAndANotificationWaitsForRoomForItsAnswer) {
+    NeighbourMailbox mb;
+    const auto unknown = [](const NeighbourQuery&, rte_ether_addr&) { return false; };
+    constexpr uint32_t kWaiting = 16;  // what the mailbox keeps waiting
+    for (uint32_t i = 0; i <= kWaiting; ++i) ASSERT_TRUE(NeighbourMailbox::ask(&mb, 100 + i));
+    EXPECT_EQ(mb.serve(unknown), kWaiting + 1);
+    NeighbourQuery q;
+    q.ip = 100;
+    EXPECT_FALSE(mb.notify(q, mac_for(q.ip)));  // the first gave way to the seventeenth: its retry asks again
+    for (uint32_t i = 1; i <= kWaiting; ++i) {
+        q.ip = 100 + i;
+        EXPECT_TRUE(mb.notify(q, mac_for(q.ip))) << i;
+    }
+    // Answers full: a notification finds no room, and its question keeps waiting until there is.
+    ASSERT_TRUE(NeighbourMailbox::ask(&mb, 7));
+    EXPECT_EQ(mb.serve(unknown), 1u);
+    for (uint32_t i = 0; i < NeighbourMailbox::kCapacity - kWaiting; ++i)
+        ASSERT_TRUE(NeighbourMailbox::ask(&mb, 1000 + i));
+    EXPECT_EQ(mb.serve([](const NeighbourQuery& x, rte_ether_addr& mac) {
+        mac = mac_for(x.ip);
+        return true;
+    }),
+              NeighbourMailbox::kCapacity - kWaiting);
+    q.ip = 7;
+    EXPECT_FALSE(mb.notify(q, mac_for(q.ip)));
+    EXPECT_EQ(mb.take_answers([](const NeighbourAnswer&) {}), NeighbourMailbox::kCapacity);
+    EXPECT_TRUE(mb.notify(q, mac_for(q.ip)));
+    std::vector<uint32_t> got;
+    EXPECT_EQ(mb.take_answers([&](const NeighbourAnswer& a) { got.push_back(a.query.ip); }), 1u);
+    EXPECT_EQ(got, std::vector<uint32_t>{7});
+}
+
 }  // namespace

@@ -9,6 +9,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -206,6 +207,7 @@ XdpShare::~XdpShare() {
         pthread_join(resolver_, nullptr);
     }
     if (nl_fd_ >= 0) close(nl_fd_);
+    if (notify_fd_ >= 0) close(notify_fd_);
     close(ports_fd_);
     close(config_fd_);
 }
@@ -253,18 +255,31 @@ NeighRequest neigh_request(uint16_t type, uint16_t flags, unsigned ifindex, cons
     return r;
 }
 
-// The link-layer address of an RTM_NEWNEIGH usable as the kernel would use it (not INCOMPLETE or FAILED).
-bool usable_lladdr(const nlmsghdr* nh, rte_ether_addr& mac) noexcept {
+// The address and link-layer address of an RTM_NEWNEIGH on ifindex, when the entry is usable as the kernel would
+// use it (not INCOMPLETE or FAILED): the reply to a query, or a notification.
+bool parse_neighbour(const nlmsghdr* nh, unsigned ifindex, NeighbourQuery& q, rte_ether_addr& mac) noexcept {
     if (nh->nlmsg_type != RTM_NEWNEIGH || nh->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) return false;
     const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(nh));
-    if ((nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)) == 0) return false;
+    if (nd->ndm_ifindex != static_cast<int>(ifindex) || (nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6) ||
+        (nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)) == 0)
+        return false;
+    q = NeighbourQuery{};
+    q.v6 = nd->ndm_family == AF_INET6;
+    const size_t addr_len = q.v6 ? sizeof q.ip6.b : sizeof q.ip;
+    bool have_dst = false, have_mac = false;
     int len = static_cast<int>(nh->nlmsg_len - NLMSG_LENGTH(sizeof(ndmsg)));
-    for (const rtattr* a = reinterpret_cast<const rtattr*>(nd + 1); RTA_OK(a, len); a = RTA_NEXT(a, len))
-        if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == RTE_ETHER_ADDR_LEN) {
+    for (const rtattr* a = reinterpret_cast<const rtattr*>(nd + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == addr_len) {
+            uint32_t be = 0;
+            std::memcpy(q.v6 ? static_cast<void*>(q.ip6.b) : &be, RTA_DATA(a), addr_len);
+            q.ip = ntohl(be);
+            have_dst = true;
+        } else if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == RTE_ETHER_ADDR_LEN) {
             std::memcpy(&mac, RTA_DATA(a), RTE_ETHER_ADDR_LEN);
-            return rte_is_valid_assigned_ether_addr(&mac);
+            have_mac = rte_is_valid_assigned_ether_addr(&mac);
         }
-    return false;
+    }
+    return have_dst && have_mac;
 }
 }  // namespace
 
@@ -280,13 +295,16 @@ bool XdpShare::kernel_neighbour(const NeighbourQuery& q, rte_ether_addr& mac) no
         if (n < static_cast<ssize_t>(sizeof(nlmsghdr))) return false;
         const auto* nh = reinterpret_cast<const nlmsghdr*>(buf);
         if (nh->nlmsg_len > static_cast<uint32_t>(n)) return false;
-        if (nh->nlmsg_seq == seq) return usable_lladdr(nh, mac);  // NLMSG_ERROR: the kernel has no entry
+        NeighbourQuery got;
+        if (nh->nlmsg_seq == seq)  // NLMSG_ERROR: the kernel has no entry
+            return parse_neighbour(nh, ifindex_, got, mac) && NeighbourMailbox::same(got, q);
     }
 }
 
 void XdpShare::ask_kernel_to_resolve(const NeighbourQuery& q) noexcept {
     // RTM_NEWNEIGH with NTF_USE: the kernel creates the entry if need be and starts resolving it (neigh_event_send),
-    // as `ip neigh replace IP dev IFACE use` does. Fire and forget: the worker's next retry reads the table again.
+    // as `ip neigh replace IP dev IFACE use` does. Fire and forget: the kernel's notification of the entry brings
+    // the answer (take_notifications), or else the worker's next retry reads the table again.
     NeighRequest req = neigh_request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, ifindex_, q, ++nl_seq_);
     req.nd.ndm_state = NUD_NONE;
     req.nd.ndm_flags = NTF_USE;
@@ -298,6 +316,16 @@ void XdpShare::start_resolver(unsigned workers) {
     if (nl_fd_ < 0) throw std::runtime_error("--share-kernel: netlink socket: " + err());
     timeval tv{0, 100000};  // the kernel answers at once; a lost reply costs the worker one retry, no more
     setsockopt(nl_fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // The kernel's neighbour notifications (RTNLGRP_NEIGH), so that an entry it resolves on our request reaches the
+    // worker at once. Optional: without them the worker's retry finds it.
+    notify_fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_NEIGH;
+    if (notify_fd_ >= 0 && bind(notify_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        close(notify_fd_);
+        notify_fd_ = -1;
+    }
     for (unsigned i = 0; i < workers; ++i) mailboxes_.push_back(std::make_unique<NeighbourMailbox>());
     // A DPDK control thread: on the CPUs the lcores leave free, so it never takes a poller's.
     const int rc = rte_ctrl_thread_create(
@@ -308,7 +336,7 @@ void XdpShare::start_resolver(unsigned workers) {
         },
         this);
     if (rc != 0)
-        throw std::runtime_error("--share-kernel: cannot start the neighbour thread: " + std::string(strerror(rc)));
+        throw std::runtime_error("--share-kernel: cannot start the neighbour thread: " + std::string(std::strerror(rc)));
     resolver_started_ = true;
 }
 
@@ -321,7 +349,32 @@ void XdpShare::serve_workers() noexcept {
     while (!stop_.load(std::memory_order_acquire)) {
         unsigned served = 0;
         for (auto& m : mailboxes_) served += m->serve(lookup);
-        if (served == 0) usleep(1000);  // idle: a question waits at most 1 ms for the thread to look
+        // Idle, a question waits at most 1 ms for the thread to look.
+        if (notify_fd_ < 0) {
+            if (served == 0) usleep(1000);
+            continue;
+        }
+        pollfd p{notify_fd_, POLLIN, 0};
+        if (poll(&p, 1, served != 0 ? 0 : 1) > 0) take_notifications();
+    }
+}
+
+void XdpShare::take_notifications() noexcept {
+    alignas(nlmsghdr) char buf[8192];
+    for (int reads = 0; reads < 16; ++reads) {  // bounded: a storm elsewhere must not starve the questions
+        const ssize_t n = recv(notify_fd_, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && errno == ENOBUFS) continue;  // some were lost: the workers' retries cover them
+        if (n <= 0) return;
+        int left = static_cast<int>(n);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"  // NLMSG_OK: see xdp_prog_id()
+        for (auto* nh = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+            NeighbourQuery q;
+            rte_ether_addr mac;
+            if (!parse_neighbour(nh, ifindex_, q, mac)) continue;
+            for (auto& m : mailboxes_) m->notify(q, mac);
+        }
+#pragma GCC diagnostic pop
     }
 }
 

@@ -62,7 +62,8 @@ public:
     /// Starts the control thread that answers the workers' next-hop questions (synack never sees ARP or neighbour
     /// discovery in this mode), with one mailbox per worker: it reads the kernel's neighbour entry for the address
     /// on the interface (RTM_GETNEIGH) and posts the MAC back, or asks the kernel to resolve it (RTM_NEWNEIGH with
-    /// NTF_USE, as `ip neigh replace IP dev IFACE use`) and lets the worker's retry ask again. Throws.
+    /// NTF_USE, as `ip neigh replace IP dev IFACE use`) and posts the MAC when the kernel's notification of the
+    /// resolved entry comes (RTNLGRP_NEIGH), or the worker's retry asks again. Throws.
     void start_resolver(unsigned workers);
     /// Worker `i`'s mailbox (after start_resolver): its Interface's resolvers and the answers it delivers.
     NeighbourMailbox& mailbox(unsigned i) noexcept { return *mailboxes_[i]; }
@@ -76,6 +77,7 @@ private:
     void serve_workers() noexcept;
     bool kernel_neighbour(const NeighbourQuery& q, rte_ether_addr& mac) noexcept;
     void ask_kernel_to_resolve(const NeighbourQuery& q) noexcept;
+    void take_notifications() noexcept;
 
     std::string iface_;
     unsigned ifindex_ = 0;
@@ -83,6 +85,7 @@ private:
     int ports_fd_ = -1;
     int config_fd_ = -1;
     int nl_fd_ = -1;
+    int notify_fd_ = -1;  // RTNLGRP_NEIGH: the kernel's neighbour changes, or -1
     uint32_t nl_seq_ = 0;
     std::vector<std::unique_ptr<NeighbourMailbox>> mailboxes_;
     pthread_t resolver_{};
