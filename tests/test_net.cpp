@@ -846,6 +846,47 @@ TEST_F(NetTest, SharedWithTheKernelAQuestionThatFindsTheQueueFullIsAskedAgainOnT
     EXPECT_TRUE(sent().empty());
 }
 
+TEST_F(NetTest, SharedWithTheKernelANextHopInUseIsRefreshedFromTheKernelTableWithoutHoldingItsPackets) {
+    cfg_.share_kernel = true;
+    FakeKernel k;
+    ifc().set_resolver(&synack::dpdk::NeighbourMailbox::ask, &k.mailbox);
+    k.table[kPeerIp] = kPeerMac;
+    k.table[kOtherIp] = kOtherMac;
+    for (uint32_t ip : {kPeerIp, kOtherIp}) ifc().output(ip_packet(ip, 1), ms(1));
+    EXPECT_EQ(k.serve(), 2u);
+    k.mailbox.deliver(ifc(), ms(1));
+    EXPECT_EQ(sent().size(), 2u);
+    // The peer is in use when its entry's time is up (arp_ttl_ms after it was answered); the other is not.
+    ifc().output(ip_packet(kPeerIp, 2), ms(60000));
+    EXPECT_EQ(sent().size(), 1u);
+    ifc().poll(ms(60001));
+    EXPECT_EQ(ifc().arp_lookup(kOtherIp), nullptr);  // forgotten, as RFC 1122 §2.3.2.1 asks
+    ASSERT_NE(ifc().arp_lookup(kPeerIp), nullptr);
+    EXPECT_EQ(ifc().arp_lookup(kPeerIp)->state, ArpState::reachable);  // asked again, and still used meanwhile
+    ifc().output(ip_packet(kPeerIp, 3), ms(60002));
+    EXPECT_EQ(sent().size(), 1u);
+    EXPECT_EQ(k.serve(), 1u);
+    k.mailbox.deliver(ifc(), ms(60003));
+    EXPECT_EQ(nonzero(ifc().counters()), (Counts{{"arp_resolved", 2}, {"arp_kernel_asked", 3}, {"arp_updated", 1},
+                                                 {"arp_expired", 1}, {"tx_frames", 4}}));
+    // Answered: good for another arp_ttl_ms; used meanwhile (the packet at 60002), so checked again then. This time
+    // the kernel has forgotten it and no answer comes within one retry interval: forgotten too.
+    k.table.erase(kPeerIp);
+    ifc().poll(ms(60003) + ms(60000) - 1);
+    EXPECT_EQ(k.serve(), 0u);
+    ifc().poll(ms(60003) + ms(60000));
+    EXPECT_EQ(k.serve(), 1u);
+    k.mailbox.deliver(ifc(), ms(120004));
+    ASSERT_NE(ifc().arp_lookup(kPeerIp), nullptr);
+    ifc().poll(ms(121003) - 1);
+    ASSERT_NE(ifc().arp_lookup(kPeerIp), nullptr);
+    ifc().poll(ms(121003));
+    EXPECT_EQ(ifc().arp_lookup(kPeerIp), nullptr);
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(ifc().counters().arp_kernel_asked, 4u);
+    EXPECT_EQ(ifc().counters().arp_expired, 2u);
+}
+
 TEST_F(NetTest, SharedWithTheKernelArpAndPingAreLeftToIt) {
     cfg_.share_kernel = true;
     // Only without synack's XDP program could these reach us; the kernel answers them, so we stay silent.
