@@ -279,17 +279,26 @@ public:
         return os.str();
     }
 
-    /// Passive open on port 80 and a completed handshake with the peer's ISN `peer_isn`. Returns the connection.
-    tcp::ConnId establish_passive(uint32_t peer_isn) {
+    /// Passive open on port 80 and a completed handshake with the peer's ISN `peer_isn`, the peer's SYN carrying
+    /// `syn` (no options when null). When the SYN-ACK carries timestamps, so does the ACK: TSval syn->ts_val + 1,
+    /// echoing the SYN-ACK's TSval (RFC 7323 §3.2). Returns the connection.
+    tcp::ConnId establish_passive(uint32_t peer_isn, const TcpOptions* syn = nullptr) {
         EXPECT_GE(engine.listen(0, kUsPort), 0);
-        send(kSyn, peer_isn, 0);
+        send(kSyn, peer_isn, 0, "", 65535, syn);
         Seg synack = one();
         EXPECT_TRUE(synack.has(kSyn | kAck));
-        send(kAck, peer_isn + 1, synack.seq + 1);
+        const bool ts = synack.opt.has_timestamps && syn != nullptr;
+        TcpOptions ack;
+        ack.has_timestamps = ts;
+        ack.ts_val = ts ? syn->ts_val + 1 : 0;
+        ack.ts_ecr = synack.opt.ts_val;
+        send(kAck, peer_isn + 1, synack.seq + 1, "", 65535, ts ? &ack : nullptr);
         none();
         auto ev = events();
         EXPECT_EQ(ev.size(), 1u);
-        return ev.empty() ? tcp::ConnId{} : ev[0].conn;
+        if (ev.empty()) return tcp::ConnId{};
+        EXPECT_EQ(ev[0].type, EventType::accepted);
+        return ev[0].conn;
     }
     /// Active open from port 80 to the peer and a completed handshake. Returns the connection.
     tcp::ConnId establish_active(uint32_t peer_isn) {

@@ -33,27 +33,27 @@ TcpConfig config(CongestionAlgorithm algo) {
 
 /// Passive open with the peer's MSS option 1000; the connection's handle.
 tcp::ConnId open(EngineHarness& h) {
-    EXPECT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     const TcpOptions mss = mss_option(kMss);
-    h.send(kSyn, kPeerIsn, 0, "", 65535, &mss);
-    h.out();
-    h.send(kAck, kRcvNxt, kIss + 1);
-    auto ev = h.events();
-    EXPECT_EQ(event_types(ev), "accepted");
-    return ev.empty() ? tcp::ConnId{} : ev[0].conn;
+    return h.establish_passive(kPeerIsn, &mss);
 }
 
 constexpr uint32_t kData = kIss + 1;  // sequence number of the first data byte
 uint32_t seg_seq(uint32_t i) { return kData + i * kMss; }
 
-/// Queues `total` bytes (the IW of 10 segments goes out) and checks the ten segments.
-tcp::ConnId open_and_send(EngineHarness& h, uint32_t total) {
-    tcp::ConnId c = open(h);
+/// Queues `total` bytes on c and checks what goes out at once: the IW of ten full segments, in order.
+std::vector<Seg> send_iw(EngineHarness& h, tcp::ConnId c, uint32_t total) {
     const std::string d = data(total);
     EXPECT_EQ(h.engine.send(c, d.data(), total), int32_t(total));
     auto v = h.out();
     EXPECT_EQ(v.size(), 10u) << EngineHarness::describe(v);
     for (uint32_t i = 0; i < v.size(); ++i) EXPECT_EQ(v[i].seq, seg_seq(i));
+    return v;
+}
+
+/// Passive open, then `total` bytes queued and the IW checked.
+tcp::ConnId open_and_send(EngineHarness& h, uint32_t total) {
+    const tcp::ConnId c = open(h);
+    send_iw(h, c, total);
     return c;
 }
 
@@ -372,20 +372,11 @@ TEST(Tlp, NoProbeWithoutSack) {
 
 /// Passive open whose SYN offers SACK (RFC 2018 §2) with MSS 1000, then ten segments out at t=0 (IW10).
 tcp::ConnId open_sack_and_send(EngineHarness& h, uint32_t total) {
-    EXPECT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     TcpOptions syn = mss_option(kMss);
     syn.sack_permitted = true;
-    h.send(kSyn, kPeerIsn, 0, "", 65535, &syn);
-    h.out();
-    h.send(kAck, kRcvNxt, kIss + 1);
-    auto ev = h.events();
-    EXPECT_EQ(event_types(ev), "accepted");
+    const tcp::ConnId c = h.establish_passive(kPeerIsn, &syn);
     EXPECT_TRUE(h.tcb() != nullptr && h.tcb()->sack_ok);
-    const tcp::ConnId c = ev.empty() ? tcp::ConnId{} : ev[0].conn;
-    const std::string d = data(total);
-    EXPECT_EQ(h.engine.send(c, d.data(), total), int32_t(total));
-    auto v = h.out();
-    EXPECT_EQ(v.size(), 10u) << EngineHarness::describe(v);
+    send_iw(h, c, total);
     return c;
 }
 
@@ -617,24 +608,12 @@ TEST(SackRecovery, PoolEmptyFallsBackToNewRenoCounted) {
 /// Passive open with timestamps (the peer's MSS 1012: 1000-byte segments beside the 12 option bytes, RFC 6691 §2),
 /// then 10 segments of data out at t = 0; returns the TSval they carry.
 uint32_t open_ts_and_send(EngineHarness& h) {
-    EXPECT_EQ(h.engine.listen(0, EngineHarness::kUsPort), 0);
     TcpOptions syn = mss_option(kMss + 12);
     syn.has_timestamps = true;
-    syn.ts_val = 500;
-    h.send(kSyn, kPeerIsn, 0, "", 65535, &syn);
-    const Seg sa = h.one();
-    EXPECT_TRUE(sa.opt.has_timestamps);
-    TcpOptions a;
-    a.has_timestamps = true;
-    a.ts_val = 501;
-    a.ts_ecr = sa.opt.ts_val;
-    h.send(kAck, kRcvNxt, kIss + 1, "", 65535, &a);
-    auto ev = h.events();
-    EXPECT_EQ(event_types(ev), "accepted");
-    const std::string d = data(10 * kMss);
-    EXPECT_EQ(h.engine.send(ev.at(0).conn, d.data(), 10 * kMss), int32_t(10 * kMss));
-    auto v = h.out();
-    EXPECT_EQ(v.size(), 10u) << EngineHarness::describe(v);
+    syn.ts_val = 500;  // the ACK carries 501
+    const tcp::ConnId c = h.establish_passive(kPeerIsn, &syn);
+    EXPECT_TRUE(h.tcb() != nullptr && h.tcb()->ts_ok);
+    const auto v = send_iw(h, c, 10 * kMss);
     return v.empty() ? 0 : v[0].opt.ts_val;
 }
 

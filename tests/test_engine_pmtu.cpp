@@ -24,17 +24,10 @@ protected:
 
     // Passive open where the peer's SYN says MSS 1460 (its own link is 1500: the option cannot reveal our path).
     ConnId establish() {
-        EXPECT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
-        TcpOptions o;
-        o.has_mss = true;
-        o.mss = 1460;
-        h.send(kSyn, kPeerIsn, 0, "", 65535, &o);
-        Seg sa = h.one();
-        h.send(kAck, kPeerIsn + 1, sa.seq + 1);
-        auto ev = h.events();
-        EXPECT_EQ(ev.size(), 1u);
+        const TcpOptions o = mss_option(1460);
+        const ConnId c = h.establish_passive(kPeerIsn, &o);
         EXPECT_EQ(h.tcb()->snd_mss, 1460);
-        return ev.empty() ? ConnId{} : ev[0].conn;
+        return c;
     }
     net::IcmpError error(uint8_t type, uint8_t code, uint32_t seq, uint16_t mtu = 0) const {
         net::IcmpError e;
@@ -271,15 +264,10 @@ protected:
     Pmtu6Test() : h(Family::v6, test_config(), kIss) {}
     // Passive open over IPv6; the peer offers 1440 (its own 1500-byte link), which is also ours.
     ConnId establish() {
-        EXPECT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
         const TcpOptions o = mss_option(1440);
-        h.send(kSyn, kPeerIsn, 0, "", 65535, &o);
-        Seg sa = h.one();
-        h.send(kAck, kPeerIsn + 1, sa.seq + 1);
-        auto ev = h.events();
-        EXPECT_EQ(ev.size(), 1u);
+        const ConnId c = h.establish_passive(kPeerIsn, &o);
         EXPECT_EQ(h.tcb()->snd_mss, 1440);
-        return ev.empty() ? ConnId{} : ev[0].conn;
+        return c;
     }
     net::PacketTooBig ptb(uint32_t mtu, uint32_t seq, bool has_seq = true) const {
         net::PacketTooBig p;
@@ -335,21 +323,12 @@ class PmtuTimestampsTest : public ::testing::TestWithParam<Family> {
 protected:
     PmtuTimestampsTest() : h(GetParam(), test_config(), kIss) {}
     ConnId establish() {
-        EXPECT_GE(h.engine.listen(0, EngineHarness::kUsPort), 0);
         TcpOptions o = mss_option(1460);
         o.has_timestamps = true;
-        o.ts_val = 100;
-        h.send(kSyn, kPeerIsn, 0, "", 65535, &o);
-        const Seg sa = h.one();
-        EXPECT_TRUE(sa.opt.has_timestamps);
-        TcpOptions a;
-        a.has_timestamps = true;
-        a.ts_val = 101;
-        a.ts_ecr = sa.opt.ts_val;
-        h.send(kAck, kPeerIsn + 1, sa.seq + 1, "", 65535, &a);
-        auto ev = h.events();
-        EXPECT_EQ(ev.size(), 1u);
-        return ev.empty() ? ConnId{} : ev[0].conn;
+        o.ts_val = 100;  // the ACK carries 101
+        const ConnId c = h.establish_passive(kPeerIsn, &o);
+        EXPECT_TRUE(h.tcb() != nullptr && h.tcb()->ts_ok);
+        return c;
     }
     EngineHarness h;
 };

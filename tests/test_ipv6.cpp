@@ -15,6 +15,7 @@
 #include <rte_tcp.h>
 
 #include "bytes.hpp"
+#include "dpdk/neighbour_mailbox.hpp"
 #include "net/interface.hpp"
 #include "test_support.hpp"
 #include "wire/segment6.hpp"
@@ -675,30 +676,36 @@ TEST_F(Net6, AnnounceSendsUnsolicitedAdvertisementsForBothAddresses) {
 
 // --share-kernel: neighbour discovery is the kernel's (synack's XDP program passes it), so next hops come from the
 // kernel's table through the resolver, and synack announces nothing.
-struct FakeKernel6 {
+struct FakeKernel6 {  // the control thread's view of the kernel's table, behind the worker's mailbox
     std::vector<std::pair<Ip6Addr, rte_ether_addr>> table;
     std::vector<Ip6Addr> asked;
-    static bool resolve(void* ctx, const Ip6Addr& ip, rte_ether_addr& mac) {
-        auto* k = static_cast<FakeKernel6*>(ctx);
-        k->asked.push_back(ip);
-        for (const auto& [a, m] : k->table)
-            if (a == ip) {
-                mac = m;
-                return true;
-            }
-        return false;
+    dpdk::NeighbourMailbox mailbox;
+    unsigned serve() {
+        return mailbox.serve([this](const dpdk::NeighbourQuery& q, rte_ether_addr& mac) {
+            EXPECT_TRUE(q.v6);
+            asked.push_back(q.ip6);
+            for (const auto& [a, m] : table)
+                if (a == q.ip6) {
+                    mac = m;
+                    return true;
+                }
+            return false;
+        });
     }
 };
 
 TEST_F(Net6, SharedWithTheKernelNextHopComesFromTheKernelTableAndNoSolicitationIsSent) {
     cfg.share_kernel = true;
     FakeKernel6 k;
-    ifc().set_resolver6(&FakeKernel6::resolve, &k);
+    ifc().set_resolver6(&dpdk::NeighbourMailbox::ask6, &k.mailbox);
     const Ip6Addr other = v6("fd00:99::3");
     const rte_ether_addr other_mac{{0x02, 0, 0, 0, 0, 0x33}};
-    // Known to the kernel: the packet leaves at once with its MAC.
+    // Known to the kernel: the packet waits for the answer, then leaves with its MAC.
     k.table.emplace_back(kPeer, kPeerMac);
     ifc().output(tcp_out(kPeer), ms(1));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(k.serve(), 1u);
+    k.mailbox.deliver(ifc(), ms(1));
     auto out = sent();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(Bytes(out[0].begin(), out[0].begin() + 6), Bytes(kPeerMac.addr_bytes, kPeerMac.addr_bytes + 6));
@@ -706,19 +713,27 @@ TEST_F(Net6, SharedWithTheKernelNextHopComesFromTheKernelTableAndNoSolicitationI
     EXPECT_EQ(ifc().nd_lookup(kPeer)->state, net::NeighborState::reachable);
     // Unknown: held and the kernel asked, no NS on the wire; asked again on each retry until it knows.
     ifc().output(tcp_out(other), ms(2));
+    EXPECT_EQ(k.serve(), 1u);
+    k.mailbox.deliver(ifc(), ms(2));
     EXPECT_TRUE(sent().empty());
     ifc().poll(ms(2) + ms(1000) - 1);
-    EXPECT_EQ(k.asked.size(), 2u);
+    EXPECT_EQ(k.serve(), 0u);
     ifc().poll(ms(2) + ms(1000));
+    EXPECT_EQ(k.serve(), 1u);
     EXPECT_EQ(k.asked, (std::vector<Ip6Addr>{kPeer, other, other}));
     EXPECT_TRUE(sent().empty());
+    // Known at last: two questions in flight get two answers; the second finds the entry settled.
     k.table.emplace_back(other, other_mac);
     ifc().poll(ms(2) + ms(2000));
+    ifc().poll(ms(2) + ms(3000));
+    EXPECT_EQ(k.serve(), 2u);
+    k.mailbox.deliver(ifc(), ms(2) + ms(3000));
     out = sent();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(Bytes(out[0].begin(), out[0].begin() + 6), Bytes(other_mac.addr_bytes, other_mac.addr_bytes + 6));
     EXPECT_EQ(ifc().counters().nd_resolved, 2u);
-    EXPECT_EQ(ifc().counters().nd_kernel_asked, 2u);
+    EXPECT_EQ(ifc().counters().nd_updated, 0u);
+    EXPECT_EQ(ifc().counters().nd_kernel_asked, 5u);
     EXPECT_EQ(ifc().counters().nd_ns_sent, 0u);
     // The kernel owns the addresses: no gratuitous ARP and no unsolicited advertisement.
     ifc().announce(ms(3000));

@@ -14,6 +14,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include "dpdk/neighbour_mailbox.hpp"
 #include "net/interface.hpp"
 #include "net/mbuf_util.hpp"
 #include "bytes.hpp"
@@ -770,47 +771,120 @@ TEST_F(NetTest, UnansweredRequestIsRetriedThenFailsDroppingHeldPackets) {
 // ============================ --share-kernel ============================
 // The kernel owns the address: ARP and ICMP are its own, and next hops come from its neighbour table (the resolver).
 
-struct FakeKernel {  // the resolver's view of the kernel's neighbour table
+// The kernel's neighbour table as XdpShare's control thread sees it, behind the worker's mailbox: the worker
+// posts a question (never waits), serve() is one turn of the control thread, deliver() the worker's next poll.
+struct FakeKernel {
     std::map<uint32_t, rte_ether_addr> table;
     std::vector<uint32_t> asked;
-    static bool resolve(void* ctx, uint32_t ip, rte_ether_addr& mac) {
-        auto* k = static_cast<FakeKernel*>(ctx);
-        k->asked.push_back(ip);
-        const auto it = k->table.find(ip);
-        if (it == k->table.end()) return false;
-        mac = it->second;
-        return true;
+    synack::dpdk::NeighbourMailbox mailbox;
+    unsigned serve() {
+        return mailbox.serve([this](const synack::dpdk::NeighbourQuery& q, rte_ether_addr& mac) {
+            asked.push_back(q.ip);
+            const auto it = table.find(q.ip);
+            if (it == table.end()) return false;
+            mac = it->second;
+            return true;
+        });
     }
 };
 
 TEST_F(NetTest, SharedWithTheKernelNextHopComesFromTheKernelTableAndNoArpIsSent) {
     cfg_.share_kernel = true;
     FakeKernel k;
-    ifc().set_resolver(&FakeKernel::resolve, &k);
-    // Known to the kernel: out at once with its MAC, no ARP request on the wire.
+    ifc().set_resolver(&synack::dpdk::NeighbourMailbox::ask, &k.mailbox);
+    // Known to the kernel: held until its answer comes back, then out with its MAC; no ARP request on the wire.
     k.table[kPeerIp] = kPeerMac;
     rte_mbuf* p = ip_packet(kPeerIp, 5);
     const Bytes packet = bytes_of(p);
     ifc().output(p, ms(1));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(k.serve(), 1u);
+    EXPECT_TRUE(sent().empty());  // answered, not yet taken by the worker
+    k.mailbox.deliver(ifc(), ms(1));
     EXPECT_EQ(sent(), std::vector<Bytes>{ether(kPeerMac, kOurMac, RTE_ETHER_TYPE_IPV4, packet, 0)});
 
-    // Unknown: held, the kernel asked (no frame sent); asked again on each retry until it knows.
+    // Unknown: held, no answer; asked again on each retry until the kernel knows.
     ifc().output(ip_packet(kOtherIp, 6), ms(2));
+    EXPECT_EQ(k.serve(), 1u);
+    k.mailbox.deliver(ifc(), ms(2));
     EXPECT_TRUE(sent().empty());
     EXPECT_EQ(k.asked, (std::vector<uint32_t>{kPeerIp, kOtherIp}));
     ifc().poll(ms(2) + ms(1000) - 1);
-    EXPECT_EQ(k.asked.size(), 2u);
+    EXPECT_EQ(k.serve(), 0u);
     ifc().poll(ms(2) + ms(1000));
-    EXPECT_EQ(k.asked.size(), 3u);
+    EXPECT_EQ(k.serve(), 1u);
     EXPECT_TRUE(sent().empty());
+    // The kernel learns it; two questions in flight (two retries before the thread looks) get two answers, and
+    // the second finds the entry resolved already: one frame, resolved once.
     k.table[kOtherIp] = kOtherMac;
     ifc().poll(ms(2) + ms(2000));
+    ifc().poll(ms(2) + ms(3000));
+    EXPECT_EQ(k.serve(), 2u);
+    k.mailbox.deliver(ifc(), ms(2) + ms(3000));
     const auto out = sent();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(Bytes(out[0].begin(), out[0].begin() + 6), Bytes(kOtherMac.addr_bytes, kOtherMac.addr_bytes + 6));
     EXPECT_EQ(ip_id_of_frame(out[0]), 6);
     EXPECT_EQ(nonzero(ifc().counters()),
-              (Counts{{"arp_resolved", 2}, {"arp_kernel_asked", 2}, {"tx_frames", 2}}));
+              (Counts{{"arp_resolved", 2}, {"arp_kernel_asked", 5}, {"tx_frames", 2}}));
+}
+
+TEST_F(NetTest, SharedWithTheKernelAQuestionThatFindsTheQueueFullIsAskedAgainOnTheNextRetry) {
+    cfg_.share_kernel = true;
+    bool room = false;
+    ifc().set_resolver([](void* r, uint32_t) { return *static_cast<bool*>(r); }, &room);
+    ifc().output(ip_packet(kPeerIp, 7), ms(1));
+    EXPECT_EQ(ifc().arp_lookup(kPeerIp)->state, ArpState::incomplete);  // the packet waits in the entry
+    room = true;
+    ifc().poll(ms(1) + ms(1000));
+    EXPECT_EQ(nonzero(ifc().counters()), (Counts{{"arp_kernel_ask_deferred", 1}, {"arp_kernel_asked", 1}}));
+    ifc().kernel_neighbour(kPeerIp, kPeerMac, ms(1500));
+    ASSERT_EQ(sent().size(), 1u);
+    EXPECT_EQ(ifc().counters().arp_resolved, 1u);
+    ifc().kernel_neighbour(kOtherIp, kOtherMac, ms(1600));  // nobody waits for it: nothing learned, nothing sent
+    EXPECT_EQ(ifc().arp_lookup(kOtherIp), nullptr);
+    EXPECT_TRUE(sent().empty());
+}
+
+TEST_F(NetTest, SharedWithTheKernelANextHopInUseIsRefreshedFromTheKernelTableWithoutHoldingItsPackets) {
+    cfg_.share_kernel = true;
+    FakeKernel k;
+    ifc().set_resolver(&synack::dpdk::NeighbourMailbox::ask, &k.mailbox);
+    k.table[kPeerIp] = kPeerMac;
+    k.table[kOtherIp] = kOtherMac;
+    for (uint32_t ip : {kPeerIp, kOtherIp}) ifc().output(ip_packet(ip, 1), ms(1));
+    EXPECT_EQ(k.serve(), 2u);
+    k.mailbox.deliver(ifc(), ms(1));
+    EXPECT_EQ(sent().size(), 2u);
+    // The peer is in use when its entry's time is up (arp_ttl_ms after it was answered); the other is not.
+    ifc().output(ip_packet(kPeerIp, 2), ms(60000));
+    EXPECT_EQ(sent().size(), 1u);
+    ifc().poll(ms(60001));
+    EXPECT_EQ(ifc().arp_lookup(kOtherIp), nullptr);  // forgotten, as RFC 1122 §2.3.2.1 asks
+    ASSERT_NE(ifc().arp_lookup(kPeerIp), nullptr);
+    EXPECT_EQ(ifc().arp_lookup(kPeerIp)->state, ArpState::reachable);  // asked again, and still used meanwhile
+    ifc().output(ip_packet(kPeerIp, 3), ms(60002));
+    EXPECT_EQ(sent().size(), 1u);
+    EXPECT_EQ(k.serve(), 1u);
+    k.mailbox.deliver(ifc(), ms(60003));
+    EXPECT_EQ(nonzero(ifc().counters()), (Counts{{"arp_resolved", 2}, {"arp_kernel_asked", 3}, {"arp_updated", 1},
+                                                 {"arp_expired", 1}, {"tx_frames", 4}}));
+    // Answered: good for another arp_ttl_ms; used meanwhile (the packet at 60002), so checked again then. This time
+    // the kernel has forgotten it and no answer comes within one retry interval: forgotten too.
+    k.table.erase(kPeerIp);
+    ifc().poll(ms(60003) + ms(60000) - 1);
+    EXPECT_EQ(k.serve(), 0u);
+    ifc().poll(ms(60003) + ms(60000));
+    EXPECT_EQ(k.serve(), 1u);
+    k.mailbox.deliver(ifc(), ms(120004));
+    ASSERT_NE(ifc().arp_lookup(kPeerIp), nullptr);
+    ifc().poll(ms(121003) - 1);
+    ASSERT_NE(ifc().arp_lookup(kPeerIp), nullptr);
+    ifc().poll(ms(121003));
+    EXPECT_EQ(ifc().arp_lookup(kPeerIp), nullptr);
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(ifc().counters().arp_kernel_asked, 4u);
+    EXPECT_EQ(ifc().counters().arp_expired, 2u);
 }
 
 TEST_F(NetTest, SharedWithTheKernelArpAndPingAreLeftToIt) {

@@ -399,6 +399,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
         net.arp_max_retries = 30;
     }
 
+    if (s.xdp) s.xdp->start_resolver(s.shared.workers);
     const bool software_rss = s.shared.workers > 1 && !s.shared.port.hw_rss && !s.options.loopback;
     std::map<unsigned, unsigned> cores_on_socket;
     for (unsigned l : s.lcores) ++cores_on_socket[rte_lcore_to_socket_id(l)];
@@ -429,8 +430,10 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
             std::make_unique<dpdk::Worker>(s.shared, i, mode, pool, core_tcp, net, worker_port[i], queue));
         s.workers.back()->engine.set_bulk_pool(s.bulk_pools[rte_lcore_to_socket_id(s.lcores[i])]);
         if (s.xdp) {
-            s.workers.back()->iface.set_resolver(&dpdk::XdpShare::resolve, s.xdp.get());
-            s.workers.back()->iface.set_resolver6(&dpdk::XdpShare::resolve6, s.xdp.get());
+            dpdk::NeighbourMailbox& mb = s.xdp->mailbox(i);
+            s.workers.back()->iface.set_resolver(&dpdk::NeighbourMailbox::ask, &mb);
+            s.workers.back()->iface.set_resolver6(&dpdk::NeighbourMailbox::ask6, &mb);
+            s.workers.back()->neighbours = &mb;
         }
         s.worker_ptrs.push_back(s.workers.back().get());
     }

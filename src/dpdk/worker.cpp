@@ -286,6 +286,7 @@ void Worker::run(const App& app) {
         const uint64_t sent_before = tx_packets;
         busy = receive(now) != 0;
         engine.advance(now);
+        if (neighbours != nullptr) neighbours->deliver(iface, now);
         iface.poll(now);
         engine.dispatch(on_event);
         if (app.on_poll) app.on_poll(core, app.ctx);

@@ -13,6 +13,7 @@
 #include <rte_ring.h>
 
 #include "dpdk/capture.hpp"
+#include "dpdk/neighbour_mailbox.hpp"
 #include "dpdk/port.hpp"
 #include "net/interface.hpp"
 #include "synack/stack.hpp"
@@ -69,6 +70,7 @@ public:
     uint64_t loop_now = 0;  ///< the TSC read once per loop iteration (rdtsc is not free, in VMs least of all)
     uint64_t rx_packets = 0, tx_packets = 0, tx_dropped = 0, rx_dispatched = 0, rx_dispatch_dropped = 0;
     Capture::Tap* capture = nullptr;  ///< --pcap: this worker's ring to the writer, or nullptr
+    NeighbourMailbox* neighbours = nullptr;  ///< --share-kernel: next hops from the kernel's table, or nullptr
 
     /// A consistent picture of this worker for another thread (telemetry). TCBs and counters are the worker's
     /// alone, so another thread never reads them: it fills the request fields, bumps `requested`, and the worker

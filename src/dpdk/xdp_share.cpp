@@ -9,11 +9,13 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -200,6 +202,12 @@ XdpShare::XdpShare(const std::string& iface) : iface_(iface) {
 }
 
 XdpShare::~XdpShare() {
+    if (resolver_started_) {
+        stop_.store(true, std::memory_order_release);
+        pthread_join(resolver_, nullptr);
+    }
+    if (nl_fd_ >= 0) close(nl_fd_);
+    if (notify_fd_ >= 0) close(notify_fd_);
     close(ports_fd_);
     close(config_fd_);
 }
@@ -220,101 +228,154 @@ bool XdpShare::add_port(uint16_t port) noexcept {
     return map_update(ports_fd_, &port, &one);
 }
 
-bool XdpShare::kernel_neighbour(uint32_t ip, rte_ether_addr& mac) const noexcept {
-    // /proc/net/arp: "IP HWtype Flags HWaddress Mask Device"; flags 0x2 (ATF_COM) once resolved.
-    FILE* f = std::fopen("/proc/net/arp", "r");
-    if (f == nullptr) return false;
-    char line[256], addr[32], hw[32], dev[IF_NAMESIZE + 1];
-    unsigned type = 0, flags = 0;
-    bool found = false;
-    while (!found && std::fgets(line, sizeof line, f) != nullptr) {
-        in_addr a{};
-        if (std::sscanf(line, "%31s %x %x %31s %*s %16s", addr, &type, &flags, hw, dev) != 5) continue;
-        if (iface_ != dev || (flags & 0x2) == 0 || inet_pton(AF_INET, addr, &a) != 1 || ntohl(a.s_addr) != ip)
-            continue;
-        found = rte_ether_unformat_addr(hw, &mac) == 0 && rte_is_valid_assigned_ether_addr(&mac);
-    }
-    std::fclose(f);
-    return found;
+namespace {
+// One RTM_*NEIGH message about one address on one interface: the query (RTM_GETNEIGH) and the request to resolve
+// (RTM_NEWNEIGH with NTF_USE) differ only in type, flags and state.
+struct NeighRequest {
+    nlmsghdr nh;
+    ndmsg nd;
+    rtattr dst;
+    uint8_t addr[16];
+};
+
+NeighRequest neigh_request(uint16_t type, uint16_t flags, unsigned ifindex, const NeighbourQuery& q,
+                           uint32_t seq) noexcept {
+    const size_t len = q.v6 ? sizeof q.ip6.b : sizeof q.ip;
+    NeighRequest r{};
+    r.nh.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof(ndmsg)) + RTA_LENGTH(len));
+    r.nh.nlmsg_type = type;
+    r.nh.nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
+    r.nh.nlmsg_seq = seq;
+    r.nd.ndm_family = q.v6 ? AF_INET6 : AF_INET;
+    r.nd.ndm_ifindex = static_cast<int>(ifindex);
+    r.dst.rta_type = NDA_DST;
+    r.dst.rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
+    const uint32_t be = htonl(q.ip);
+    std::memcpy(r.addr, q.v6 ? static_cast<const void*>(q.ip6.b) : &be, len);
+    return r;
 }
 
-bool XdpShare::kernel_neighbour6(const wire::Ip6Addr& ip, rte_ether_addr& mac) const noexcept {
-    // RTM_GETNEIGH for one address on the interface (as `ip -6 neigh get IP dev IFACE`): IPv6 has no /proc table.
-    const int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) return false;
-    timeval tv{0, 100000};  // the kernel answers at once; never block the worker long
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct {
-        nlmsghdr nh;
-        ndmsg nd;
-        rtattr dst;
-        uint8_t addr[16];
-    } req{};
-    req.nh.nlmsg_len = sizeof req;
-    req.nh.nlmsg_type = RTM_GETNEIGH;
-    req.nh.nlmsg_flags = NLM_F_REQUEST;
-    req.nd.ndm_family = AF_INET6;
-    req.nd.ndm_ifindex = static_cast<int>(ifindex_);
-    req.dst.rta_type = NDA_DST;
-    req.dst.rta_len = RTA_LENGTH(16);
-    std::memcpy(req.addr, ip.b, 16);
-    alignas(nlmsghdr) char buf[1024];
-    ssize_t n = -1;
-    if (send(fd, &req, sizeof req, 0) == static_cast<ssize_t>(sizeof req)) n = recv(fd, buf, sizeof buf, 0);
-    close(fd);
-    if (n < static_cast<ssize_t>(NLMSG_LENGTH(sizeof(ndmsg)))) return false;
-    const auto* nh = reinterpret_cast<const nlmsghdr*>(buf);
-    if (nh->nlmsg_type != RTM_NEWNEIGH || nh->nlmsg_len > static_cast<uint32_t>(n)) return false;  // NLMSG_ERROR: none
+// The address and link-layer address of an RTM_NEWNEIGH on ifindex, when the entry is usable as the kernel would
+// use it (not INCOMPLETE or FAILED): the reply to a query, or a notification.
+bool parse_neighbour(const nlmsghdr* nh, unsigned ifindex, NeighbourQuery& q, rte_ether_addr& mac) noexcept {
+    if (nh->nlmsg_type != RTM_NEWNEIGH || nh->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) return false;
     const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(nh));
-    // Usable as the kernel would use it: not INCOMPLETE or FAILED.
-    if ((nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)) == 0) return false;
+    if (nd->ndm_ifindex != static_cast<int>(ifindex) || (nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6) ||
+        (nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)) == 0)
+        return false;
+    q = NeighbourQuery{};
+    q.v6 = nd->ndm_family == AF_INET6;
+    const size_t addr_len = q.v6 ? sizeof q.ip6.b : sizeof q.ip;
+    bool have_dst = false, have_mac = false;
     int len = static_cast<int>(nh->nlmsg_len - NLMSG_LENGTH(sizeof(ndmsg)));
-    for (const rtattr* a = reinterpret_cast<const rtattr*>(nd + 1); RTA_OK(a, len); a = RTA_NEXT(a, len))
-        if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == RTE_ETHER_ADDR_LEN) {
+    for (const rtattr* a = reinterpret_cast<const rtattr*>(nd + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == addr_len) {
+            uint32_t be = 0;
+            std::memcpy(q.v6 ? static_cast<void*>(q.ip6.b) : &be, RTA_DATA(a), addr_len);
+            q.ip = ntohl(be);
+            have_dst = true;
+        } else if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == RTE_ETHER_ADDR_LEN) {
             std::memcpy(&mac, RTA_DATA(a), RTE_ETHER_ADDR_LEN);
-            return rte_is_valid_assigned_ether_addr(&mac);
+            have_mac = rte_is_valid_assigned_ether_addr(&mac);
         }
-    return false;
+    }
+    return have_dst && have_mac;
+}
+}  // namespace
+
+bool XdpShare::kernel_neighbour(const NeighbourQuery& q, rte_ether_addr& mac) noexcept {
+    // RTM_GETNEIGH for one address (as `ip neigh get IP dev IFACE`). The socket also carries the error replies of
+    // earlier fire-and-forget requests: only the reply with this query's sequence number counts.
+    const uint32_t seq = ++nl_seq_;
+    const NeighRequest req = neigh_request(RTM_GETNEIGH, 0, ifindex_, q, seq);
+    if (send(nl_fd_, &req, req.nh.nlmsg_len, 0) != static_cast<ssize_t>(req.nh.nlmsg_len)) return false;
+    alignas(nlmsghdr) char buf[1024];
+    for (;;) {
+        const ssize_t n = recv(nl_fd_, buf, sizeof buf, 0);  // SO_RCVTIMEO bounds the wait (control thread)
+        if (n < static_cast<ssize_t>(sizeof(nlmsghdr))) return false;
+        const auto* nh = reinterpret_cast<const nlmsghdr*>(buf);
+        if (nh->nlmsg_len > static_cast<uint32_t>(n)) return false;
+        NeighbourQuery got;
+        if (nh->nlmsg_seq == seq)  // NLMSG_ERROR: the kernel has no entry
+            return parse_neighbour(nh, ifindex_, got, mac) && NeighbourMailbox::same(got, q);
+    }
 }
 
-void XdpShare::ask_kernel_to_resolve(int family, const void* addr, size_t len) noexcept {
+void XdpShare::ask_kernel_to_resolve(const NeighbourQuery& q) noexcept {
     // RTM_NEWNEIGH with NTF_USE: the kernel creates the entry if need be and starts resolving it (neigh_event_send),
-    // as `ip neigh replace IP dev IFACE use` does. Fire and forget: the answer is read from its table next time.
-    const int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-    if (fd < 0) return;
-    struct {
-        nlmsghdr nh;
-        ndmsg nd;
-        rtattr dst;
-        uint8_t addr[16];
-    } req{};
-    req.nh.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof(ndmsg)) + RTA_LENGTH(len));
-    req.nh.nlmsg_type = RTM_NEWNEIGH;
-    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
-    req.nd.ndm_family = static_cast<uint8_t>(family);
-    req.nd.ndm_ifindex = static_cast<int>(ifindex_);
+    // as `ip neigh replace IP dev IFACE use` does. Fire and forget: the kernel's notification of the entry brings
+    // the answer (take_notifications), or else the worker's next retry reads the table again.
+    NeighRequest req = neigh_request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, ifindex_, q, ++nl_seq_);
     req.nd.ndm_state = NUD_NONE;
     req.nd.ndm_flags = NTF_USE;
-    req.dst.rta_type = NDA_DST;
-    req.dst.rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
-    std::memcpy(req.addr, addr, len);
-    (void)send(fd, &req, req.nh.nlmsg_len, 0);
-    close(fd);
+    (void)send(nl_fd_, &req, req.nh.nlmsg_len, 0);
 }
 
-bool XdpShare::resolve6(void* self, const wire::Ip6Addr& ip, rte_ether_addr& mac) noexcept {
-    auto* x = static_cast<XdpShare*>(self);
-    if (x->kernel_neighbour6(ip, mac)) return true;
-    x->ask_kernel_to_resolve(AF_INET6, ip.b, 16);
-    return false;
+void XdpShare::start_resolver(unsigned workers) {
+    nl_fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (nl_fd_ < 0) throw std::runtime_error("--share-kernel: netlink socket: " + err());
+    timeval tv{0, 100000};  // the kernel answers at once; a lost reply costs the worker one retry, no more
+    setsockopt(nl_fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // The kernel's neighbour notifications (RTNLGRP_NEIGH), so that an entry it resolves on our request reaches the
+    // worker at once. Optional: without them the worker's retry finds it.
+    notify_fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_NEIGH;
+    if (notify_fd_ >= 0 && bind(notify_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        close(notify_fd_);
+        notify_fd_ = -1;
+    }
+    for (unsigned i = 0; i < workers; ++i) mailboxes_.push_back(std::make_unique<NeighbourMailbox>());
+    // A DPDK control thread: on the CPUs the lcores leave free, so it never takes a poller's.
+    const int rc = rte_ctrl_thread_create(
+        &resolver_, "synack-neigh", nullptr,
+        [](void* self) -> void* {
+            static_cast<XdpShare*>(self)->serve_workers();
+            return nullptr;
+        },
+        this);
+    if (rc != 0)
+        throw std::runtime_error("--share-kernel: cannot start the neighbour thread: " + std::string(std::strerror(rc)));
+    resolver_started_ = true;
 }
 
-bool XdpShare::resolve(void* self, uint32_t ip, rte_ether_addr& mac) noexcept {
-    auto* x = static_cast<XdpShare*>(self);
-    if (x->kernel_neighbour(ip, mac)) return true;
-    const uint32_t be = htonl(ip);
-    x->ask_kernel_to_resolve(AF_INET, &be, sizeof be);
-    return false;
+void XdpShare::serve_workers() noexcept {
+    const auto lookup = [this](const NeighbourQuery& q, rte_ether_addr& mac) {
+        if (kernel_neighbour(q, mac)) return true;
+        ask_kernel_to_resolve(q);
+        return false;
+    };
+    while (!stop_.load(std::memory_order_acquire)) {
+        unsigned served = 0;
+        for (auto& m : mailboxes_) served += m->serve(lookup);
+        // Idle, a question waits at most 1 ms for the thread to look.
+        if (notify_fd_ < 0) {
+            if (served == 0) usleep(1000);
+            continue;
+        }
+        pollfd p{notify_fd_, POLLIN, 0};
+        if (poll(&p, 1, served != 0 ? 0 : 1) > 0) take_notifications();
+    }
+}
+
+void XdpShare::take_notifications() noexcept {
+    alignas(nlmsghdr) char buf[8192];
+    for (int reads = 0; reads < 16; ++reads) {  // bounded: a storm elsewhere must not starve the questions
+        const ssize_t n = recv(notify_fd_, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && errno == ENOBUFS) continue;  // some were lost: the workers' retries cover them
+        if (n <= 0) return;
+        int left = static_cast<int>(n);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"  // NLMSG_OK: see xdp_prog_id()
+        for (auto* nh = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+            NeighbourQuery q;
+            rte_ether_addr mac;
+            if (!parse_neighbour(nh, ifindex_, q, mac)) continue;
+            for (auto& m : mailboxes_) m->notify(q, mac);
+        }
+#pragma GCC diagnostic pop
+    }
 }
 
 }  // namespace synack::dpdk

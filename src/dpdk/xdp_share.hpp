@@ -3,13 +3,19 @@
 // ports and to the ephemeral range of its active opens, over IPv4 and IPv6, and passes everything else (ARP, ICMP,
 // neighbour discovery, ICMPv6, SSH, other ports) to the kernel. This file fills the program's maps and reads what synack borrows from the kernel: the
 // interface's address, its default gateway, its ephemeral port range and its neighbour table. Cold path only:
-// start-up, listen() and ARP misses, never per packet.
+// start-up, listen() and, on a control thread, next-hop misses; never per packet.
 #pragma once
+#include <pthread.h>
+
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <rte_ether.h>
 
+#include "dpdk/neighbour_mailbox.hpp"
 #include "wire/ipv6.hpp"
 
 #ifndef SYNACK_XDP_OBJ  // the build's bpf/synack_xdp.o (meson.build, CMakeLists.txt); "" when clang was missing
@@ -53,29 +59,38 @@ public:
     /// Redirect TCP to `port` too (a listen()); thread-safe (one system call). False if the kernel refused.
     bool add_port(uint16_t port) noexcept;
 
-    /// net::Interface's resolver in this mode (synack never sees ARP): the kernel's neighbour entry for `ip` on
-    /// the interface (/proc/net/arp), or false after asking the kernel to resolve it (RTM_NEWNEIGH with NTF_USE,
-    /// as `ip neigh replace IP dev IFACE use`); the Interface asks again on its ARP retry timer.
-    static bool resolve(void* self, uint32_t ip, rte_ether_addr& mac) noexcept;
-
-    /// The same for IPv6 (synack never sees neighbour discovery): the kernel's neighbour entry for `ip` on the
-    /// interface (RTM_GETNEIGH), or false after asking the kernel to resolve it.
-    static bool resolve6(void* self, const wire::Ip6Addr& ip, rte_ether_addr& mac) noexcept;
+    /// Starts the control thread that answers the workers' next-hop questions (synack never sees ARP or neighbour
+    /// discovery in this mode), with one mailbox per worker: it reads the kernel's neighbour entry for the address
+    /// on the interface (RTM_GETNEIGH) and posts the MAC back, or asks the kernel to resolve it (RTM_NEWNEIGH with
+    /// NTF_USE, as `ip neigh replace IP dev IFACE use`) and posts the MAC when the kernel's notification of the
+    /// resolved entry comes (RTNLGRP_NEIGH), or the worker's retry asks again. Throws.
+    void start_resolver(unsigned workers);
+    /// Worker `i`'s mailbox (after start_resolver): its Interface's resolvers and the answers it delivers.
+    NeighbourMailbox& mailbox(unsigned i) noexcept { return *mailboxes_[i]; }
 
     const std::string& iface() const noexcept { return iface_; }
     unsigned ifindex() const noexcept { return ifindex_; }
     uint32_t prog_id() const noexcept { return prog_id_; }
 
 private:
-    bool kernel_neighbour(uint32_t ip, rte_ether_addr& mac) const noexcept;
-    bool kernel_neighbour6(const wire::Ip6Addr& ip, rte_ether_addr& mac) const noexcept;
-    void ask_kernel_to_resolve(int family, const void* addr, size_t len) noexcept;
+    // The control thread's side: one netlink socket, used by that thread only.
+    void serve_workers() noexcept;
+    bool kernel_neighbour(const NeighbourQuery& q, rte_ether_addr& mac) noexcept;
+    void ask_kernel_to_resolve(const NeighbourQuery& q) noexcept;
+    void take_notifications() noexcept;
 
     std::string iface_;
     unsigned ifindex_ = 0;
     uint32_t prog_id_ = 0;
     int ports_fd_ = -1;
     int config_fd_ = -1;
+    int nl_fd_ = -1;
+    int notify_fd_ = -1;  // RTNLGRP_NEIGH: the kernel's neighbour changes, or -1
+    uint32_t nl_seq_ = 0;
+    std::vector<std::unique_ptr<NeighbourMailbox>> mailboxes_;
+    pthread_t resolver_{};
+    bool resolver_started_ = false;
+    std::atomic<bool> stop_{false};
 };
 
 }  // namespace synack::dpdk

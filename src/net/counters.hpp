@@ -42,7 +42,8 @@ namespace synack::net {
     X(rx_arp_not_for_us, count, "target IP is not ours (only merged into an existing entry)") \
     X(rx_arp_conflict, drop, "someone else claims our IP (RFC 5227 §2.4); ignored") \
     X(arp_requests_sent, count, "ARP requests sent to resolve a next hop") \
-    X(arp_kernel_asked, count, "--share-kernel: next hop not in the kernel's table; kernel asked to resolve") \
+    X(arp_kernel_asked, count, "--share-kernel: next hop asked of the kernel's table (on a miss and each retry)") \
+    X(arp_kernel_ask_deferred, count, "--share-kernel: question queue full; asked again on the next retry") \
     X(arp_replies_sent, count, "ARP replies sent for our address") \
     X(arp_announcements_sent, count, "gratuitous ARP (RFC 5227 §3)") \
     X(arp_learned, count, "new entry from an ARP addressed to us (RFC 826 merge, not found)") \
@@ -107,7 +108,8 @@ namespace synack::net {
     X(rx_na, count, "valid neighbour advertisements") \
     X(rx_ra, count, "valid router advertisements") \
     X(nd_ns_sent, count, "multicast (resolution) and unicast (probe) solicitations") \
-    X(nd_kernel_asked, count, "--share-kernel: IPv6 next hop not in the kernel's table; kernel asked to resolve") \
+    X(nd_kernel_asked, count, "--share-kernel: IPv6 next hop asked of the kernel's table (on a miss and each retry)") \
+    X(nd_kernel_ask_deferred, count, "--share-kernel: question queue full; asked again on the next retry") \
     X(nd_na_sent, count, "solicited advertisements") \
     X(nd_unsolicited_na_sent, count, "RFC 4861 §7.2.6, at start") \
     X(nd_learned, count, "new STALE entry from a solicitation's source link-layer option") \

@@ -179,7 +179,6 @@ void Interface::output(rte_mbuf* m, uint64_t now_cycles) noexcept {
         if (evicted) ++c.arp_evicted;
         e->state = ArpState::incomplete;
         arp_send_request(*e, now_cycles);
-        if (e->state == ArpState::reachable) return emit(m, e->mac);  // --share-kernel: the kernel knew it
     }
     // RFC 1122 §2.3.2.2: hold the packet until the reply; keep the newest when the queue is full.
     if (rte_mbuf* old = arp_.hold(*e, m)) drop(old, c.arp_pending_overflow);

@@ -99,21 +99,29 @@ public:
         icmp_error_ctx_ = ctx;
     }
 
-    /// --share-kernel: fn(ctx, ip, mac) gives the next hop's MAC or returns false (and starts resolving it); called
-    /// on a miss and on each ARP retry instead of sending a request. Cold: it may make system calls.
-    using Resolver = bool (*)(void* ctx, uint32_t ip, rte_ether_addr& mac);
+    /// --share-kernel: fn(ctx, ip) asks for the next hop's MAC instead of an ARP request, on a miss and on each
+    /// retry, while the packets wait in the entry; the answer comes later through kernel_neighbour(). Called on the
+    /// worker: it must not block (dpdk::NeighbourMailbox posts the question to a control thread). False when the
+    /// question could not be posted (arp_kernel_ask_deferred: the next retry asks again).
+    using Resolver = bool (*)(void* ctx, uint32_t ip);
     void set_resolver(Resolver fn, void* ctx) noexcept {
         resolver_ = fn;
         resolver_ctx_ = ctx;
     }
 
-    /// The same for IPv6 next hops (--share-kernel passes neighbour discovery to the kernel): called on a miss and
-    /// on each retry instead of sending a neighbour solicitation.
-    using Resolver6 = bool (*)(void* ctx, const wire::Ip6Addr& ip, rte_ether_addr& mac);
+    /// The same for IPv6 next hops (--share-kernel passes neighbour discovery to the kernel), instead of a
+    /// neighbour solicitation; answered through kernel_neighbour6().
+    using Resolver6 = bool (*)(void* ctx, const wire::Ip6Addr& ip);
     void set_resolver6(Resolver6 fn, void* ctx) noexcept {
         resolver6_ = fn;
         resolver6_ctx_ = ctx;
     }
+
+    /// --share-kernel: the kernel's table has ip at mac (the answer to a resolver question). An entry waiting for
+    /// it is resolved and its held packets sent; with no entry (failed or expired meanwhile) nothing happens.
+    void kernel_neighbour(uint32_t ip, const rte_ether_addr& mac, uint64_t now_cycles) noexcept;
+    /// The same for an IPv6 next hop, taken as a solicited advertisement with the override flag (RFC 4861 §7.2.5).
+    void kernel_neighbour6(const wire::Ip6Addr& ip, const rte_ether_addr& mac, uint64_t now_cycles) noexcept;
 
     const NetCounters& counters() const noexcept { return counters_; }
     const NetConfig& config() const noexcept { return cfg_; }
@@ -142,7 +150,6 @@ private:
     void output6(rte_mbuf* m, uint64_t now) noexcept;
     bool is_our_ip6(const uint8_t* a) const noexcept;
     void nd_send_ns(NdEntry& e, bool multicast, uint64_t now) noexcept;
-    void nd_kernel_answer(NdEntry& e, const rte_ether_addr& mac, uint64_t now) noexcept;
     bool send_na(const wire::Ip6Addr& dst, const rte_ether_addr& eth_dst, const wire::Ip6Addr& target,
                  bool solicited) noexcept;
     bool send_icmp6(const wire::Ip6Addr& src, const wire::Ip6Addr& dst, const rte_ether_addr& eth_dst,

@@ -75,6 +75,7 @@ void Interface::arp_merge(ArpEntry& e, const rte_ether_addr& mac, uint64_t now) 
     e.deadline = now + ttl_cycles_;
     arm_timer(e.deadline);
     if (e.state == ArpState::reachable) {
+        e.requests = 0;  // a --share-kernel refresh answered
         ++counters_.arp_updated;
         return;
     }
@@ -86,10 +87,8 @@ void Interface::arp_merge(ArpEntry& e, const rte_ether_addr& mac, uint64_t now) 
 }
 
 void Interface::arp_send_request(ArpEntry& e, uint64_t now) noexcept {
-    if (resolver_ != nullptr) {  // --share-kernel: the kernel resolves, and its table answers
-        rte_ether_addr mac;
-        if (resolver_(resolver_ctx_, e.ip, mac)) return arp_merge(e, mac, now);
-        ++counters_.arp_kernel_asked;
+    if (resolver_ != nullptr) {  // --share-kernel: the kernel resolves; kernel_neighbour() brings its answer
+        ++(resolver_(resolver_ctx_, e.ip) ? counters_.arp_kernel_asked : counters_.arp_kernel_ask_deferred);
     } else if (send_arp(RTE_ARP_OP_REQUEST, kBroadcastMac, kZeroMac, e.ip)) {
         // RFC 826 request, broadcast; target hardware address unknown, so zero.
         ++counters_.arp_requests_sent;
@@ -97,6 +96,13 @@ void Interface::arp_send_request(ArpEntry& e, uint64_t now) noexcept {
     ++e.requests;
     e.deadline = now + retry_cycles_;  // RFC 1122 §2.3.2.1: at most one request per arp_retry_ms per target
     arm_timer(e.deadline);
+}
+
+void Interface::kernel_neighbour(uint32_t ip, const rte_ether_addr& mac, uint64_t now) noexcept {
+    ArpEntry* e = arp_.find(ip);
+    // Only an entry still asking (resolving, or refreshing: see poll()): a second answer to a retried question
+    // finds it settled already.
+    if (e != nullptr && (e->state == ArpState::incomplete || e->requests != 0)) arp_merge(*e, mac, now);
 }
 
 void Interface::arp_fail(ArpEntry& e) noexcept {
@@ -155,17 +161,24 @@ void Interface::poll(uint64_t now_cycles) noexcept {
     for (ArpEntry& e : arp_.entries()) {
         if (e.state == ArpState::free) continue;
         if (e.deadline <= now_cycles) {
-            if (e.state == ArpState::reachable) {
+            if (e.state != ArpState::reachable) {
+                if (e.requests > cfg_.arp_max_retries) {
+                    arp_fail(e);
+                    continue;
+                }
+                arp_send_request(e, now_cycles);
+            } else if (resolver_ != nullptr && e.referenced && e.requests == 0) {
+                // --share-kernel: a next hop in use is checked against the kernel's table (which the kernel keeps
+                // valid by its own probes) while its MAC stays in use, so a busy flow never waits for the round
+                // trip to the neighbour thread. Timed out as below unless the answer comes within one retry.
+                e.referenced = false;
+                arp_send_request(e, now_cycles);
+            } else {
                 // RFC 1122 §2.3.2.1 (1): time entries out even while in use; the next packet asks again.
                 ++counters_.arp_expired;
                 arp_.erase(e);
                 continue;
             }
-            if (e.requests > cfg_.arp_max_retries) {
-                arp_fail(e);
-                continue;
-            }
-            arp_send_request(e, now_cycles);
         }
         if (e.deadline < next) next = e.deadline;
     }

@@ -345,10 +345,8 @@ void Interface::nd_send_ns(NdEntry& e, bool multicast, uint64_t now) noexcept {
                             ? cfg_.ip6
                             : link_local_;
     const Ip6Addr dst = multicast ? wire::solicited_node(e.ip) : e.ip;
-    if (resolver6_ != nullptr) {  // --share-kernel: the kernel resolves, and its table answers
-        rte_ether_addr mac;
-        if (resolver6_(resolver6_ctx_, e.ip, mac)) return nd_kernel_answer(e, mac, now);
-        ++counters_.nd_kernel_asked;
+    if (resolver6_ != nullptr) {  // --share-kernel: the kernel resolves; kernel_neighbour6() brings its answer
+        ++(resolver6_(resolver6_ctx_, e.ip) ? counters_.nd_kernel_asked : counters_.nd_kernel_ask_deferred);
     } else if (send_icmp6(src, dst, multicast ? group_mac(dst) : e.mac, kNeighborSolicit, 0, e.ip, kOptSourceLla)) {
         ++counters_.nd_ns_sent;
     }
@@ -358,7 +356,12 @@ void Interface::nd_send_ns(NdEntry& e, bool multicast, uint64_t now) noexcept {
 }
 
 // --share-kernel: the kernel's table gave the address, as a solicited NA with the override flag would (§7.2.5).
-void Interface::nd_kernel_answer(NdEntry& e, const rte_ether_addr& mac, uint64_t now) noexcept {
+// Only an entry still asking (INCOMPLETE or PROBE): a second answer to a retried question finds it settled.
+void Interface::kernel_neighbour6(const Ip6Addr& ip, const rte_ether_addr& mac, uint64_t now) noexcept {
+    NdEntry* found = nd_.find(ip);
+    if (found == nullptr || (found->state != NeighborState::incomplete && found->state != NeighborState::probe))
+        return;
+    NdEntry& e = *found;
     const bool incomplete = e.state == NeighborState::incomplete;
     e.mac = mac;
     ++(incomplete ? counters_.nd_resolved : counters_.nd_updated);

@@ -17,16 +17,12 @@ failures=0
 expect() {  # expect DESCRIPTION CONDITION-EXIT-STATUS
   if [ "$2" -eq 0 ]; then echo "  ok: $1"; else echo "  FAIL: $1"; failures=$((failures + 1)); fi
 }
-kernel_v6() {
-  ip -6 addr add fd00:99::2/64 dev "$tap" nodad
-  for _ in $(seq 50); do ip -6 addr show dev "$tap" | grep -q "fd00:99::2" && break; sleep 0.1; done
-}
 synack_mac() { grep -o "mac [0-9A-Fa-f:]*" "$TAP_LOG" | head -1 | cut -d' ' -f2 | tr A-F a-f; }
 
 echo "== dual stack: synack-echo --ip 10.99.0.1/24 --ip6 $ours6/64 ($tap)"
 tap_start "$build" "$tap" 10.99.0 0 synack-echo --port 7 --ip6 "$ours6/64" --duration-s 60 -v ||
   { echo "FAIL: start"; exit 1; }
-kernel_v6
+tap_add6 fd00:99::2
 cap=$TAP_TMP/$tap.pcapng
 tap_capture "$cap"
 timeout 20 ping -6 -c 3 -i 0.2 -W 2 "$ours6" >/dev/null
@@ -56,20 +52,10 @@ expect "tshark: $total packets, $bad malformed or bad checksum, $nd_from_us NAs 
 tap_cleanup
 
 echo "== IPv6 only: synack-echo --ip6 $ours6/64 ($tap)"
-ip link del "$tap" 2>/dev/null
-TAP_NAME=$tap
-TAP_LOG=$TAP_TMP/$tap-only.log
-"$build/app/synack-echo" --no-huge --no-shconf --no-pci -m 512 -l 0 --log-level=error \
-  --vdev="net_tap_sk6,iface=$tap" -- --ip6 "$ours6/64" --port 7 --duration-s 60 >"$TAP_LOG" 2>&1 &
-TAP_PID=$!
-for _ in $(seq 100); do
-  ip link show "$tap" >/dev/null 2>&1 && grep -q "listening" "$TAP_LOG" && break
-  kill -0 "$TAP_PID" 2>/dev/null || break
-  sleep 0.1
-done
-ip link set "$tap" address 02:00:00:00:99:02 2>/dev/null
-ip link set "$tap" up 2>/dev/null
-kernel_v6
+tap_spawn "$build" "$tap" 0 synack-echo --ip6 "$ours6/64" --port 7 --duration-s 60 && tap_wait_ready ||
+  { echo "FAIL: start"; exit 1; }
+tap_kernel_up 02:00:00:00:99:02
+tap_add6 fd00:99::2
 timeout 20 ping -6 -c 2 -i 0.2 -W 2 "$ours6" >/dev/null
 expect "IPv6 only: ping -6 answered" $?
 got=$(echo "v6 only" | timeout 10 nc -6 -q 1 "$ours6" 7)

@@ -18,33 +18,16 @@ cleanup() {
   rm -rf "$TAP_TMP"
 }
 trap cleanup EXIT
-PEER="/usr/bin/python3 tests/integration/peer.py"
+source tests/integration/echo_checks.sh
 ours6=fd81::1
 theirs6=fd81::2
-failures=0
-check() {  # check CMD...: runs, prints its line, counts failures
-  local out
-  out=$(timeout 120 "$@" 2>&1)
-  local rc=$?
-  echo "  $out"
-  [ $rc -eq 0 ] || { echo "  !! $* failed"; failures=$((failures + 1)); }
-}
-expect() {  # expect DESCRIPTION CONDITION-EXIT-STATUS
-  if [ "$2" -eq 0 ]; then echo "  ok: $1"; else echo "  FAIL: $1"; failures=$((failures + 1)); fi
-}
-kernel_v6() {
-  ip -6 addr add "$theirs6/64" dev "$TAP_NAME" nodad
-  for _ in $(seq 50); do ip -6 addr show dev "$TAP_NAME" | grep -q "$theirs6" && break; sleep 0.1; done
-}
-last_stat() { grep '^\[synack\]' "$TAP_LOG" | tail -1 | grep -o "$1=[0-9]*" | cut -d= -f2; }
-counter() { awk -v n="$1" '$1==n{print $2}' "$TAP_LOG"; }
 
 suite() {
   local lcores=$1 tap=$2 subnet=$3 msl_ms=1000
   echo "== synack-echo on lcores $lcores ($tap, $subnet.1 and $ours6)"
   tap_start "$build" "$tap" "$subnet" "$lcores" synack-echo --ip6 "$ours6/64" --port 7 --close-port 8 \
     --msl-ms $msl_ms --stats-ms 100 --duration-s 300 || { failures=$((failures + 1)); return; }
-  kernel_v6
+  tap_add6 "$theirs6"
   local cap=$TAP_TMP/$tap.pcapng
   tap_capture "$cap"
   timeout 20 ping -6 -c 2 -i 0.2 -W 2 "$ours6" >/dev/null
@@ -53,12 +36,6 @@ suite() {
   got=$(echo "hello over ipv6" | timeout 10 nc -6 -q 1 "$ours6" 7)
   [ "$got" = "hello over ipv6" ]
   expect "nc -6 echo ('$got')" $?
-  check $PEER --host "$ours6" bulk --port 7 --size 10000000
-  check $PEER --host "$ours6" sequential --port 7 --count 1000
-  check $PEER --host "$ours6" concurrent --port 7 --count 200
-  check $PEER --host "$ours6" refused --port 9
-  check $PEER --host "$ours6" client-close --port 7
-  check $PEER --host "$ours6" server-close --port 8 --count 20
   # Both families at once, on one listener.
   timeout 120 $PEER --host "$ours6" bulk --port 7 --size 3000000 >"$TAP_TMP/both6" 2>&1 &
   local p6=$!
@@ -72,34 +49,17 @@ suite() {
   sed 's/^/  [ipv4] /' "$TAP_TMP/both4"
   [ $r6 -eq 0 ] && [ $r4 -eq 0 ]
   expect "an IPv4 and an IPv6 client echoed at once" $?
-  sleep 0.3
-  local tw
-  tw=$(last_stat time_wait)
-  [ "${tw:-0}" -ge 1 ]
-  expect "synack holds TIME-WAIT after closing first over IPv6 (time_wait=$tw)" $?
-  sleep $(( (2 * msl_ms + 999) / 1000 + 1 ))
-  tw=$(last_stat time_wait)
-  local conns
-  conns=$(last_stat conns)
-  [ "${tw:-1}" -eq 0 ] && [ "${conns:-1}" -eq 0 ]
-  expect "after 2 MSL no TIME-WAIT and no connection left (time_wait=$tw conns=$conns)" $?
+  echo_exchanges "$ours6"
+  time_wait_checks $msl_ms " over IPv6"
   tap_stop
   grep -E "^synack-echo|^core[0-9]|^tcp\.(rx_no_connection|rx_ipv6_off|conn_opened)|^net\.(rx_tcp6|rx_ipv6)" \
     "$TAP_LOG" | sed 's/^/    /'
-  grep -q "0 reset or timed out" "$TAP_LOG"
-  expect "no connection reset or timed out" $?
+  report_checks "$lcores"
   local refused off
   refused=$(counter tcp.rx_no_connection)
   off=$(counter tcp.rx_ipv6_off)
   tap_no_connection_ok "$cap" "${refused:-0}" && [ -z "$off" ]
   expect "segments that found no connection: ${refused:-0} (the refused SYN, and retransmissions: $TAP_RETRANSMISSIONS on the wire); none went to a wrong core" $?
-  if [[ $lcores == *,* ]]; then
-    local c0 c1
-    c0=$(awk '$1=="core0"{print $13}' "$TAP_LOG")
-    c1=$(awk '$1=="core1"{print $13}' "$TAP_LOG")
-    [ "${c0:-0}" -gt 0 ] && [ "${c1:-0}" -gt 0 ]
-    expect "software RSS spread connections over both cores (core0 opened $c0, core1 opened $c1)" $?
-  fi
   local bad total tcp6
   bad=$(tshark -r "$cap" -o tcp.check_checksum:TRUE \
     -Y "_ws.malformed || (ipv6.src == $ours6 && tcp.checksum.status == 0)" 2>/dev/null | wc -l)
@@ -141,17 +101,11 @@ threading.Event().wait(60)
 EOF
   SERVER_PID=$!
   for _ in $(seq 50); do grep -q serving "$TAP_TMP/server.log" && break; sleep 0.1; done
-  TAP_NAME=$tap
-  TAP_LOG=$TAP_TMP/$tap-$test.log
-  ip link del "$tap" 2>/dev/null
-  "$build/app/synack-perf" --no-huge --no-shconf --no-pci -m 512 -l "$lcores" --log-level=error \
-    --vdev="net_tap_sk_a6_t3,iface=$tap" -- --ip6 "$ours6/64" --port 5201 --client "$theirs6" --test "$test" \
-    --duration-s 4 --verify -v >"$TAP_LOG" 2>&1 &
-  TAP_PID=$!
-  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.05; done
-  ip link set "$tap" address 02:00:00:00:81:02 2>/dev/null
-  ip link set "$tap" up 2>/dev/null
-  kernel_v6
+  if tap_spawn "$build" "$tap" "$lcores" synack-perf --ip6 "$ours6/64" --port 5201 --client "$theirs6" \
+    --test "$test" --duration-s 4 --verify -v; then
+    tap_kernel_up 02:00:00:00:81:02
+    tap_add6 "$theirs6"
+  fi
   wait "$TAP_PID"
   local rc=$?
   TAP_PID=""
@@ -166,8 +120,8 @@ EOF
   [ $rc -eq 0 ] || tail -20 "$TAP_LOG" | sed 's/^/    /'
   if [[ $lcores == *,* ]]; then  # a reply on another core than its connection's would find nothing there: RST
     local c0 c1 stray
-    c0=$(awk '$1=="core0"{print $13}' "$TAP_LOG")
-    c1=$(awk '$1=="core1"{print $13}' "$TAP_LOG")
+    c0=$(opened_on 0)
+    c1=$(opened_on 1)
     stray=$(counter tcp.rx_no_connection)
     [ "${c0:-0}" -gt 50 ] && [ "${c1:-0}" -gt 50 ] && [ "${stray:-0}" -le 2 ]
     expect "two cores opened connections (core0 $c0, core1 $c1) and their replies came back to them (no connection: ${stray:-0})" $?
@@ -184,17 +138,10 @@ iperf_client() {
   echo "== synack-iperf3 --client $theirs6 -> iperf3 -s ($tap)"
   timeout 60 iperf3 -s -p 5296 -1 >"$TAP_TMP/iperf3-srv.log" 2>&1 &
   SERVER_PID=$!
-  TAP_NAME=$tap
-  TAP_LOG=$TAP_TMP/$tap.log
-  ip link del "$tap" 2>/dev/null
-  "$build/app/synack-iperf3" --no-huge --no-shconf --no-pci -m 512 -l 0 --log-level=error \
-    --vdev="net_tap_sk_a6_t4,iface=$tap" -- --ip6 "$ours6/64" --port 5296 --client "$theirs6" -t 2 \
-    >"$TAP_LOG" 2>&1 &
-  TAP_PID=$!
-  for _ in $(seq 100); do ip link show "$tap" >/dev/null 2>&1 && break; sleep 0.05; done
-  ip link set "$tap" address 02:00:00:00:81:04 2>/dev/null
-  ip link set "$tap" up 2>/dev/null
-  kernel_v6
+  if tap_spawn "$build" "$tap" 0 synack-iperf3 --ip6 "$ours6/64" --port 5296 --client "$theirs6" -t 2; then
+    tap_kernel_up 02:00:00:00:81:04
+    tap_add6 "$theirs6"
+  fi
   wait "$TAP_PID"
   local rc=$?
   TAP_PID=""

@@ -9,19 +9,7 @@ build=${1:-build}
 source scripts/lib/tap.sh
 TAP_TMP=$(mktemp -d)
 trap 'tap_cleanup; rm -rf "$TAP_TMP"' EXIT
-PEER="/usr/bin/python3 tests/integration/peer.py"
-failures=0
-check() {  # check DESCRIPTION CMD...: runs, prints its line, counts failures
-  local out
-  out=$("$@" 2>&1)
-  local rc=$?
-  echo "  $out"
-  [ $rc -eq 0 ] || { echo "  !! $1 failed"; failures=$((failures + 1)); }
-}
-expect() {  # expect DESCRIPTION CONDITION-EXIT-STATUS
-  if [ "$2" -eq 0 ]; then echo "  ok: $1"; else echo "  FAIL: $1"; failures=$((failures + 1)); fi
-}
-last_stat() { grep '^\[synack\]' "$TAP_LOG" | tail -1 | grep -o "$1=[0-9]*" | cut -d= -f2; }
+source tests/integration/echo_checks.sh
 
 suite() {
   local lcores=$1 tap=$2 subnet=$3 msl_ms=1000
@@ -33,38 +21,15 @@ suite() {
   local host=$subnet.1
   ping -c 3 -i 0.2 -W 2 "$host" >/dev/null
   expect "ping $host answered" $?
-  check $PEER --host "$host" bulk --port 7 --size 10000000
-  check $PEER --host "$host" sequential --port 7 --count 1000
-  check $PEER --host "$host" concurrent --port 7 --count 200
-  check $PEER --host "$host" refused --port 9
-  check $PEER --host "$host" client-close --port 7
-  check $PEER --host "$host" server-close --port 8 --count 20
-  sleep 0.3
-  local tw
-  tw=$(last_stat time_wait)
-  [ "${tw:-0}" -ge 1 ]
-  expect "synack holds TIME-WAIT after closing first (time_wait=$tw)" $?
-  sleep $(( (2 * msl_ms + 999) / 1000 + 1 ))
-  tw=$(last_stat time_wait)
-  local conns
-  conns=$(last_stat conns)
-  [ "${tw:-1}" -eq 0 ] && [ "${conns:-1}" -eq 0 ]
-  expect "after 2 MSL no TIME-WAIT and no connection left (time_wait=$tw conns=$conns)" $?
+  echo_exchanges "$host"
+  time_wait_checks $msl_ms
   tap_stop
   grep -v -E "qdisc|tap_|TELEMETRY|eth_dev|^\[synack\]" "$TAP_LOG" | sed 's/^/    /' | head -60
-  grep -q "0 reset or timed out" "$TAP_LOG"
-  expect "no connection reset or timed out" $?
+  report_checks "$lcores"
   local refused
-  refused=$(awk '$1=="tcp.rx_no_connection"{print $2}' "$TAP_LOG")
+  refused=$(counter tcp.rx_no_connection)
   tap_no_connection_ok "$cap" "${refused:-0}"
   expect "segments that found no connection: ${refused:-0} (the refused SYN, and retransmissions: $TAP_RETRANSMISSIONS on the wire); none went to a wrong core" $?
-  if [[ $lcores == *,* ]]; then
-    local c0 c1
-    c0=$(awk '$1=="core0"{print $13}' "$TAP_LOG")
-    c1=$(awk '$1=="core1"{print $13}' "$TAP_LOG")
-    [ "${c0:-0}" -gt 0 ] && [ "${c1:-0}" -gt 0 ]
-    expect "software RSS spread connections over both cores (core0 opened $c0, core1 opened $c1)" $?
-  fi
   local bad
   bad=$(tshark -r "$cap" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE \
     -Y "_ws.malformed || (ip.src == $host && (tcp.checksum.status == 0 || ip.checksum.status == 0))" 2>/dev/null | wc -l)
