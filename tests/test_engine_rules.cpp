@@ -1177,9 +1177,9 @@ TEST_P(Rto, FinRetransmittedInFinWait1AndLastAck) {
 // the oldest unacknowledged octet or FIN was sent. A connection whose last data was acknowledged long ago (or that
 // never sent any, as a receiver) and then closes must still retransmit its FIN at the RTO, and give up only after
 // the FIN itself has waited the user timeout: the FIN sent at 10 s goes again at 11 s (RTO 1 s) and 13 s (2 s);
-// at the next timeout, 17 s, it has waited 7 s >= 4 s. Once the FIN's 1 s RTO found the connection idle since the handshake past
-// the user timeout and ended it without a retransmission (seen at 20% loss: the peer lost the only FIN, acked ours,
-// and waited in FIN-WAIT-2 for a FIN that never came).
+// at the next timeout, 17 s, it has waited 7 s >= 4 s. The FIN's first RTO used to find the connection quiet since
+// the handshake, past the user timeout, and end it unsent (seen at 20% loss: the peer lost the server's only FIN,
+// had its own acknowledged, and waited in FIN-WAIT-2 for a FIN that never came again).
 TEST_P(Rto, FinAfterLongIdleRetransmittedBeforeUserTimeout) {
     for (bool peer_closed_first : {false, true}) {
         SCOPED_TRACE(peer_closed_first ? "LAST-ACK" : "FIN-WAIT-1");

@@ -100,7 +100,7 @@ struct Tcb {
     uint32_t mem_snd = 0;      ///< true size charged for snd_buf
     // Engine::stamp() values (~1 ms units, 32 bits), beside the buffers they describe: no cache line more per segment
     uint32_t progress_at = 0;      ///< data last moved (acknowledged, or delivered in order): pressure aborts
-    uint32_t snd_progress_at = 0;  ///< since when the oldest unacknowledged data has waited (user timeout)
+    uint32_t snd_progress_at = 0;  ///< since when the oldest unacknowledged data or FIN has waited (user timeout)
 
     timer::TimerNode rto_timer;     ///< retransmission, persist, TIME-WAIT or FIN-WAIT-2 (see timer_mode)
     timer::TimerNode delack_timer;  ///< delayed ACK (RFC 9293 §3.8.6.3)
