@@ -80,6 +80,8 @@ struct Tcb {
     Prr prr;                   ///< RFC 6937: the sending pace while recovery runs
     Tlp tlp;                   ///< RFC 8985 §7 tail loss probe (SACK connections)
     SackState* sack = nullptr; ///< RFC 6675 scoreboard + RFC 8985 RACK, while SACKed data is outstanding (else null)
+    RackPath rack_path;        ///< RFC 8985 min_RTT and reordering state for the connection's life (live in *sack
+                               ///< while one is lent: sack_attach / sack_release hand it over)
     uint16_t undo_retrans = 0; ///< segments resent since the last fast retransmit not yet reported by D-SACK
     bool undo_ok = false;      ///< that episode may still prove spurious (no timeout since)
     uint32_t dup_bytes = 0;    ///< without SACK: a segment per duplicate ACK since SND.UNA last moved (RFC 6937
