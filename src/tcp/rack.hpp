@@ -41,7 +41,6 @@ class Rack {
 public:
     static constexpr uint32_t kMaxEntries = 64;
     static constexpr uint32_t kDupThresh = 3;
-    static constexpr uint8_t kReoWndPersist = RackPath::kReoWndPersist;
 
     /// One ACK as RACK needs it (RFC 8985 §6.2). `sacked` may be the ACK's blocks as they came: malformed ones and
     /// ones outside [SND.UNA, SND.NXT] are skipped, and a D-SACK changes nothing here (pass `dsack` for reo_wnd).
