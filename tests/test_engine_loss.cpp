@@ -456,8 +456,9 @@ TEST(SackRecovery, HolesFirstThenNewData) {
 
 /// Ten segments out at t=0; at 10 ms (SRTT 10 ms) segment 0 is acknowledged and segment 2 SACKed: segment 1 is
 /// missing, but one SACKed segment is below DupThresh: RACK waits for its reordering window (min_RTT / 4 = 2.5 ms).
-void one_segment_beyond_a_hole(EngineHarness& h) {
-    open_sack_and_send(h, 10 * kMss);
+void one_segment_beyond_a_hole(EngineHarness& h, tcp::ConnId* conn = nullptr) {
+    const tcp::ConnId c = open_sack_and_send(h, 10 * kMss);
+    if (conn != nullptr) *conn = c;
     h.at_ms(10);
     sack_ack(h, seg_seq(1), {{2, 3}});
     h.none();
@@ -517,6 +518,66 @@ TEST(Rack, DsackOfTheRackRetransmissionUndoesTheReduction) {
     EXPECT_EQ(h.tcb()->cwnd(), 11 * kMss);  // slow start had grown it by the ACK of segment 0 before the recovery
     EXPECT_FALSE(h.tcb()->recovery.in_recovery());
     EXPECT_EQ(h.tcb()->sack, nullptr);
+}
+
+// RFC 8985 §6.2 step 4: reo_wnd_mult grows with a D-SACK and is kept for 16 recoveries, which only works if it
+// outlives the scoreboard lent for one episode (RackPath in the TCB). Episode 1: RACK resends segment 1, the D-SACK
+// shows it was only late (multiplier 2) and the scoreboard goes back to the pool. Episode 2: segments 10-19 go out
+// at 20 ms, the ACK at 30 ms leaves segment 10 missing below SACKed 11: reo_wnd = 2 x min_RTT / 4 = 5 ms, so
+// segment 10 is resent when its window closes at 20 + 10 + 5 = 35 ms, not at 32.5 ms as a fresh RACK would.
+TEST(Rack, ReorderWindowGrownByDsackOutlivesTheScoreboard) {
+    EngineHarness h;
+    tcp::ConnId c;
+    one_segment_beyond_a_hole(h, &c);
+    h.at_ms(13);
+    EXPECT_SEG(h.one(), kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
+    h.at_ms(20);
+    TcpOptions dsack;
+    dsack.sack_count = 1;
+    dsack.sack[0] = {seg_seq(1), seg_seq(2)};
+    h.send(kAck, kRcvNxt, seg_seq(10), "", 65535, &dsack);
+    ASSERT_EQ(h.tcb()->sack, nullptr) << "episode 1 over: the scoreboard went back to the pool";
+    EXPECT_EQ(h.tcb()->rack_path.reo_wnd_mult, 2);
+    const std::string more = data(10 * kMss, 10 * kMss);
+    ASSERT_EQ(h.engine.send(c, more.data(), 10 * kMss), int32_t(10 * kMss));
+    auto v = h.out();
+    ASSERT_EQ(v.size(), 10u) << EngineHarness::describe(v);
+    for (uint32_t i = 10; i < 20; ++i) EXPECT_SEG(v[i - 10], kAck, seg_seq(i), kRcvNxt, 65535, data(kMss, i * kMss));
+    h.at_ms(30);
+    sack_ack(h, seg_seq(10), {{11, 12}});
+    h.none();
+    ASSERT_NE(h.tcb()->sack, nullptr);
+    EXPECT_EQ(h.tcb()->sack->rack.reo_wnd_mult(), 2);
+    EXPECT_EQ(h.tcb()->sack->rack.min_rtt_us(), 10000u);
+    h.at_ms(34);
+    h.none();
+    h.at_ms(35);
+    EXPECT_SEG(h.one(), kAck, seg_seq(10), kRcvNxt, 65535, data(kMss, 10 * kMss));
+    EXPECT_EQ(h.engine.counters().rack_reorder_timeouts, 2u);
+}
+
+// RFC 8985 §6.2 step 3: once a segment was delivered out of order (segment 1 after SACKed segment 2, never resent),
+// RACK.reordering_seen holds for the connection: the next episode's RACK starts with it (and with the min_RTT of
+// every sample, 10 ms), so it keeps its reordering window in recovery and past DupThresh SACKed segments.
+TEST(Rack, ReorderingSeenOutlivesTheScoreboard) {
+    EngineHarness h;
+    tcp::ConnId c;
+    one_segment_beyond_a_hole(h, &c);
+    h.at_us(11500);
+    h.send(kAck, kRcvNxt, seg_seq(10));
+    ASSERT_EQ(h.tcb()->sack, nullptr);
+    EXPECT_TRUE(h.tcb()->rack_path.reordering_seen);
+    const std::string more = data(10 * kMss, 10 * kMss);
+    ASSERT_EQ(h.engine.send(c, more.data(), 10 * kMss), int32_t(10 * kMss));
+    EXPECT_EQ(h.out().size(), 10u);
+    h.at_us(21500);
+    sack_ack(h, seg_seq(10), {{11, 12}});
+    h.none();
+    ASSERT_NE(h.tcb()->sack, nullptr);
+    EXPECT_TRUE(h.tcb()->sack->rack.reordering_seen());
+    EXPECT_EQ(h.tcb()->sack->rack.min_rtt_us(), 10000u);
+    EXPECT_EQ(h.tcb()->sack->rack.reo_wnd_us(h.tcb()->rtt.srtt_us(), true, 3), 2500u);
+    EXPECT_EQ(h.engine.counters().tx_retransmits, 0u);
 }
 
 // A peer that did not offer SACK gets NewReno whatever its ACKs carry: blocks are not read, the third duplicate

@@ -1173,6 +1173,50 @@ TEST_P(Rto, FinRetransmittedInFinWait1AndLastAck) {
     }
 }
 
+// RFC 9293 §3.6: a FIN is retransmitted until acknowledged; the user timeout (RFC 5482, §3.10.8) counts from when
+// the oldest unacknowledged octet or FIN was sent. A connection whose last data was acknowledged long ago (or that
+// never sent any, as a receiver) and then closes must still retransmit its FIN at the RTO, and give up only after
+// the FIN itself has waited the user timeout: the FIN sent at 10 s goes again at 11 s (RTO 1 s) and 13 s (2 s);
+// at the next timeout, 17 s, it has waited 7 s >= 4 s. The FIN's first RTO used to find the connection quiet since
+// the handshake, past the user timeout, and end it unsent (seen at 20% loss: the peer lost the server's only FIN,
+// had its own acknowledged, and waited in FIN-WAIT-2 for a FIN that never came again).
+TEST_P(Rto, FinAfterLongIdleRetransmittedBeforeUserTimeout) {
+    for (bool peer_closed_first : {false, true}) {
+        SCOPED_TRACE(peer_closed_first ? "LAST-ACK" : "FIN-WAIT-1");
+        TcpConfig cfg = test_config();
+        cfg.user_timeout_ms = 4000;
+        EngineHarness h(GetParam(), cfg);
+        ConnId c = open_passive(h);
+        const uint32_t ack = kRcvNxt + (peer_closed_first ? 1 : 0);
+        if (peer_closed_first) {
+            h.send(kFin | kAck, kRcvNxt, kSndNxt);
+            EXPECT_SEG(h.one(), kAck, kSndNxt, ack, kWnd);
+            EXPECT_EQ(event_types(h.events()), "peer_closed");
+        }
+        h.at_ms(10000);  // idle for more than the user timeout, with nothing outstanding
+        ASSERT_EQ(h.engine.close(c), 0);
+        EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, ack, kWnd);
+        EXPECT_EQ(h.state(), peer_closed_first ? State::last_ack : State::fin_wait_1);
+        for (uint64_t t : {11000u, 13000u}) {
+            SCOPED_TRACE(t);
+            h.at_ms(t - 1);
+            h.none();
+            h.at_ms(t);
+            EXPECT_SEG(h.one(), kFin | kAck, kSndNxt, ack, kWnd);
+            EXPECT_EQ(event_types(h.events()), "");
+        }
+        h.at_ms(16999);
+        h.none();
+        EXPECT_EQ(event_types(h.events()), "");
+        h.at_ms(17000);
+        h.none();
+        EXPECT_EQ(event_types(h.events()), "user_timed_out");
+        EXPECT_EQ(h.tcb(), nullptr);
+        EXPECT_EQ(h.engine.counters().tx_retransmits, 2u);
+        EXPECT_EQ(h.engine.counters().conn_user_timed_out, 1u);
+    }
+}
+
 // ======================= Send buffer =======================
 
 TEST_P(SendBuffer, BackpressureThenWritable) {

@@ -136,6 +136,29 @@ TEST(Rack, DsackGrowsWindowOncePerRoundAndPersistResets) {  // §6.2 step 4
     EXPECT_EQ(h.rack.reo_wnd_mult(), 1);
 }
 
+// RFC 8985 §6.1: min_RTT and the reordering state belong to the connection. clear(path) forgets the segments and
+// RACK.rtt but starts from the path's state, and path() gives back what this episode added to it.
+TEST(Rack, ClearKeepsWhatThePathTaught) {
+    Harness h;
+    h.rack.on_rtt_sample(40'000, 0);
+    for (uint32_t k = 0; k < 3; ++k) h.send(k, k * 1'000);
+    h.ack(50'000, S(0), {seg(2, 2)});
+    h.ack(51'000, S(3), {}, true);  // P0, P1 below RACK.fack: reordering; a D-SACK: multiplier 2
+    const RackPath learned = h.rack.path();
+    EXPECT_TRUE(learned.reordering_seen);
+    EXPECT_EQ(learned.reo_wnd_mult, 2);
+    EXPECT_EQ(learned.min_rtt_us, 40'000u);
+    Rack fresh;
+    fresh.clear(learned);
+    EXPECT_EQ(fresh.entries(), 0u);
+    EXPECT_EQ(fresh.rack_rtt_us(), 0u);
+    EXPECT_TRUE(fresh.reordering_seen());
+    EXPECT_EQ(fresh.reo_wnd_us(1'000'000, true, 5), 20'000u);  // 2 x 40 / 4 ms, in recovery too
+    fresh.clear();
+    EXPECT_FALSE(fresh.reordering_seen());
+    EXPECT_EQ(fresh.reo_wnd_us(1'000'000, false, 0), 0u) << "no min_RTT: no window";
+}
+
 TEST(Rack, LostRetransmissionIsDetected) {  // RFC 8985 §3 (its lost-retransmission example): repaired without an RTO
     Harness h;
     h.rack.on_rtt_sample(100'000, 0);

@@ -269,6 +269,7 @@ private:
 
     // output.cpp
     void output(Tcb& tcb) noexcept;
+    void start_user_timeout(Tcb& tcb) noexcept;
     bool send_segment(Tcb& tcb, Seq seq, uint32_t len, uint8_t flags) noexcept;
     void send_ack(Tcb& tcb) noexcept;
     void defer_ack(Tcb& tcb) noexcept;

@@ -43,7 +43,7 @@ void Engine::output(Tcb& tcb) noexcept {
             // RFC 9293 §3.8.6.2.1 sender SWS avoidance: hold a runt while data is in flight unless it is all we have.
             if (len < tcb.snd_mss && len < unsent && tcb.snd_nxt != tcb.snd_una && len < tcb.max_snd_wnd / 2) break;
             if (len < unsent && stash_len_ == 0) fill_stash();  // more segments follow this one
-            if (tcb.snd_una == tcb.snd_max) tcb.snd_progress_at = stamp();  // the first data to wait for an ACK
+            start_user_timeout(tcb);
             uint8_t flags = kAck;
             if (len == unsent) flags |= kPsh;
             const bool with_fin = len == unsent && fin_due;
@@ -67,6 +67,7 @@ void Engine::output(Tcb& tcb) noexcept {
             continue;
         }
         if (fin_due) {
+            start_user_timeout(tcb);
             if (!send_segment(tcb, tcb.snd_nxt, 0, kFin | kAck)) break;
             rack_sent(tcb, tcb.snd_nxt, 1, tcb.snd_nxt < tcb.snd_max);
             tcb.fin_seq = tcb.snd_nxt;
@@ -81,6 +82,14 @@ void Engine::output(Tcb& tcb) noexcept {
         tcb.timer_mode != TimerMode::persist && tcb.timer_mode != TimerMode::loss_probe &&
         tcb.timer_mode != TimerMode::reorder)
         arm_rto_or_probe(tcb);
+}
+
+// RFC 5482 §2 / RFC 9293 §3.10.8: the user timeout bounds how long sent data stays unacknowledged, so it counts
+// from when the oldest unacknowledged octet was sent: data or a FIN alone (§3.6: a FIN is retransmitted until
+// acknowledged like data). With nothing outstanding before this segment, that is now; otherwise a connection idle
+// (or a receiver only) for longer than the timeout would give up on its FIN's first RTO without resending it.
+void Engine::start_user_timeout(Tcb& tcb) noexcept {
+    if (tcb.snd_una == tcb.snd_max) tcb.snd_progress_at = stamp();
 }
 
 // With TSO the port cuts segments of up to tso_max bytes (whole MSS multiples) into SND.MSS pieces. Not for a

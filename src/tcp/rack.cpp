@@ -92,13 +92,7 @@ bool Rack::on_send(Seq start, Seq end, uint64_t now_us, bool retransmission) noe
 
 // ---------------------------------------------------------------- per ACK
 
-void Rack::on_rtt_sample(uint32_t rtt_us, uint64_t now_us) noexcept {
-    // RFC 8985 §6.2 step 1: a windowed minimum (a new minimum, or the old one has aged out of the window).
-    if (rtt_us <= min_rtt_us_ || now_us - min_rtt_at_us_ > kMinRttWindowUs) {
-        min_rtt_us_ = rtt_us;
-        min_rtt_at_us_ = now_us;
-    }
-}
+void Rack::on_rtt_sample(uint32_t rtt_us, uint64_t now_us) noexcept { path_.on_rtt_sample(rtt_us, now_us); }
 
 // RFC 8985 §6.2 step 2 (RACK_update) for one newly delivered piece ending at `end`; step 3 (reordering).
 void Rack::delivered(const Entry& e, Seq end, const Ack& a) noexcept {
@@ -106,14 +100,14 @@ void Rack::delivered(const Entry& e, Seq end, const Ack& a) noexcept {
         fack_ = end;
         have_fack_ = true;
     } else if (end < fack_ && !e.retransmitted) {
-        reordering_seen_ = true;
+        path_.reordering_seen = true;
     }
     const uint64_t rtt = a.now_us > e.xmit_us ? a.now_us - e.xmit_us : 0;  // on_send may run a µs ahead
     if (e.retransmitted) {
         // The ACK may be for the original transmission: ignore it when the echo predates the retransmission or the
         // RTT is implausibly short.
         if (a.ts_echo_us != 0 && a.ts_echo_us < e.xmit_us) return;
-        if (rtt < min_rtt_us_) return;
+        if (rtt < path_.min_rtt_us) return;
     }
     if (!have_rack_ || sent_after(e.xmit_us, end, xmit_us_, end_seq_)) {
         rtt_us_ = static_cast<uint32_t>(std::min<uint64_t>(rtt, UINT32_MAX));
@@ -125,22 +119,23 @@ void Rack::delivered(const Entry& e, Seq end, const Ack& a) noexcept {
 
 void Rack::update_reo_wnd(const Ack& a) noexcept {
     // RFC 8985 §6.2 step 4: grow the window once per round that sees a D-SACK, reset after 16 clean recoveries.
-    if (dsack_round_valid_ && a.snd_una >= dsack_round_) dsack_round_valid_ = false;
-    if (!dsack_round_valid_ && a.dsack) {
-        dsack_round_ = a.snd_nxt;
-        dsack_round_valid_ = true;
-        if (reo_wnd_mult_ < UINT8_MAX) ++reo_wnd_mult_;
-        reo_wnd_persist_ = kReoWndPersist;
+    RackPath& p = path_;
+    if (p.dsack_round_valid && a.snd_una >= p.dsack_round) p.dsack_round_valid = false;
+    if (!p.dsack_round_valid && a.dsack) {
+        p.dsack_round = a.snd_nxt;
+        p.dsack_round_valid = true;
+        if (p.reo_wnd_mult < UINT8_MAX) ++p.reo_wnd_mult;
+        p.reo_wnd_persist = RackPath::kReoWndPersist;
     } else if (a.recovery_ended) {
-        if (reo_wnd_persist_ > 0) --reo_wnd_persist_;
-        if (reo_wnd_persist_ == 0) reo_wnd_mult_ = 1;
+        if (p.reo_wnd_persist > 0) --p.reo_wnd_persist;
+        if (p.reo_wnd_persist == 0) p.reo_wnd_mult = 1;
     }
 }
 
 uint32_t Rack::reo_wnd_us(uint32_t srtt_us, bool in_recovery, uint32_t segs_sacked) const noexcept {
-    if (!reordering_seen_ && (in_recovery || segs_sacked >= kDupThresh)) return 0;
-    if (min_rtt_us_ == UINT32_MAX) return 0;
-    const uint64_t w = static_cast<uint64_t>(min_rtt_us_ / 4) * reo_wnd_mult_;
+    if (!path_.reordering_seen && (in_recovery || segs_sacked >= kDupThresh)) return 0;
+    if (path_.min_rtt_us == UINT32_MAX) return 0;
+    const uint64_t w = static_cast<uint64_t>(path_.min_rtt_us / 4) * path_.reo_wnd_mult;
     return static_cast<uint32_t>(std::min<uint64_t>(w, srtt_us));
 }
 
@@ -218,8 +213,9 @@ uint32_t Rack::on_rto(uint64_t now_us, uint32_t srtt_us) noexcept {
     return marked;
 }
 
-void Rack::clear() noexcept {
+void Rack::clear(const RackPath& path) noexcept {
     *this = Rack{};
+    path_ = path;
 }
 
 bool Rack::consistent(Seq snd_una) const noexcept {

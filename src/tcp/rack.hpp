@@ -10,12 +10,37 @@
 
 namespace synack::tcp {
 
+/// RFC 8985 §6.1's per-connection state that outlives a loss episode: the path's min_RTT (§6.2 step 1) and what
+/// the sender has learned of its reordering (steps 3 and 4: reordering_seen, reo_wnd_mult, which step 4 keeps for
+/// 16 recoveries, reo_wnd_persist, dsack_round). The TCB holds it while no scoreboard is lent (16 bytes); the
+/// pool's Rack holds the live copy while one is, and gives it back when the slot returns to the pool.
+struct RackPath {
+    static constexpr uint8_t kReoWndPersist = 16;          ///< RFC 8985 §6.2 step 4
+    static constexpr uint32_t kMinRttWindowMs = 300'000;   ///< min_RTT filter window (Linux: 5 min)
+
+    uint32_t min_rtt_us = UINT32_MAX;  ///< RACK.min_RTT (UINT32_MAX: no sample yet)
+    uint32_t min_rtt_at_ms = 0;        ///< when it was taken, in ms (32 bits: compared by unsigned difference)
+    Seq dsack_round;                   ///< RACK.dsack_round: SND.NXT when reo_wnd_mult last grew
+    uint8_t reo_wnd_mult = 1;          ///< RACK.reo_wnd_mult
+    uint8_t reo_wnd_persist = 0;       ///< RACK.reo_wnd_persist: recoveries left before the multiplier resets
+    bool reordering_seen = false;      ///< RACK.reordering_seen
+    bool dsack_round_valid = false;
+
+    /// RFC 8985 §6.2 step 1: a windowed minimum (a new minimum, or the old one has aged out of the window).
+    void on_rtt_sample(uint32_t rtt_us, uint64_t now_us) noexcept {
+        const auto now_ms = static_cast<uint32_t>(now_us / 1000);
+        if (rtt_us <= min_rtt_us || now_ms - min_rtt_at_ms > kMinRttWindowMs) {
+            min_rtt_us = rtt_us;
+            min_rtt_at_ms = now_ms;
+        }
+    }
+};
+static_assert(sizeof(RackPath) == 16);
+
 class Rack {
 public:
     static constexpr uint32_t kMaxEntries = 64;
     static constexpr uint32_t kDupThresh = 3;
-    static constexpr uint8_t kReoWndPersist = 16;          ///< RFC 8985 §6.2 step 4
-    static constexpr uint64_t kMinRttWindowUs = 300'000'000;  ///< min_RTT filter window (Linux: 5 min)
 
     /// One ACK as RACK needs it (RFC 8985 §6.2). `sacked` may be the ACK's blocks as they came: malformed ones and
     /// ones outside [SND.UNA, SND.NXT] are skipped, and a D-SACK changes nothing here (pass `dsack` for reo_wnd).
@@ -53,7 +78,10 @@ public:
     /// The RTO fired (RFC 8985 §6.3 RACK_mark_losses_on_RTO): the segment at SND.UNA and every un-SACKed one sent
     /// more than RACK.rtt + reo_wnd ago are lost; later ones are still given their time. Returns the count marked.
     uint32_t on_rto(uint64_t now_us, uint32_t srtt_us) noexcept;
-    void clear() noexcept;
+    /// Forgets every segment and the per-episode state, and starts from what the connection learned before.
+    void clear(const RackPath& path = {}) noexcept;
+    /// What outlives this episode (RackPath), for the TCB to keep when the scoreboard goes back to the pool.
+    const RackPath& path() const noexcept { return path_; }
 
     /// Writes up to `max` ranges marked lost and not retransmitted since, lowest first. Returns the count.
     uint32_t lost_ranges(SeqRange* out, uint32_t max) const noexcept;
@@ -61,12 +89,12 @@ public:
     /// RFC 8985 §6.2 step 4: the reordering window the next detection pass uses.
     uint32_t reo_wnd_us(uint32_t srtt_us, bool in_recovery, uint32_t segs_sacked) const noexcept;
 
-    uint32_t min_rtt_us() const noexcept { return min_rtt_us_; }
+    uint32_t min_rtt_us() const noexcept { return path_.min_rtt_us; }
     uint32_t rack_rtt_us() const noexcept { return rtt_us_; }
     uint64_t rack_xmit_us() const noexcept { return xmit_us_; }
     Seq rack_end_seq() const noexcept { return end_seq_; }
-    bool reordering_seen() const noexcept { return reordering_seen_; }
-    uint8_t reo_wnd_mult() const noexcept { return reo_wnd_mult_; }
+    bool reordering_seen() const noexcept { return path_.reordering_seen; }
+    uint8_t reo_wnd_mult() const noexcept { return path_.reo_wnd_mult; }
     uint32_t entries() const noexcept { return n_; }
     /// The ring's invariants (for tests): entries non-empty, in sequence order without overlap, none below
     /// `snd_una`, none both SACKed and lost.
@@ -106,15 +134,9 @@ private:
     Seq end_seq_;                ///< RACK.end_seq
     bool have_rack_ = false;
     uint32_t rtt_us_ = 0;        ///< RACK.rtt
-    uint32_t min_rtt_us_ = UINT32_MAX;
-    uint64_t min_rtt_at_us_ = 0;
     Seq fack_;                   ///< RACK.fack
     bool have_fack_ = false;
-    bool reordering_seen_ = false;
-    uint8_t reo_wnd_mult_ = 1;
-    uint8_t reo_wnd_persist_ = 0;
-    bool dsack_round_valid_ = false;
-    Seq dsack_round_;
+    RackPath path_;              ///< min_RTT and the reordering state: the connection's, lent for the episode
 };
 
 /// Tail Loss Probe (RFC 8985 §7).

@@ -11,7 +11,8 @@ namespace synack::tcp {
 
 // Takes a scoreboard from the pool for `tcb`. What is in flight now was sent at unknown times no later than the
 // last send: RACK starts from that time for all of it, which can only delay its verdict, never call a delivered
-// segment lost. Its min_RTT starts from SRTT until samples come.
+// segment lost. RACK's min_RTT and reordering state are the connection's (RFC 8985 §6.1, RackPath): every RTT
+// sample so far, and what earlier episodes learned of reordering.
 bool Engine::sack_attach(Tcb& tcb) noexcept {
     if (sack_free_ == nullptr) {
         ++ctr_.sack_pool_empty;
@@ -20,17 +21,17 @@ bool Engine::sack_attach(Tcb& tcb) noexcept {
     SackState* s = sack_free_;
     sack_free_ = s->next_free;
     s->board.reset(tcb.snd_una, tcb.snd_mss);
-    s->rack.clear();
-    if (tcb.rtt.has_sample()) s->rack.on_rtt_sample(tcb.rtt.srtt_us(), now_us());
+    s->rack.clear(tcb.rack_path);
     s->rack.on_send(tcb.snd_una, tcb.snd_max, cycles_to_us(tcb.last_send), false);
     tcb.sack = s;
     return true;
 }
 
 // Timers are the caller's: free_tcb() has cancelled them, and a reorder timer left armed finds no state and arms
-// the RTO (on_reorder_timer).
+// the RTO (on_reorder_timer). What RACK learned of the path stays with the connection for the next episode.
 void Engine::sack_release(Tcb& tcb) noexcept {
     if (tcb.sack == nullptr) return;
+    tcb.rack_path = tcb.sack->rack.path();
     tcb.sack->next_free = sack_free_;
     sack_free_ = tcb.sack;
     tcb.sack = nullptr;

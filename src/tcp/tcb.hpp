@@ -80,6 +80,8 @@ struct Tcb {
     Prr prr;                   ///< RFC 6937: the sending pace while recovery runs
     Tlp tlp;                   ///< RFC 8985 §7 tail loss probe (SACK connections)
     SackState* sack = nullptr; ///< RFC 6675 scoreboard + RFC 8985 RACK, while SACKed data is outstanding (else null)
+    RackPath rack_path;        ///< RFC 8985 min_RTT and reordering state for the connection's life (live in *sack
+                               ///< while one is lent: sack_attach / sack_release hand it over)
     uint16_t undo_retrans = 0; ///< segments resent since the last fast retransmit not yet reported by D-SACK
     bool undo_ok = false;      ///< that episode may still prove spurious (no timeout since)
     uint32_t dup_bytes = 0;    ///< without SACK: a segment per duplicate ACK since SND.UNA last moved (RFC 6937
@@ -100,7 +102,7 @@ struct Tcb {
     uint32_t mem_snd = 0;      ///< true size charged for snd_buf
     // Engine::stamp() values (~1 ms units, 32 bits), beside the buffers they describe: no cache line more per segment
     uint32_t progress_at = 0;      ///< data last moved (acknowledged, or delivered in order): pressure aborts
-    uint32_t snd_progress_at = 0;  ///< since when the oldest unacknowledged data has waited (user timeout)
+    uint32_t snd_progress_at = 0;  ///< since when the oldest unacknowledged data or FIN has waited (user timeout)
 
     timer::TimerNode rto_timer;     ///< retransmission, persist, TIME-WAIT or FIN-WAIT-2 (see timer_mode)
     timer::TimerNode delack_timer;  ///< delayed ACK (RFC 9293 §3.8.6.3)

@@ -140,7 +140,11 @@ uint32_t Engine::rtt_sample(Tcb& tcb, uint64_t rtt_cycles) noexcept {
     const auto r = static_cast<uint32_t>(std::clamp<uint64_t>(rtt_cycles * 1000000 / tsc_hz_, 1, UINT32_MAX / 8));
     tcb.rtt.sample(r);
     tcb.rto_us = tcb.rtt.rto_us();
-    if (tcb.sack != nullptr) tcb.sack->rack.on_rtt_sample(r, now_us());  // RFC 8985 §6.2 step 1: min_RTT
+    // RFC 8985 §6.2 step 1: min_RTT, in the live RACK state while a scoreboard is lent, else in the TCB's.
+    if (tcb.sack != nullptr)
+        tcb.sack->rack.on_rtt_sample(r, now_us());
+    else
+        tcb.rack_path.on_rtt_sample(r, now_us());
     return r;
 }
 
