@@ -4,7 +4,9 @@
 //
 //   linux-perf --server --bind IP --port P --duration-s N      (IP of either family: 127.0.0.1, ::1)
 //   linux-perf --client IP --port P --test bulk|cps|rr [--streams N] [--in-flight N] [--msg-size N] --duration-s N
-//   [--verify]
+//   [--verify] [--cc NAME]
+// --cc sets the congestion control of every socket (TCP_CONGESTION; accepted sockets inherit the listener's),
+// so a comparison with synack (CUBIC or NewReno) need not take the machine's default (this VM's is BBR).
 // Streams carry synack-perf's pattern (byte i is i mod 251), never zeros, which would hide a wrong checksum or a
 // payload that never made it (issue 11); --verify checks what the discard server and the rr client receive.
 #include <arpa/inet.h>
@@ -74,7 +76,18 @@ struct Args {
     std::string test = "bulk";
     int streams = 1, in_flight = 64, msg_size = 64, duration_s = 5;
     bool verify = false;
+    std::string cc;  // TCP_CONGESTION of every socket; empty: the namespace's default
 };
+
+// --cc on one socket: a name the kernel refuses (not built, not allowed) ends the run with the reason.
+void set_cc(int s, const Args& a) {
+    if (a.cc.empty()) return;
+    if (setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, a.cc.data(), static_cast<socklen_t>(a.cc.size())) != 0) {
+        std::fprintf(stderr, "linux-perf: --cc %s: %s (see net.ipv4.tcp_available_congestion_control)\n",
+                     a.cc.c_str(), std::strerror(errno));
+        std::exit(1);
+    }
+}
 
 // The stream pattern shared with synack-perf: byte i is i mod 251; kPattern + (off mod 251) is the stream from off.
 constexpr uint32_t kPeriod = 251;
@@ -97,6 +110,7 @@ int run_server(const Args& a) {
     for (int k = 0; k < 3; ++k) {
         const SockAddr sa = addr(a.ip, static_cast<uint16_t>(a.port + k));
         int l = socket(sa.family, SOCK_STREAM, 0);
+        set_cc(l, a);
         int one = 1;
         setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (bind(l, sa.get(), sa.len) != 0) die("bind");
@@ -164,6 +178,7 @@ int run_server(const Args& a) {
 int connect_to(const Args& a, uint16_t port) {
     const SockAddr sa = addr(a.ip, port);
     int s = socket(sa.family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    set_cc(s, a);
     int one = 1;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(s, sa.get(), sa.len) != 0 && errno != EINPROGRESS) die("connect");
@@ -292,6 +307,7 @@ int main(int argc, char** argv) {
         else if (s == "--msg-size") a.msg_size = std::atoi(val().c_str());
         else if (s == "--duration-s") a.duration_s = std::atoi(val().c_str());
         else if (s == "--verify") a.verify = true;
+        else if (s == "--cc") a.cc = val();
         else {
             std::fprintf(stderr, "linux-perf: unknown option %s\n", s.c_str());
             return 1;
