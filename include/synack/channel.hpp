@@ -102,10 +102,16 @@ public:
     uint64_t dropped_events() const noexcept;
     /// How many times a core woke this channel's parked thread.
     uint64_t wakeups() const noexcept;
+    /// How many wait() calls spun before taking an event or parking (never on a poller's CPU), and how many
+    /// events they took while spinning (each one a wake-up saved).
+    uint64_t spins() const noexcept;
+    uint64_t spin_hits() const noexcept;
 
     struct Impl;
 
 private:
+    bool spin(ChannelEvent& out, uint64_t end_tsc);
+    bool park(ChannelEvent& out, uint64_t deadline_tsc);
     std::unique_ptr<Impl> impl_;
 };
 
