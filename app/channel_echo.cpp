@@ -132,7 +132,8 @@ int main(int argc, char** argv) {
             std::printf("synack-channel-echo: thread %u accepted %" PRIu64 " connections\n", i, tallies[i].accepted);
         }
         std::printf("synack-channel-echo: accepted %" PRIu64 " connections, echoed %" PRIu64 " bytes, %" PRIu64
-                    " events dropped, %" PRIu64 " wake-ups, %" PRIu64 " waits spun, %" PRIu64 " events caught spinning\n%s",
+                    " events dropped, %" PRIu64 " wake-ups, %" PRIu64 " waits spun, %" PRIu64
+                    " events caught spinning\n%s",
                     sum.accepted, sum.bytes, dropped, wakeups, spins, spin_hits, stack.counters_report().c_str());
         return 0;
     } catch (const std::exception& ex) {

@@ -148,7 +148,6 @@ const App& ChannelHub::wrap(const App& user, unsigned workers, unsigned free_cpu
     const uint64_t auto_spin = free_cpus > 0 ? static_cast<uint64_t>(kDefaultSpinUs) * rte_get_tsc_hz() / 1000000 : 0;
     for (Channel::Impl* ch : channels_) {
         ch->stopped.store(false);
-        ch->poller_cpus = poller_cpus_;
         if (ch->spin_asked == Channel::Impl::kAuto) ch->spin_cycles.store(auto_spin);
         ch->spin_gen.fetch_add(1, std::memory_order_release);
     }
