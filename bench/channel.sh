@@ -34,7 +34,7 @@ run() {  # run LABEL PROGRAM [options]: one server, rr then cps
     --test cps --in-flight 16 --duration-s "$secs" | tail -1)
   tap_stop
   local wake
-  wake=$(grep -o "[0-9]* wake-ups" "$TAP_LOG" || true)
+  wake=$(grep -oE "[0-9]+ wake-ups(, [0-9]+ waits spun, [0-9]+ events caught spinning)?" "$TAP_LOG" || true)
   /usr/bin/python3 - "$label" "$rr" "$cps" "$cps16" "${wake:-}" <<'PY'
 import json, sys
 label, rr, cps, cps16, wake = sys.argv[1], *map(json.loads, sys.argv[2:5]), sys.argv[5]
