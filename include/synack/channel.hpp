@@ -14,8 +14,8 @@
 ///   the wake-up system call only when the channel's thread is actually parked (the cores pay one fence and one
 ///   load per loop iteration that queued events, no system call while the thread is awake). Before parking, a
 ///   thread whose CPU affinity includes no polling lcore's CPU spins on its queues (up to 100 µs,
-///   ChannelConfig::spin_us), so that a fast reply costs no wake-up of an idle CPU; it calls sched_yield() every
-///   2 µs meanwhile, so that other threads on that CPU (a client, other channels' threads) still run. The budget
+///   ChannelConfig::spin_us), so that a fast reply costs no wake-up of an idle CPU; it calls sched_yield() between
+///   polls, so that other threads on that CPU (a client, other channels' threads) run at once. The budget
 ///   adapts per thread as halt polling does: it doubles (from 10 µs) when a parked wait got its event within the
 ///   largest spin, and halves down to nothing when events come slower. A thread that may run on a poller's CPU
 ///   never spins (it would take turns from the work it waits for): the affinity is read on the first wait() of
