@@ -4,8 +4,10 @@
 // threads run on the CPUs the polling lcores leave free (Stack::app_thread) and sleep in Channel::wait.
 //
 //   synack-channel-echo [EAL options] -- --ip 10.9.0.1/24 --port 7 [--close-port N] [--threads N] [--spin-us N]
+//        [--no-pin]
 //
-// --spin-us N: how long Channel::wait polls before it sleeps (ChannelConfig::spin_us; default by CPU placement).
+// --spin-us N: the longest Channel::wait polls before it sleeps (ChannelConfig::spin_us; default by CPU placement).
+// --no-pin: plain std::threads, which inherit the main lcore's CPU (tests: such a thread must never spin).
 // --close-port N: each connection accepted there gets "bye\n" and is closed by us at once (as synack-echo does).
 #include <rte_mbuf.h>
 
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--help") == 0) {
             std::printf("usage: synack-channel-echo [EAL options] -- --ip A.B.C.D/LEN --port N [--close-port N] "
-                        "[--threads N] [--spin-us N] [options]\n%s",
+                        "[--threads N] [--spin-us N] [--no-pin] [options]\n%s",
                         synack::options_help());
             return 0;
         }
@@ -84,6 +86,7 @@ int main(int argc, char** argv) {
         uint16_t close_port = 0;
         unsigned threads = 1;
         int32_t spin_us = -1;
+        bool pin = true;
         for (size_t i = 0; i < pre.extra.size(); ++i) {
             const std::string& a = pre.extra[i];
             if (a == "--close-port" && i + 1 < pre.extra.size()) {
@@ -92,6 +95,8 @@ int main(int argc, char** argv) {
             } else if (a == "--spin-us" && i + 1 < pre.extra.size()) {
                 spin_us = std::atoi(pre.extra[++i].c_str());
                 if (spin_us < 0 || spin_us > 1000000) throw std::invalid_argument("--spin-us: expected 0..1000000");
+            } else if (a == "--no-pin") {
+                pin = false;
             } else if (a == "--threads" && i + 1 < pre.extra.size()) {
                 threads = static_cast<unsigned>(std::atoi(pre.extra[++i].c_str()));
                 if (threads < 1 || threads > 64) throw std::invalid_argument("--threads: expected 1..64");
@@ -104,27 +109,32 @@ int main(int argc, char** argv) {
         std::vector<Tally> tallies(threads);
         for (unsigned i = 0; i < threads; ++i) channels.push_back(std::make_unique<synack::Channel>(stack, synack::ChannelConfig{4096, spin_us}));
         std::vector<std::thread> apps;
-        for (unsigned i = 0; i < threads; ++i)
-            apps.push_back(stack.app_thread(
-                [&, i] { serve(*channels[i], stack.options().port, close_port, tallies[i]); }));
+        for (unsigned i = 0; i < threads; ++i) {
+            auto fn = [&, i] { serve(*channels[i], stack.options().port, close_port, tallies[i]); };
+            apps.push_back(pin ? stack.app_thread(fn) : std::thread(fn));
+        }
         std::printf("synack-channel-echo: listening on %s:%u from %u application thread(s) on CPUs %s%s\n",
                     synack::ip_to_string(stack.options().ip).c_str(), stack.options().port, threads,
-                    stack.app_cpus().c_str(), stack.app_cpus_dedicated() ? "" : " (shared with the polling lcores)");
+                    pin ? stack.app_cpus().c_str() : "of the main lcore",
+                    pin && stack.app_cpus_dedicated() ? "" : " (shared with the polling lcores)");
         std::fflush(stdout);
         stack.run();
         Tally sum;
-        uint64_t dropped = 0, wakeups = 0;
+        uint64_t dropped = 0, wakeups = 0, spins = 0, spin_hits = 0;
         for (unsigned i = 0; i < threads; ++i) {
             apps[i].join();
             sum.accepted += tallies[i].accepted;
             sum.bytes += tallies[i].bytes;
             dropped += channels[i]->dropped_events();
             wakeups += channels[i]->wakeups();
+            spins += channels[i]->spins();
+            spin_hits += channels[i]->spin_hits();
             std::printf("synack-channel-echo: thread %u accepted %" PRIu64 " connections\n", i, tallies[i].accepted);
         }
         std::printf("synack-channel-echo: accepted %" PRIu64 " connections, echoed %" PRIu64 " bytes, %" PRIu64
-                    " events dropped, %" PRIu64 " wake-ups\n%s",
-                    sum.accepted, sum.bytes, dropped, wakeups, stack.counters_report().c_str());
+                    " events dropped, %" PRIu64 " wake-ups, %" PRIu64 " waits spun, %" PRIu64
+                    " events caught spinning\n%s",
+                    sum.accepted, sum.bytes, dropped, wakeups, spins, spin_hits, stack.counters_report().c_str());
         return 0;
     } catch (const std::exception& ex) {
         std::fprintf(stderr, "synack-channel-echo: error: %s\n", ex.what());

@@ -412,20 +412,22 @@ int main(int argc, char** argv) {
             const size_t k = std::min(sum.latency.size() - 1, static_cast<size_t>(p * static_cast<double>(sum.latency.size())));
             return static_cast<double>(sum.latency[k]) * 1e6 / static_cast<double>(hz);
         };
-        uint64_t dropped = 0, wakeups = 0;
+        uint64_t dropped = 0, wakeups = 0, spins = 0, spin_hits = 0;
         for (auto& ch : channels) {
             dropped += ch->dropped_events();
             wakeups += ch->wakeups();
+            spins += ch->spins();
+            spin_hits += ch->spin_hits();
         }
         const char* test = cfg.test == Test::rr ? "rr" : cfg.test == Test::cps ? "cps" : "verify";
         std::printf("{\"test\":\"%s\",\"server\":\"%s\",\"client\":\"%s\",\"threads\":%u,\"app_cpus\":\"%s\","
                     "\"seconds\":%.3f,\"trans_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"conn_per_s\":%.0f,"
                     "\"connections\":%" PRIu64 ",\"verified\":%" PRIu64 ",\"errors\":%" PRIu64
-                    ",\"events_dropped\":%" PRIu64 ",\"wakeups\":%" PRIu64 "}\n",
+                    ",\"events_dropped\":%" PRIu64 ",\"wakeups\":%" PRIu64 ",\"spins\":%" PRIu64 ",\"spin_hits\":%" PRIu64 "}\n",
                     test, cfg.server_channel ? "channel" : "callback", cfg.client_channel ? "channel" : "callback",
                     cfg.threads, stack.app_cpus().c_str(), secs, static_cast<double>(sum.transactions) / secs,
                     pct(0.5), pct(0.99), static_cast<double>(sum.connections) / secs, sum.connections, sum.verified,
-                    sum.errors, dropped, wakeups);
+                    sum.errors, dropped, wakeups, spins, spin_hits);
         if (cfg.test == Test::verify) {
             const uint64_t want = uint64_t{cfg.threads} * cfg.conns * cfg.rounds;
             if (sum.verified != want || sum.errors != 0 || dropped != 0) {

@@ -6,6 +6,7 @@
 #  - in process (--loopback, lcores 0 and 1 both polling): synack-channel-perf with the client and the server each
 #    on callbacks or on a Channel thread (which then shares a CPU with a poller: there is no other).
 #   bash bench/channel.sh [BUILD] [SECONDS]     (root)
+# CHANNEL_BENCH_TAP / CHANNEL_BENCH_NET: the tap's name and /24 (default sk-h2, 10.98.2), to run beside other tests.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -15,23 +16,25 @@ TAP_TMP=$(mktemp -d)
 trap 'tap_cleanup; rm -rf "$TAP_TMP"' EXIT
 client_cpu=$(( $(nproc) > 1 ? 1 : 0 ))
 P=5201
+tap=${CHANNEL_BENCH_TAP:-sk-h2}
+net=${CHANNEL_BENCH_NET:-10.98.2}
 
 run() {  # run LABEL PROGRAM [options]: one server, rr then cps
   local label=$1 prog=$2
   shift 2
-  tap_start "$build" sk-h2 10.98.2 0 "$prog" --port $((P + 1)) --close-port $((P + 2)) --msl-ms 100 \
+  tap_start "$build" "$tap" "$net" 0 "$prog" --port $((P + 1)) --close-port $((P + 2)) --msl-ms 100 \
     --duration-s $((4 * secs + 30)) "$@" >/dev/null || return 1
-  ping -c 1 -W 2 10.98.2.1 >/dev/null
+  ping -c 1 -W 2 "$net.1" >/dev/null
   local rr cps cps16
-  rr=$(timeout $((secs + 10)) taskset -c $client_cpu "$build/bench/linux-perf" --client 10.98.2.1 --port $P \
+  rr=$(timeout $((secs + 10)) taskset -c $client_cpu "$build/bench/linux-perf" --client "$net.1" --port $P \
     --test rr --streams 1 --msg-size 64 --duration-s "$secs" | tail -1)
-  cps=$(timeout $((secs + 10)) taskset -c $client_cpu "$build/bench/linux-perf" --client 10.98.2.1 --port $P \
+  cps=$(timeout $((secs + 10)) taskset -c $client_cpu "$build/bench/linux-perf" --client "$net.1" --port $P \
     --test cps --in-flight 1 --duration-s "$secs" | tail -1)
-  cps16=$(timeout $((secs + 10)) taskset -c $client_cpu "$build/bench/linux-perf" --client 10.98.2.1 --port $P \
+  cps16=$(timeout $((secs + 10)) taskset -c $client_cpu "$build/bench/linux-perf" --client "$net.1" --port $P \
     --test cps --in-flight 16 --duration-s "$secs" | tail -1)
   tap_stop
   local wake
-  wake=$(grep -o "[0-9]* wake-ups" "$TAP_LOG" || true)
+  wake=$(grep -oE "[0-9]+ wake-ups(, [0-9]+ waits spun, [0-9]+ events caught spinning)?" "$TAP_LOG" || true)
   /usr/bin/python3 - "$label" "$rr" "$cps" "$cps16" "${wake:-}" <<'PY'
 import json, sys
 label, rr, cps, cps16, wake = sys.argv[1], *map(json.loads, sys.argv[2:5]), sys.argv[5]

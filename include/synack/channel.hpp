@@ -12,9 +12,14 @@
 ///   opened by the App's callbacks stay with the App.
 /// - **Waiting.** wait() takes the next event or parks the thread on a futex until a core queues one: a core makes
 ///   the wake-up system call only when the channel's thread is actually parked (the cores pay one fence and one
-///   load per loop iteration that queued events, no system call while the thread is awake). On a core of its own
-///   the thread first spins up to 100 µs (ChannelConfig::spin_us) so that a fast reply costs no wake-up.
-///   The default spin is chosen when Stack::run starts, from the channels attached and the CPUs left free.
+///   load per loop iteration that queued events, no system call while the thread is awake). Before parking, a
+///   thread whose CPU affinity includes no polling lcore's CPU spins on its queues (up to 100 µs,
+///   ChannelConfig::spin_us), so that a fast reply costs no wake-up of an idle CPU; it calls sched_yield() between
+///   polls, so that other threads on that CPU (a client, other channels' threads) run at once. The budget
+///   adapts per thread as halt polling does: it doubles (from 10 µs) when a parked wait got its event within the
+///   largest spin, and halves down to nothing when events come slower. A thread that may run on a poller's CPU
+///   never spins (it would take turns from the work it waits for): the affinity is read on the first wait() of
+///   each thread in each Stack::run. spins() and spin_hits() count what the spinning did.
 /// - **Where the threads run.** Stack::app_thread() starts a thread on the CPUs EAL's worker lcores do not use, as
 ///   DPDK's control threads do (see Stack::app_cpus()), so it never competes with a busy-polling loop for a core
 ///   unless there is no other core.
@@ -56,9 +61,9 @@ struct ChannelEvent {
 struct ChannelConfig {
     /// Capacity of each queue (commands and events, per core).
     uint32_t queue_depth = 4096;
-    /// How long wait() polls its queues before parking, in microseconds. -1: 100 µs when every attached channel's
-    /// thread can have an application CPU of its own (Stack::app_cpus_dedicated(), and no more channels than those
-    /// CPUs), else 0: a thread spinning beside a poller, or beside other spinning threads, only delays them.
+    /// The longest wait() polls its queues before parking, in microseconds (the budget adapts below it). -1: 100 µs
+    /// when the application CPUs include no lcore's (Stack::app_cpus_dedicated()), else 0. Whatever the value, a
+    /// thread whose affinity includes a polling lcore's CPU never spins: it would only delay the poller.
     int32_t spin_us = -1;
 };
 
@@ -102,10 +107,16 @@ public:
     uint64_t dropped_events() const noexcept;
     /// How many times a core woke this channel's parked thread.
     uint64_t wakeups() const noexcept;
+    /// How many wait() calls spun before taking an event or parking (never on a poller's CPU), and how many
+    /// events they took while spinning (each one a wake-up saved).
+    uint64_t spins() const noexcept;
+    uint64_t spin_hits() const noexcept;
 
     struct Impl;
 
 private:
+    bool spin(ChannelEvent& out, uint64_t end_tsc);
+    bool park(ChannelEvent& out, uint64_t deadline_tsc);
     std::unique_ptr<Impl> impl_;
 };
 

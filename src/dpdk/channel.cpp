@@ -4,6 +4,7 @@
 #include "synack/channel.hpp"
 
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,7 +13,6 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_mempool.h>
-#include <rte_pause.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "dpdk/channel_hub.hpp"
+#include "dpdk/channel_spin.hpp"
 
 namespace synack {
 namespace {
@@ -46,6 +47,7 @@ long futex(std::atomic<uint32_t>& word, int op, uint32_t val, const timespec* ti
 
 constexpr uint32_t kCommandBudget = 64;  // commands one core takes from one channel per loop iteration
 constexpr int32_t kDefaultSpinUs = 100;  // covers a LAN or tap round trip, as Linux's busy_poll advice does
+constexpr uint64_t kSpinStartUs = 10;     // the budget a shrunk spin starts again from (haltpoll's grow_start)
 
 }  // namespace
 
@@ -64,8 +66,18 @@ struct Channel::Impl {
     App no_app{};
     unsigned next_poll = 0;
     uint64_t spin_asked = 0;                 // ChannelConfig::spin_us in cycles, or kAuto
-    std::atomic<uint64_t> spin_cycles{0};   // what wait() spins: set again by each Stack::run (ChannelHub::wrap)
+    std::atomic<uint64_t> spin_cycles{0};   // the longest spin of wait(): set again by each Stack::run (wrap)
+    std::atomic<uint32_t> spin_gen{0};      // bumped after each change of spin_cycles
     static constexpr uint64_t kAuto = UINT64_MAX;
+    cpu_set_t poller_cpus{};                // where the lcores run: wait() never spins where it could run too
+    // The waiting thread's own state (one thread at a time uses a channel): whether it may spin, and how long.
+    pthread_t spinner{};
+    bool spinner_known = false;
+    bool may_spin = false;
+    uint32_t budget_gen = UINT32_MAX;
+    dpdk::SpinBudget budget{0, 0};
+    std::atomic<uint64_t> spins{0};         // waits that spun (written by the waiting thread)
+    std::atomic<uint64_t> spin_hits{0};     // events wait() took while spinning (written by the waiting thread)
     // The futex: the application thread sleeps on `word` while `parked`; a core that queued events bumps it.
     alignas(64) std::atomic<uint32_t> word{0};
     std::atomic<uint32_t> parked{0};
@@ -75,6 +87,24 @@ struct Channel::Impl {
     void wake_all() noexcept {
         word.fetch_add(1, std::memory_order_release);
         futex(word, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr);
+    }
+
+    // The calling thread's spin budget, or nullptr when it may not spin: read again when another thread waits or
+    // a new Stack::run set the spin (the affinity is a system call: not once per wait).
+    dpdk::SpinBudget* spin_budget() noexcept {
+        const uint32_t gen = spin_gen.load(std::memory_order_acquire);
+        const pthread_t self = pthread_self();
+        if (gen != budget_gen || !spinner_known || !pthread_equal(self, spinner)) {
+            budget_gen = gen;
+            spinner = self;
+            spinner_known = true;
+            const uint64_t max = spin_cycles.load(std::memory_order_relaxed);
+            cpu_set_t mine;
+            may_spin = max > 0 && pthread_getaffinity_np(self, sizeof mine, &mine) == 0 &&
+                       dpdk::may_spin(mine, poller_cpus);
+            budget = dpdk::SpinBudget(max, kSpinStartUs * rte_get_tsc_hz() / 1000000);
+        }
+        return may_spin ? &budget : nullptr;
     }
 };
 
@@ -110,13 +140,14 @@ const App& ChannelHub::wrap(const App& user, unsigned workers, unsigned free_cpu
     user_ = user;
     yield_on_wake_ = free_cpus == 0;
     while (cores_.size() < workers) cores_.push_back(std::make_unique<PerCore>());
-    // Spinning pays only while every channel's thread can have a CPU no poller uses: threads spinning beside a
-    // poller, or beside each other on fewer CPUs than threads, only take turns away from the work.
-    const uint64_t auto_spin =
-        channels_.size() <= free_cpus ? static_cast<uint64_t>(kDefaultSpinUs) * rte_get_tsc_hz() / 1000000 : 0;
+    // Spinning pays only on CPUs no poller uses (a thread beside a poller only takes turns away from the work it
+    // waits for); each thread checks its own affinity (Channel::Impl::spin_budget), and yields while it spins, so
+    // that several threads, or a client, on the same free CPUs still take turns.
+    const uint64_t auto_spin = free_cpus > 0 ? static_cast<uint64_t>(kDefaultSpinUs) * rte_get_tsc_hz() / 1000000 : 0;
     for (Channel::Impl* ch : channels_) {
         ch->stopped.store(false);
         if (ch->spin_asked == Channel::Impl::kAuto) ch->spin_cycles.store(auto_spin);
+        ch->spin_gen.fetch_add(1, std::memory_order_release);
     }
     app_ = App{this, &ChannelHub::on_start, &ChannelHub::on_event, &ChannelHub::on_poll};
     return app_;
@@ -336,6 +367,7 @@ Channel::Channel(Stack& stack, const ChannelConfig& cfg) : impl_(std::make_uniqu
         cfg.spin_us >= 0 ? static_cast<uint64_t>(cfg.spin_us) * rte_get_tsc_hz() / 1000000 : Impl::kAuto;
     impl_->spin_cycles = cfg.spin_us >= 0 ? impl_->spin_asked : 0;
     impl_->hub = &stack.hub();
+    impl_->poller_cpus = impl_->hub->poller_cpus();
     impl_->index = impl_->hub->attach(impl_.get());
 }
 
@@ -430,12 +462,38 @@ bool Channel::wait(ChannelEvent& out, int64_t timeout_us) {
     const uint64_t start = rte_rdtsc();
     const uint64_t deadline =
         timeout_us < 0 ? UINT64_MAX : start + static_cast<uint64_t>(timeout_us) * hz / 1000000;
-    // On a CPU of our own, a reply that comes within a few microseconds is cheaper to spin for than to sleep for.
-    const uint64_t spin = s.spin_cycles.load(std::memory_order_relaxed);
-    for (const uint64_t spin_end = std::min(deadline, start + spin); rte_rdtsc() < spin_end;) {
-        if (poll(out)) return true;
-        rte_pause();
+    // On a CPU no poller uses, a reply that comes within a few microseconds is cheaper to spin for than to sleep
+    // for (an idle CPU's wake-up costs tens of microseconds on a VM).
+    dpdk::SpinBudget* budget = s.spin_budget();
+    if (budget != nullptr && budget->budget() > 0 && spin(out, std::min(deadline, start + budget->budget())))
+        return true;
+    const bool got = park(out, deadline);
+    if (budget != nullptr) {
+        const uint64_t waited = rte_rdtsc() - start;
+        if (got || waited > budget->max()) budget->parked(waited);  // a timeout shorter than the spin says nothing
     }
+    return got;
+}
+
+// Polls until `end`, giving the CPU between polls to whatever else is runnable on it (sched_yield returns at once
+// when nothing is): a client woken on our CPU runs at once instead of after our spin. Measured over the tap
+// (bench/channel.sh's rows, client on the application CPU): yielding at every poll against every 2, 10 or 50 µs
+// gave the lowest RR p50 and the most connections per second.
+bool Channel::spin(ChannelEvent& out, uint64_t end) {
+    impl_->spins.store(impl_->spins.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    do {
+        if (poll(out)) {
+            impl_->spin_hits.store(impl_->spin_hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+            return true;
+        }
+        sched_yield();
+    } while (rte_rdtsc() < end);
+    return false;
+}
+
+// Parks on the futex until a core queues an event, notify(), the stack stops or `deadline` (TSC) passes.
+bool Channel::park(ChannelEvent& out, uint64_t deadline) {
+    Impl& s = *impl_;
     for (;;) {
         if (s.notified.exchange(false)) return false;
         if (s.stopped.load()) return poll(out);
@@ -454,7 +512,7 @@ bool Channel::wait(ChannelEvent& out, int64_t timeout_us) {
                 s.parked.store(0, std::memory_order_relaxed);
                 return false;
             }
-            const uint64_t ns = (deadline - now) * 1000000000ull / hz;  // < 2^64 for timeouts below ~5 hours
+            const uint64_t ns = (deadline - now) * 1000000000ull / rte_get_tsc_hz();  // < 2^64 below ~5 hours
             ts.tv_sec = static_cast<time_t>(ns / 1000000000ull);
             ts.tv_nsec = static_cast<long>(ns % 1000000000ull);
             limit = &ts;
@@ -478,6 +536,10 @@ uint64_t Channel::dropped_events() const noexcept {
     for (auto& pc : impl_->cores) n += pc->dropped;  // racy read of per-core counters: a report only
     return n;
 }
+
+uint64_t Channel::spins() const noexcept { return impl_->spins.load(std::memory_order_relaxed); }
+
+uint64_t Channel::spin_hits() const noexcept { return impl_->spin_hits.load(std::memory_order_relaxed); }
 
 uint64_t Channel::wakeups() const noexcept {
     uint64_t n = 0;

@@ -2,6 +2,8 @@
 // the bytes a channel sent that the send buffer has not taken yet, and the wake-up of parked channel threads.
 // One PerCore slot per worker, touched only by that worker while Stack::run runs; the channel list is fixed then.
 #pragma once
+#include <sched.h>
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -26,6 +28,9 @@ public:
     unsigned attach(Channel::Impl* ch);
     void detach(Channel::Impl* ch) noexcept;
     bool empty() const noexcept { return channels_.empty(); }
+    /// The CPUs the polling lcores run on (set by the Stack before any channel attaches).
+    void set_poller_cpus(const cpu_set_t& cpus) noexcept { poller_cpus_ = cpus; }
+    const cpu_set_t& poller_cpus() const noexcept { return poller_cpus_; }
     /// The App Stack::run gives the cores: the hub's hooks around `user`'s callbacks.
     /// `free_cpus`: application CPUs no lcore uses; 0 when they are shared with the pollers, who then yield to
     /// the threads they wake (see ChannelHub::wake).
@@ -73,6 +78,7 @@ private:
     App app_{};
     bool running_ = false;
     bool yield_on_wake_ = false;
+    cpu_set_t poller_cpus_{};
 };
 
 }  // namespace synack::dpdk

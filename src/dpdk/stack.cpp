@@ -242,6 +242,7 @@ static void choose_app_cpus(Stack::Impl& s) {
     CPU_AND(&s.app_cpus, &s.app_cpus, &s.start_cpus);
     s.app_cpus_dedicated = CPU_COUNT(&s.app_cpus) > 0;
     if (!s.app_cpus_dedicated) s.app_cpus = s.start_cpus;
+    s.hub->set_poller_cpus(lcore_cpus);  // Channel::wait never spins where a poller may run
 }
 
 Options Stack::options_from(int argc, char** argv) {

@@ -5,6 +5,9 @@
 #     and against the callback server;
 #  2. over net_tap: synack-channel-echo --threads 3 under peer.py's concurrent, sequential and bulk clients; every
 #     thread must have served connections, and every byte come back (peer.py checks).
+# And where Channel::wait spins: in process the application CPUs are the pollers' (no spin at all); over net_tap the
+# threads on the free CPU catch events spinning, and threads left on the main lcore's CPU (--no-pin) never spin,
+# even when asked to (--spin-us).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -29,6 +32,8 @@ verify() {  # verify SERVER THREADS CONNS ROUNDS
   local found=$?
   [ $rc -eq 0 ] && [ $found -eq 0 ]
   expect "$2 client threads x $3 connections x $4 rounds against the $1 server: $want echoed byte for byte" $?
+  echo "$out" | grep -q '"spins":0,'
+  expect "no Channel thread spun on the pollers' CPUs" $?
 }
 echo "== in process (--loopback), client application threads on Channels"
 verify channel 3 20 3
@@ -39,6 +44,11 @@ if tap_start "$build" sk-h3 10.98.3 0 synack-channel-echo --port 7 --threads 3 -
   $PEER --host 10.98.3.1 concurrent --port 7 --count 60; expect "60 concurrent connections echoed" $?
   $PEER --host 10.98.3.1 sequential --port 7 --count 100; expect "100 sequential connections echoed" $?
   $PEER --host 10.98.3.1 bulk --port 7 --size 2000000; expect "2 MB echoed" $?
+  if [ "$(nproc)" -gt 1 ]; then  # fast request/response (linux-perf rr echoes on --port + 1), on the threads' CPU
+    timeout 20 taskset -c 1 "$build/bench/linux-perf" --client 10.98.3.1 --port 6 --test rr --streams 1 \
+      --msg-size 64 --duration-s 1 | tail -1 | grep -q '"trans_per_s"'
+    expect "1 s of 64-byte request/response echoed" $?
+  fi
   tap_stop
   grep "^synack-channel-echo" "$TAP_LOG" | sed 's/^/    /'
   served=$(grep -c "thread [0-9] accepted [1-9]" "$TAP_LOG")
@@ -46,6 +56,26 @@ if tap_start "$build" sk-h3 10.98.3 0 synack-channel-echo --port 7 --threads 3 -
   expect "every application thread served connections ($served of 3)" $?
   grep -q " 0 events dropped" "$TAP_LOG"
   expect "no event dropped between the cores and the application threads" $?
+  if [ "$(nproc)" -gt 1 ]; then  # CPU 1 is free of lcores: a thread spins there before it parks (rr: <100 us)
+    grep -q " [1-9][0-9]* events caught spinning" "$TAP_LOG"
+    expect "threads on the free CPU caught events spinning" $?
+  fi
+else
+  failures=$((failures + 1))
+fi
+tap_cleanup
+
+echo "== over net_tap: synack-channel-echo --threads 2 --no-pin --spin-us 100 (threads on the poller's CPU)"
+if tap_start "$build" sk-h3 10.98.3 0 synack-channel-echo --port 7 --threads 2 --no-pin --spin-us 100 \
+    --duration-s 120; then
+  $PEER --host 10.98.3.1 sequential --port 7 --count 50; expect "50 sequential connections echoed" $?
+  timeout 20 "$build/bench/linux-perf" --client 10.98.3.1 --port 6 --test rr --streams 1 --msg-size 64 \
+    --duration-s 1 | tail -1 | grep -q '"trans_per_s"'
+  expect "1 s of 64-byte request/response echoed" $?
+  tap_stop
+  grep "^synack-channel-echo" "$TAP_LOG" | sed 's/^/    /'
+  grep -q ", 0 waits spun, 0 events caught spinning" "$TAP_LOG"
+  expect "threads sharing the poller's CPU never spun" $?
 else
   failures=$((failures + 1))
 fi
