@@ -5,7 +5,12 @@ cd "$(dirname "$0")/../.."
 build=${1:-build}
 failures=0
 old_huge=$(cat /proc/sys/vm/nr_hugepages)
-trap 'echo "$old_huge" > /proc/sys/vm/nr_hugepages 2>/dev/null; ip link del sk-err0 2>/dev/null; true' EXIT
+# The unprivileged run needs a copy of the program that `nobody` can reach: the checkout may sit under a directory
+# only root may enter (a 0700 home or mktemp -d), which would fail with EACCES before synack starts.
+nobody_dir=$(mktemp -d)
+chmod 755 "$nobody_dir"
+cp "$build/app/synack-echo" "$nobody_dir/"
+trap 'echo "$old_huge" > /proc/sys/vm/nr_hugepages 2>/dev/null; ip link del sk-err0 2>/dev/null; rm -rf "$nobody_dir"; true' EXIT
 eal=(--no-shconf --no-pci -m 256 --log-level=error -l 0)
 
 case_() {  # case_ DESCRIPTION EXPECTED-REGEX PROGRAM ARGS...
@@ -32,7 +37,7 @@ echo 0 > /proc/sys/vm/nr_hugepages
 case_ "no hugepages" "no hugepages are reserved.*--no-huge" synack-echo "${eal[@]}" -- --ip 10.1.1.1/24 --port 7
 echo "$old_huge" > /proc/sys/vm/nr_hugepages
 case_ "no permission for the tap" "vdev did not probe.*CAP_NET_ADMIN" \
-  runuser -u nobody -- "$build/app/synack-echo" --no-huge "${eal[@]}" --vdev=net_tap0,iface=sk-err0 -- --ip 10.1.1.1/24 --port 7
+  runuser -u nobody -- "$nobody_dir/synack-echo" --no-huge "${eal[@]}" --vdev=net_tap0,iface=sk-err0 -- --ip 10.1.1.1/24 --port 7
 case_ "cores this machine lacks" "EAL initialisation failed.*-l must name cores" synack-echo --no-huge --no-shconf --no-pci \
   -m 256 --log-level=error -l 0-63 -- --ip 10.1.1.1/24 --port 7
 case_ "bad address" "--ip: expected an IPv4 address" synack-echo --no-huge "${eal[@]}" -- --ip 300.1.1.1/24 --port 7
