@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -75,6 +76,10 @@ struct Both {
     const Config* cfg;
     CbServer server;
     CbClient client;
+    /// A Channel server's listens are commands its core takes in its own time: the callback client opens its
+    /// connections once the server thread has issued them (set by channel_server), from on_poll.
+    std::atomic<bool> server_listening{false};
+    bool client_started = false;
 };
 
 void client_open(synack::Core& core, CbClient& c) {
@@ -92,8 +97,20 @@ void cb_start(synack::Core& core, void* ctx) {
     if (core.index() == 0 && !b->cfg->client_channel) {
         b->client.sent_at.assign(core.options().tcp.max_connections, 0);
         b->client.got.assign(core.options().tcp.max_connections, 0);
-        for (uint32_t i = 0; i < b->cfg->conns; ++i) client_open(core, b->client);
+        if (!b->cfg->server_channel) {
+            for (uint32_t i = 0; i < b->cfg->conns; ++i) client_open(core, b->client);
+            b->client_started = true;
+        }
     }
+}
+
+void cb_poll(synack::Core& core, void* ctx) {
+    auto* b = static_cast<Both*>(ctx);
+    if (core.index() != 0 || b->client_started || b->cfg->client_channel ||
+        !b->server_listening.load(std::memory_order_acquire))
+        return;
+    for (uint32_t i = 0; i < b->cfg->conns; ++i) client_open(core, b->client);
+    b->client_started = true;
 }
 
 void server_event(synack::Core& core, const synack::Event& ev, CbServer& s) {
@@ -153,7 +170,7 @@ void client_event(synack::Core& core, const synack::Event& ev, CbClient& c) {
     case synack::EventType::memory_aborted:
     case synack::EventType::keepalive_timed_out:
         ++c.res->errors;
-        if (c.cfg->test == Test::cps) client_open(core, c);
+        client_open(core, c);  // the workload goes on with one connection fewer lost (counted)
         break;
     default:
         break;
@@ -174,9 +191,12 @@ template <class Op> void retry(Op&& op) {
     while (!op()) std::this_thread::yield();  // full command queue or no mbuf: the core catches up
 }
 
-void channel_server(synack::Channel& ch, const Config& cfg) {
+void channel_server(synack::Channel& ch, const Config& cfg, std::atomic<bool>& listening) {
     retry([&] { return ch.listen(cfg.echo_port); });
     retry([&] { return ch.listen(cfg.close_port); });
+    // The core takes the listens in order with the commands before them; give it a moment before clients come.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    listening.store(true, std::memory_order_release);
     synack::ChannelEvent e;
     while (!ch.stopped()) {
         if (!ch.wait(e)) continue;
@@ -372,12 +392,13 @@ int main(int argc, char** argv) {
         std::vector<std::thread> threads;
         std::atomic<unsigned> verify_done{0};
         auto channel = [&] { return channels.emplace_back(std::make_unique<synack::Channel>(stack)).get(); };
+        auto both = std::make_unique<Both>();
         if (cfg.server_channel)
             for (unsigned t = 0; t < cfg.threads; ++t) {
                 synack::Channel* ch = channel();
-                threads.push_back(stack.app_thread([ch, &cfg] { channel_server(*ch, cfg); }));
+                std::atomic<bool>* listening = &both->server_listening;
+                threads.push_back(stack.app_thread([ch, &cfg, listening] { channel_server(*ch, cfg, *listening); }));
             }
-        auto both = std::make_unique<Both>();
         both->cfg = &cfg;
         both->client.cfg = &cfg;
         if (cfg.client_channel) {
@@ -393,7 +414,8 @@ int main(int argc, char** argv) {
         } else {
             both->client.res = results.emplace_back(std::make_unique<Result>()).get();
         }
-        const synack::App app{both.get(), cb_start, cb_event, nullptr};
+        const synack::App app{both.get(), cb_start, cb_event,
+                              cfg.server_channel && !cfg.client_channel ? cb_poll : nullptr};
         const uint64_t t0 = rte_rdtsc();
         stack.run(app);
         const double secs = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(hz);

@@ -3,8 +3,9 @@
 # closes first), printed as Markdown tables:
 #  - over net_tap: synack-echo (callbacks) and synack-channel-echo (application threads through Channels) on one
 #    polling lcore (CPU 0), the kernel's linux-perf as the client on CPU 1, where the application threads run too;
-#  - in process (--loopback, lcores 0 and 1 both polling): synack-channel-perf with the client and the server each
-#    on callbacks or on a Channel thread (which then shares a CPU with a poller: there is no other).
+#  - in process (--loopback): synack-channel-perf with the client and the server each on callbacks or on a Channel
+#    thread, first with both stacks on lcore 0 (taking turns) and the application threads on CPU 1, then with a
+#    stack on each of lcores 0 and 1 (both CPUs poll: an application thread then shares a CPU with a poller).
 #   bash bench/channel.sh [BUILD] [SECONDS]     (root)
 # CHANNEL_BENCH_TAP / CHANNEL_BENCH_NET: the tap's name and /24 (default sk-h2, 10.98.2), to run beside other tests.
 set -uo pipefail
@@ -52,8 +53,8 @@ run "synack-channel-echo (4 threads)" synack-channel-echo --threads 4
 
 echo
 EAL="--no-huge --no-shconf --no-pci -m 512 -l 0,1 --log-level=error --no-telemetry"
-inproc() {  # inproc SERVER CLIENT: rr, cps with 1 and with 16 in flight
-  local rr cps cps16
+inproc() {  # inproc SERVER CLIENT [LCORES]: rr, cps with 1 and with 16 in flight
+  local rr cps cps16 EAL=${EAL/-l 0,1/-l ${3:-0,1}}
   rr=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 \
     --msl-ms 100 --duration-s "$secs" --test rr --server "$1" --client "$2" --conns 1 | tail -1)
   cps=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 \
@@ -67,9 +68,14 @@ print(f"| {server} | {client} | {rr['trans_per_s']:,.0f} | {rr['p50_us']:.1f} | 
       f"{cps['conn_per_s']:,.0f} | {cps16['conn_per_s']:,.0f} | {rr['wakeups'] + cps['wakeups'] + cps16['wakeups']} |")
 PY
 }
+echo "| server (lcore 0) | client (lcore 0) | RR 64 B/s | RR p50 (us) | RR p99 (us) | CPS, 1 in flight | CPS, 16 in flight | wake-ups |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+for pair in "callback callback" "channel callback" "callback channel" "channel channel"; do
+  inproc $pair 0
+done
+echo
 echo "| server (lcore 1) | client (lcore 0) | RR 64 B/s | RR p50 (us) | RR p99 (us) | CPS, 1 in flight | CPS, 16 in flight | wake-ups |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
-inproc callback callback
-inproc channel callback
-inproc callback channel
-inproc channel channel
+for pair in "callback callback" "channel callback" "callback channel" "channel channel"; do
+  inproc $pair 0,1
+done

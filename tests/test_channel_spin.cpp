@@ -6,6 +6,7 @@
 
 using synack::dpdk::may_spin;
 using synack::dpdk::SpinBudget;
+using synack::dpdk::YieldPacer;
 
 namespace {
 
@@ -61,6 +62,39 @@ TEST(ChannelSpin, ZeroLargestBudgetNeverSpins) {
     EXPECT_EQ(b.budget(), 0u);
     b.parked(50);
     EXPECT_EQ(b.budget(), 0u);
+}
+
+// Yields that return at once (about a system call: nobody else wanted the CPU) space the next ones out, doubling
+// up to the largest gap; a yield that took longer than `contended` (another thread ran) brings back a yield at
+// every poll.
+TEST(YieldPacer, YieldsAtEveryPollUntilTheCpuProvesToBeOurs) {
+    YieldPacer p(1000, 8192);
+    EXPECT_EQ(p.gap(), 0u);
+    EXPECT_TRUE(p.due(0));
+    EXPECT_TRUE(p.due(1));
+    p.yielded(10, 500);  // alone: 490 cycles
+    EXPECT_EQ(p.gap(), 1024u);
+    EXPECT_FALSE(p.due(500 + 1023));
+    EXPECT_TRUE(p.due(500 + 1024));
+    p.yielded(2000, 2400);
+    EXPECT_EQ(p.gap(), 2048u);
+    p.yielded(5000, 5400);
+    EXPECT_EQ(p.gap(), 4096u);
+    p.yielded(10000, 10400);
+    p.yielded(20000, 20400);
+    EXPECT_EQ(p.gap(), 8192u);  // capped
+    EXPECT_FALSE(p.due(20400 + 8191));
+}
+
+TEST(YieldPacer, AYieldThatGaveTheCpuAwayYieldsAtEveryPollAgain) {
+    YieldPacer p(1000, 8192);
+    for (uint64_t t = 0; t < 5; ++t) p.yielded(t * 10000, t * 10000 + 300);
+    EXPECT_EQ(p.gap(), 8192u);
+    p.yielded(100000, 100000 + 1001);  // another thread ran meanwhile
+    EXPECT_EQ(p.gap(), 0u);
+    EXPECT_TRUE(p.due(101001));
+    p.yielded(101001, 101001 + 1000);  // exactly the threshold still counts as alone
+    EXPECT_EQ(p.gap(), 1024u);
 }
 
 }  // namespace

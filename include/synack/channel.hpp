@@ -15,7 +15,8 @@
 ///   load per loop iteration that queued events, no system call while the thread is awake). Before parking, a
 ///   thread whose CPU affinity includes no polling lcore's CPU spins on its queues (up to 100 µs,
 ///   ChannelConfig::spin_us), so that a fast reply costs no wake-up of an idle CPU; it calls sched_yield() between
-///   polls, so that other threads on that CPU (a client, other channels' threads) run at once. The budget
+///   polls while other threads on that CPU (a client, other channels' threads) want it, so that they run at once,
+///   and only every few microseconds while the yields show the CPU is the thread's alone. The budget
 ///   adapts per thread as halt polling does: it doubles (from 10 µs) when a parked wait got its event within the
 ///   largest spin, and halves down to nothing when events come slower. A thread that may run on a poller's CPU
 ///   never spins (it would take turns from the work it waits for): the affinity is read on the first wait() of

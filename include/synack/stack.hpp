@@ -61,7 +61,8 @@ struct Options {
     uint32_t stats_ms = 0;     ///< --stats-ms N: print counters every N ms (0: only at exit)
     bool verbose = false;      ///< -v
     /// --loopback: no NIC; two stacks in this process wired back to back through net_ring ports, one per lcore
-    /// (-l A,B): lcore A is the client at --ip + 1, lcore B the server at --ip (for benchmarks).
+    /// (-l A,B): lcore A is the client at --ip + 1, lcore B the server at --ip (for benchmarks). With one lcore
+    /// (-l A) both stacks run on A, one loop iteration each in turn, leaving the other CPUs to application threads.
     bool loopback = false;
     /// --no-tso: send one MSS per packet even where the port (or the --loopback link) could take larger ones
     bool tso = true;

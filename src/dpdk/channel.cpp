@@ -13,6 +13,7 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_mempool.h>
+#include <rte_pause.h>
 
 #include <algorithm>
 #include <atomic>
@@ -76,6 +77,9 @@ struct Channel::Impl {
     bool may_spin = false;
     uint32_t budget_gen = UINT32_MAX;
     dpdk::SpinBudget budget{0, 0};
+    // A yield costs 0.5 us here alone and about 2.8 us when another spinning thread takes a turn: over 1.5 us it
+    // gave the CPU away. Alone on it, yield every 5 us at most (a thread that wakes there waits that long).
+    dpdk::YieldPacer pacer{3 * rte_get_tsc_hz() / 2000000, 5 * rte_get_tsc_hz() / 1000000};
     std::atomic<uint64_t> spins{0};         // waits that spun (written by the waiting thread)
     std::atomic<uint64_t> spin_hits{0};     // events wait() took while spinning (written by the waiting thread)
     // The futex: the application thread sleeps on `word` while `parked`; a core that queued events bumps it.
@@ -324,6 +328,8 @@ void ChannelHub::commands(Core& core, PerCore& pc, unsigned ch) {
         }
         case Cmd::send:
             if (c->pending.head == nullptr) {
+                // Nothing waits: the chain goes into the send buffer as it is, uncopied, when it fits there.
+                if (core.send_chain(cmd.conn, cmd.data) >= 0) break;
                 c->pending.head = cmd.data;
             } else {  // in order behind what is still waiting
                 rte_pktmbuf_lastseg(c->pending.head)->next = cmd.data;
@@ -360,7 +366,7 @@ void ChannelHub::on_poll(Core& core, void* ctx) {
 Channel::Channel(Stack& stack, uint32_t depth) : Channel(stack, ChannelConfig{depth, -1}) {}
 
 Channel::Channel(Stack& stack, const ChannelConfig& cfg) : impl_(std::make_unique<Impl>()) {
-    const unsigned n = rte_lcore_count();
+    const unsigned n = stack.hub().workers();
     for (unsigned i = 0; i < n; ++i) impl_->cores.push_back(std::make_unique<Impl::PerCore>(cfg.queue_depth));
     impl_->pool = stack.mbuf_pool();
     impl_->spin_asked =
@@ -475,19 +481,30 @@ bool Channel::wait(ChannelEvent& out, int64_t timeout_us) {
     return got;
 }
 
-// Polls until `end`, giving the CPU between polls to whatever else is runnable on it (sched_yield returns at once
-// when nothing is): a client woken on our CPU runs at once instead of after our spin. Measured over the tap
-// (bench/channel.sh's rows, client on the application CPU): yielding at every poll against every 2, 10 or 50 µs
-// gave the lowest RR p50 and the most connections per second.
+// Polls until `end`, giving the CPU between polls to whatever else is runnable on it: a client woken on our CPU
+// runs at once instead of after our spin. Measured over the tap (bench/channel.sh's rows, client on the
+// application CPU): yielding at every poll against every 2, 10 or 50 µs gave the lowest RR p50 and the most
+// connections per second. A yield is a system call, though (about 0.5 us here): while yields return at once
+// (nobody else wants the CPU) the pacer spaces them out and we poll with a pause between them.
 bool Channel::spin(ChannelEvent& out, uint64_t end) {
     impl_->spins.store(impl_->spins.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    dpdk::YieldPacer& pacer = impl_->pacer;
+    uint64_t now = rte_rdtsc();
     do {
         if (poll(out)) {
             impl_->spin_hits.store(impl_->spin_hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
             return true;
         }
-        sched_yield();
-    } while (rte_rdtsc() < end);
+        if (pacer.due(now)) {
+            sched_yield();
+            const uint64_t back = rte_rdtsc();
+            pacer.yielded(now, back);
+            now = back;
+        } else {
+            rte_pause();
+            now = rte_rdtsc();
+        }
+    } while (now < end);
     return false;
 }
 

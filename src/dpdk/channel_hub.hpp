@@ -31,6 +31,10 @@ public:
     /// The CPUs the polling lcores run on (set by the Stack before any channel attaches).
     void set_poller_cpus(const cpu_set_t& cpus) noexcept { poller_cpus_ = cpus; }
     const cpu_set_t& poller_cpus() const noexcept { return poller_cpus_; }
+    /// How many worker cores (engines) the Stack runs: a channel keeps a queue pair per worker. More than the
+    /// lcores with --loopback on one lcore, where two engines share it.
+    void set_workers(unsigned n) noexcept { workers_ = n; }
+    unsigned workers() const noexcept { return workers_; }
     /// The App Stack::run gives the cores: the hub's hooks around `user`'s callbacks.
     /// `free_cpus`: application CPUs no lcore uses; 0 when they are shared with the pollers, who then yield to
     /// the threads they wake (see ChannelHub::wake).
@@ -78,6 +82,7 @@ private:
     App app_{};
     bool running_ = false;
     bool yield_on_wake_ = false;
+    unsigned workers_ = 0;
     cpu_set_t poller_cpus_{};
 };
 

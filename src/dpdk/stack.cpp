@@ -141,8 +141,11 @@ struct Stack::Impl {
     static int lcore_main(void* arg) {
         auto* impl = static_cast<Impl*>(arg);
         const unsigned lcore = rte_lcore_id();
-        for (size_t i = 0; i < impl->lcores.size(); ++i)
-            if (impl->lcores[i] == lcore) impl->workers[i]->run(*impl->app);
+        dpdk::Worker* mine[2];
+        unsigned n = 0;
+        for (size_t i = 0; i < impl->lcores.size() && n < 2; ++i)
+            if (impl->lcores[i] == lcore) mine[n++] = impl->workers[i].get();
+        if (n > 0) dpdk::Worker::run_shared(mine, n, *impl->app);
         return 0;
     }
 };
@@ -243,6 +246,7 @@ static void choose_app_cpus(Stack::Impl& s) {
     s.app_cpus_dedicated = CPU_COUNT(&s.app_cpus) > 0;
     if (!s.app_cpus_dedicated) s.app_cpus = s.start_cpus;
     s.hub->set_poller_cpus(lcore_cpus);  // Channel::wait never spins where a poller may run
+    s.hub->set_workers(s.shared.workers);
 }
 
 Options Stack::options_from(int argc, char** argv) {
@@ -270,6 +274,9 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     s.shared.hz = rte_get_tsc_hz();
     unsigned lcore;
     RTE_LCORE_FOREACH(lcore) s.lcores.push_back(lcore);
+    // --loopback on one lcore (-l A): the client and the server stack take turns on it, which leaves the other
+    // CPUs to application threads.
+    if (s.options.loopback && s.lcores.size() == 1) s.lcores.push_back(s.lcores[0]);
     s.shared.workers = static_cast<unsigned>(s.lcores.size());
     choose_app_cpus(s);
 
@@ -308,7 +315,7 @@ Stack::Stack(int argc, char** argv) : impl_(std::make_unique<Impl>()) {
     rte_mempool* first_pool = s.pools.begin()->second;
     std::vector<uint16_t> worker_port(s.shared.workers, s.options.eth_port);
     if (s.options.loopback) {
-        if (s.shared.workers != 2) throw std::runtime_error("--loopback needs exactly two lcores (-l A,B)");
+        if (s.shared.workers != 2) throw std::runtime_error("--loopback needs one or two lcores (-l A or -l A,B)");
         // Two ports crossing two rings: what the client sends, the server receives, and back.
         rte_ring* c2s = rte_ring_create("synack_loop_c2s", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
         rte_ring* s2c = rte_ring_create("synack_loop_s2c", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);

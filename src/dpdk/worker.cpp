@@ -258,93 +258,122 @@ void Worker::flush(uint64_t now) noexcept {
 }
 
 void Worker::run(const App& app) {
-    Core core(this);
-    uint64_t now = loop_now = rte_rdtsc();
-    const uint64_t start = now;
+    Worker* self = this;
+    run_shared(&self, 1, app);
+}
+
+// Workers that share an lcore (--loopback on one lcore: the client and the server stack) take turns, one loop
+// iteration each, so neither waits for the other to stop.
+void Worker::run_shared(Worker* const* workers, unsigned n, const App& app) {
+    for (unsigned i = 0; i < n; ++i) workers[i]->begin(app);
+    Shared& shared = workers[0]->shared;
+    while (!shared.stop.load(std::memory_order_relaxed))
+        for (unsigned i = 0; i < n; ++i) workers[i]->step();
+    for (unsigned i = 0; i < n; ++i) workers[i]->running.store(false, std::memory_order_release);
+}
+
+void Worker::begin(const App& app) {
+    app_ = &app;
+    const uint64_t now = loop_now = rte_rdtsc();
     const Options& o = *shared.options;
-    const uint64_t end = o.duration_s ? start + o.duration_s * shared.hz : UINT64_MAX;
-    uint64_t next_stats = o.stats_ms ? start + o.stats_ms * shared.hz / 1000 : UINT64_MAX;
+    loop_.start = loop_.prev = now;
+    loop_.end = o.duration_s ? now + o.duration_s * shared.hz : UINT64_MAX;
+    loop_.next_stats = o.stats_ms ? now + o.stats_ms * shared.hz / 1000 : UINT64_MAX;
+    loop_.busy = false;
     engine.advance(now);
     if (index == 0) iface.announce(now);
+    Core core(this);
     if (app.on_start) app.on_start(core, app.ctx);
     flush(now);
-    auto on_event = [&](const Event& ev) {
-        track(ev);
-        if (app.on_event) app.on_event(core, ev, app.ctx);
-        if (is_terminal(ev.type)) untrack(ev.conn);
-    };
     running.store(true, std::memory_order_release);
+}
+
+void Worker::on_event(const Event& ev) {
+    track(ev);
+    if (app_->on_event) {
+        Core core(this);
+        app_->on_event(core, ev, app_->ctx);
+    }
+    if (is_terminal(ev.type)) untrack(ev.conn);
+}
+
+void Worker::step() {
     // Busy share: an iteration that took or sent a packet was busy; its cycles are charged when the next one
     // reads the TSC (no extra rdtsc).
-    bool busy = false;
-    uint64_t prev = now;
-    while (!shared.stop.load(std::memory_order_relaxed)) {
-        now = loop_now = rte_rdtsc();
-        loop_cycles += now - prev;
-        if (busy) busy_cycles += now - prev;
-        prev = now;
-        const uint64_t sent_before = tx_packets;
-        busy = receive(now) != 0;
-        engine.advance(now);
-        if (neighbours != nullptr) neighbours->deliver(iface, now);
-        iface.poll(now);
-        engine.dispatch(on_event);
-        if (app.on_poll) app.on_poll(core, app.ctx);
-        engine.dispatch(on_event);
-        flush(now);
-        if (snapshot.requested.load(std::memory_order_relaxed) != snapshot_seen_) [[unlikely]]
-            serve_snapshot();
-        if (shared.exception != nullptr) shared.exception->service(index, port_id, queue);
-        if (!partial_cksum_explained) [[unlikely]]
-            explain_partial_checksums();
-        busy |= tx_packets != sent_before;
-        if (index == 0) {
-            if (now >= end) shared.stop.store(true, std::memory_order_relaxed);
-            if (now >= next_stats) {
-                next_stats += o.stats_ms * shared.hz / 1000;
-                CoreStats t{};
-                uint32_t conns = 0, time_wait = 0;
-                uint64_t mem_used = 0, mem_limit = 0, in_use = 0;
-                unsigned pressured = 0;
-                tcp::EngineCounters tc{};
-                net::NetCounters nc{};
-                const rte_mempool* last_pool = nullptr;
-                for (unsigned w = 0; w < shared.workers; ++w) {
-                    const Worker& wk = *shared.all[w];
-                    CoreStats s = wk.stats();
-                    t.rx_packets += s.rx_packets;
-                    t.tx_packets += s.tx_packets;
-                    t.connections_opened += s.connections_opened;
-                    t.tcp_rx_dropped += s.tcp_rx_dropped;
-                    t.net_rx_dropped += s.net_rx_dropped;
-                    conns += wk.engine.connections();  // racy reads of plain counters: a report only
-                    time_wait += wk.engine.time_wait_count();
-                    const tcp::Engine::MemStats m = wk.engine.mem_stats();
-                    mem_used += m.used;
-                    mem_limit += m.limit;
-                    pressured += m.pressure ? 1 : 0;
-                    if (wk.pool != last_pool) {  // cores of one socket share its pools, and come in a row
-                        in_use += rte_mempool_in_use_count(wk.pool);
-                        if (wk.engine.bulk_pool() != nullptr) in_use += rte_mempool_in_use_count(wk.engine.bulk_pool());
-                    }
-                    last_pool = wk.pool;
-                    wk.add_counters(tc, nc);
-                }
-                std::printf("[synack] t=%.1fs rx=%lu tx=%lu opened=%lu conns=%u time_wait=%u mbufs_in_use=%lu "
-                            "mem=%lu/%lu pressure=%u mem_dropped=%lu ooo_pruned=%lu snd_refused=%lu "
-                            "aborted_mem=%lu persist_to=%lu user_to=%lu collapsed=%lu tx_deferred=%lu "
-                            "half_open_to=%lu fin_wait_2_to=%lu tcp_rx_dropped=%lu net_rx_dropped=%lu\n",
-                            static_cast<double>(now - start) / static_cast<double>(shared.hz), t.rx_packets,
-                            t.tx_packets, t.connections_opened, conns, time_wait, in_use, mem_used, mem_limit,
-                            pressured, tc.rx_mem_dropped, tc.ooo_pruned, tc.snd_refused_mem, tc.conn_aborted_memory,
-                            tc.conn_persist_timed_out, tc.conn_user_timed_out, tc.mbufs_collapsed,
-                            tc.tx_deferred_reserve, tc.half_open_timed_out, tc.fin_wait_2_timed_out, t.tcp_rx_dropped,
-                            t.net_rx_dropped);
-                std::fflush(stdout);
-            }
-        }
+    const uint64_t now = loop_now = rte_rdtsc();
+    loop_cycles += now - loop_.prev;
+    if (loop_.busy) busy_cycles += now - loop_.prev;
+    loop_.prev = now;
+    const uint64_t sent_before = tx_packets;
+    bool busy = receive(now) != 0;
+    engine.advance(now);
+    if (neighbours != nullptr) neighbours->deliver(iface, now);
+    iface.poll(now);
+    auto handler = [this](const Event& ev) { on_event(ev); };
+    engine.dispatch(handler);
+    if (app_->on_poll) {
+        Core core(this);
+        app_->on_poll(core, app_->ctx);
     }
-    running.store(false, std::memory_order_release);
+    engine.dispatch(handler);
+    flush(now);
+    if (snapshot.requested.load(std::memory_order_relaxed) != snapshot_seen_) [[unlikely]]
+        serve_snapshot();
+    if (shared.exception != nullptr) shared.exception->service(index, port_id, queue);
+    if (!partial_cksum_explained) [[unlikely]]
+        explain_partial_checksums();
+    loop_.busy = busy || tx_packets != sent_before;
+    if (index == 0) {
+        if (now >= loop_.end) shared.stop.store(true, std::memory_order_relaxed);
+        if (now >= loop_.next_stats) print_stats(now);
+    }
+}
+
+// --stats-ms: one line for every core (racy reads of the other cores' plain counters: a report only).
+void Worker::print_stats(uint64_t now) {
+    const Options& o = *shared.options;
+    const uint64_t start = loop_.start;
+    uint64_t& next_stats = loop_.next_stats;
+    next_stats += o.stats_ms * shared.hz / 1000;
+    CoreStats t{};
+    uint32_t conns = 0, time_wait = 0;
+    uint64_t mem_used = 0, mem_limit = 0, in_use = 0;
+    unsigned pressured = 0;
+    tcp::EngineCounters tc{};
+    net::NetCounters nc{};
+    const rte_mempool* last_pool = nullptr;
+    for (unsigned w = 0; w < shared.workers; ++w) {
+        const Worker& wk = *shared.all[w];
+        CoreStats s = wk.stats();
+        t.rx_packets += s.rx_packets;
+        t.tx_packets += s.tx_packets;
+        t.connections_opened += s.connections_opened;
+        t.tcp_rx_dropped += s.tcp_rx_dropped;
+        t.net_rx_dropped += s.net_rx_dropped;
+        conns += wk.engine.connections();  // racy reads of plain counters: a report only
+        time_wait += wk.engine.time_wait_count();
+        const tcp::Engine::MemStats m = wk.engine.mem_stats();
+        mem_used += m.used;
+        mem_limit += m.limit;
+        pressured += m.pressure ? 1 : 0;
+        if (wk.pool != last_pool) {  // cores of one socket share its pools, and come in a row
+            in_use += rte_mempool_in_use_count(wk.pool);
+            if (wk.engine.bulk_pool() != nullptr) in_use += rte_mempool_in_use_count(wk.engine.bulk_pool());
+        }
+        last_pool = wk.pool;
+        wk.add_counters(tc, nc);
+    }
+    std::printf("[synack] t=%.1fs rx=%lu tx=%lu opened=%lu conns=%u time_wait=%u mbufs_in_use=%lu "
+                "mem=%lu/%lu pressure=%u mem_dropped=%lu ooo_pruned=%lu snd_refused=%lu "
+                "aborted_mem=%lu persist_to=%lu user_to=%lu collapsed=%lu tx_deferred=%lu "
+                "half_open_to=%lu fin_wait_2_to=%lu tcp_rx_dropped=%lu net_rx_dropped=%lu\n",
+                static_cast<double>(now - start) / static_cast<double>(shared.hz), t.rx_packets,
+                t.tx_packets, t.connections_opened, conns, time_wait, in_use, mem_used, mem_limit,
+                pressured, tc.rx_mem_dropped, tc.ooo_pruned, tc.snd_refused_mem, tc.conn_aborted_memory,
+                tc.conn_persist_timed_out, tc.conn_user_timed_out, tc.mbufs_collapsed,
+                tc.tx_deferred_reserve, tc.half_open_timed_out, tc.fin_wait_2_timed_out, t.tcp_rx_dropped,
+                t.net_rx_dropped);
+    std::fflush(stdout);
 }
 
 void Worker::track(const Event& ev) noexcept {

@@ -54,6 +54,8 @@ public:
     ~Worker();
     /// The run-to-completion loop: rx burst -> L2/L3 -> engine -> events -> batched tx, timers, until stop.
     void run(const App& app);
+    /// The same loop for `n` workers on one lcore, one iteration of each in turn (--loopback on one lcore).
+    static void run_shared(Worker* const* workers, unsigned n, const App& app);
     CoreStats stats() const noexcept;
     void add_counters(tcp::EngineCounters& tcp, net::NetCounters& net) const noexcept;
 
@@ -95,6 +97,16 @@ public:
     uint64_t busy_cycles = 0, loop_cycles = 0;  ///< see CoreStats
 
 private:
+    void begin(const App& app);
+    void step();
+    void on_event(const Event& ev);
+    void print_stats(uint64_t now);
+    struct Loop {
+        uint64_t start = 0, end = 0, next_stats = 0, prev = 0;
+        bool busy = false;
+    };
+    const App* app_ = nullptr;
+    Loop loop_;
     uint16_t receive(uint64_t now) noexcept;  ///< packets taken (from the port or the inbox)
     void deliver(rte_mbuf* m, uint64_t now) noexcept;
     void deliver_end(uint64_t now) noexcept;

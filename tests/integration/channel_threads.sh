@@ -5,7 +5,8 @@
 #     and against the callback server;
 #  2. over net_tap: synack-channel-echo --threads 3 under peer.py's concurrent, sequential and bulk clients; every
 #     thread must have served connections, and every byte come back (peer.py checks).
-# And where Channel::wait spins: in process the application CPUs are the pollers' (no spin at all); over net_tap the
+# And where Channel::wait spins: in process on lcores 0 and 1 the application CPUs are the pollers' (no spin at all),
+# with both stacks on lcore 0 the threads on CPU 1 catch events spinning; over net_tap the
 # threads on the free CPU catch events spinning, and threads left on the main lcore's CPU (--no-pin) never spin,
 # even when asked to (--spin-us).
 set -uo pipefail
@@ -21,9 +22,9 @@ expect() {  # expect DESCRIPTION EXIT-STATUS
 }
 
 EAL="--no-huge --no-shconf --no-pci -m 512 -l 0,1 --log-level=error --no-telemetry"
-verify() {  # verify SERVER THREADS CONNS ROUNDS
-  local out rc want
-  out=$(timeout 120 "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 --duration-s 90 \
+verify() {  # verify SERVER THREADS CONNS ROUNDS [LCORES, default 0,1]
+  local out rc want lcores=${5:-0,1}
+  out=$(timeout 120 "$build/app/synack-channel-perf" ${EAL/-l 0,1/-l $lcores} -- --ip 10.98.9.1/24 --loopback --port 5201 --duration-s 90 \
     --msl-ms 200 --test verify --server "$1" --client channel --threads "$2" --conns "$3" --rounds "$4" 2>&1)
   rc=$?
   want=$(( $2 * $3 * $4 ))
@@ -32,12 +33,20 @@ verify() {  # verify SERVER THREADS CONNS ROUNDS
   local found=$?
   [ $rc -eq 0 ] && [ $found -eq 0 ]
   expect "$2 client threads x $3 connections x $4 rounds against the $1 server: $want echoed byte for byte" $?
-  echo "$out" | grep -q '"spins":0,'
-  expect "no Channel thread spun on the pollers' CPUs" $?
+  if [ "$lcores" = 0,1 ]; then
+    echo "$out" | grep -q '"spins":0,'
+    expect "no Channel thread spun on the pollers' CPUs" $?
+  elif [ "$(nproc)" -gt 1 ]; then  # both stacks take turns on lcore 0: CPU 1 is the threads' alone
+    echo "$out" | grep -qE '"spins":[1-9]'
+    expect "Channel threads on the CPU no poller uses spun before parking" $?
+  fi
 }
 echo "== in process (--loopback), client application threads on Channels"
 verify channel 3 20 3
 verify callback 4 10 2
+echo "== in process, both stacks on lcore 0 (taking turns), the application threads on the other CPUs"
+verify channel 2 20 3 0
+verify callback 3 10 2 0
 
 echo "== over net_tap: synack-channel-echo --threads 3 (sk-h3, 10.98.3.1)"
 if tap_start "$build" sk-h3 10.98.3 0 synack-channel-echo --port 7 --threads 3 --duration-s 120; then
