@@ -59,6 +59,30 @@ tcp::ConnId open_and_send(EngineHarness& h, uint32_t total) {
 
 void dup_ack(EngineHarness& h, uint32_t ack = kData) { h.send(kAck, kRcvNxt, ack); }
 
+/// At 10 ms, three duplicate ACKs of segment 0's start (RFC 5681 §3.2); returns what they let out.
+std::vector<Seg> three_dup_acks(EngineHarness& h) {
+    h.at_ms(10);
+    for (int i = 0; i < 3; ++i) dup_ack(h);
+    return h.out();
+}
+
+/// Passive open whose SYN offers SACK (RFC 2018 §2) with MSS 1000, then ten segments out at t=0 (IW10).
+tcp::ConnId open_sack_and_send(EngineHarness& h, uint32_t total) {
+    TcpOptions syn = mss_option(kMss);
+    syn.sack_permitted = true;
+    const tcp::ConnId c = h.establish_passive(kPeerIsn, &syn);
+    EXPECT_TRUE(h.tcb() != nullptr && h.tcb()->sack_ok);
+    send_iw(h, c, total);
+    return c;
+}
+
+/// An ACK of `ack` carrying SACK blocks of whole segments [from, to) (segment numbers), in the order given.
+void sack_ack(EngineHarness& h, uint32_t ack, std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) {
+    TcpOptions o;
+    for (const auto& [from, to] : blocks) o.sack[o.sack_count++] = {seg_seq(from), seg_seq(to)};
+    h.send(kAck, kRcvNxt, ack, "", 65535, &o);
+}
+
 // ======================= set_state gauges =======================
 
 TEST(StateGauge, FollowsOneConnectionThroughActiveClose) {
@@ -191,9 +215,7 @@ TEST(Recovery, LimitedTransmitThenFastRetransmitOfTheRightSegment) {
 TEST(Recovery, PrrPacesProportionallyThenHoldsPipeAtSsthresh) {
     EngineHarness h(config(CongestionAlgorithm::newreno));
     open_and_send(h, 30000);
-    h.at_ms(10);
-    for (int i = 0; i < 3; ++i) dup_ack(h);
-    EXPECT_EQ(h.out().size(), 3u);  // two limited transmits, the fast retransmit
+    EXPECT_EQ(three_dup_acks(h).size(), 3u);  // two limited transmits, the fast retransmit
     std::string pattern;
     uint32_t next = 12;
     for (int i = 4; i <= 11; ++i) {
@@ -216,9 +238,7 @@ TEST(Recovery, PrrPacesProportionallyThenHoldsPipeAtSsthresh) {
 TEST(Recovery, NewRenoPartialAckResendsTheNextHoleThenFullAckEnds) {
     EngineHarness h(config(CongestionAlgorithm::newreno));
     open_and_send(h, 30000);
-    h.at_ms(10);
-    for (int i = 0; i < 3; ++i) dup_ack(h);
-    h.out();
+    three_dup_acks(h);
     h.at_ms(20);
     h.send(kAck, kRcvNxt, seg_seq(5));  // segment 0 arrived; 5 was lost too
     EXPECT_SEG(h.one(), kAck, seg_seq(5), kRcvNxt, 65535, data(kMss, 5 * kMss));
@@ -256,9 +276,7 @@ TEST(Recovery, RtoCollapsesCwndAndLaterDuplicatesDoNotFastRetransmit) {
 TEST(Recovery, CubicFastRetransmitSetsSsthreshToSevenTenthsOfTheFlight) {
     EngineHarness h;
     open_and_send(h, 20000);
-    h.at_ms(10);
-    for (int i = 0; i < 3; ++i) dup_ack(h);
-    auto v = h.out();
+    auto v = three_dup_acks(h);
     ASSERT_EQ(v.size(), 3u);
     EXPECT_SEG(v[2], kAck, seg_seq(0), kRcvNxt, 65535, data(kMss, 0));
     EXPECT_EQ(h.tcb()->ssthresh(), 8400u);  // 0.7 x 12 segments in flight
@@ -270,17 +288,12 @@ TEST(Recovery, DsackOfTheOnlyRetransmissionUndoesTheReduction) {
     EngineHarness h(config(CongestionAlgorithm::newreno));
     open_and_send(h, 12000);
     const_cast<tcp::Tcb*>(h.tcb())->sack_ok = true;
-    h.at_ms(10);
-    for (int i = 0; i < 3; ++i) dup_ack(h);
-    auto v = h.out();
+    auto v = three_dup_acks(h);
     ASSERT_EQ(v.size(), 3u);
     EXPECT_SEG(v[2], kAck, seg_seq(0), kRcvNxt, 65535, data(kMss, 0));
     EXPECT_EQ(h.tcb()->ssthresh(), 6 * kMss);
-    TcpOptions dsack;
-    dsack.sack_count = 1;
-    dsack.sack[0] = {seg_seq(0), seg_seq(1)};  // below SEG.ACK: a duplicate
     h.at_ms(20);
-    h.send(kAck, kRcvNxt, seg_seq(12), "", 65535, &dsack);
+    sack_ack(h, seg_seq(12), {{0, 1}});  // a D-SACK: the block is below SEG.ACK, a duplicate
     EXPECT_EQ(h.engine.counters().spurious_retransmits_undone, 1u);
     EXPECT_EQ(h.tcb()->ssthresh(), UINT32_MAX);  // as before the fast retransmit
     EXPECT_EQ(h.tcb()->cwnd(), 10 * kMss);
@@ -292,14 +305,9 @@ TEST(Recovery, OrdinarySackBlockUndoesNothing) {
     EngineHarness h(config(CongestionAlgorithm::newreno));
     open_and_send(h, 12000);
     const_cast<tcp::Tcb*>(h.tcb())->sack_ok = true;
-    h.at_ms(10);
-    for (int i = 0; i < 3; ++i) dup_ack(h);
-    h.out();
-    TcpOptions sack;
-    sack.sack_count = 1;
-    sack.sack[0] = {seg_seq(6), seg_seq(12)};  // above SEG.ACK
+    three_dup_acks(h);
     h.at_ms(20);
-    h.send(kAck, kRcvNxt, seg_seq(5), "", 65535, &sack);
+    sack_ack(h, seg_seq(5), {{6, 12}});  // above SEG.ACK
     EXPECT_EQ(h.engine.counters().spurious_retransmits_undone, 0u);
     EXPECT_EQ(h.tcb()->ssthresh(), 6 * kMss);
 }
@@ -370,32 +378,22 @@ TEST(Tlp, NoProbeWithoutSack) {
 
 // ======================= SACK recovery (RFC 6675) and RACK (RFC 8985) =======================
 
-/// Passive open whose SYN offers SACK (RFC 2018 §2) with MSS 1000, then ten segments out at t=0 (IW10).
-tcp::ConnId open_sack_and_send(EngineHarness& h, uint32_t total) {
-    TcpOptions syn = mss_option(kMss);
-    syn.sack_permitted = true;
-    const tcp::ConnId c = h.establish_passive(kPeerIsn, &syn);
-    EXPECT_TRUE(h.tcb() != nullptr && h.tcb()->sack_ok);
-    send_iw(h, c, total);
-    return c;
-}
-
-/// An ACK of `ack` carrying SACK blocks of whole segments [from, to) (segment numbers), in the order given.
-void sack_ack(EngineHarness& h, uint32_t ack, std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) {
-    TcpOptions o;
-    for (const auto& [from, to] : blocks) o.sack[o.sack_count++] = {seg_seq(from), seg_seq(to)};
-    h.send(kAck, kRcvNxt, ack, "", 65535, &o);
-}
-
-// Segments 1 and 4 lost, 2-3 and 5-9 SACKed (RFC 6675 §5: more than DupThresh segments above both): exactly the
-// two holes are resent, in order, and no SACKed byte goes again. The rescue (NextSeg rule 4) would hold segment 4,
-// already resent: nothing more. The ACK of everything ends recovery and returns the scoreboard to the pool.
-TEST(SackRecovery, TwoHolesResendExactlyTheHolesInOrder) {
-    EngineHarness h;
-    open_sack_and_send(h, 10 * kMss);
+/// Two holes: with SACK, `total` bytes queued (ten segments out at t=0); at 10 ms (SRTT 10 ms) the ACK of segment 0
+/// carries [5, 10) and [2, 4), most recent first (RFC 2018 §4): segments 1 and 4 are missing, with more than
+/// DupThresh segments SACKed above both (RFC 6675 §5). Returns what that ACK lets out.
+std::vector<Seg> lose_segments_1_and_4(EngineHarness& h, uint32_t total) {
+    open_sack_and_send(h, total);
     h.at_ms(10);
     sack_ack(h, seg_seq(1), {{5, 10}, {2, 4}});
-    auto v = h.out();
+    return h.out();
+}
+
+// Nothing beyond the ten segments: exactly the two holes are resent, in order, and no SACKed byte goes again. The
+// rescue (NextSeg rule 4) would hold segment 4, already resent: nothing more. The ACK of everything ends recovery
+// and returns the scoreboard to the pool.
+TEST(SackRecovery, TwoHolesResendExactlyTheHolesInOrder) {
+    EngineHarness h;
+    auto v = lose_segments_1_and_4(h, 10 * kMss);
     ASSERT_EQ(v.size(), 2u) << EngineHarness::describe(v);
     EXPECT_SEG(v[0], kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
     EXPECT_SEG(v[1], kAck, seg_seq(4), kRcvNxt, 65535, data(kMss, 4 * kMss));
@@ -416,14 +414,12 @@ TEST(SackRecovery, TwoHolesResendExactlyTheHolesInOrder) {
     EXPECT_EQ(h.engine.counters().tx_retransmits, 2u);
 }
 
-// RFC 6937 §3: the ACK that ends a SACK recovery sets cwnd = ssthresh, even with nothing left in flight, and the
-// sender goes on with that window at once (RFC 6582's min(ssthresh, FlightSize + SMSS) would have left 1 segment).
+// Two holes with 20 segments waiting. RFC 6937 §3: the ACK that ends a SACK recovery sets cwnd = ssthresh, even
+// with nothing left in flight, and the sender goes on with that window at once (RFC 6582's min(ssthresh,
+// FlightSize + SMSS) would have left 1 segment).
 TEST(SackRecovery, RecoveryEndsWithCwndAtSsthresh) {
     EngineHarness h;
-    open_sack_and_send(h, 30 * kMss);
-    h.at_ms(10);
-    sack_ack(h, seg_seq(1), {{5, 10}, {2, 4}});
-    auto v = h.out();
+    auto v = lose_segments_1_and_4(h, 30 * kMss);
     ASSERT_EQ(v.size(), 7u) << EngineHarness::describe(v);  // the two holes, then new segments 10-14 (PRR)
     EXPECT_EQ(v[6].seq, seg_seq(14));
     EXPECT_EQ(h.tcb()->ssthresh(), 6300u);
@@ -436,13 +432,11 @@ TEST(SackRecovery, RecoveryEndsWithCwndAtSsthresh) {
     for (uint32_t i = 0; i < 6; ++i) EXPECT_SEG(v[i], kAck, seg_seq(15 + i), kRcvNxt, 65535, data(kMss, (15 + i) * kMss));
 }
 
-// New data waiting: after the holes, NextSeg rule 2 sends new data with what PRR allows, never SACKed data.
+// Two holes with 10 segments waiting: after the holes, NextSeg rule 2 sends new data with what PRR allows, never
+// SACKed data.
 TEST(SackRecovery, HolesFirstThenNewData) {
     EngineHarness h;
-    open_sack_and_send(h, 20 * kMss);
-    h.at_ms(10);
-    sack_ack(h, seg_seq(1), {{5, 10}, {2, 4}});
-    auto v = h.out();
+    auto v = lose_segments_1_and_4(h, 20 * kMss);
     ASSERT_GE(v.size(), 3u) << EngineHarness::describe(v);
     EXPECT_SEG(v[0], kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
     EXPECT_SEG(v[1], kAck, seg_seq(4), kRcvNxt, 65535, data(kMss, 4 * kMss));
@@ -509,10 +503,7 @@ TEST(Rack, DsackOfTheRackRetransmissionUndoesTheReduction) {
     EXPECT_SEG(h.one(), kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
     EXPECT_EQ(h.tcb()->ssthresh(), 6300u);
     h.at_ms(20);
-    TcpOptions dsack;
-    dsack.sack_count = 1;
-    dsack.sack[0] = {seg_seq(1), seg_seq(2)};  // below SEG.ACK: a duplicate
-    h.send(kAck, kRcvNxt, seg_seq(10), "", 65535, &dsack);
+    sack_ack(h, seg_seq(10), {{1, 2}});  // a D-SACK: the block is below SEG.ACK, a duplicate
     EXPECT_EQ(h.engine.counters().spurious_retransmits_undone, 1u);
     EXPECT_EQ(h.tcb()->ssthresh(), UINT32_MAX);
     EXPECT_EQ(h.tcb()->cwnd(), 11 * kMss);  // slow start had grown it by the ACK of segment 0 before the recovery
@@ -532,10 +523,7 @@ TEST(Rack, ReorderWindowGrownByDsackOutlivesTheScoreboard) {
     h.at_ms(13);
     EXPECT_SEG(h.one(), kAck, seg_seq(1), kRcvNxt, 65535, data(kMss, 1 * kMss));
     h.at_ms(20);
-    TcpOptions dsack;
-    dsack.sack_count = 1;
-    dsack.sack[0] = {seg_seq(1), seg_seq(2)};
-    h.send(kAck, kRcvNxt, seg_seq(10), "", 65535, &dsack);
+    sack_ack(h, seg_seq(10), {{1, 2}});  // D-SACK
     ASSERT_EQ(h.tcb()->sack, nullptr) << "episode 1 over: the scoreboard went back to the pool";
     EXPECT_EQ(h.tcb()->rack_path.reo_wnd_mult, 2);
     const std::string more = data(10 * kMss, 10 * kMss);
@@ -604,9 +592,7 @@ TEST(SackRecovery, PeerWithoutSackGetsNewReno) {
 // queue (RFC 2018 §8: the receiver may renege), so it is resent too when the window reaches it.
 TEST(SackRecovery, RtoDiscardsTheScoreboardAndKeepsSackedData) {
     EngineHarness h;
-    open_sack_and_send(h, 10 * kMss);
-    h.at_ms(10);
-    sack_ack(h, seg_seq(1), {{2, 3}});
+    one_segment_beyond_a_hole(h);
     ASSERT_NE(h.tcb()->sack, nullptr);
     EXPECT_EQ(h.tcb()->snd_buf.bytes, 9 * kMss) << "SACKed bytes stay queued";
     h.at_ms(13);

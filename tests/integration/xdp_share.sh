@@ -79,6 +79,29 @@ stop_last() {
   unset 'PIDS[-1]'
 }
 xdp_attached() { in_h ip -d link show "$A" | grep -q "prog/xdp"; }
+linux_server() {  # linux_server ADDR PORT SECONDS LOG: linux-perf --server --verify in sk-y-p, until it listens
+  ip netns exec "$P" timeout 30 "$build/bench/linux-perf" --server --bind "$1" --port "$2" --duration-s "$3" --verify \
+    >"$4" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do grep -q "server on" "$4" && break; sleep 0.1; done
+}
+perf_client() {  # perf_client FAMILY TEST LOG ARGS...: synack-perf --client in sk-y-h for 2 s, its JSON checked
+  local family=$1 t=$2 log=$3 rc out
+  shift 3
+  in_h timeout 30 "$build/app/synack-perf" "${eal[@]}" --vdev="$vdev" -- --share-kernel "$@" --test "$t" \
+    --msg-size 1000 --duration-s 2 --verify -v >"$log" 2>&1
+  rc=$?
+  out=$(grep '^{' "$log" | tail -1)
+  [ $rc -eq 0 ] || tail -3 "$log"
+  echo "  synack client over $family, $t: $(echo "$out" | cut -c1-150)"
+  # bulk moves bytes, rr counts transactions; either way no error and no corrupt byte.
+  /usr/bin/python3 -c "
+import json, sys
+o = json.loads(sys.argv[1])
+moved = o['bytes'] > 100000 if sys.argv[2] == 'bulk' else o['transactions'] > 10
+sys.exit(0 if o['errors'] == 0 and o['corrupt'] == 0 and moved else 1)" "$out" "$t" 2>/dev/null && [ $rc -eq 0 ]
+  expect "synack client -> Linux server over $family, $t: traffic both ways, nothing corrupt" $?
+}
 
 echo "== synack-echo on port 7 and a kernel HTTP server on port 8080 of 10.104.0.1, ping answered by the kernel"
 mkdir -p "$tmp/www"
@@ -138,23 +161,9 @@ fi
 echo "== synack-perf --client from 10.104.0.1 to a Linux server in the peer namespace (active opens)"
 in_h ip neigh flush dev "$A"
 in_p ip neigh flush dev "$B"
-ip netns exec "$P" timeout 30 "$build/bench/linux-perf" --server --bind 10.104.0.2 --port 6201 --duration-s 10 --verify \
-  >"$tmp/server.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do grep -q "server on" "$tmp/server.log" && break; sleep 0.1; done
+linux_server 10.104.0.2 6201 10 "$tmp/server.log"
 for t in bulk rr; do
-  in_h timeout 30 "$build/app/synack-perf" "${eal[@]}" --vdev="$vdev" -- --share-kernel --port 6201 \
-    --client 10.104.0.2 --test $t --msg-size 1000 --duration-s 2 --verify -v >"$tmp/client-$t.log" 2>&1
-  rc=$?
-  out=$(grep '^{' "$tmp/client-$t.log" | tail -1)
-  [ $rc -eq 0 ] || tail -3 "$tmp/client-$t.log"
-  echo "  synack client, $t: $(echo "$out" | cut -c1-150)"
-  /usr/bin/python3 -c "
-import json, sys
-o = json.loads(sys.argv[1])
-sys.exit(0 if o['errors'] == 0 and o['corrupt'] == 0 and (o['bytes'] > 100000 or o['transactions'] > 10) else 1)" \
-    "$out" 2>/dev/null && [ $rc -eq 0 ]
-  expect "synack client -> Linux server, $t: traffic both ways, nothing corrupt" $?
+  perf_client IPv4 $t "$tmp/client-$t.log" --port 6201 --client 10.104.0.2
 done
 asked=$(counter "$tmp/client-bulk.log" net.arp_kernel_asked)
 [ "$asked" -ge 1 ]
@@ -171,21 +180,8 @@ expect "Linux server received patterned bytes, nothing corrupt" $?
 echo "== synack-perf --client from fd00:104::1 to a Linux server in the peer namespace (IPv6 active opens)"
 in_h ip -6 neigh flush dev "$A"
 in_p ip -6 neigh flush dev "$B"
-ip netns exec "$P" timeout 30 "$build/bench/linux-perf" --server --bind fd00:104::2 --port 6211 --duration-s 8 --verify \
-  >"$tmp/server6.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do grep -q "server on" "$tmp/server6.log" && break; sleep 0.1; done
-in_h timeout 30 "$build/app/synack-perf" "${eal[@]}" --vdev="$vdev" -- --share-kernel --ip6 fd00:104::1/64 \
-  --port 6211 --client fd00:104::2 --test rr --msg-size 1000 --duration-s 2 --verify -v >"$tmp/client6.log" 2>&1
-rc=$?
-out=$(grep '^{' "$tmp/client6.log" | tail -1)
-[ $rc -eq 0 ] || tail -3 "$tmp/client6.log"
-echo "  synack client over IPv6, rr: $(echo "$out" | cut -c1-150)"
-/usr/bin/python3 -c "
-import json, sys
-o = json.loads(sys.argv[1])
-sys.exit(0 if o['errors'] == 0 and o['corrupt'] == 0 and o['transactions'] > 10 else 1)" "$out" 2>/dev/null && [ $rc -eq 0 ]
-expect "synack client -> Linux server over IPv6: transactions, nothing corrupt" $?
+linux_server fd00:104::2 6211 8 "$tmp/server6.log"
+perf_client IPv6 rr "$tmp/client6.log" --ip6 fd00:104::1/64 --port 6211 --client fd00:104::2
 asked=$(counter "$tmp/client6.log" net.nd_kernel_asked)
 ns=$(counter "$tmp/client6.log" net.nd_ns_sent)
 [ "$asked" -ge 1 ] && [ "$ns" = 0 ]
