@@ -231,13 +231,22 @@ public:
     /// Serves only the attached Channels.
     int run();
 
-    /// Starts `fn` on a std::thread pinned to the application CPUs (app_cpus()), off the polling cores.
+    /// Starts `fn` on a std::thread pinned to the application CPUs (app_cpus()), off the polling cores, and
+    /// registered with EAL for the time of `fn` (rte_thread_register: an lcore id of its own, so the mbufs it
+    /// allocates and frees go through a mempool cache of its own instead of the pool's shared ring).
     template <class F> std::thread app_thread(F&& fn) const {
         return std::thread([this, f = std::forward<F>(fn)]() mutable {
             pin_app_thread();
+            const bool registered = register_app_thread();
             f();
+            if (registered) unregister_app_thread();
         });
     }
+    /// rte_thread_register() for the calling thread; false when EAL has no lcore id left (the thread then works
+    /// without a mempool cache).
+    bool register_app_thread() const noexcept;
+    /// Gives the mbufs in the calling thread's mempool caches back to the pools, then rte_thread_unregister().
+    void unregister_app_thread() const noexcept;
     /// Pins the calling thread to the application CPUs: the CPUs this process could use when it started, minus
     /// those of EAL's lcores (what DPDK gives its control threads). When the lcores take every CPU, all of the
     /// original ones (the scheduler then shares them; see app_cpus_dedicated()). False if the kernel refused.

@@ -408,7 +408,7 @@ bool Channel::connect(unsigned core, const Address& ip, uint16_t port, uint64_t 
 
 bool Channel::send(unsigned core, ConnId conn, const void* data, uint32_t len) {
     if (core >= impl_->cores.size()) return false;
-    // Copy into a chain of mbufs (the application thread is not an EAL lcore: the pool is used without cache).
+    // Copy into a chain of mbufs (from the thread's own mempool cache when Stack::app_thread registered it).
     rte_mbuf* head = nullptr;
     rte_mbuf* tail = nullptr;
     const auto* src = static_cast<const uint8_t*>(data);

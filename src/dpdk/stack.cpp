@@ -516,6 +516,22 @@ bool Stack::pin_app_thread() const noexcept {
     return pthread_setaffinity_np(pthread_self(), sizeof impl_->app_cpus, &impl_->app_cpus) == 0;
 }
 
+bool Stack::register_app_thread() const noexcept {
+    return rte_thread_register() == 0 && rte_lcore_id() != LCORE_ID_ANY;
+}
+
+void Stack::unregister_app_thread() const noexcept {
+    // A released lcore id keeps its caches' mbufs until another thread gets the id: hand them back now, so that
+    // the pools' in-use counts return to the idle level.
+    const unsigned lcore = rte_lcore_id();
+    auto flush = [lcore](rte_mempool* p) {
+        if (p != nullptr && lcore != LCORE_ID_ANY) rte_mempool_cache_flush(rte_mempool_default_cache(p, lcore), p);
+    };
+    for (const auto& [socket, pool] : impl_->pools) flush(pool);
+    for (const auto& [socket, pool] : impl_->bulk_pools) flush(pool);
+    rte_thread_unregister();
+}
+
 std::string Stack::app_cpus() const {
     std::ostringstream out;
     const char* sep = "";
