@@ -2,7 +2,7 @@
 // stack on lcore A, server stack on lcore B), and a byte-exact check of several application threads at once.
 //
 //   synack-channel-perf [EAL: -l A,B] -- --ip 10.98.9.1/24 --loopback --port 5201
-//        --test rr|cps|verify --server callback|channel --client callback|channel
+//        --test rr|cps|verify|xcore --server callback|channel --client callback|channel
 //        [--threads N] [--conns N] [--msg-size N] [--rounds N] [--duration-s N]
 //
 // The server echoes on --port+1 and closes each connection it accepts on --port+2 (as synack-perf). In channel
@@ -11,9 +11,12 @@
 // --msg-size request in flight and records every round trip; cps keeps --conns connections (per thread) being
 // opened and closed by the server; verify (channel client only) has every thread open --conns connections at
 // once, --rounds times, each sending a pseudo-random amount of a pattern of its own and checking the echo byte
-// for byte. Prints one JSON line; verify exits non-zero on any mismatch.
+// for byte. Prints one JSON line; verify exits non-zero on any mismatch. xcore runs no stack: it measures the round
+// trip of a cache line between the main lcore's CPU and an application thread's (a 64-bit ping-pong), which on a
+// VM depends on where the host puts the vCPUs and bounds every Channel hand-off.
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 
 #include <algorithm>
 #include <atomic>
@@ -33,7 +36,7 @@
 
 namespace {
 
-enum class Test { rr, cps, verify };
+enum class Test { rr, cps, verify, xcore };
 
 struct Config {
     Test test = Test::rr;
@@ -341,6 +344,34 @@ void channel_verify(synack::Channel& ch, const Config& cfg, unsigned thread, Res
     if (threads_done.fetch_add(1) + 1 == cfg.threads) stack.stop();
 }
 
+// The median round trip of a cache line between this thread (the main lcore, pinned by EAL) and an application
+// thread, in ns: 1000 batches of 1000 ping-pongs.
+double cross_core_ns(const synack::Stack& stack, uint64_t hz) {
+    struct alignas(64) Line {
+        std::atomic<uint64_t> v{0};
+    };
+    Line ping, pong;
+    constexpr uint64_t kBatch = 1000, kBatches = 1000;
+    std::thread t = stack.app_thread([&] {
+        for (uint64_t i = 1; i <= kBatch * kBatches; ++i) {
+            while (ping.v.load(std::memory_order_acquire) != i) rte_pause();
+            pong.v.store(i, std::memory_order_release);
+        }
+    });
+    std::vector<uint64_t> cycles;
+    for (uint64_t b = 0, i = 0; b < kBatches; ++b) {
+        const uint64_t t0 = rte_rdtsc();
+        for (uint64_t k = 0; k < kBatch; ++k) {
+            ping.v.store(++i, std::memory_order_release);
+            while (pong.v.load(std::memory_order_acquire) != i) rte_pause();
+        }
+        cycles.push_back((rte_rdtsc() - t0) / kBatch);
+    }
+    t.join();
+    std::sort(cycles.begin(), cycles.end());
+    return static_cast<double>(cycles[cycles.size() / 2]) * 1e9 / static_cast<double>(hz);
+}
+
 Config parse(const synack::Options& o) {
     Config c;
     auto num = [](const std::string& opt, const std::string& v, uint32_t lo, uint32_t hi) {
@@ -354,8 +385,9 @@ Config parse(const synack::Options& o) {
         if (i + 1 >= x.size()) throw std::invalid_argument("unknown option or missing value: '" + a + "'");
         const std::string& v = x[++i];
         if (a == "--test") {
-            if (v != "rr" && v != "cps" && v != "verify") throw std::invalid_argument("--test rr, cps or verify");
-            c.test = v == "rr" ? Test::rr : v == "cps" ? Test::cps : Test::verify;
+            if (v != "rr" && v != "cps" && v != "verify" && v != "xcore")
+                throw std::invalid_argument("--test rr, cps, verify or xcore");
+            c.test = v == "rr" ? Test::rr : v == "cps" ? Test::cps : v == "verify" ? Test::verify : Test::xcore;
         } else if (a == "--server" || a == "--client") {
             if (v != "callback" && v != "channel") throw std::invalid_argument(a + " callback or channel");
             (a == "--server" ? c.server_channel : c.client_channel) = v == "channel";
@@ -387,6 +419,11 @@ int main(int argc, char** argv) {
         const Config cfg = parse(synack::Stack::options_from(argc, argv));
         synack::Stack stack(argc, argv);
         const uint64_t hz = rte_get_tsc_hz();
+        if (cfg.test == Test::xcore) {
+            std::printf("{\"test\":\"xcore\",\"app_cpus\":\"%s\",\"round_trip_ns\":%.0f}\n",
+                        stack.app_cpus().c_str(), cross_core_ns(stack, hz));
+            return 0;
+        }
         std::vector<std::unique_ptr<synack::Channel>> channels;
         std::vector<std::unique_ptr<Result>> results;
         std::vector<std::thread> threads;

@@ -32,7 +32,8 @@ namespace {
 
 enum class Cmd : uint8_t { listen, connect, send, close, abort };
 
-struct Command {
+// Queue slots of a cache line each: a push or pop then moves one line between the cores, never two.
+struct alignas(64) Command {
     Cmd type;
     uint16_t port;
     Address ip;  // connect: either family
@@ -46,6 +47,10 @@ long futex(std::atomic<uint32_t>& word, int op, uint32_t val, const timespec* ti
     return syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), op, val, timeout, nullptr, 0);
 }
 
+struct alignas(64) EventSlot {
+    ChannelEvent e;
+};
+
 constexpr uint32_t kCommandBudget = 64;  // commands one core takes from one channel per loop iteration
 constexpr int32_t kDefaultSpinUs = 100;  // covers a LAN or tap round trip, as Linux's busy_poll advice does
 constexpr uint64_t kSpinStartUs = 10;     // the budget a shrunk spin starts again from (haltpoll's grow_start)
@@ -56,9 +61,9 @@ struct Channel::Impl {
     struct alignas(64) PerCore {
         explicit PerCore(uint32_t depth) : commands(depth), events(depth) {}
         boost::lockfree::spsc_queue<Command> commands;
-        boost::lockfree::spsc_queue<ChannelEvent> events;
-        uint64_t dropped = 0;  // written by the core only
-        uint64_t wakeups = 0;  // written by the core only
+        alignas(64) boost::lockfree::spsc_queue<EventSlot> events;  // not on the line of commands' read index
+        alignas(64) uint64_t dropped = 0;  // written by the core only
+        uint64_t wakeups = 0;              // written by the core only
     };
     std::vector<std::unique_ptr<PerCore>> cores;
     rte_mempool* pool = nullptr;
@@ -171,7 +176,7 @@ void ChannelHub::forget(Conn& c) noexcept {
 
 void ChannelHub::deliver(PerCore& pc, unsigned ch, const ChannelEvent& e) noexcept {
     Channel::Impl::PerCore& q = *channels_[ch]->cores[e.core];
-    if (!q.events.push(e)) {
+    if (!q.events.push(EventSlot{e})) {
         ++q.dropped;
         if (e.data) rte_pktmbuf_free(e.data);
         return;
@@ -380,9 +385,9 @@ Channel::Channel(Stack& stack, const ChannelConfig& cfg) : impl_(std::make_uniqu
 Channel::~Channel() {
     impl_->hub->detach(impl_.get());
     for (auto& pc : impl_->cores) {
-        ChannelEvent e;
+        EventSlot e;
         while (pc->events.pop(e))
-            if (e.data) rte_pktmbuf_free(e.data);
+            if (e.e.data) rte_pktmbuf_free(e.e.data);
         Command c;
         while (pc->commands.pop(c))
             if (c.data) rte_pktmbuf_free(c.data);
@@ -453,7 +458,7 @@ bool Channel::poll(ChannelEvent& out) {
     const unsigned n = static_cast<unsigned>(impl_->cores.size());
     for (unsigned k = 0; k < n; ++k) {
         const unsigned i = (impl_->next_poll + k) % n;
-        if (impl_->cores[i]->events.pop(out)) {
+        if (impl_->cores[i]->events.consume_one([&out](const EventSlot& s) { out = s.e; })) {
             impl_->next_poll = (i + 1) % n;
             return true;
         }
