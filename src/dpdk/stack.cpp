@@ -517,7 +517,6 @@ bool Stack::pin_app_thread() const noexcept {
 }
 
 bool Stack::register_app_thread() const noexcept {
-    if (getenv("NOREG")) return false;
     return rte_thread_register() == 0 && rte_lcore_id() != LCORE_ID_ANY;
 }
 
