@@ -253,6 +253,40 @@ TEST_P(Figure5, EstablishedToCloseWaitOnFin) {
     h.none();
 }
 
+// With set_delayed_fin_ack (Channel connections), the ACK of that FIN waits for the delayed-ACK timer: a close()
+// within it sends one FIN+ACK; without one the ACK goes out when the timer fires (40 ms), not before.
+TEST_P(Figure5, DelayedFinAckRidesOnAPromptClose) {
+    EngineHarness h{GetParam()};
+    ConnId c = h.establish_passive(kPeerIsn);
+    ASSERT_EQ(h.engine.set_delayed_fin_ack(c, true), 0);
+    h.at_ms(100);
+    h.send(kFin | kAck, kPeerIsn + 1, kIss + 1);
+    h.none();  // no ACK yet
+    EXPECT_EQ(h.state(), State::close_wait);
+    ASSERT_EQ(event_types(h.events()), "peer_closed");
+    h.at_ms(101);
+    EXPECT_EQ(h.engine.close(c), 0);
+    EXPECT_SEG(h.one(), kFin | kAck, kIss + 1, kPeerIsn + 2, kWnd);  // the FIN carries the ACK of the peer's FIN
+    EXPECT_EQ(h.state(), State::last_ack);
+    h.at_ms(200);
+    h.none();  // the delayed ACK was paid by the FIN: nothing more
+}
+
+TEST_P(Figure5, DelayedFinAckGoesOutWithTheDelayedAckTimer) {
+    EngineHarness h{GetParam()};
+    ConnId c = h.establish_passive(kPeerIsn);
+    ASSERT_EQ(h.engine.set_delayed_fin_ack(c, true), 0);
+    h.at_ms(100);
+    h.send(kFin | kAck, kPeerIsn + 1, kIss + 1);
+    h.none();
+    h.at_ms(139);
+    h.none();
+    h.at_ms(141);
+    EXPECT_SEG(h.one(), kAck, kIss + 1, kPeerIsn + 2, kWnd);
+    EXPECT_EQ(h.state(), State::close_wait);
+    EXPECT_EQ(h.engine.set_delayed_fin_ack(ConnId{}, true), -tcp::kErrInvalid);
+}
+
 // ---- FIN-WAIT-1 -> FIN-WAIT-2: rcv ACK of FIN ----
 
 TEST_P(Figure5, FinWait1ToFinWait2OnAckOfFin) {

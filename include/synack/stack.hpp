@@ -187,6 +187,9 @@ public:
     /// Keepalive for one connection (RFC 1122 §4.2.3.6): probe after `idle_s` s without a word from the peer, then
     /// every `intvl_s` s; `cnt` (>= 2) unanswered probes end it with EventType::keepalive_timed_out. idle_s 0: off.
     int set_keepalive(ConnId c, uint32_t idle_s, uint32_t intvl_s, uint32_t cnt) noexcept;
+    /// When `on`, the ACK of the peer's FIN (ESTABLISHED -> CLOSE-WAIT) waits for the delayed-ACK timer, so that a
+    /// close() within it sends one FIN+ACK instead of an ACK then a FIN. Channel connections have it on.
+    int set_delayed_fin_ack(ConnId c, bool on) noexcept;
     State state(ConnId c) const noexcept;
     /// Fills `out` for connection `c` (like getsockopt TCP_INFO); 0, or -EINVAL for a stale handle.
     int info(ConnId c, ConnInfo& out) const noexcept;

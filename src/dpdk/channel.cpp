@@ -263,6 +263,10 @@ void ChannelHub::on_event(Core& core, const Event& ev, void* ctx) {
     switch (ev.type) {
     case EventType::accepted:
         e.port = pc.routes[ev.listener].port;  // pick() found the route
+        core.set_delayed_fin_ack(ev.conn, true);  // the thread's close() comes a loop iteration or more later
+        break;
+    case EventType::connected:
+        core.set_delayed_fin_ack(ev.conn, true);
         break;
     case EventType::readable:
         e.data = core.recv_chain(ev.conn);

@@ -665,6 +665,7 @@ rte_mbuf* Core::recv_chain(ConnId c) noexcept { return w_->engine.recv_chain(c);
 int Core::close(ConnId c) noexcept { return w_->engine.close(c); }
 int Core::abort(ConnId c) noexcept { return w_->engine.abort(c); }
 int Core::set_user(ConnId c, uint64_t user) noexcept { return w_->engine.set_user(c, user); }
+int Core::set_delayed_fin_ack(ConnId c, bool on) noexcept { return w_->engine.set_delayed_fin_ack(c, on); }
 int Core::set_keepalive(ConnId c, uint32_t idle_s, uint32_t intvl_s, uint32_t cnt) noexcept {
     return w_->engine.set_keepalive(c, idle_s, intvl_s, cnt);
 }

@@ -572,6 +572,13 @@ int Engine::abort(ConnId c) noexcept {
     return 0;
 }
 
+int Engine::set_delayed_fin_ack(ConnId c, bool on) noexcept {
+    Tcb* tcb = lookup(c);
+    if (tcb == nullptr) return -kErrInvalid;
+    tcb->delay_fin_ack = on;
+    return 0;
+}
+
 int Engine::set_user(ConnId c, uint64_t user) noexcept {
     Tcb* tcb = lookup(c);
     if (tcb == nullptr) return -kErrInvalid;

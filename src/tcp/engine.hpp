@@ -118,6 +118,10 @@ public:
     /// peer, then every `intvl_s`; `cnt` unanswered probes end it (event keepalive_timed_out). idle_s 0 turns it
     /// off. cnt must be at least 2 (MUST-29: one lost probe never kills).
     int set_keepalive(ConnId c, uint32_t idle_s, uint32_t intvl_s, uint32_t cnt) noexcept;
+    /// When `on`, the ACK of the peer's FIN that ends ESTABLISHED waits for the delayed-ACK timer instead of going
+    /// out at once, so that a close() within that time sends one FIN+ACK (Linux's interactive mode does the same):
+    /// for applications that answer a FIN from another thread, a loop iteration or more later.
+    int set_delayed_fin_ack(ConnId c, bool on) noexcept;
 
     // ---- introspection ----
     State state(ConnId c) const noexcept;

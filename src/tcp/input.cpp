@@ -630,7 +630,13 @@ void Engine::text_arrives(Tcb& tcb, net::MbufPtr m, const wire::Segment& seg) no
 // Eighth step: the peer's FIN, in order.
 void Engine::fin_arrives(Tcb& tcb) noexcept {
     tcb.rcv_nxt += 1;
-    tcb.ack_now = true;
+    // "send an acknowledgment for the FIN" (§3.10.7.4, eighth step); RFC 1122 §4.2.3.2 lets an ACK wait (MUST-40:
+    // under 0.5 s). A connection that asked for it (set_delayed_fin_ack) lets the ACK of a FIN that ends
+    // ESTABLISHED wait for the delayed-ACK timer, so that the application's close() rides on it as one FIN+ACK.
+    if (tcb.delay_fin_ack && tcb.state == State::established)
+        schedule_ack(tcb, 0);  // at once all the same when more than a full segment is unacknowledged
+    else
+        tcb.ack_now = true;
     emit(tcb, EventType::peer_closed);
     switch (tcb.state) {
     case State::syn_received:

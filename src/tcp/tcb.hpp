@@ -36,6 +36,7 @@ struct Tcb {
     bool fin_queued = false;       ///< CLOSE called: send FIN once queued data is out
     bool fin_sent = false;         ///< our FIN occupies sequence number `fin_seq`
     bool ack_now = false;          ///< an ACK must go out at the end of this input
+    bool delay_fin_ack = false;    ///< its FIN ending ESTABLISHED is ACKed by the delayed-ACK timer
     bool readable_signalled = false;
     bool want_writable = false;    ///< a SEND was cut short: signal when space frees
     bool rtt_timing = false;       ///< a segment is being timed (Karn: never a retransmitted one)

@@ -45,12 +45,17 @@ suite() {
 channel_suite() {
   echo "== synack-channel-echo on lcore 0, logic on an application thread (synack-it3, 10.77.3.1)"
   tap_start "$build" synack-it3 10.77.3 0 synack-channel-echo --port 7 --duration-s 120 || { failures=$((failures + 1)); return; }
+  local cap=$TAP_TMP/channel.pcapng
   check $PEER --host 10.77.3.1 bulk --port 7 --size 2000000
+  tap_capture "$cap"
   check $PEER --host 10.77.3.1 sequential --port 7 --count 100
   check $PEER --host 10.77.3.1 concurrent --port 7 --count 50
   tap_stop
   grep -q "0 events dropped" "$TAP_LOG"
   expect "no event dropped between the cores and the application thread" $?
+  # The client closes first: the thread's close() after peer_closed leaves as the ACK of the client's FIN too.
+  /usr/bin/python3 tests/integration/fin_ack_check.py "$cap" 10.77.3.1
+  expect "synack's FIN carried the ACK of the client's FIN (no ACK alone before it)" $?
   tap_cleanup
 }
 
