@@ -15,6 +15,8 @@
 //           bit 3:   a small receive buffer (2000 bytes), for zero windows
 //           bit 4:   checksum offload and TSO (up to 64 KB, at most 8 mbufs a packet), as on a NIC
 //           bit 5:   everything over IPv6 (2001:db8::1 and ::2) instead of IPv4
+//           bit 6:   every connection ACKs the peer's FIN with the delayed-ACK timer (set_delayed_fin_ack), as a
+//                    Channel's do
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -61,10 +63,15 @@ struct Driver {
     uint32_t rcv_ref = 0, snd_ref = 0;  // RCV.NXT and SND.UNA of the live connection, or of the last one seen
     uint32_t wnd_ref = 0;
     uint32_t ts_ref = 1;
+    bool delay_fin_ack = false;  // set-up bit 6
 
+    void hold(tcp::ConnId c) {
+        conns.push_back(c);
+        if (delay_fin_ack) h.engine.set_delayed_fin_ack(c, true);  // -EINVAL when it is already gone: fine
+    }
     void events() {
         for (const Event& e : h.events()) {
-            if (e.type == EventType::accepted) conns.push_back(e.conn);
+            if (e.type == EventType::accepted) hold(e.conn);
             if (e.type == EventType::closed || e.type == EventType::reset || e.type == EventType::timed_out)
                 std::erase(conns, e.conn);
         }
@@ -181,6 +188,7 @@ struct Driver {
 
     /// The peer's handshake, with or without options, through the listener or our connect().
     void setup(uint8_t how, uint32_t peer_isn) {
+        delay_fin_ack = (how & 64) != 0;
         TcpOptions syn_opt;
         syn_opt.has_mss = true;
         syn_opt.mss = 1460;
@@ -205,7 +213,7 @@ struct Driver {
         } else if (scenario == 2) {
             tcp::ConnId c;
             if (h.connect(7, c, 5000) != 0) fail("connect");
-            conns.push_back(c);
+            hold(c);
             output();
             syn_opt.ts_ecr = ts_ref;
             live_port = 5000;  // port 80 stays the listener's
