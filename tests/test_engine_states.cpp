@@ -255,15 +255,20 @@ TEST_P(Figure5, EstablishedToCloseWaitOnFin) {
 
 // With set_delayed_fin_ack (Channel connections), the ACK of that FIN waits for the delayed-ACK timer: a close()
 // within it sends one FIN+ACK; without one the ACK goes out when the timer fires (40 ms), not before.
-TEST_P(Figure5, DelayedFinAckRidesOnAPromptClose) {
-    EngineHarness h{GetParam()};
+ConnId fin_at_100ms_with_delayed_ack(EngineHarness& h) {
     ConnId c = h.establish_passive(kPeerIsn);
-    ASSERT_EQ(h.engine.set_delayed_fin_ack(c, true), 0);
+    EXPECT_EQ(h.engine.set_delayed_fin_ack(c, true), 0);
     h.at_ms(100);
     h.send(kFin | kAck, kPeerIsn + 1, kIss + 1);
     h.none();  // no ACK yet
     EXPECT_EQ(h.state(), State::close_wait);
-    ASSERT_EQ(event_types(h.events()), "peer_closed");
+    EXPECT_EQ(event_types(h.events()), "peer_closed");
+    return c;
+}
+
+TEST_P(Figure5, DelayedFinAckRidesOnAPromptClose) {
+    EngineHarness h{GetParam()};
+    ConnId c = fin_at_100ms_with_delayed_ack(h);
     h.at_ms(101);
     EXPECT_EQ(h.engine.close(c), 0);
     EXPECT_SEG(h.one(), kFin | kAck, kIss + 1, kPeerIsn + 2, kWnd);  // the FIN carries the ACK of the peer's FIN
@@ -274,11 +279,7 @@ TEST_P(Figure5, DelayedFinAckRidesOnAPromptClose) {
 
 TEST_P(Figure5, DelayedFinAckGoesOutWithTheDelayedAckTimer) {
     EngineHarness h{GetParam()};
-    ConnId c = h.establish_passive(kPeerIsn);
-    ASSERT_EQ(h.engine.set_delayed_fin_ack(c, true), 0);
-    h.at_ms(100);
-    h.send(kFin | kAck, kPeerIsn + 1, kIss + 1);
-    h.none();
+    fin_at_100ms_with_delayed_ack(h);
     h.at_ms(139);
     h.none();
     h.at_ms(141);
