@@ -5,7 +5,8 @@
 /// - **Any number of channels, one thread each.** A Channel attaches itself to its Stack when constructed (before
 ///   Stack::run); the cores serve every attached channel from their loop, beside the App given to run(). For each
 ///   (channel, core) pair there is one single-producer/single-consumer queue of commands (the channel's thread ->
-///   the core) and one of events (the core -> the channel's thread), Boost.Lockfree; payload bytes travel in mbufs.
+///   the core) and one of events (the core -> the channel's thread), each a ring of one-cache-line slots; payload
+///   bytes travel in mbufs.
 ///   One thread at a time may use a given Channel.
 /// - **Who hears what.** The events of a connection go to the channel that opened it (connect) or, for an accepted
 ///   connection, to one of the channels listening on its port, taken in turn (round robin per core). Connections

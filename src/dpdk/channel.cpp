@@ -1,6 +1,7 @@
 // Channels: per (channel, core) a command queue (application thread -> core) and an event queue (core ->
-// application thread), both Boost.Lockfree SPSC queues of small PODs; payload bytes travel in mbufs. A parked
-// application thread sleeps on a futex that a core bumps only when it queued events and saw the thread parked.
+// application thread), both util::HandoffQueue SPSC queues of small PODs, one cache line per hand-off; payload
+// bytes travel in mbufs. A parked application thread sleeps on a futex that a core bumps only when it queued events
+// and saw the thread parked.
 #include "synack/channel.hpp"
 
 #include <linux/futex.h>
@@ -9,7 +10,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <boost/lockfree/spsc_queue.hpp>
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_mempool.h>
@@ -26,14 +26,14 @@
 
 #include "dpdk/channel_hub.hpp"
 #include "dpdk/channel_spin.hpp"
+#include "util/handoff_queue.hpp"
 
 namespace synack {
 namespace {
 
 enum class Cmd : uint8_t { listen, connect, send, close, abort };
 
-// Queue slots of a cache line each: a push or pop then moves one line between the cores, never two.
-struct alignas(64) Command {
+struct Command {
     Cmd type;
     uint16_t port;
     Address ip;  // connect: either family
@@ -47,36 +47,38 @@ long futex(std::atomic<uint32_t>& word, int op, uint32_t val, const timespec* ti
     return syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), op, val, timeout, nullptr, 0);
 }
 
-struct alignas(64) EventSlot {
-    ChannelEvent e;
-};
-
 constexpr uint32_t kCommandBudget = 64;  // commands one core takes from one channel per loop iteration
 constexpr int32_t kDefaultSpinUs = 100;  // covers a LAN or tap round trip, as Linux's busy_poll advice does
 constexpr uint64_t kSpinStartUs = 10;     // the budget a shrunk spin starts again from (haltpoll's grow_start)
+
+// A queue slot is one cache line: its sequence number and the value (util::HandoffQueue).
+static_assert(sizeof(Command) <= 56 && sizeof(ChannelEvent) <= 56, "a command or an event fits a slot's line");
 
 }  // namespace
 
 struct Channel::Impl {
     struct alignas(64) PerCore {
         explicit PerCore(uint32_t depth) : commands(depth), events(depth) {}
-        boost::lockfree::spsc_queue<Command> commands;
-        alignas(64) boost::lockfree::spsc_queue<EventSlot> events;  // not on the line of commands' read index
+        util::HandoffQueue<Command> commands;
+        util::HandoffQueue<ChannelEvent> events;
         alignas(64) uint64_t dropped = 0;  // written by the core only
         uint64_t wakeups = 0;              // written by the core only
     };
+    // Read by the cores on every loop iteration and by the thread; written only while no core runs. Nothing the
+    // thread writes as it polls may share these lines, or every poll would cost the cores a cache miss.
     std::vector<std::unique_ptr<PerCore>> cores;
     rte_mempool* pool = nullptr;
     dpdk::ChannelHub* hub = nullptr;
     unsigned index = 0;  // in the hub
     App no_app{};
-    unsigned next_poll = 0;
     uint64_t spin_asked = 0;                 // ChannelConfig::spin_us in cycles, or kAuto
     std::atomic<uint64_t> spin_cycles{0};   // the longest spin of wait(): set again by each Stack::run (wrap)
     std::atomic<uint32_t> spin_gen{0};      // bumped after each change of spin_cycles
     static constexpr uint64_t kAuto = UINT64_MAX;
     cpu_set_t poller_cpus{};                // where the lcores run: wait() never spins where it could run too
-    // The waiting thread's own state (one thread at a time uses a channel): whether it may spin, and how long.
+    // The waiting thread's own state (one thread at a time uses a channel), on lines of its own: where poll()
+    // looks first, whether it may spin, and how long.
+    alignas(64) unsigned next_poll = 0;
     pthread_t spinner{};
     bool spinner_known = false;
     bool may_spin = false;
@@ -141,7 +143,7 @@ void ChannelHub::detach(Channel::Impl* ch) noexcept {
     for (auto& pc : cores_) {
         for (Conn& c : pc->conns) forget(c);
         pc->routes.clear();
-        pc->dirty = 0;
+        pc->dirty = pc->pushed = 0;
     }
 }
 
@@ -176,7 +178,7 @@ void ChannelHub::forget(Conn& c) noexcept {
 
 void ChannelHub::deliver(PerCore& pc, unsigned ch, const ChannelEvent& e) noexcept {
     Channel::Impl::PerCore& q = *channels_[ch]->cores[e.core];
-    if (!q.events.push(EventSlot{e})) {
+    if (!q.events.push(e)) {
         ++q.dropped;
         if (e.data) rte_pktmbuf_free(e.data);
         return;
@@ -184,14 +186,20 @@ void ChannelHub::deliver(PerCore& pc, unsigned ch, const ChannelEvent& e) noexce
     pc.dirty |= uint64_t{1} << ch;
 }
 
-// Wakes the parked threads of the channels that got events. The fence orders our queue pushes before the read of
-// `parked`, as the thread orders its store of `parked` before its last look at the queues: one of the two sees
-// the other, so no event is left behind a sleeping thread.
+// Wakes the parked threads of the channels that got events in the previous loop iteration. The fence orders our
+// queue pushes before the read of `parked`, as the thread orders its store of `parked` before its last look at the
+// queues: one of the two sees the other, so no event is left behind a sleeping thread. A fence waits for every
+// store before it to reach the cache, and a push's stores miss (the thread has the lines): one iteration later
+// they are there, and the fence costs nothing. A parked thread hears of its event one iteration later, which is
+// nothing beside the futex wake-up itself.
 void ChannelHub::wake(PerCore& pc, unsigned core) noexcept {
-    if (pc.dirty == 0) return;
+    const uint64_t check = pc.pushed;
+    pc.pushed = pc.dirty;
+    pc.dirty = 0;
+    if (check == 0) return;
     std::atomic_thread_fence(std::memory_order_seq_cst);
     bool woke = false;
-    for (uint64_t d = pc.dirty; d != 0; d &= d - 1) {
+    for (uint64_t d = check; d != 0; d &= d - 1) {
         Channel::Impl& ch = *channels_[static_cast<unsigned>(__builtin_ctzll(d))];
         if (ch.parked.load(std::memory_order_relaxed) != 0) [[unlikely]] {
             ch.word.fetch_add(1, std::memory_order_release);
@@ -200,7 +208,6 @@ void ChannelHub::wake(PerCore& pc, unsigned core) noexcept {
             woke = true;
         }
     }
-    pc.dirty = 0;
     // A thread woken on a CPU we poll would wait for the scheduler to preempt us: give it the CPU now.
     if (woke && yield_on_wake_) sched_yield();
 }
@@ -362,9 +369,8 @@ void ChannelHub::commands(Core& core, PerCore& pc, unsigned ch) {
 void ChannelHub::on_poll(Core& core, void* ctx) {
     auto* h = static_cast<ChannelHub*>(ctx);
     PerCore& pc = *h->cores_[core.index()];
-    h->wake(pc, core.index());  // events of this iteration's input and timers
+    h->wake(pc, core.index());  // events of the previous iteration (its input, timers and failed connects)
     for (unsigned ch = 0; ch < h->channels_.size(); ++ch) h->commands(core, pc, ch);
-    h->wake(pc, core.index());  // failed connects
     if (h->user_.on_poll) h->user_.on_poll(core, h->user_.ctx);
 }
 
@@ -389,9 +395,9 @@ Channel::Channel(Stack& stack, const ChannelConfig& cfg) : impl_(std::make_uniqu
 Channel::~Channel() {
     impl_->hub->detach(impl_.get());
     for (auto& pc : impl_->cores) {
-        EventSlot e;
+        ChannelEvent e;
         while (pc->events.pop(e))
-            if (e.e.data) rte_pktmbuf_free(e.e.data);
+            if (e.data) rte_pktmbuf_free(e.data);
         Command c;
         while (pc->commands.pop(c))
             if (c.data) rte_pktmbuf_free(c.data);
@@ -462,7 +468,7 @@ bool Channel::poll(ChannelEvent& out) {
     const unsigned n = static_cast<unsigned>(impl_->cores.size());
     for (unsigned k = 0; k < n; ++k) {
         const unsigned i = (impl_->next_poll + k) % n;
-        if (impl_->cores[i]->events.consume_one([&out](const EventSlot& s) { out = s.e; })) {
+        if (impl_->cores[i]->events.pop(out)) {
             impl_->next_poll = (i + 1) % n;
             return true;
         }

@@ -63,7 +63,8 @@ private:
     struct alignas(64) PerCore {
         std::vector<Conn> conns;    // by ConnId.index
         std::vector<Route> routes;  // by listener id
-        uint64_t dirty = 0;         // channels given events since the last wake check
+        uint64_t dirty = 0;         // channels given events in this loop iteration
+        uint64_t pushed = 0;        // channels given events in the previous one: wake() looks at them
     };
 
     static void on_start(Core& core, void* ctx);
