@@ -96,6 +96,7 @@ void cb_start(synack::Core& core, void* ctx) {
     if (core.index() == 1 && !b->cfg->server_channel) {
         core.listen(b->cfg->echo_port);
         b->server.close_listener = core.listen(b->cfg->close_port);
+        b->server_listening.store(true, std::memory_order_release);
     }
     if (core.index() == 0 && !b->cfg->client_channel) {
         b->client.sent_at.assign(core.options().tcp.max_connections, 0);
@@ -221,8 +222,16 @@ void channel_server(synack::Channel& ch, const Config& cfg, std::atomic<bool>& l
     }
 }
 
+// A client thread's first connect waits for a Channel server's listens (a SYN that reaches the server's core
+// before them would be refused); a callback server listens in on_start, before any core polls.
+void await_server(const synack::Channel& ch, const std::atomic<bool>& listening) {
+    while (!listening.load(std::memory_order_acquire) && !ch.stopped())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
 // One client thread of rr or cps: the same workload as the callback client, through a Channel.
-void channel_client(synack::Channel& ch, const Config& cfg, Result& res) {
+void channel_client(synack::Channel& ch, const Config& cfg, Result& res, const std::atomic<bool>& listening) {
+    await_server(ch, listening);
     const uint16_t port = cfg.test == Test::cps ? cfg.close_port : cfg.echo_port;
     auto open = [&] { retry([&] { return ch.connect(0, cfg.server_ip, port, 0); }); };
     for (uint32_t i = 0; i < cfg.conns; ++i) open();
@@ -277,7 +286,8 @@ void channel_client(synack::Channel& ch, const Config& cfg, Result& res) {
 
 // verify: --rounds times, --conns connections at once, each streaming its pattern and checking the echo.
 void channel_verify(synack::Channel& ch, const Config& cfg, unsigned thread, Result& res,
-                    std::atomic<unsigned>& threads_done, synack::Stack& stack) {
+                    std::atomic<unsigned>& threads_done, synack::Stack& stack, const std::atomic<bool>& listening) {
+    await_server(ch, listening);
     struct Stream {
         uint64_t seed = 0;
         uint32_t len = 0, received = 0;
@@ -442,11 +452,14 @@ int main(int argc, char** argv) {
             for (unsigned t = 0; t < cfg.threads; ++t) {
                 synack::Channel* ch = channel();
                 Result* r = results.emplace_back(std::make_unique<Result>()).get();
+                const std::atomic<bool>* listening = &both->server_listening;
                 if (cfg.test == Test::verify)
-                    threads.push_back(stack.app_thread(
-                        [ch, r, t, &cfg, &verify_done, &stack] { channel_verify(*ch, cfg, t, *r, verify_done, stack); }));
+                    threads.push_back(stack.app_thread([ch, r, t, &cfg, &verify_done, &stack, listening] {
+                        channel_verify(*ch, cfg, t, *r, verify_done, stack, *listening);
+                    }));
                 else
-                    threads.push_back(stack.app_thread([ch, r, &cfg] { channel_client(*ch, cfg, *r); }));
+                    threads.push_back(
+                        stack.app_thread([ch, r, &cfg, listening] { channel_client(*ch, cfg, *r, *listening); }));
             }
         } else {
             both->client.res = results.emplace_back(std::make_unique<Result>()).get();
