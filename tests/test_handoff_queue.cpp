@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <thread>
 
 #include "util/handoff_queue.hpp"
@@ -17,22 +18,20 @@ TEST(HandoffQueue, CapacityIsAPowerOfTwo) {
     EXPECT_EQ(HandoffQueue<int>(5).capacity(), 8u);
     EXPECT_EQ(HandoffQueue<int>(8).capacity(), 8u);
     EXPECT_EQ(HandoffQueue<int>(0).capacity(), 2u);
+    EXPECT_THROW(HandoffQueue<int>(HandoffQueue<int>::kMaxCapacity + 1), std::invalid_argument);
 }
 
 TEST(HandoffQueue, FullAndEmptyAtTheCapacity) {
     HandoffQueue<int> q(4);
     int v = -1;
-    EXPECT_FALSE(q.ready());
     EXPECT_FALSE(q.pop(v));
     for (int i = 0; i < 4; ++i) EXPECT_TRUE(q.push(i)) << i;
     EXPECT_FALSE(q.push(4));  // full: refused, not overwritten
-    EXPECT_TRUE(q.ready());
     for (int i = 0; i < 4; ++i) {
         ASSERT_TRUE(q.pop(v));
         EXPECT_EQ(v, i);
     }
     EXPECT_FALSE(q.pop(v));
-    EXPECT_FALSE(q.ready());
     EXPECT_TRUE(q.push(7));  // the slots freed by the pops take values again
     ASSERT_TRUE(q.pop(v));
     EXPECT_EQ(v, 7);

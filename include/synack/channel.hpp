@@ -61,7 +61,8 @@ struct ChannelEvent {
 };
 
 struct ChannelConfig {
-    /// Capacity of each queue (commands and events, per core).
+    /// Capacity of each queue (commands and events, per core), rounded up to a power of two; at most 2^24 (the
+    /// constructor throws std::invalid_argument above).
     uint32_t queue_depth = 4096;
     /// The longest wait() polls its queues before parking, in microseconds (the budget adapts below it). -1: 100 µs
     /// when the application CPUs include no lcore's (Stack::app_cpus_dedicated()), else 0. Whatever the value, a

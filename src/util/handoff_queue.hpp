@@ -13,7 +13,7 @@
 #include <bit>
 #include <cstdint>
 #include <memory>
-#include <new>
+#include <stdexcept>
 #include <type_traits>
 
 namespace synack::util {
@@ -23,9 +23,11 @@ class HandoffQueue {
     static_assert(std::is_trivially_copyable_v<T>, "slots are copied without constructors");
 
 public:
+    static constexpr uint32_t kMaxCapacity = 1u << 24;  // 1 GiB of slots
+
+    /// Throws std::invalid_argument above kMaxCapacity.
     explicit HandoffQueue(uint32_t capacity)
-        : slots_(new Slot[std::bit_ceil(capacity < 2 ? 2u : capacity)]),
-          mask_(std::bit_ceil(capacity < 2 ? 2u : capacity) - 1) {}
+        : slots_(new Slot[rounded(capacity)]), mask_(rounded(capacity) - 1) {}
 
     /// The producer's side. False when full (the value is not queued).
     bool push(const T& v) noexcept {
@@ -52,14 +54,14 @@ public:
         return true;
     }
 
-    /// The consumer's side: true when a pop would find something.
-    bool ready() const noexcept {
-        return slots_[tail_ & mask_].seq.load(std::memory_order_acquire) == tail_ + 1;
-    }
-
     uint32_t capacity() const noexcept { return static_cast<uint32_t>(mask_ + 1); }
 
 private:
+    static uint32_t rounded(uint32_t capacity) {
+        if (capacity > kMaxCapacity) throw std::invalid_argument("queue capacity above 2^24 slots");
+        return std::bit_ceil(capacity < 2 ? 2u : capacity);
+    }
+
     struct alignas(64) Slot {
         std::atomic<uint64_t> seq{0};  // n + 1 once the n-th value is in (0: never written)
         T value{};
