@@ -54,26 +54,29 @@ run "synack-channel-echo (4 threads)" synack-channel-echo --threads 4
 echo
 EAL="--no-huge --no-shconf --no-pci -m 512 -l 0,1 --log-level=error --no-telemetry"
 inproc() {  # inproc SERVER CLIENT [LCORES]: rr, cps with 1 and with 16 in flight
-  local rr cps cps16 EAL=${EAL/-l 0,1/-l ${3:-0,1}} xcore='{"round_trip_ns":0}'
-  # The round trip of a cache line between the poller's CPU and the application CPU, just before: on a VM the host
-  # decides it (95-100 ns or about 400 ns here, from one minute to the next), and every Channel hand-off pays it.
-  [ "${3:-0,1}" = 0 ] && xcore=$(timeout 30 "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback \
-    --port 5201 --test xcore | tail -1)
+  local rr cps cps16 EAL=${EAL/-l 0,1/-l ${3:-0,1}} xcore='{"round_trip_ns":0}' xcore2='{"round_trip_ns":0}'
+  # The round trip of a cache line between the poller's CPU and the application CPU, just before and just after
+  # the row: on a VM the host decides it (95-100 ns or about 400 ns here, from one minute to the next), and every
+  # Channel hand-off pays it; two values that differ say the host moved the vCPUs during the row.
+  xc() { timeout 30 "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 --test xcore |
+    tail -1; }
+  [ "${3:-0,1}" = 0 ] && xcore=$(xc)
   rr=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 \
     --msl-ms 100 --duration-s "$secs" --test rr --server "$1" --client "$2" --conns 1 | tail -1)
   cps=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 \
     --msl-ms 100 --duration-s "$secs" --test cps --server "$1" --client "$2" --conns 1 | tail -1)
   cps16=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 \
     --msl-ms 100 --duration-s "$secs" --test cps --server "$1" --client "$2" --conns 16 | tail -1)
-  /usr/bin/python3 - "$1" "$2" "$rr" "$cps" "$cps16" "$xcore" <<'PY'
+  [ "${3:-0,1}" = 0 ] && xcore2=$(xc)
+  /usr/bin/python3 - "$1" "$2" "$rr" "$cps" "$cps16" "$xcore" "$xcore2" <<'PY'
 import json, sys
-server, client, rr, cps, cps16, xcore = sys.argv[1], sys.argv[2], *map(json.loads, sys.argv[3:7])
-xc = f"{xcore['round_trip_ns']:.0f}" if xcore['round_trip_ns'] else "-"
+server, client, rr, cps, cps16, xcore, xcore2 = sys.argv[1], sys.argv[2], *map(json.loads, sys.argv[3:8])
+xc = f"{xcore['round_trip_ns']:.0f} / {xcore2['round_trip_ns']:.0f}" if xcore['round_trip_ns'] else "-"
 print(f"| {server} | {client} | {rr['trans_per_s']:,.0f} | {rr['p50_us']:.2f} | {rr['p99_us']:.2f} | "
       f"{cps['conn_per_s']:,.0f} | {cps16['conn_per_s']:,.0f} | {rr['wakeups'] + cps['wakeups'] + cps16['wakeups']} | {xc} |")
 PY
 }
-echo "| server (lcore 0) | client (lcore 0) | RR 64 B/s | RR p50 (us) | RR p99 (us) | CPS, 1 in flight | CPS, 16 in flight | wake-ups | CPU 0 <-> 1 round trip (ns) |"
+echo "| server (lcore 0) | client (lcore 0) | RR 64 B/s | RR p50 (us) | RR p99 (us) | CPS, 1 in flight | CPS, 16 in flight | wake-ups | CPU 0 <-> 1 round trip before / after (ns) |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for pair in "callback callback" "channel callback" "callback channel" "channel channel"; do
   inproc $pair 0
