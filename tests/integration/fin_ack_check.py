@@ -4,16 +4,24 @@ never acknowledged the client's FIN with a segment of its own before its FIN: th
 (Core::set_delayed_fin_ack, on for Channel connections). A pure ACK that left only when the delayed-ACK timer ran
 out (the application had not closed within DELACK_MS) is the timer doing its job and is only reported; one sent
 sooner fails. Prints the connections seen and exits 1 on any early pure ACK.
-  fin_ack_check.py CAPTURE SYNACK_IP [DELACK_MS]"""
+  fin_ack_check.py CAPTURE SYNACK_IP"""
+import collections
 import subprocess
 import sys
+
+DELACK_MS = 40.0  # Config::delayed_ack_ms's default, which the servers under test run with
+
+Seg = collections.namedtuple("Seg", "time ours fin syn rst seq ack len")
+
+
+def pure_ack(s, ack):
+    return s.ours and not (s.fin or s.syn or s.rst) and s.len == 0 and s.ack == ack
 
 
 def main():
     cap, synack = sys.argv[1], sys.argv[2]
-    delack_ms = float(sys.argv[3]) if len(sys.argv) > 3 else 40.0
-    fields = ["frame.time_relative", "tcp.stream", "ip.src", "tcp.flags.fin", "tcp.flags.syn", "tcp.flags.reset", "tcp.seq", "tcp.ack",
-              "tcp.len"]
+    fields = ["frame.time_relative", "tcp.stream", "ip.src", "tcp.flags.fin", "tcp.flags.syn", "tcp.flags.reset",
+              "tcp.seq", "tcp.ack", "tcp.len"]
     out = subprocess.run(["tshark", "-r", cap, "-Y", "tcp", "-T", "fields", *sum((["-e", f] for f in fields), [])],
                          capture_output=True, text=True, check=True).stdout
     streams = {}
@@ -21,24 +29,24 @@ def main():
         v = line.split("\t")
         if len(v) != len(fields) or not v[1]:
             continue
-        streams.setdefault(int(v[1]), []).append((v[2] == synack, v[3] == "1", v[4] == "1", v[5] == "1", int(v[6]),
-                                                  int(v[7] or 0), int(v[8] or 0), float(v[0])))
+        streams.setdefault(int(v[1]), []).append(
+            Seg(float(v[0]), v[2] == synack, v[3] == "1", v[4] == "1", v[5] == "1", int(v[6]), int(v[7] or 0),
+                int(v[8] or 0)))
     client_first = pure_acks = late_acks = 0
     for segs in streams.values():
-        client_fin = next((s for s in segs if not s[0] and s[1]), None)
-        ours = [s for s in segs if s[0] and s[1]]
+        client_fin = next((s for s in segs if not s.ours and s.fin), None)
+        ours = [s for s in segs if s.ours and s.fin]
         if client_fin is None or not ours:
             continue
         if segs.index(ours[0]) < segs.index(client_fin):
             continue  # synack closed first
         client_first += 1
-        fin_ack = client_fin[4] + client_fin[6] + 1  # the ack number that covers the client's FIN
-        before_our_fin = segs[segs.index(client_fin):segs.index(ours[0])]
-        acks = [s for s in before_our_fin if s[0] and not s[1] and not s[2] and not s[3] and s[6] == 0 and s[5] == fin_ack]
+        fin_ack = client_fin.seq + client_fin.len + 1  # the ack number that covers the client's FIN
+        acks = [s for s in segs[segs.index(client_fin):segs.index(ours[0])] if pure_ack(s, fin_ack)]
         if acks:
-            after_ms = (acks[0][7] - client_fin[7]) * 1000
-            # The timer runs on a wheel of coarser ticks: allow it a quarter early.
-            if after_ms >= 0.75 * delack_ms:
+            after_ms = (acks[0].time - client_fin.time) * 1000
+            # Capture timestamps and the timer wheel's ticks: allow the timer a quarter early.
+            if after_ms >= 0.75 * DELACK_MS:
                 late_acks += 1
             else:
                 pure_acks += 1
