@@ -2,8 +2,8 @@
 // stack on lcore A, server stack on lcore B), and a byte-exact check of several application threads at once.
 //
 //   synack-channel-perf [EAL: -l A,B] -- --ip 10.98.9.1/24 --loopback --port 5201
-//        --test rr|cps|verify|xcore --server callback|channel --client callback|channel
-//        [--threads N] [--conns N] [--msg-size N] [--rounds N] [--duration-s N]
+//        --test rr|cps|verify|xcore --server callback|channel|alternate --client callback|channel|alternate
+//        [--threads N] [--conns N] [--msg-size N] [--rounds N] [--duration-s N] [--slice-ms N]
 //
 // The server echoes on --port+1 and closes each connection it accepts on --port+2 (as synack-perf). In channel
 // mode every one of --threads application threads has its own Channel and listens on both ports; the cores hand
@@ -11,7 +11,10 @@
 // --msg-size request in flight and records every round trip; cps keeps --conns connections (per thread) being
 // opened and closed by the server; verify (channel client only) has every thread open --conns connections at
 // once, --rounds times, each sending a pseudo-random amount of a pattern of its own and checking the echo byte
-// for byte. Prints one JSON line; verify exits non-zero on any mismatch. xcore runs no stack: it measures the round
+// for byte. `alternate` (rr and cps, one thread, either side) runs both paths of that side in the one process,
+// taking turns in slices of --slice-ms (default 50), and prints each one's figures and their ratio: two separate
+// runs on a VM can meet different placements of the vCPUs by the host, which moves a Channel hand-off between about
+// 100 and 400 ns. Prints one JSON line; verify exits non-zero on any mismatch. xcore runs no stack: it measures the round
 // trip of a cache line between the main lcore's CPU and an application thread's (a 64-bit ping-pong), which on a
 // VM depends on where the host puts the vCPUs and bounds every Channel hand-off.
 #include <rte_cycles.h>
@@ -37,23 +40,69 @@
 namespace {
 
 enum class Test { rr, cps, verify, xcore };
+enum class Alt { none, client, server };  // --client alternate / --server alternate
 
 struct Config {
     Test test = Test::rr;
     bool server_channel = false, client_channel = false;
+    Alt alt = Alt::none;
+    uint32_t slice_ms = 50;
     unsigned threads = 1;
     uint32_t conns = 1;
     uint32_t msg_size = 64;
     uint32_t rounds = 1;
     uint32_t server_ip = 0;
     uint16_t echo_port = 0, close_port = 0;
+    uint16_t ch_echo_port = 0, ch_close_port = 0;  // a Channel server's: two above the callback server's when both run
+    bool cb_client() const { return !client_channel || alt == Alt::client; }
+};
+
+// --client alternate / --server alternate: the callback side and the Channel side take turns in one process, in
+// slices of --slice-ms, so that both run where the host has the vCPUs at the time (on a VM that changes from one
+// minute to the next, and moves every Channel hand-off between about 100 and 400 ns). A side keeps its connections
+// going until its slice is over, lets them finish, then hands the turn over; only whole slices count.
+struct Slices {
+    std::atomic<unsigned> turn{0};  // --client alternate: 0 the callback client's turn, 1 the Channel client's
+    uint64_t length = 0;            // cycles
+};
+
+// A side's slice under way, and the side's counts when it began (a slice the stop cuts short is taken back out).
+struct Slice {
+    bool open = false;
+    uint64_t start = 0, end = 0;
+    uint32_t live = 0;  // connections still going
+    uint64_t transactions = 0, connections = 0, errors = 0;
+    size_t latencies = 0;
 };
 
 // What one client (a core's callbacks or one application thread) measured.
 struct alignas(64) Result {
     uint64_t transactions = 0, connections = 0, errors = 0, verified = 0;
     std::vector<uint64_t> latency;  // cycles per round trip
+    uint64_t slice_cycles = 0, slices = 0;  // alternate: the whole slices this side had
+    Slice slice;
     Result() { latency.reserve(1u << 21); }
+
+    void begin_slice(uint64_t now, uint64_t length, uint32_t conns) {
+        slice = Slice{true, now, now + length, conns, transactions, connections, errors, latency.size()};
+    }
+    /// A connection of the slice is done: true when it was the last (the slice is over).
+    bool retire(uint64_t now) {
+        if (--slice.live > 0) return false;
+        slice_cycles += now - slice.start;
+        ++slices;
+        slice.open = false;
+        return true;
+    }
+    /// After the run: what a slice cut short by the stop measured does not count.
+    void drop_open_slice() {
+        if (!slice.open) return;
+        transactions = slice.transactions;
+        connections = slice.connections;
+        errors = slice.errors;
+        latency.resize(slice.latencies);
+        slice.open = false;
+    }
 };
 
 // verify: the byte at `off` of connection `seed`'s stream, and how long that stream is.
@@ -69,7 +118,10 @@ struct CbServer {
 
 struct CbClient {
     const Config* cfg = nullptr;
-    Result* res = nullptr;
+    Result* res = nullptr;  // res_side[side]
+    Result* res_side[2] = {nullptr, nullptr};
+    unsigned side = 0;      // --server alternate: 1 while the client talks to the Channel server
+    Slices* slices = nullptr;  // alternate only
     std::vector<uint64_t> sent_at;  // by connection index
     std::vector<uint32_t> got;
     char buf[65536];
@@ -87,21 +139,37 @@ struct Both {
 
 void client_open(synack::Core& core, CbClient& c) {
     synack::ConnId id;
-    const uint16_t port = c.cfg->test == Test::cps ? c.cfg->close_port : c.cfg->echo_port;
-    if (core.connect(c.cfg->server_ip, port, 0, id) != 0) ++c.res->errors;
+    const Config& f = *c.cfg;
+    const uint16_t port = f.test == Test::cps ? (c.side ? f.ch_close_port : f.close_port)
+                                              : (c.side ? f.ch_echo_port : f.echo_port);
+    if (core.connect(f.server_ip, port, 0, id) != 0) ++c.res->errors;
+}
+
+// Whether a connection of the callback client goes on (opens again, sends again): always, unless its slice is over.
+bool goes_on(const CbClient& c) { return c.slices == nullptr || rte_rdtsc() < c.res->slice.end; }
+
+// A connection of the callback client's slice is done; after the last, the other side's turn.
+void retire(CbClient& c) {
+    if (!c.res->retire(rte_rdtsc())) return;
+    if (c.cfg->alt == Alt::client) {
+        c.slices->turn.store(1, std::memory_order_release);
+    } else {  // --server alternate: the other server, from the next on_poll
+        c.side ^= 1u;
+        c.res = c.res_side[c.side];
+    }
 }
 
 void cb_start(synack::Core& core, void* ctx) {
     auto* b = static_cast<Both*>(ctx);
-    if (core.index() == 1 && !b->cfg->server_channel) {
+    if (core.index() == 1 && (!b->cfg->server_channel || b->cfg->alt == Alt::server)) {
         core.listen(b->cfg->echo_port);
         b->server.close_listener = core.listen(b->cfg->close_port);
-        b->server_listening.store(true, std::memory_order_release);
+        if (!b->cfg->server_channel) b->server_listening.store(true, std::memory_order_release);
     }
-    if (core.index() == 0 && !b->cfg->client_channel) {
+    if (core.index() == 0 && b->cfg->cb_client()) {
         b->client.sent_at.assign(core.options().tcp.max_connections, 0);
         b->client.got.assign(core.options().tcp.max_connections, 0);
-        if (!b->cfg->server_channel) {
+        if (!b->cfg->server_channel && b->cfg->alt == Alt::none) {
             for (uint32_t i = 0; i < b->cfg->conns; ++i) client_open(core, b->client);
             b->client_started = true;
         }
@@ -110,10 +178,16 @@ void cb_start(synack::Core& core, void* ctx) {
 
 void cb_poll(synack::Core& core, void* ctx) {
     auto* b = static_cast<Both*>(ctx);
-    if (core.index() != 0 || b->client_started || b->cfg->client_channel ||
-        !b->server_listening.load(std::memory_order_acquire))
+    CbClient& c = b->client;
+    if (core.index() != 0 || !b->cfg->cb_client() || !b->server_listening.load(std::memory_order_acquire)) return;
+    if (c.slices != nullptr) {  // alternate: a slice of the callback client's when the turn is its own
+        if (c.res->slice.open) return;
+        if (b->cfg->alt == Alt::client && c.slices->turn.load(std::memory_order_acquire) != 0) return;
+        c.res->begin_slice(rte_rdtsc(), c.slices->length, b->cfg->conns);
+    } else if (b->client_started) {
         return;
-    for (uint32_t i = 0; i < b->cfg->conns; ++i) client_open(core, b->client);
+    }
+    for (uint32_t i = 0; i < b->cfg->conns; ++i) client_open(core, c);
     b->client_started = true;
 }
 
@@ -156,7 +230,10 @@ void client_event(synack::Core& core, const synack::Event& ev, CbClient& c) {
             ++c.res->transactions;
             c.got[ev.conn.index] = 0;
             c.sent_at[ev.conn.index] = now;
-            core.send(ev.conn, c.buf, msg);
+            if (goes_on(c))
+                core.send(ev.conn, c.buf, msg);
+            else
+                core.close(ev.conn);  // the slice is over: retired at `closed`
         }
         break;
     }
@@ -165,7 +242,10 @@ void client_event(synack::Core& core, const synack::Event& ev, CbClient& c) {
         break;
     case synack::EventType::closed:
         ++c.res->connections;
-        if (c.cfg->test == Test::cps) client_open(core, c);
+        if (c.cfg->test == Test::cps && goes_on(c))
+            client_open(core, c);
+        else if (c.slices != nullptr)
+            retire(c);
         break;
     case synack::EventType::reset:
     case synack::EventType::timed_out:
@@ -174,7 +254,10 @@ void client_event(synack::Core& core, const synack::Event& ev, CbClient& c) {
     case synack::EventType::memory_aborted:
     case synack::EventType::keepalive_timed_out:
         ++c.res->errors;
-        client_open(core, c);  // the workload goes on with one connection fewer lost (counted)
+        if (goes_on(c))
+            client_open(core, c);  // the workload goes on with one connection fewer lost (counted)
+        else
+            retire(c);
         break;
     default:
         break;
@@ -196,8 +279,8 @@ template <class Op> void retry(Op&& op) {
 }
 
 void channel_server(synack::Channel& ch, const Config& cfg, std::atomic<bool>& listening) {
-    retry([&] { return ch.listen(cfg.echo_port); });
-    retry([&] { return ch.listen(cfg.close_port); });
+    retry([&] { return ch.listen(cfg.ch_echo_port); });
+    retry([&] { return ch.listen(cfg.ch_close_port); });
     // The core takes the listens in order with the commands before them; give it a moment before clients come.
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     listening.store(true, std::memory_order_release);
@@ -206,7 +289,7 @@ void channel_server(synack::Channel& ch, const Config& cfg, std::atomic<bool>& l
         if (!ch.wait(e)) continue;
         switch (e.ev.type) {
         case synack::EventType::accepted:
-            if (e.port == cfg.close_port) retry([&] { return ch.close(e.core, e.ev.conn); });
+            if (e.port == cfg.ch_close_port) retry([&] { return ch.close(e.core, e.ev.conn); });
             break;
         case synack::EventType::readable:
             for (rte_mbuf* m = e.data; m != nullptr; m = m->next)
@@ -230,16 +313,31 @@ void await_server(const synack::Channel& ch, const std::atomic<bool>& listening)
 }
 
 // One client thread of rr or cps: the same workload as the callback client, through a Channel.
-void channel_client(synack::Channel& ch, const Config& cfg, Result& res, const std::atomic<bool>& listening) {
+// With `slices` (--client alternate), it opens connections only in its own slices and hands the turn back after.
+void channel_client(synack::Channel& ch, const Config& cfg, Result& res, const std::atomic<bool>& listening,
+                    Slices* slices) {
     await_server(ch, listening);
     const uint16_t port = cfg.test == Test::cps ? cfg.close_port : cfg.echo_port;
     auto open = [&] { retry([&] { return ch.connect(0, cfg.server_ip, port, 0); }); };
-    for (uint32_t i = 0; i < cfg.conns; ++i) open();
+    auto goes_on = [&] { return slices == nullptr || rte_rdtsc() < res.slice.end; };
+    auto retire = [&] {
+        if (res.retire(rte_rdtsc())) slices->turn.store(0, std::memory_order_release);
+    };
+    if (slices == nullptr)
+        for (uint32_t i = 0; i < cfg.conns; ++i) open();
     std::vector<uint64_t> sent_at(1u << 16);
     std::vector<uint32_t> got(1u << 16);
     std::vector<char> req(cfg.msg_size, 'x');
     synack::ChannelEvent e;
     while (!ch.stopped()) {
+        if (slices != nullptr && !res.slice.open) {  // between slices: poll for the turn, without the Channel's wait
+            if (slices->turn.load(std::memory_order_acquire) != 1) {
+                std::this_thread::yield();  // a Channel server's thread may share the CPU
+                continue;
+            }
+            res.begin_slice(rte_rdtsc(), slices->length, cfg.conns);
+            for (uint32_t i = 0; i < cfg.conns; ++i) open();
+        }
         if (!ch.wait(e)) continue;
         const uint32_t k = e.ev.conn.index & 0xffff;
         switch (e.ev.type) {
@@ -259,7 +357,10 @@ void channel_client(synack::Channel& ch, const Config& cfg, Result& res, const s
                 ++res.transactions;
                 got[k] = 0;
                 sent_at[k] = now;
-                retry([&] { return ch.send(e.core, e.ev.conn, req.data(), cfg.msg_size); });
+                if (goes_on())
+                    retry([&] { return ch.send(e.core, e.ev.conn, req.data(), cfg.msg_size); });
+                else
+                    retry([&] { return ch.close(e.core, e.ev.conn); });  // the slice is over: retired at `closed`
             }
             break;
         case synack::EventType::peer_closed:
@@ -267,7 +368,10 @@ void channel_client(synack::Channel& ch, const Config& cfg, Result& res, const s
             break;
         case synack::EventType::closed:
             ++res.connections;
-            if (cfg.test == Test::cps) open();
+            if (cfg.test == Test::cps && goes_on())
+                open();
+            else if (slices != nullptr)
+                retire();
             break;
         case synack::EventType::reset:
         case synack::EventType::timed_out:
@@ -276,7 +380,10 @@ void channel_client(synack::Channel& ch, const Config& cfg, Result& res, const s
         case synack::EventType::memory_aborted:
         case synack::EventType::keepalive_timed_out:
             ++res.errors;
-            if (cfg.test == Test::cps) open();
+            if (cfg.test == Test::cps && goes_on())
+                open();
+            else if (slices != nullptr)
+                retire();
             break;
         default:
             break;
@@ -382,6 +489,44 @@ double cross_core_ns(const synack::Stack& stack, uint64_t hz) {
     return static_cast<double>(cycles[cycles.size() / 2]) * 1e9 / static_cast<double>(hz);
 }
 
+// The p-quantile of sorted round trips, in microseconds (0 with none).
+double percentile_us(const std::vector<uint64_t>& sorted, double p, uint64_t hz) {
+    if (sorted.empty()) return 0.0;
+    const size_t k = std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())));
+    return static_cast<double>(sorted[k]) * 1e6 / static_cast<double>(hz);
+}
+
+// alternate: each side's figures over its whole slices, and the Channel side's over the callback side's.
+void print_alternate(const Config& cfg, const char* test, Result& cb, Result& ch, uint64_t hz, double secs,
+                     uint64_t wakeups, uint64_t dropped) {
+    struct Side {
+        double secs, tps, cps, p50, p99;
+    };
+    auto side = [&](Result& r) {
+        r.drop_open_slice();
+        std::sort(r.latency.begin(), r.latency.end());
+        const double s = static_cast<double>(r.slice_cycles) / static_cast<double>(hz);
+        return Side{s, s > 0 ? static_cast<double>(r.transactions) / s : 0.0,
+                    s > 0 ? static_cast<double>(r.connections) / s : 0.0, percentile_us(r.latency, 0.5, hz),
+                    percentile_us(r.latency, 0.99, hz)};
+    };
+    const Side a = side(cb), b = side(ch);
+    auto json = [&](const char* name, const Side& x, const Result& r) {
+        std::printf("\"%s\":{\"slices\":%" PRIu64 ",\"seconds\":%.3f,\"trans_per_s\":%.0f,\"p50_us\":%.2f,"
+                    "\"p99_us\":%.2f,\"conn_per_s\":%.0f,\"errors\":%" PRIu64 "}",
+                    name, r.slices, x.secs, x.tps, x.p50, x.p99, x.cps, r.errors);
+    };
+    // Channel over callback: time per connection for cps, p50 round trip for rr (above 1: the Channel is slower).
+    const double ratio = cfg.test == Test::cps ? (b.cps > 0 ? a.cps / b.cps : 0.0) : (a.p50 > 0 ? b.p50 / a.p50 : 0.0);
+    std::printf("{\"test\":\"%s\",\"alternate\":\"%s\",\"slice_ms\":%u,\"seconds\":%.3f,", test,
+                cfg.alt == Alt::client ? "client" : "server", cfg.slice_ms, secs);
+    json("callback", a, cb);
+    std::printf(",");
+    json("channel", b, ch);
+    std::printf(",\"channel_over_callback\":%.3f,\"wakeups\":%" PRIu64 ",\"events_dropped\":%" PRIu64 "}\n",
+                ratio, wakeups, dropped);
+}
+
 Config parse(const synack::Options& o) {
     Config c;
     auto num = [](const std::string& opt, const std::string& v, uint32_t lo, uint32_t hi) {
@@ -399,8 +544,15 @@ Config parse(const synack::Options& o) {
                 throw std::invalid_argument("--test rr, cps, verify or xcore");
             c.test = v == "rr" ? Test::rr : v == "cps" ? Test::cps : v == "verify" ? Test::verify : Test::xcore;
         } else if (a == "--server" || a == "--client") {
-            if (v != "callback" && v != "channel") throw std::invalid_argument(a + " callback or channel");
-            (a == "--server" ? c.server_channel : c.client_channel) = v == "channel";
+            if (v != "callback" && v != "channel" && v != "alternate")
+                throw std::invalid_argument(a + " callback, channel or alternate");
+            (a == "--server" ? c.server_channel : c.client_channel) = v != "callback";
+            if (v == "alternate") {
+                if (c.alt != Alt::none) throw std::invalid_argument("--server and --client alternate: one at a time");
+                c.alt = a == "--server" ? Alt::server : Alt::client;
+            }
+        } else if (a == "--slice-ms") {
+            c.slice_ms = num(a, v, 1, 10000);
         } else if (a == "--threads") {
             c.threads = num(a, v, 1, 32);
         } else if (a == "--conns") {
@@ -415,10 +567,19 @@ Config parse(const synack::Options& o) {
     }
     if (!o.loopback) throw std::invalid_argument("--loopback is required (client and server in this process)");
     if (o.port == 0) throw std::invalid_argument("--port N is required");
-    if (c.test == Test::verify && !c.client_channel) throw std::invalid_argument("--test verify needs --client channel");
+    if (c.test == Test::verify && (!c.client_channel || c.alt != Alt::none))
+        throw std::invalid_argument("--test verify needs --client channel");
+    if (c.alt != Alt::none && (c.test != Test::rr && c.test != Test::cps))
+        throw std::invalid_argument("alternate: --test rr or cps");
+    if (c.alt != Alt::none && c.threads != 1) throw std::invalid_argument("alternate: one thread (--threads 1)");
+    if (c.alt == Alt::server && c.client_channel)
+        throw std::invalid_argument("--server alternate: the client is the callback one (--client callback)");
     c.server_ip = o.ip;
     c.echo_port = static_cast<uint16_t>(o.port + 1);
     c.close_port = static_cast<uint16_t>(o.port + 2);
+    const uint16_t shift = c.alt == Alt::server ? 2 : 0;  // both servers run: the Channel's on ports of its own
+    c.ch_echo_port = static_cast<uint16_t>(c.echo_port + shift);
+    c.ch_close_port = static_cast<uint16_t>(c.close_port + shift);
     return c;
 }
 
@@ -448,6 +609,15 @@ int main(int argc, char** argv) {
             }
         both->cfg = &cfg;
         both->client.cfg = &cfg;
+        Slices slices;
+        slices.length = uint64_t{cfg.slice_ms} * hz / 1000;
+        Slices* alt = cfg.alt != Alt::none ? &slices : nullptr;
+        if (cfg.cb_client()) {  // the callback client's results first
+            Result* r = results.emplace_back(std::make_unique<Result>()).get();
+            both->client.res = both->client.res_side[0] = r;
+            both->client.res_side[1] = cfg.alt == Alt::server ? results.emplace_back(std::make_unique<Result>()).get() : r;
+            both->client.slices = alt;
+        }
         if (cfg.client_channel) {
             for (unsigned t = 0; t < cfg.threads; ++t) {
                 synack::Channel* ch = channel();
@@ -458,18 +628,28 @@ int main(int argc, char** argv) {
                         channel_verify(*ch, cfg, t, *r, verify_done, stack, *listening);
                     }));
                 else
-                    threads.push_back(
-                        stack.app_thread([ch, r, &cfg, listening] { channel_client(*ch, cfg, *r, *listening); }));
+                    threads.push_back(stack.app_thread(
+                        [ch, r, &cfg, listening, alt] { channel_client(*ch, cfg, *r, *listening, alt); }));
             }
-        } else {
-            both->client.res = results.emplace_back(std::make_unique<Result>()).get();
         }
-        const synack::App app{both.get(), cb_start, cb_event,
-                              cfg.server_channel && !cfg.client_channel ? cb_poll : nullptr};
+        const bool poll = (cfg.server_channel && !cfg.client_channel) || cfg.alt != Alt::none;
+        const synack::App app{both.get(), cb_start, cb_event, poll ? cb_poll : nullptr};
         const uint64_t t0 = rte_rdtsc();
         stack.run(app);
         const double secs = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(hz);
         for (auto& t : threads) t.join();
+        uint64_t dropped = 0, wakeups = 0, spins = 0, spin_hits = 0;
+        for (auto& ch : channels) {
+            dropped += ch->dropped_events();
+            wakeups += ch->wakeups();
+            spins += ch->spins();
+            spin_hits += ch->spin_hits();
+        }
+        const char* test = cfg.test == Test::rr ? "rr" : cfg.test == Test::cps ? "cps" : "verify";
+        if (alt != nullptr) {
+            print_alternate(cfg, test, *results[0], *results[1], hz, secs, wakeups, dropped);
+            return 0;
+        }
         Result sum;
         for (auto& r : results) {
             sum.transactions += r->transactions;
@@ -479,19 +659,7 @@ int main(int argc, char** argv) {
             sum.latency.insert(sum.latency.end(), r->latency.begin(), r->latency.end());
         }
         std::sort(sum.latency.begin(), sum.latency.end());
-        auto pct = [&](double p) {
-            if (sum.latency.empty()) return 0.0;
-            const size_t k = std::min(sum.latency.size() - 1, static_cast<size_t>(p * static_cast<double>(sum.latency.size())));
-            return static_cast<double>(sum.latency[k]) * 1e6 / static_cast<double>(hz);
-        };
-        uint64_t dropped = 0, wakeups = 0, spins = 0, spin_hits = 0;
-        for (auto& ch : channels) {
-            dropped += ch->dropped_events();
-            wakeups += ch->wakeups();
-            spins += ch->spins();
-            spin_hits += ch->spin_hits();
-        }
-        const char* test = cfg.test == Test::rr ? "rr" : cfg.test == Test::cps ? "cps" : "verify";
+        auto pct = [&](double p) { return percentile_us(sum.latency, p, hz); };
         std::printf("{\"test\":\"%s\",\"server\":\"%s\",\"client\":\"%s\",\"threads\":%u,\"app_cpus\":\"%s\","
                     "\"seconds\":%.3f,\"trans_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"conn_per_s\":%.0f,"
                     "\"connections\":%" PRIu64 ",\"verified\":%" PRIu64 ",\"errors\":%" PRIu64

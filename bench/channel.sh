@@ -5,7 +5,10 @@
 #    polling lcore (CPU 0), the kernel's linux-perf as the client on CPU 1, where the application threads run too;
 #  - in process (--loopback): synack-channel-perf with the client and the server each on callbacks or on a Channel
 #    thread, first with both stacks on lcore 0 (taking turns) and the application threads on CPU 1, then with a
-#    stack on each of lcores 0 and 1 (both CPUs poll: an application thread then shares a CPU with a poller).
+#    stack on each of lcores 0 and 1 (both CPUs poll: an application thread then shares a CPU with a poller);
+#    between the two, the one-lcore comparison again with each side's two paths taking turns in one process
+#    (--server/--client alternate), each ratio the Channel path's time (round trip, or time per connection) over the
+#    callback path's.
 #   bash bench/channel.sh [BUILD] [SECONDS]     (root)
 # CHANNEL_BENCH_TAP / CHANNEL_BENCH_NET: the tap's name and /24 (default sk-h2, 10.98.2), to run beside other tests.
 set -uo pipefail
@@ -81,6 +84,32 @@ echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for pair in "callback callback" "channel callback" "callback channel" "channel channel"; do
   inproc $pair 0
 done
+echo
+# The same one-lcore comparison with the two paths taking turns in one process (50 ms slices): both see the same
+# placement of the vCPUs, which separate runs do not (the rows above can meet the host in different moods).
+alternating() {  # alternating SIDE: rr, cps with 1 and 16 in flight, SIDE's callback and Channel paths in turns
+  local EAL=${EAL/-l 0,1/-l 0} other=callback out=()
+  for t in "rr 1" "cps 1" "cps 16"; do
+    set -- $t
+    out+=("$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback \
+      --port 5201 --msl-ms 100 --duration-s "$secs" --test "$1" --"$side" alternate --"$other_side" "$other" \
+      --conns "$2" | tail -1)")
+  done
+  /usr/bin/python3 - "$side" "${out[@]}" <<'PY'
+import json, sys
+side, rr, cps, cps16 = sys.argv[1], *map(json.loads, sys.argv[2:5])
+def pair(d, key, fmt):
+    return f"{fmt.format(d['callback'][key])} / {fmt.format(d['channel'][key])}"
+print(f"| {side} | {pair(rr, 'p50_us', '{:.2f}')} | {rr['channel_over_callback']:.2f}x | "
+      f"{pair(cps, 'conn_per_s', '{:,.0f}')} | {cps['channel_over_callback']:.2f}x | "
+      f"{pair(cps16, 'conn_per_s', '{:,.0f}')} | {cps16['channel_over_callback']:.2f}x | "
+      f"{rr['channel']['slices'] + cps['channel']['slices'] + cps16['channel']['slices']} |")
+PY
+}
+echo "| alternating in one process (lcore 0) | RR p50 (us), callback / Channel | ratio | CPS, 1 in flight, callback / Channel | ratio | CPS, 16 in flight, callback / Channel | ratio | Channel slices |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+side=server other_side=client alternating
+side=client other_side=server alternating
 echo
 echo "| server (lcore 1) | client (lcore 0) | RR 64 B/s | RR p50 (us) | RR p99 (us) | CPS, 1 in flight | CPS, 16 in flight | wake-ups | |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---|"

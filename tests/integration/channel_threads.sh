@@ -5,6 +5,8 @@
 #     and against the callback server;
 #  2. over net_tap: synack-channel-echo --threads 3 under peer.py's concurrent, sequential and bulk clients; every
 #     thread must have served connections, and every byte come back (peer.py checks).
+# In process, the callback and Channel paths of one side taking turns in slices (synack-channel-perf's alternate)
+# must both serve connections, without an error.
 # And where Channel::wait spins: in process on lcores 0 and 1 the application CPUs are the pollers' (no spin at all),
 # with both stacks on lcore 0 the threads on CPU 1 catch events spinning; over net_tap the
 # threads on the free CPU catch events spinning, and threads left on the main lcore's CPU (--no-pin) never spin,
@@ -47,6 +49,26 @@ verify callback 4 10 2
 echo "== in process, both stacks on lcore 0 (taking turns), the application threads on the other CPUs"
 verify channel 2 20 3 0
 verify callback 3 10 2 0
+
+echo "== in process, the callback and Channel paths of one side taking turns (bench/channel.sh's --server/--client alternate)"
+alternate() {  # alternate SIDE TEST CONNS: both paths had whole slices and did work in them, without an error
+  local out other=server
+  [ "$1" = server ] && other=client
+  out=$(timeout 60 "$build/app/synack-channel-perf" ${EAL/-l 0,1/-l 0} -- --ip 10.98.9.1/24 --loopback --port 5201 \
+    --duration-s 1 --msl-ms 100 --slice-ms 20 --test "$2" --"$1" alternate --"$other" callback --conns "$3" 2>&1 | tail -1)
+  echo "  $out"
+  echo "$out" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin); key = "trans_per_s" if d["test"] == "rr" else "conn_per_s"
+ok = all(d[s]["slices"] >= 10 and d[s][key] > 1000 and d[s]["errors"] == 0 for s in ("callback", "channel"))
+ok = ok and d["events_dropped"] == 0 and d["channel_over_callback"] > 0 and d["alternate"] == sys.argv[1]
+sys.exit(0 if ok else 1)' "$1"
+  expect "$1 alternate, $2 with $3 in flight: callback and Channel slices both served, no error" $?
+}
+alternate client cps 1
+alternate server cps 1
+alternate client rr 1
+alternate server rr 4
 
 echo "== over net_tap: synack-channel-echo --threads 3 (sk-h3, 10.98.3.1)"
 if tap_start "$build" sk-h3 10.98.3 0 synack-channel-echo --port 7 --threads 3 --duration-s 120; then
