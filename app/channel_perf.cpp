@@ -11,12 +11,14 @@
 // --msg-size request in flight and records every round trip; cps keeps --conns connections (per thread) being
 // opened and closed by the server; verify (channel client only) has every thread open --conns connections at
 // once, --rounds times, each sending a pseudo-random amount of a pattern of its own and checking the echo byte
-// for byte. `alternate` (rr and cps, one thread, either side) runs both paths of that side in the one process,
-// taking turns in slices of --slice-ms (default 50), and prints each one's figures and their ratio: two separate
-// runs on a VM can meet different placements of the vCPUs by the host, which moves a Channel hand-off between about
-// 100 and 400 ns. Prints one JSON line; verify exits non-zero on any mismatch. xcore runs no stack: it measures the round
-// trip of a cache line between the main lcore's CPU and an application thread's (a 64-bit ping-pong), which on a
-// VM depends on where the host puts the vCPUs and bounds every Channel hand-off.
+// for byte. `alternate` (rr and cps, one thread, either side; the other side callbacks) runs both paths of that
+// side in the one process, taking turns in slices of --slice-ms (default 50), and prints each one's figures and
+// their ratio: separate runs on a VM can meet different placements of the vCPUs by the host. Between slices the
+// core measures the cache-line round trip to the Channel thread's CPU (about 150 ns here, or about 500 ns), and the
+// ratio is given again for the pairs of slices under and over 200 ns. Prints one JSON line; verify exits non-zero
+// on any mismatch. xcore runs no stack: it measures the round trip of a cache line between the main lcore's CPU
+// and an application thread's (a 64-bit ping-pong), which on a VM depends on where the host puts the vCPUs and
+// bounds every Channel hand-off.
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
@@ -61,10 +63,55 @@ struct Config {
 // slices of --slice-ms, so that both run where the host has the vCPUs at the time (on a VM that changes from one
 // minute to the next, and moves every Channel hand-off between about 100 and 400 ns). A side keeps its connections
 // going until its slice is over, lets them finish, then hands the turn over; only whole slices count.
+// Each hand-over from the callback side to the Channel side also measures the cache-line round trip between the
+// core's CPU and the Channel thread's, so that each pair of slices is known by the placement it ran on: a Channel
+// client answers pings while it waits for its turn; a Channel server, woken out of its wait by Channel::notify,
+// while `probing` is set. (Not with a Channel server behind a Channel client: two threads share the CPU.)
 struct Slices {
+    struct alignas(64) Line {
+        std::atomic<uint64_t> v{0};
+    };
     std::atomic<unsigned> turn{0};  // --client alternate: 0 the callback client's turn, 1 the Channel client's
     uint64_t length = 0;            // cycles
+    bool probe = false;             // the Channel thread answers pings between its slices
+    synack::Channel* wake = nullptr;  // --server alternate: the Channel server's, to notify()
+    std::atomic<bool> probing{false};
+    Line ping, pong;
+    std::vector<double> round_trip_ns;  // at each hand-over, 0 if not measured: 2k and 2k + 1 before and after the
+                                        // Channel side's slice k; written by the core only
 };
+
+// The median of 32 ping-pongs with the Channel thread, in ns, or 0 when it did not answer (within 1 ms for the
+// first, 50 us for the others). Run by the core between slices, where no connection waits for it.
+double probe_round_trip(Slices& s, uint64_t hz) {
+    s.probing.store(true, std::memory_order_release);
+    if (s.wake != nullptr) s.wake->notify();
+    uint64_t cycles[33];  // the first wakes the thread up: not counted
+    bool answered = true;
+    for (uint64_t& c : cycles) {
+        const uint64_t seq = s.ping.v.load(std::memory_order_relaxed) + 1;
+        const uint64_t t0 = rte_rdtsc(), limit = &c == cycles ? hz / 1000 : hz / 20000;
+        s.ping.v.store(seq, std::memory_order_release);
+        while (answered && s.pong.v.load(std::memory_order_acquire) != seq) {
+            if (rte_rdtsc() - t0 > limit) answered = false;
+            rte_pause();
+        }
+        c = rte_rdtsc() - t0;
+    }
+    s.probing.store(false, std::memory_order_release);
+    if (!answered) return 0.0;
+    std::sort(cycles + 1, std::end(cycles));
+    return static_cast<double>(cycles[17]) * 1e9 / static_cast<double>(hz);
+}
+
+// A hand-over's round trip, recorded (0 when the Channel thread cannot answer).
+void probe(Slices& s) { s.round_trip_ns.push_back(s.probe ? probe_round_trip(s, rte_get_tsc_hz()) : 0.0); }
+
+// The Channel thread's side of probe_round_trip.
+void answer_pings(Slices& s) {
+    const uint64_t p = s.ping.v.load(std::memory_order_acquire);
+    if (p != s.pong.v.load(std::memory_order_relaxed)) s.pong.v.store(p, std::memory_order_release);
+}
 
 // A side's slice under way, and the side's counts when it began (a slice the stop cuts short is taken back out).
 struct Slice {
@@ -75,12 +122,19 @@ struct Slice {
     size_t latencies = 0;
 };
 
+// A whole slice: its length, what it did, and its round trips (latency[first, first + count) of its Result).
+struct SliceRecord {
+    uint64_t cycles = 0, transactions = 0, connections = 0;
+    size_t first = 0, count = 0;
+};
+
 // What one client (a core's callbacks or one application thread) measured.
 struct alignas(64) Result {
     uint64_t transactions = 0, connections = 0, errors = 0, verified = 0;
     std::vector<uint64_t> latency;  // cycles per round trip
     uint64_t slice_cycles = 0, slices = 0;  // alternate: the whole slices this side had
     Slice slice;
+    std::vector<SliceRecord> records;
     Result() { latency.reserve(1u << 21); }
 
     void begin_slice(uint64_t now, uint64_t length, uint32_t conns) {
@@ -91,6 +145,8 @@ struct alignas(64) Result {
         if (--slice.live > 0) return false;
         slice_cycles += now - slice.start;
         ++slices;
+        records.push_back({now - slice.start, transactions - slice.transactions, connections - slice.connections,
+                           slice.latencies, latency.size() - slice.latencies});
         slice.open = false;
         return true;
     }
@@ -151,8 +207,10 @@ bool goes_on(const CbClient& c) { return c.slices == nullptr || rte_rdtsc() < c.
 // A connection of the callback client's slice is done; after the last, the other side's turn.
 void retire(CbClient& c) {
     if (!c.res->retire(rte_rdtsc())) return;
+    Slices& s = *c.slices;
+    probe(s);
     if (c.cfg->alt == Alt::client) {
-        c.slices->turn.store(1, std::memory_order_release);
+        s.turn.store(1, std::memory_order_release);
     } else {  // --server alternate: the other server, from the next on_poll
         c.side ^= 1u;
         c.res = c.res_side[c.side];
@@ -182,8 +240,13 @@ void cb_poll(synack::Core& core, void* ctx) {
     if (core.index() != 0 || !b->cfg->cb_client() || !b->server_listening.load(std::memory_order_acquire)) return;
     if (c.slices != nullptr) {  // alternate: a slice of the callback client's when the turn is its own
         if (c.res->slice.open) return;
-        if (b->cfg->alt == Alt::client && c.slices->turn.load(std::memory_order_acquire) != 0) return;
-        c.res->begin_slice(rte_rdtsc(), c.slices->length, b->cfg->conns);
+        Slices& s = *c.slices;
+        if (b->cfg->alt == Alt::client) {
+            if (s.turn.load(std::memory_order_acquire) != 0) return;
+            // The Channel client's slice is over: the round trip after it (the one before it came at retire).
+            if (s.round_trip_ns.size() % 2 == 1) probe(s);
+        }
+        c.res->begin_slice(rte_rdtsc(), s.length, b->cfg->conns);
     } else if (b->client_started) {
         return;
     }
@@ -278,7 +341,8 @@ template <class Op> void retry(Op&& op) {
     while (!op()) std::this_thread::yield();  // full command queue or no mbuf: the core catches up
 }
 
-void channel_server(synack::Channel& ch, const Config& cfg, std::atomic<bool>& listening) {
+// With `slices` (--server alternate), it answers the core's pings when its wait is cut short for them.
+void channel_server(synack::Channel& ch, const Config& cfg, std::atomic<bool>& listening, Slices* slices) {
     retry([&] { return ch.listen(cfg.ch_echo_port); });
     retry([&] { return ch.listen(cfg.ch_close_port); });
     // The core takes the listens in order with the commands before them; give it a moment before clients come.
@@ -286,7 +350,13 @@ void channel_server(synack::Channel& ch, const Config& cfg, std::atomic<bool>& l
     listening.store(true, std::memory_order_release);
     synack::ChannelEvent e;
     while (!ch.stopped()) {
-        if (!ch.wait(e)) continue;
+        if (!ch.wait(e)) {
+            while (slices != nullptr && slices->probing.load(std::memory_order_acquire) && !ch.stopped()) {
+                answer_pings(*slices);
+                rte_pause();
+            }
+            continue;
+        }
         switch (e.ev.type) {
         case synack::EventType::accepted:
             if (e.port == cfg.ch_close_port) retry([&] { return ch.close(e.core, e.ev.conn); });
@@ -332,7 +402,12 @@ void channel_client(synack::Channel& ch, const Config& cfg, Result& res, const s
     while (!ch.stopped()) {
         if (slices != nullptr && !res.slice.open) {  // between slices: poll for the turn, without the Channel's wait
             if (slices->turn.load(std::memory_order_acquire) != 1) {
-                std::this_thread::yield();  // a Channel server's thread may share the CPU
+                if (slices->probe) {
+                    answer_pings(*slices);
+                    rte_pause();
+                } else {
+                    std::this_thread::yield();  // a Channel server's thread shares the CPU
+                }
                 continue;
             }
             res.begin_slice(rte_rdtsc(), slices->length, cfg.conns);
@@ -496,35 +571,93 @@ double percentile_us(const std::vector<uint64_t>& sorted, double p, uint64_t hz)
     return static_cast<double>(sorted[k]) * 1e6 / static_cast<double>(hz);
 }
 
-// alternate: each side's figures over its whole slices, and the Channel side's over the callback side's.
-void print_alternate(const Config& cfg, const char* test, Result& cb, Result& ch, uint64_t hz, double secs,
-                     uint64_t wakeups, uint64_t dropped) {
-    struct Side {
-        double secs, tps, cps, p50, p99;
+// alternate: a side's figures over some of its whole slices (by index).
+struct Figures {
+    uint64_t slices = 0;
+    double secs = 0, tps = 0, cps = 0, p50 = 0, p99 = 0;
+};
+
+Figures figures(const Result& r, const std::vector<size_t>& which, uint64_t hz) {
+    uint64_t cycles = 0, tx = 0, conns = 0;
+    std::vector<uint64_t> lat;
+    for (size_t k : which) {
+        const SliceRecord& x = r.records[k];
+        cycles += x.cycles;
+        tx += x.transactions;
+        conns += x.connections;
+        const auto from = r.latency.begin() + static_cast<std::ptrdiff_t>(x.first);
+        lat.insert(lat.end(), from, from + static_cast<std::ptrdiff_t>(x.count));
+    }
+    std::sort(lat.begin(), lat.end());
+    Figures f;
+    f.slices = which.size();
+    f.secs = static_cast<double>(cycles) / static_cast<double>(hz);
+    if (f.secs > 0) {
+        f.tps = static_cast<double>(tx) / f.secs;
+        f.cps = static_cast<double>(conns) / f.secs;
+    }
+    f.p50 = percentile_us(lat, 0.5, hz);
+    f.p99 = percentile_us(lat, 0.99, hz);
+    return f;
+}
+
+// The Channel side's time over the callback side's: per connection for cps, the p50 round trip for rr.
+double channel_over_callback(Test test, const Figures& cb, const Figures& ch) {
+    if (test == Test::cps) return ch.cps > 0 ? cb.cps / ch.cps : 0.0;
+    return cb.p50 > 0 ? ch.p50 / cb.p50 : 0.0;
+}
+
+// alternate: each side's figures over its whole slices and their ratio; with the round trip measured between
+// slices (Slices::probe), the ratio again over the pairs of slices with both round trips around the Channel
+// side's slice under 200 ns, and over those with either at 200 ns or more (this VM's host gives about 60 or
+// 150 ns, or about 500 ns, from one minute to the next).
+void print_alternate(const Config& cfg, const char* test, Result& cb, Result& ch, const Slices& slices, uint64_t hz,
+                     double secs, uint64_t wakeups, uint64_t dropped) {
+    cb.drop_open_slice();
+    ch.drop_open_slice();
+    auto every = [](const Result& r) {
+        std::vector<size_t> v(r.records.size());
+        for (size_t k = 0; k < v.size(); ++k) v[k] = k;
+        return v;
     };
-    auto side = [&](Result& r) {
-        r.drop_open_slice();
-        std::sort(r.latency.begin(), r.latency.end());
-        const double s = static_cast<double>(r.slice_cycles) / static_cast<double>(hz);
-        return Side{s, s > 0 ? static_cast<double>(r.transactions) / s : 0.0,
-                    s > 0 ? static_cast<double>(r.connections) / s : 0.0, percentile_us(r.latency, 0.5, hz),
-                    percentile_us(r.latency, 0.99, hz)};
-    };
-    const Side a = side(cb), b = side(ch);
-    auto json = [&](const char* name, const Side& x, const Result& r) {
+    const Figures a = figures(cb, every(cb), hz), b = figures(ch, every(ch), hz);
+    auto json = [&](const char* name, const Figures& x, const Result& r) {
         std::printf("\"%s\":{\"slices\":%" PRIu64 ",\"seconds\":%.3f,\"trans_per_s\":%.0f,\"p50_us\":%.2f,"
                     "\"p99_us\":%.2f,\"conn_per_s\":%.0f,\"errors\":%" PRIu64 "}",
-                    name, r.slices, x.secs, x.tps, x.p50, x.p99, x.cps, r.errors);
+                    name, x.slices, x.secs, x.tps, x.p50, x.p99, x.cps, r.errors);
     };
-    // Channel over callback: time per connection for cps, p50 round trip for rr (above 1: the Channel is slower).
-    const double ratio = cfg.test == Test::cps ? (b.cps > 0 ? a.cps / b.cps : 0.0) : (a.p50 > 0 ? b.p50 / a.p50 : 0.0);
     std::printf("{\"test\":\"%s\",\"alternate\":\"%s\",\"slice_ms\":%u,\"seconds\":%.3f,", test,
                 cfg.alt == Alt::client ? "client" : "server", cfg.slice_ms, secs);
     json("callback", a, cb);
     std::printf(",");
     json("channel", b, ch);
-    std::printf(",\"channel_over_callback\":%.3f,\"wakeups\":%" PRIu64 ",\"events_dropped\":%" PRIu64 "}\n",
-                ratio, wakeups, dropped);
+    std::printf(",\"channel_over_callback\":%.3f", channel_over_callback(cfg.test, a, b));
+    if (slices.probe) {
+        std::printf(",\"placements\":[");
+        const size_t pairs = std::min({cb.records.size(), ch.records.size(), slices.round_trip_ns.size() / 2});
+        for (int far = 0; far < 2; ++far) {
+            std::vector<size_t> which;
+            std::vector<double> rt;
+            for (size_t k = 0; k < pairs; ++k) {
+                const double before = slices.round_trip_ns[2 * k], after = slices.round_trip_ns[2 * k + 1];
+                const double ns = std::max(before, after);
+                if (before > 0 && after > 0 && (ns >= 200) == (far == 1)) {
+                    which.push_back(k);
+                    rt.push_back(ns);
+                }
+            }
+            std::sort(rt.begin(), rt.end());
+            const Figures x = figures(cb, which, hz), y = figures(ch, which, hz);
+            std::printf("%s{\"round_trip\":\"%s\",\"pairs\":%zu,\"median_round_trip_ns\":%.0f,"
+                        "\"callback_p50_us\":%.2f,\"channel_p50_us\":%.2f,\"callback_conn_per_s\":%.0f,"
+                        "\"channel_conn_per_s\":%.0f,\"channel_over_callback\":%.3f}",
+                        far ? "," : "", far ? "200 ns or more" : "under 200 ns", which.size(),
+                        rt.empty() ? 0.0 : rt[rt.size() / 2], x.p50, y.p50, x.cps, y.cps,
+                        which.empty() ? 0.0 : channel_over_callback(cfg.test, x, y));
+        }
+        std::printf("]");
+    }
+    std::printf(",\"wakeups\":%" PRIu64 ",\"events_dropped\":%" PRIu64 "}\n", wakeups, dropped);
 }
 
 Config parse(const synack::Options& o) {
@@ -601,21 +734,27 @@ int main(int argc, char** argv) {
         std::atomic<unsigned> verify_done{0};
         auto channel = [&] { return channels.emplace_back(std::make_unique<synack::Channel>(stack)).get(); };
         auto both = std::make_unique<Both>();
+        Slices slices;
+        slices.length = uint64_t{cfg.slice_ms} * hz / 1000;
+        slices.probe = cfg.alt == Alt::server || (cfg.alt == Alt::client && !cfg.server_channel);
+        slices.round_trip_ns.reserve(1u << 20);
+        Slices* alt = cfg.alt != Alt::none ? &slices : nullptr;
         if (cfg.server_channel)
             for (unsigned t = 0; t < cfg.threads; ++t) {
                 synack::Channel* ch = channel();
+                if (cfg.alt == Alt::server) slices.wake = ch;
                 std::atomic<bool>* listening = &both->server_listening;
-                threads.push_back(stack.app_thread([ch, &cfg, listening] { channel_server(*ch, cfg, *listening); }));
+                Slices* s = cfg.alt == Alt::server ? alt : nullptr;
+                threads.push_back(
+                    stack.app_thread([ch, &cfg, listening, s] { channel_server(*ch, cfg, *listening, s); }));
             }
         both->cfg = &cfg;
         both->client.cfg = &cfg;
-        Slices slices;
-        slices.length = uint64_t{cfg.slice_ms} * hz / 1000;
-        Slices* alt = cfg.alt != Alt::none ? &slices : nullptr;
         if (cfg.cb_client()) {  // the callback client's results first
             Result* r = results.emplace_back(std::make_unique<Result>()).get();
             both->client.res = both->client.res_side[0] = r;
-            both->client.res_side[1] = cfg.alt == Alt::server ? results.emplace_back(std::make_unique<Result>()).get() : r;
+            both->client.res_side[1] =
+                cfg.alt == Alt::server ? results.emplace_back(std::make_unique<Result>()).get() : r;
             both->client.slices = alt;
         }
         if (cfg.client_channel) {
@@ -647,7 +786,7 @@ int main(int argc, char** argv) {
         }
         const char* test = cfg.test == Test::rr ? "rr" : cfg.test == Test::cps ? "cps" : "verify";
         if (alt != nullptr) {
-            print_alternate(cfg, test, *results[0], *results[1], hz, secs, wakeups, dropped);
+            print_alternate(cfg, test, *results[0], *results[1], slices, hz, secs, wakeups, dropped);
             return 0;
         }
         Result sum;

@@ -85,31 +85,34 @@ for pair in "callback callback" "channel callback" "callback channel" "channel c
   inproc $pair 0
 done
 echo
-# The same one-lcore comparison with the two paths taking turns in one process (50 ms slices): both see the same
-# placement of the vCPUs, which separate runs do not (the rows above can meet the host in different moods).
-alternating() {  # alternating SIDE: rr, cps with 1 and 16 in flight, SIDE's callback and Channel paths in turns
-  local EAL=${EAL/-l 0,1/-l 0} other=callback out=()
+# The same one-lcore comparison with the two paths of one side taking turns in one process (50 ms slices): both
+# see the same placement of the vCPUs, which separate runs do not. Between slices the core measures the cache-line
+# round trip to the Channel thread's CPU, and each pair of slices counts again under the placement it ran at.
+alternating() {  # alternating SIDE OTHER-SIDE: rr, cps with 1 and 16 in flight, SIDE's two paths taking turns
+  local EAL=${EAL/-l 0,1/-l 0} out
   for t in "rr 1" "cps 1" "cps 16"; do
-    set -- $t
-    out+=("$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback \
-      --port 5201 --msl-ms 100 --duration-s "$secs" --test "$1" --"$side" alternate --"$other_side" "$other" \
-      --conns "$2" | tail -1)")
-  done
-  /usr/bin/python3 - "$side" "${out[@]}" <<'PY'
+    set -- $t "$@"
+    out=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback \
+      --port 5201 --msl-ms 100 --duration-s "$secs" --test "$1" --"$3" alternate --"$4" callback --conns "$2" | tail -1)
+    /usr/bin/python3 - "$3" "$t" "$out" <<'PY'
 import json, sys
-side, rr, cps, cps16 = sys.argv[1], *map(json.loads, sys.argv[2:5])
-def pair(d, key, fmt):
-    return f"{fmt.format(d['callback'][key])} / {fmt.format(d['channel'][key])}"
-print(f"| {side} | {pair(rr, 'p50_us', '{:.2f}')} | {rr['channel_over_callback']:.2f}x | "
-      f"{pair(cps, 'conn_per_s', '{:,.0f}')} | {cps['channel_over_callback']:.2f}x | "
-      f"{pair(cps16, 'conn_per_s', '{:,.0f}')} | {cps16['channel_over_callback']:.2f}x | "
-      f"{rr['channel']['slices'] + cps['channel']['slices'] + cps16['channel']['slices']} |")
+side, test, d = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+rr = test.startswith("rr")
+what = "RR p50 (us)" if rr else f"CPS, {test.split()[1]} in flight"
+fmt = (lambda x: f"{x['p50_us']:.2f}") if rr else (lambda x: f"{x['conn_per_s']:,.0f}")
+def placement(p):
+    return f"{p['pairs']}, {p['channel_over_callback']:.2f}x" if p["pairs"] else "0"
+near, far = d["placements"]
+print(f"| {side} | {what} | {fmt(d['callback'])} | {fmt(d['channel'])} | {d['channel_over_callback']:.2f}x | "
+      f"{placement(near)} | {placement(far)} |")
 PY
+    set -- "${@:3}"
+  done
 }
-echo "| alternating in one process (lcore 0) | RR p50 (us), callback / Channel | ratio | CPS, 1 in flight, callback / Channel | ratio | CPS, 16 in flight, callback / Channel | ratio | Channel slices |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-side=server other_side=client alternating
-side=client other_side=server alternating
+echo "| alternating in one process (lcore 0) | | callback | Channel | Channel / callback (time) | round trip under 200 ns: pairs of slices, ratio | 200 ns or more: pairs, ratio |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+alternating server client
+alternating client server
 echo
 echo "| server (lcore 1) | client (lcore 0) | RR 64 B/s | RR p50 (us) | RR p99 (us) | CPS, 1 in flight | CPS, 16 in flight | wake-ups | |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---|"

@@ -6,7 +6,7 @@
 #  2. over net_tap: synack-channel-echo --threads 3 under peer.py's concurrent, sequential and bulk clients; every
 #     thread must have served connections, and every byte come back (peer.py checks).
 # In process, the callback and Channel paths of one side taking turns in slices (synack-channel-perf's alternate)
-# must both serve connections, without an error.
+# must both serve connections, without an error, and the Channel thread answer the round-trip probes between slices.
 # And where Channel::wait spins: in process on lcores 0 and 1 the application CPUs are the pollers' (no spin at all),
 # with both stacks on lcore 0 the threads on CPU 1 catch events spinning; over net_tap the
 # threads on the free CPU catch events spinning, and threads left on the main lcore's CPU (--no-pin) never spin,
@@ -62,8 +62,9 @@ import json, sys
 d = json.load(sys.stdin); key = "trans_per_s" if d["test"] == "rr" else "conn_per_s"
 ok = all(d[s]["slices"] >= 10 and d[s][key] > 1000 and d[s]["errors"] == 0 for s in ("callback", "channel"))
 ok = ok and d["events_dropped"] == 0 and d["channel_over_callback"] > 0 and d["alternate"] == sys.argv[1]
+ok = ok and sum(p["pairs"] for p in d["placements"]) >= 3  # the Channel thread answered the round-trip probes
 sys.exit(0 if ok else 1)' "$1"
-  expect "$1 alternate, $2 with $3 in flight: callback and Channel slices both served, no error" $?
+  expect "$1 alternate, $2 with $3 in flight: callback and Channel slices both served, no error, round trips measured" $?
 }
 alternate client cps 1
 alternate server cps 1
