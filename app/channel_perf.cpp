@@ -113,7 +113,7 @@ void answer_pings(Slices& s) {
     if (p != s.pong.v.load(std::memory_order_relaxed)) s.pong.v.store(p, std::memory_order_release);
 }
 
-// A side's slice under way, and the side's counts when it began (a slice the stop cuts short is taken back out).
+// A side's slice under way, and the side's counts when it began (a slice the stop cuts short is not recorded).
 struct Slice {
     bool open = false;
     uint64_t start = 0, end = 0;
@@ -124,7 +124,7 @@ struct Slice {
 
 // A whole slice: its length, what it did, and its round trips (latency[first, first + count) of its Result).
 struct SliceRecord {
-    uint64_t cycles = 0, transactions = 0, connections = 0;
+    uint64_t cycles = 0, transactions = 0, connections = 0, errors = 0;
     size_t first = 0, count = 0;
 };
 
@@ -132,9 +132,8 @@ struct SliceRecord {
 struct alignas(64) Result {
     uint64_t transactions = 0, connections = 0, errors = 0, verified = 0;
     std::vector<uint64_t> latency;  // cycles per round trip
-    uint64_t slice_cycles = 0, slices = 0;  // alternate: the whole slices this side had
-    Slice slice;
-    std::vector<SliceRecord> records;
+    Slice slice;                      // alternate: the one under way
+    std::vector<SliceRecord> records;  // alternate: the whole ones
     Result() { latency.reserve(1u << 21); }
 
     void begin_slice(uint64_t now, uint64_t length, uint32_t conns) {
@@ -143,21 +142,10 @@ struct alignas(64) Result {
     /// A connection of the slice is done: true when it was the last (the slice is over).
     bool retire(uint64_t now) {
         if (--slice.live > 0) return false;
-        slice_cycles += now - slice.start;
-        ++slices;
         records.push_back({now - slice.start, transactions - slice.transactions, connections - slice.connections,
-                           slice.latencies, latency.size() - slice.latencies});
+                           errors - slice.errors, slice.latencies, latency.size() - slice.latencies});
         slice.open = false;
         return true;
-    }
-    /// After the run: what a slice cut short by the stop measured does not count.
-    void drop_open_slice() {
-        if (!slice.open) return;
-        transactions = slice.transactions;
-        connections = slice.connections;
-        errors = slice.errors;
-        latency.resize(slice.latencies);
-        slice.open = false;
     }
 };
 
@@ -573,24 +561,26 @@ double percentile_us(const std::vector<uint64_t>& sorted, double p, uint64_t hz)
 
 // alternate: a side's figures over some of its whole slices (by index).
 struct Figures {
-    uint64_t slices = 0;
+    uint64_t slices = 0, errors = 0;
     double secs = 0, tps = 0, cps = 0, p50 = 0, p99 = 0;
 };
 
 Figures figures(const Result& r, const std::vector<size_t>& which, uint64_t hz) {
-    uint64_t cycles = 0, tx = 0, conns = 0;
+    uint64_t cycles = 0, tx = 0, conns = 0, errors = 0;
     std::vector<uint64_t> lat;
     for (size_t k : which) {
         const SliceRecord& x = r.records[k];
         cycles += x.cycles;
         tx += x.transactions;
         conns += x.connections;
+        errors += x.errors;
         const auto from = r.latency.begin() + static_cast<std::ptrdiff_t>(x.first);
         lat.insert(lat.end(), from, from + static_cast<std::ptrdiff_t>(x.count));
     }
     std::sort(lat.begin(), lat.end());
     Figures f;
     f.slices = which.size();
+    f.errors = errors;
     f.secs = static_cast<double>(cycles) / static_cast<double>(hz);
     if (f.secs > 0) {
         f.tps = static_cast<double>(tx) / f.secs;
@@ -611,26 +601,24 @@ double channel_over_callback(Test test, const Figures& cb, const Figures& ch) {
 // slices (Slices::probe), the ratio again over the pairs of slices with both round trips around the Channel
 // side's slice under 200 ns, and over those with either at 200 ns or more (this VM's host gives about 60 or
 // 150 ns, or about 500 ns, from one minute to the next).
-void print_alternate(const Config& cfg, const char* test, Result& cb, Result& ch, const Slices& slices, uint64_t hz,
-                     double secs, uint64_t wakeups, uint64_t dropped) {
-    cb.drop_open_slice();
-    ch.drop_open_slice();
+void print_alternate(const Config& cfg, const char* test, const Result& cb, const Result& ch, const Slices& slices,
+                     uint64_t hz, double secs, uint64_t wakeups, uint64_t dropped) {
     auto every = [](const Result& r) {
         std::vector<size_t> v(r.records.size());
         for (size_t k = 0; k < v.size(); ++k) v[k] = k;
         return v;
     };
     const Figures a = figures(cb, every(cb), hz), b = figures(ch, every(ch), hz);
-    auto json = [&](const char* name, const Figures& x, const Result& r) {
+    auto json = [&](const char* name, const Figures& x) {
         std::printf("\"%s\":{\"slices\":%" PRIu64 ",\"seconds\":%.3f,\"trans_per_s\":%.0f,\"p50_us\":%.2f,"
                     "\"p99_us\":%.2f,\"conn_per_s\":%.0f,\"errors\":%" PRIu64 "}",
-                    name, x.slices, x.secs, x.tps, x.p50, x.p99, x.cps, r.errors);
+                    name, x.slices, x.secs, x.tps, x.p50, x.p99, x.cps, x.errors);
     };
     std::printf("{\"test\":\"%s\",\"alternate\":\"%s\",\"slice_ms\":%u,\"seconds\":%.3f,", test,
                 cfg.alt == Alt::client ? "client" : "server", cfg.slice_ms, secs);
-    json("callback", a, cb);
+    json("callback", a);
     std::printf(",");
-    json("channel", b, ch);
+    json("channel", b);
     std::printf(",\"channel_over_callback\":%.3f", channel_over_callback(cfg.test, a, b));
     if (slices.probe) {
         std::printf(",\"placements\":[");

@@ -60,7 +60,7 @@ alternate() {  # alternate SIDE TEST CONNS: both paths had whole slices and did 
   echo "$out" | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin); key = "trans_per_s" if d["test"] == "rr" else "conn_per_s"
-ok = all(d[s]["slices"] >= 10 and d[s][key] > 1000 and d[s]["errors"] == 0 for s in ("callback", "channel"))
+ok = all(d[s]["slices"] >= 10 and d[s][key] > 0 and d[s]["errors"] == 0 for s in ("callback", "channel"))
 ok = ok and d["events_dropped"] == 0 and d["channel_over_callback"] > 0 and d["alternate"] == sys.argv[1]
 ok = ok and sum(p["pairs"] for p in d["placements"]) >= 3  # the Channel thread answered the round-trip probes
 sys.exit(0 if ok else 1)' "$1"
