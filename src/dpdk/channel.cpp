@@ -420,7 +420,8 @@ const App& Channel::app() const noexcept { return impl_->no_app; }
 
 bool Channel::listen(uint16_t port) {
     bool ok = true;
-    for (auto& pc : impl_->cores) ok = pc->commands.push(Command{Cmd::listen, port, {}, {}, 0, nullptr, nullptr}) && ok;
+    for (auto& pc : impl_->cores)
+        ok = pc->commands.push(Command{Cmd::listen, port, {}, {}, 0, nullptr, nullptr}) && ok;
     return ok;
 }
 
