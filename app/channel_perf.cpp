@@ -689,7 +689,7 @@ Config parse(const synack::Options& o) {
     if (!o.loopback) throw std::invalid_argument("--loopback is required (client and server in this process)");
     if (o.port == 0) throw std::invalid_argument("--port N is required");
     if (c.test == Test::verify && (!c.client_channel || c.alt != Alt::none))
-        throw std::invalid_argument("--test verify needs --client channel");
+        throw std::invalid_argument("--test verify needs --client channel (not alternate)");
     if (c.alt != Alt::none && (c.test != Test::rr && c.test != Test::cps))
         throw std::invalid_argument("alternate: --test rr or cps");
     if (c.alt != Alt::none && c.threads != 1) throw std::invalid_argument("alternate: one thread (--threads 1)");

@@ -62,5 +62,16 @@ case_ "perf IPv6 client without --ip6" "--client with an IPv6 address needs --ip
 case_ "perf client to a bad address" "--client: expected an IPv4 or IPv6 address" synack-perf --no-huge "${eal[@]}" -- --ip6 fd00::1/64 --port 5201 --client fd00::g
 case_ "perf without a role" "say either --server or --client" synack-perf --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 5201
 case_ "perf bad test" "--test: bulk, cps or rr" synack-perf --no-huge "${eal[@]}" -- --ip 10.1.1.1/24 --port 5201 --client 10.1.1.2 --test x
+perf=(--no-huge "${eal[@]}" -- --ip 10.98.9.1/24 --loopback --port 5201)
+case_ "channel-perf: both sides alternating" "--server and --client alternate: one at a time" synack-channel-perf \
+  "${perf[@]}" --test cps --server alternate --client alternate
+case_ "channel-perf: alternating with threads" "alternate: one thread" synack-channel-perf "${perf[@]}" --test cps \
+  --client alternate --threads 2
+case_ "channel-perf: alternating verify" "--test verify needs --client channel" synack-channel-perf "${perf[@]}" \
+  --test verify --client alternate
+case_ "channel-perf: alternating server, Channel client" "--server alternate: the client is the callback one" \
+  synack-channel-perf "${perf[@]}" --test rr --server alternate --client channel
+case_ "channel-perf: slice out of range" "--slice-ms: expected 1..10000" synack-channel-perf "${perf[@]}" --test rr \
+  --client alternate --slice-ms 0
 echo "cli_errors: $failures failure(s)"
 [ "$failures" -eq 0 ]
