@@ -60,11 +60,11 @@ struct Config {
 };
 
 // --client alternate / --server alternate: the callback side and the Channel side take turns in one process, in
-// slices of --slice-ms, so that both run where the host has the vCPUs at the time (on a VM that changes from one
-// minute to the next, and moves every Channel hand-off between about 100 and 400 ns). A side keeps its connections
-// going until its slice is over, lets them finish, then hands the turn over; only whole slices count.
-// Each hand-over from the callback side to the Channel side also measures the cache-line round trip between the
-// core's CPU and the Channel thread's, so that each pair of slices is known by the placement it ran on: a Channel
+// slices of --slice-ms, so that both run where the host has the vCPUs at the time (on this VM that changes from one
+// second to the next, and moves the CPUs' cache-line round trip between about 150 and 500 ns, which every Channel
+// hand-off pays). A side keeps its connections going until its slice is over, lets them finish, then hands the turn
+// over; only whole slices count. Each hand-over also measures that round trip between the core's CPU and the
+// Channel thread's, so that each pair of slices is known by the placement it ran on: a Channel
 // client answers pings while it waits for its turn; a Channel server, woken out of its wait by Channel::notify,
 // while `probing` is set. (Not with a Channel server behind a Channel client: two threads share the CPU.)
 struct Slices {
