@@ -89,12 +89,12 @@ echo
 # see the same placement of the vCPUs, which separate runs do not. Between slices the core measures the cache-line
 # round trip to the Channel thread's CPU, and each pair of slices counts again under the placement it ran at.
 alternating() {  # alternating SIDE OTHER-SIDE: rr, cps with 1 and 16 in flight, SIDE's two paths taking turns
-  local EAL=${EAL/-l 0,1/-l 0} out
+  local EAL=${EAL/-l 0,1/-l 0} side=$1 other=$2 test conns out
   for t in "rr 1" "cps 1" "cps 16"; do
-    set -- $t "$@"
-    out=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback \
-      --port 5201 --msl-ms 100 --duration-s "$secs" --test "$1" --"$3" alternate --"$4" callback --conns "$2" | tail -1)
-    /usr/bin/python3 - "$3" "$t" "$out" <<'PY'
+    read -r test conns <<<"$t"
+    out=$(timeout $((secs + 30)) "$build/app/synack-channel-perf" $EAL -- --ip 10.98.9.1/24 --loopback --port 5201 \
+      --msl-ms 100 --duration-s "$secs" --test "$test" --"$side" alternate --"$other" callback --conns "$conns" | tail -1)
+    /usr/bin/python3 - "$side" "$t" "$out" <<'PY'
 import json, sys
 side, test, d = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 rr = test.startswith("rr")
@@ -106,7 +106,6 @@ near, far = d["placements"]
 print(f"| {side} | {what} | {fmt(d['callback'])} | {fmt(d['channel'])} | {d['channel_over_callback']:.2f}x | "
       f"{placement(near)} | {placement(far)} |")
 PY
-    set -- "${@:3}"
   done
 }
 echo "| alternating in one process (lcore 0) | | callback | Channel | Channel / callback (time) | round trip under 200 ns: pairs of slices, ratio | 200 ns or more: pairs, ratio |"
